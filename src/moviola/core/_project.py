@@ -1,0 +1,180 @@
+"""The project folder: a TOML manifest, the imported script and documents.
+
+Layout (all paths relative to the project root)::
+
+    moviola.toml           manifest: project name, script revisions and hashes
+    script/                every imported revision, never overwritten
+    documents/             versioned JSON documents (breakdown.json, ...)
+    reports/               exports for people: HTML, CSV
+    cache/                 derived data safe to delete (embedding cache)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from ._atomic import write_bytes_atomic
+from ._errors import ProjectError
+
+MANIFEST = "moviola.toml"
+MANIFEST_FORMAT = 1
+SUBDIRS = ("script", "documents", "reports", "cache")
+
+
+@dataclass(frozen=True)
+class ScriptRevision:
+    """One imported revision of the screenplay."""
+
+    revision: int
+    file: str
+    sha256: str
+    source: str
+    format: str
+    imported: str
+
+    def to_toml(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision,
+            "file": self.file,
+            "sha256": self.sha256,
+            "source": self.source,
+            "format": self.format,
+            "imported": self.imported,
+        }
+
+
+@dataclass
+class Project:
+    """A Moviola project folder and its manifest."""
+
+    root: Path
+    name: str
+    created: str
+    revisions: list[ScriptRevision] = field(default_factory=list)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def path(self, *parts: str) -> Path:
+        return self.root.joinpath(*parts)
+
+    @property
+    def script(self) -> ScriptRevision | None:
+        """The current (latest) script revision, if a script was imported."""
+        return self.revisions[-1] if self.revisions else None
+
+    def require_script(self) -> ScriptRevision:
+        if self.script is None:
+            raise ProjectError(
+                "no screenplay imported yet; run 'moviola import-script DIR FILE' first",
+                self.root,
+            )
+        return self.script
+
+    def save(self) -> None:
+        data: dict[str, Any] = {
+            "moviola": {"format": MANIFEST_FORMAT},
+            "project": {"name": self.name, "created": self.created},
+        }
+        if self.revisions:
+            data["script"] = {"revisions": [r.to_toml() for r in self.revisions]}
+        header = "# Moviola project manifest. Human-readable; edit with care.\n"
+        write_bytes_atomic(self.manifest_path, (header + tomli_w.dumps(data)).encode("utf-8"))
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def init_project(root: str | Path, name: str | None = None) -> Project:
+    """Create a project in ``root`` (created if missing; must hold no project yet).
+
+    Refuses a folder that already holds a project, so nobody's work is reset.
+    """
+    path = Path(root)
+    if path.exists() and not path.is_dir():
+        raise ProjectError("exists and is not a folder", path)
+    if (path / MANIFEST).exists():
+        raise ProjectError("already a Moviola project (moviola.toml exists)", path)
+    path.mkdir(parents=True, exist_ok=True)
+    for sub in SUBDIRS:
+        (path / sub).mkdir(exist_ok=True)
+    project = Project(path, name or path.resolve().name, now_iso())
+    project.save()
+    return project
+
+
+def open_project(root: str | Path) -> Project:
+    """Open the project in ``root``, with a clear error if it is not one."""
+    path = Path(root)
+    if not path.exists():
+        raise ProjectError("no such folder", path)
+    manifest = path / MANIFEST
+    if not manifest.is_file():
+        raise ProjectError(
+            "not a Moviola project (no moviola.toml); create one with 'moviola init'", path
+        )
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"manifest is not valid TOML: {exc}", manifest) from exc
+    fmt = data.get("moviola", {}).get("format", 1)
+    if not isinstance(fmt, int) or fmt > MANIFEST_FORMAT:
+        raise ProjectError(
+            f"manifest format {fmt} is newer than this Moviola reads ({MANIFEST_FORMAT})",
+            manifest,
+        )
+    try:
+        proj = data["project"]
+        revisions = [
+            ScriptRevision(
+                int(r["revision"]),
+                str(r["file"]),
+                str(r["sha256"]),
+                str(r.get("source", "")),
+                str(r.get("format", "fountain")),
+                str(r.get("imported", "")),
+            )
+            for r in data.get("script", {}).get("revisions", [])
+        ]
+        project = Project(path, str(proj["name"]), str(proj.get("created", "")), revisions)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProjectError(f"manifest is missing or has a bad field: {exc}", manifest) from exc
+    for sub in SUBDIRS:
+        (path / sub).mkdir(exist_ok=True)
+    return project
+
+
+def add_script_revision(project: Project, source: Path, data: bytes, fmt: str) -> tuple[
+    ScriptRevision, bool
+]:
+    """Copy a script into ``script/`` as a new revision unless its hash is unchanged.
+
+    Returns the current revision and whether it is new. Earlier revisions are
+    kept, so a re-import never overwrites what was there.
+    """
+    digest = sha256_bytes(data)
+    current = project.script
+    if current is not None and current.sha256 == digest:
+        return current, False
+    number = (current.revision + 1) if current else 1
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", source.stem) or "script"
+    rel = f"script/{stem}.r{number}{source.suffix.lower()}"
+    write_bytes_atomic(project.root / rel, data)
+    revision = ScriptRevision(number, rel, digest, str(source.resolve()), fmt, now_iso())
+    project.revisions.append(revision)
+    project.save()
+    return revision, True
