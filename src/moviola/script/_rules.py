@@ -37,15 +37,15 @@ VEHICLES = _words(
     "army truck, police car, patrol car, fire engine, fire truck, pickup truck, pickup,"
     "colectivo, bus, minibus, taxi, cab, car, sedan, hatchback, jeep, truck, lorry, van,"
     "motorcycle, motorbike, moped, scooter, bicycle, bike, ambulance, helicopter, plane,"
-    "airplane, train, subway train, tram, streetcar, boat, ferry, tank, tractor, limousine,"
-    "hearse, garbage truck, bulldozer, forklift, Fiat, Ford Falcon, Peugeot, Renault"
+    "airplane, train, subway train, tram, streetcar, boat, ferry, tractor, limousine,"
+    "hearse, garbage truck, bulldozer, forklift, Fiat, Ford Falcon, Peugeot, Renault, army tank"
 )
 WARDROBE = _words(
     "coat, overcoat, raincoat, wool coat, trench coat, jacket, leather jacket, parka, suit,"
     "diving suit, wetsuit, snow suit, hazmat suit, uniform, dress, wedding dress, gown,"
     "nightgown, pyjamas, pajamas, shirt, blouse, sweater, jersey, cardigan, scarf, gloves,"
     "boots, shoes, slippers, hat, cap, beret, helmet, hood, goggles, balaclava, apron,"
-    "overalls, cape, rain cape, poncho, veil, tie, bow tie, skirt, trousers, jeans,"
+    "overalls, cape, rain cape, poncho, veil, necktie, bow tie, skirt, trousers, jeans,"
     "dressing gown, bathrobe, robe, waders, shawl"
 )
 PROPS = _words(
@@ -54,7 +54,7 @@ PROPS = _words(
     "thermos, mate gourd, mate, kettle, flashlight, torch, lantern, candle, matches, lighter,"
     "cigarette, photograph, photo, letter, envelope, map, notebook, diary, book, newspaper,"
     "keys, key, suitcase, bag, backpack, rucksack, briefcase, bottle, glass, cup, mug,"
-    "binoculars, camera, watch, wristwatch, ring, necklace, locket, wallet, money, banknotes,"
+    "binoculars, camera, wristwatch, pocket watch, wedding ring, necklace, locket, wallet, money, banknotes,"
     "sewing machine, needle, needles, thread, scissors, tape, duct tape, shower curtain,"
     "vinyl, blanket, umbrella, rope, ladder, bucket, shovel, toolbox, first-aid kit, medicine,"
     "pills, syringe, oxygen tank, gas can, jerrycan, crucifix, rosary, guitar, bandoneon,"
@@ -268,10 +268,15 @@ def _parse_count(num: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
+_LEXICON = {w.lower() for w in (*VEHICLES, *WARDROBE, *PROPS)}
+
+
 def _canon(text: str) -> str:
-    """Canonical name of a lexicon hit: lower case, single spaces, singular."""
+    """Canonical name of a lexicon hit: the lexicon's own word (singular, lower case)."""
     t = " ".join(text.lower().split())
-    for suffix, repl in (("ches", "ch"), ("shes", "sh"), ("sses", "ss"), ("es", "e"), ("s", "")):
-        if t.endswith(suffix) and len(t) > 4 and not t.endswith(("ss", "glass", "us")):
-            return t[: -len(suffix)] + repl
+    if t in _LEXICON:
+        return t
+    for cut in (1, 2):  # the regex allows a plural "s" or "es"
+        if t[:-cut] in _LEXICON:
+            return t[:-cut]
     return t

@@ -1,0 +1,69 @@
+"""Screenplay import (Fountain 1.1, Final Draft FDX), pagination and breakdown."""
+
+from ._breakdown import CATEGORIES, VFX_KINDS, build_breakdown
+from ._fdx import parse_fdx
+from ._fountain import parse_fountain
+from ._headings import Heading, parse_heading
+from ._model import (
+    PRINTED_TYPES,
+    Element,
+    ElementType,
+    Note,
+    ParseWarning,
+    Screenplay,
+    SourceLine,
+    Span,
+    TitlePage,
+    strip_emphasis,
+)
+from ._pagination import (
+    LINES_PER_PAGE,
+    Pagination,
+    format_eighths,
+    lines_to_eighths,
+    paginate,
+)
+from ._reader import read_screenplay, screenplay_from_bytes
+from ._workflow import (
+    BreakdownResult,
+    ImportResult,
+    add_tag,
+    import_script,
+    load_breakdown,
+    run_breakdown,
+    set_tag_status,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "VFX_KINDS",
+    "BreakdownResult",
+    "ImportResult",
+    "add_tag",
+    "build_breakdown",
+    "import_script",
+    "load_breakdown",
+    "run_breakdown",
+    "set_tag_status",
+    "LINES_PER_PAGE",
+    "PRINTED_TYPES",
+    "Element",
+    "ElementType",
+    "Heading",
+    "Note",
+    "Pagination",
+    "ParseWarning",
+    "Screenplay",
+    "SourceLine",
+    "Span",
+    "TitlePage",
+    "format_eighths",
+    "lines_to_eighths",
+    "paginate",
+    "parse_fdx",
+    "parse_fountain",
+    "parse_heading",
+    "read_screenplay",
+    "screenplay_from_bytes",
+    "strip_emphasis",
+]
