@@ -33,7 +33,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-tag_app = typer.Typer(help="Review breakdown tags: list, accept, reject, add.", no_args_is_help=True)
+tag_app = typer.Typer(
+    help="Review breakdown tags: list, accept, reject, add.", no_args_is_help=True
+)
 app.add_typer(tag_app, name="tag")
 
 out = Console()
@@ -115,7 +117,9 @@ def import_script_cmd(
         _print_json(info)
         return
     if result.new:
-        out.print(f"Imported revision {rev.revision}: {rev.file} ({rev.format}, sha256 {rev.sha256[:12]}…)")
+        out.print(
+            f"Imported revision {rev.revision}: {rev.file} ({rev.format}, sha256 {rev.sha256[:12]}…)"
+        )
     else:
         out.print(f"Unchanged: the script matches revision {rev.revision} ({rev.sha256[:12]}…)")
     if result.screenplay.encoding not in ("utf-8", "utf-8-sig"):
@@ -133,10 +137,13 @@ def breakdown(
     ] = False,
     model: Annotated[
         Path | None,
-        typer.Option(help="A local sentence-transformers model folder instead of the packaged one."),
+        typer.Option(
+            help="A local sentence-transformers model folder instead of the packaged one."
+        ),
     ] = None,
     allow_non_commercial: Annotated[
-        bool, typer.Option("--allow-non-commercial", help="Allow a model with a non-commercial licence.")
+        bool,
+        typer.Option("--allow-non-commercial", help="Allow a model with a non-commercial licence."),
     ] = False,
 ) -> None:
     """Break down the current script: scenes, eighths, cast, props, VFX... and reports."""
@@ -190,13 +197,20 @@ def _summary(result: Any, root: Path) -> None:
             f"{len(c['tags_vanished'])} vanished; {c['decisions_kept']} decisions kept, "
             f"{len(c['decisions_reset'])} reset."
         )
-        for key in ("scenes_added", "scenes_removed", "scenes_moved", "scenes_changed",
-                    "decisions_reset"):
+        for key in (
+            "scenes_added",
+            "scenes_removed",
+            "scenes_moved",
+            "scenes_changed",
+            "decisions_reset",
+        ):
             for item in c[key][:10]:
                 out.print(f"  {key.replace('_', ' ')}: {item}")
     for w in doc["warnings"]:
         out.print(f"[yellow]warning:[/] line {w['line']}: {w['message']}")
-    out.print(f"Breakdown document: {result.path.relative_to(root.parent) if False else result.path}")
+    out.print(
+        f"Breakdown document: {result.path.relative_to(root.parent) if False else result.path}"
+    )
     out.print(f"Breakdown sheets:   {result.reports['breakdown_html']}")
     out.print(f"Stripboard:         {result.reports['stripboard_html']}")
     out.print(f"CSV per category:   {result.reports['csv:cast'].parent}")
@@ -230,8 +244,15 @@ def tag_list(
         table.add_column(col, overflow="fold")
     for r in rows:
         kind_s = r["kind"] + (f":{r['vfx_kind']}" if r.get("vfx_kind") else "")
-        table.add_row(r["id"], r["scene"], kind_s, r["name"][:60], f"{r['confidence']:.2f}",
-                      r["status"], str(r["span"]["line"]))
+        table.add_row(
+            r["id"],
+            r["scene"],
+            kind_s,
+            r["name"][:60],
+            f"{r['confidence']:.2f}",
+            r["status"],
+            str(r["span"]["line"]),
+        )
     out.print(table)
 
 
@@ -265,7 +286,9 @@ def tag_add(
     name: Annotated[str, typer.Argument(help="What to tag, e.g. 'bandoneon'.")],
     scene: Annotated[str, typer.Option(help="Scene number, e.g. 7A.")],
     kind: Annotated[str, typer.Option(help="Category: cast, props, vfx, wardrobe, ...")],
-    vfx_kind: Annotated[str | None, typer.Option(help="For --kind vfx: collapse, de_aging, ...")] = None,
+    vfx_kind: Annotated[
+        str | None, typer.Option(help="For --kind vfx: collapse, de_aging, ...")
+    ] = None,
 ) -> None:
     """Add a tag by hand (it is accepted and kept across revisions)."""
     from ..script._workflow import add_tag

@@ -158,9 +158,9 @@ def open_project(root: str | Path) -> Project:
     return project
 
 
-def add_script_revision(project: Project, source: Path, data: bytes, fmt: str) -> tuple[
-    ScriptRevision, bool
-]:
+def add_script_revision(
+    project: Project, source: Path, data: bytes, fmt: str
+) -> tuple[ScriptRevision, bool]:
     """Copy a script into ``script/`` as a new revision unless its hash is unchanged.
 
     Returns the current revision and whether it is new. Earlier revisions are

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Document, register_schema, schema_tag
+from . import _rules as rules
 from ._classifier import LineClassifier
 from ._headings import parse_heading
 from ._model import Element, ElementType, Screenplay, Span, strip_emphasis
@@ -27,7 +28,6 @@ from ._pagination import (
     lines_to_eighths,
     paginate,
 )
-from . import _rules as rules
 
 SCHEMA = "Breakdown"
 register_schema(SCHEMA, 1)
@@ -150,9 +150,7 @@ def build_breakdown(
     """Break ``screenplay`` down into a ``Breakdown.1`` document."""
     pagination = paginate(screenplay)
     scenes = split_scenes(screenplay)
-    speakers = {
-        cue_name(e) for e in screenplay.elements if e.type is ElementType.CHARACTER
-    } - {""}
+    speakers = {cue_name(e) for e in screenplay.elements if e.type is ElementType.CHARACTER} - {""}
     introduced: set[str] = set()
     for e in screenplay.elements:
         if e.type is ElementType.ACTION:
@@ -208,6 +206,7 @@ def build_breakdown(
 
     heading_counts: dict[str, int] = {}
     out_scenes: list[dict[str, Any]] = []
+    day_night = "DAY"
     for s in scenes:
         if progress:
             progress("scenes", s.index + 1, len(scenes))
@@ -219,6 +218,7 @@ def build_breakdown(
         lines = max(1, next_start - starts[s.index])
         eighths = lines_to_eighths(lines)
         parts = parse_heading(heading_text) if s.heading else None
+        day_night = _day_night(parts.time_of_day if parts else None, day_night)
         builder = _SceneTags(scene_key, known, speakers, canon)
         builder.collect(s, by_scene.get(s.index, []), note_predictions)
         placement = pagination.of(s.heading) if s.heading else None
@@ -235,6 +235,7 @@ def build_breakdown(
                 "location": parts.location if parts else "",
                 "time_of_day": parts.time_of_day if parts else None,
                 "era": parts.era if parts else None,
+                "day_night": day_night,
                 "span": (s.heading.span if s.heading else s.elements[0].span).to_json(),
                 "page": placement.page if placement else 1,
                 "eighths": eighths,
@@ -364,8 +365,9 @@ class _SceneTags:
                     speaking.setdefault(name)
                     start = el.text.find(el.character or name)
                     start = max(0, start)
-                    self.add("cast", name, el, start, start + len(el.character or name), 1.0,
-                             "rule")
+                    self.add(
+                        "cast", name, el, start, start + len(el.character or name), 1.0, "rule"
+                    )
         self.speaking = list(speaking)
         present: dict[str, None] = {}
         for el in scene.elements:
@@ -388,12 +390,28 @@ class _SceneTags:
                 *rules.find_props(text),
                 *rules.find_sounds(text, self.known),
             ):
-                self.add(hit.kind, text[hit.start : hit.end], el, hit.start, hit.end,
-                         hit.confidence, "rule", name=hit.name)
+                self.add(
+                    hit.kind,
+                    text[hit.start : hit.end],
+                    el,
+                    hit.start,
+                    hit.end,
+                    hit.confidence,
+                    "rule",
+                    name=hit.name,
+                )
             for hit in rules.find_crowds(text):
                 if hit.kind == "extras":
-                    self.add("extras", text[hit.start : hit.end], el, hit.start, hit.end,
-                             hit.confidence, "rule", name=hit.name)
+                    self.add(
+                        "extras",
+                        text[hit.start : hit.end],
+                        el,
+                        hit.start,
+                        hit.end,
+                        hit.confidence,
+                        "rule",
+                        name=hit.name,
+                    )
         self.non_speaking = [n for n in present if n not in speaking]
 
         # Line-level cues (VFX, stunts, SFX, crowds): rules and model, per sentence.
@@ -418,8 +436,17 @@ class _SceneTags:
             for (kind, vfx_kind), (conf, src, ev) in found.items():
                 if kind == "extras" and any(t["kind"] == "extras" for t in self.tags):
                     continue  # the crowd noun already names the extras
-                self.add(kind, strip_emphasis(sentence), el, a, b, conf, src,
-                         vfx_kind=vfx_kind, evidence=ev)
+                self.add(
+                    kind,
+                    strip_emphasis(sentence),
+                    el,
+                    a,
+                    b,
+                    conf,
+                    src,
+                    vfx_kind=vfx_kind,
+                    evidence=ev,
+                )
 
         # The writer's own VFX notes are VFX cues by definition.
         for el in scene.elements:
@@ -431,8 +458,19 @@ class _SceneTags:
                     ((c, lab) for lab, c in pred.items() if lab.startswith("vfx.")), reverse=True
                 )
                 vkind = vfx[0][1].split(".", 1)[1] if vfx else "other"
-                self.add("vfx", note.text, el, 0, 0, 0.95, "note", vfx_kind=vkind,
-                         span=note.span)
+                self.add("vfx", note.text, el, 0, 0, 0.95, "note", vfx_kind=vkind, span=note.span)
+
+
+_NIGHT = {"NIGHT", "DUSK", "EVENING", "MIDNIGHT", "SUNSET", "MAGIC HOUR"}
+_INHERIT = {"CONTINUOUS", "LATER", "MOMENTS LATER", "SAME", None}
+
+
+def _day_night(time_of_day: str | None, previous: str) -> str:
+    """DAY or NIGHT for scheduling; CONTINUOUS/LATER scenes inherit the previous scene's."""
+    if time_of_day in _INHERIT:
+        return previous
+    assert time_of_day is not None
+    return "NIGHT" if any(w in time_of_day for w in _NIGHT) else "DAY"
 
 
 def _name_canon(speakers: set[str]) -> Callable[[str], str]:

@@ -173,8 +173,9 @@ class CachedEmbedder:
     def save(self) -> None:
         if not self._dirty or self.cache_file is None or not self._cache:
             return
-        from ..core import write_bytes_atomic
         import io
+
+        from ..core import write_bytes_atomic
 
         keys = list(self._cache)
         buf = io.BytesIO()

@@ -55,13 +55,13 @@ class _Handler(ContentHandler):
         self._character: str | None = None
         self._cue_dual = 0
 
-    def setDocumentLocator(self, locator: Locator) -> None:  # noqa: N802 - SAX API
+    def setDocumentLocator(self, locator: Locator) -> None:
         self.locator = locator
 
     def _line(self) -> int:
-        return self.locator.getLineNumber() if self.locator is not None else 0
+        return (self.locator.getLineNumber() or 0) if self.locator is not None else 0
 
-    def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802
+    def startElement(self, name: str, attrs: AttributesImpl) -> None:
         if not self.stack:
             if name != "FinalDraft":
                 raise ScriptFormatError(f"not a Final Draft file: root element is <{name}>")
@@ -80,7 +80,7 @@ class _Handler(ContentHandler):
         elif name == "Text":
             self._in_text += 1
 
-    def endElement(self, name: str) -> None:  # noqa: N802
+    def endElement(self, name: str) -> None:
         self.stack.pop()
         if name == "Text":
             self._in_text -= 1

@@ -101,9 +101,7 @@ def parse_fountain(text: str) -> Screenplay:
         for i in range(region.start, region.end):
             if masked[i] != "\n":
                 masked[i] = "\x00"
-        apparatus.append(
-            _apparatus_element(ElementType.BONEYARD, text, region, loc, line_starts)
-        )
+        apparatus.append(_apparatus_element(ElementType.BONEYARD, text, region, loc, line_starts))
     boneyards = [r for r in boneyards if r.inner_end >= 0]
 
     masked_text = "".join(masked)
@@ -245,8 +243,10 @@ class _Parser:
                     key = ""
                 if not ln.text[:1].isspace():
                     self.warnings.append(
-                        ParseWarning(ln.number, "title page line without 'Key:'; kept with "
-                                     f"the '{key}' field")
+                        ParseWarning(
+                            ln.number,
+                            f"title page line without 'Key:'; kept with the '{key}' field",
+                        )
                     )
                 values.append(ln.text.strip())
             page.lines.append(ln.number)
@@ -273,8 +273,11 @@ class _Parser:
                 self.i += 1
                 continue
             if ln.blank:
-                if in_dialogue and len(ln.raw) >= 2 and ln.raw.strip(" ") == "" and (
-                    self._continues(self.i)
+                if (
+                    in_dialogue
+                    and len(ln.raw) >= 2
+                    and ln.raw.strip(" ") == ""
+                    and (self._continues(self.i))
                 ):
                     # Two spaces: a deliberate empty line inside dialogue.
                     if current is not None and current.type is ElementType.DIALOGUE:
@@ -429,7 +432,9 @@ class _Parser:
     def _mark_block(self, cue: Element, side: int) -> None:
         idx = self.elements.index(cue)
         for el in self.elements[idx:]:
-            if el is not cue and (el.type is ElementType.CHARACTER or el.character != cue.character):
+            if el is not cue and (
+                el.type is ElementType.CHARACTER or el.character != cue.character
+            ):
                 break
             el.dual = side
 

@@ -77,9 +77,7 @@ def paginate(screenplay: Screenplay) -> Pagination:
     placements: dict[int, Placement] = {}
     page, line = 1, 0
     printed = [
-        e
-        for e in screenplay.elements
-        if e.type in _WIDTH or e.type is ElementType.PAGE_BREAK
+        e for e in screenplay.elements if e.type in _WIDTH or e.type is ElementType.PAGE_BREAK
     ]
     for i, el in enumerate(printed):
         if el.type is ElementType.PAGE_BREAK:

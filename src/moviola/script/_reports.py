@@ -42,6 +42,8 @@ def cast_ids(doc: Document) -> dict[str, int]:
 
 
 def is_night(scene: dict[str, Any]) -> bool:
+    if "day_night" in scene:
+        return bool(scene["day_night"] == "NIGHT")
     return (scene.get("time_of_day") or "").upper() in NIGHT
 
 
@@ -68,9 +70,19 @@ def write_category_csvs(doc: Document, folder: Path) -> list[Path]:
         for t in s["tags"]:
             rows.setdefault(t["kind"], [header]).append(
                 [
-                    s["number"], s["heading"], t["id"], t["name"], t.get("vfx_kind", ""),
-                    t["text"], t["span"]["line"], t["span"]["start"], t["span"]["end"],
-                    t["confidence"], t["status"], t["source"], t.get("mentions", 1),
+                    s["number"],
+                    s["heading"],
+                    t["id"],
+                    t["name"],
+                    t.get("vfx_kind", ""),
+                    t["text"],
+                    t["span"]["line"],
+                    t["span"]["start"],
+                    t["span"]["end"],
+                    t["confidence"],
+                    t["status"],
+                    t["source"],
+                    t.get("mentions", 1),
                 ]  # fmt: skip
             )
     paths = []
@@ -82,15 +94,30 @@ def write_category_csvs(doc: Document, folder: Path) -> list[Path]:
 def stripboard_rows(doc: Document) -> list[list[Any]]:
     ids = cast_ids(doc)
     rows: list[list[Any]] = [
-        ["scene", "int_ext", "location", "time_of_day", "eighths", "length", "page", "cast_ids",
-         "synopsis"]  # fmt: skip
+        [
+            "scene",
+            "int_ext",
+            "location",
+            "time_of_day",
+            "eighths",
+            "length",
+            "page",
+            "cast_ids",
+            "synopsis",
+        ]  # fmt: skip
     ]
     for s in doc["scenes"]:
         cast = sorted(ids[n] for n in s["speaking"] + s["non_speaking"] if n in ids)
         rows.append(
             [
-                s["number"], s["int_ext"] or "", s["location"], s["time_of_day"] or "",
-                s["eighths"], s["length"], s["page"], " ".join(map(str, cast)),
+                s["number"],
+                s["int_ext"] or "",
+                s["location"],
+                s["time_of_day"] or "",
+                s["eighths"],
+                s["length"],
+                s["page"],
+                " ".join(map(str, cast)),
                 s.get("synopsis") or _first_words(s),
             ]  # fmt: skip
         )
@@ -98,10 +125,10 @@ def stripboard_rows(doc: Document) -> list[list[Any]]:
 
 
 def _first_words(scene: dict[str, Any]) -> str:
-    for t in scene["tags"]:
-        if t["kind"] == "vfx":
-            return f"VFX: {t.get('vfx_kind', '')}"
-    return ""
+    kinds = sorted(
+        {t.get("vfx_kind", "") for t in scene["tags"] if t["kind"] == "vfx" and t["status"] != "rejected"}
+    )
+    return f"VFX: {', '.join(kinds)}" if kinds else ""
 
 
 _CSS = """
@@ -137,9 +164,7 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _lined_scene(
-    screenplay: Screenplay, scene_index: int, tags: list[dict[str, Any]]
-) -> str:
+def _lined_scene(screenplay: Screenplay, scene_index: int, tags: list[dict[str, Any]]) -> str:
     """The scene's text with each tag's first span underlined in its category colour."""
     scenes = split_scenes(screenplay)
     if scene_index >= len(scenes):
@@ -222,15 +247,15 @@ def breakdown_html(doc: Document, screenplay: Screenplay | None = None) -> str:
         sheets.append(
             f"""<section class="sheet">
 <h1>Breakdown sheet — {_esc(title)}</h1>
-<div class="sub">Scene {_esc(s['number'])} · script line {s['span']['line']}</div>
+<div class="sub">Scene {_esc(s["number"])} · script line {s["span"]["line"]}</div>
 <table class="head"><tr>
-<td><b>Scene</b>{_esc(s['number'])}</td><td><b>Page</b>{s['page']}</td>
-<td><b>Int/Ext</b>{_esc(s['int_ext'] or '—')}</td>
-<td><b>Day/Night</b>{_esc(s['time_of_day'] or '—')}</td>
-<td><b>Length</b>{_esc(s['length'])} pg · {s['screen_time_s']:.0f} s</td></tr>
-<tr><td colspan="3"><b>Location</b>{_esc(s['location'])}{' (' + _esc(s['era']) + ')' if s.get('era') else ''}</td>
+<td><b>Scene</b>{_esc(s["number"])}</td><td><b>Page</b>{s["page"]}</td>
+<td><b>Int/Ext</b>{_esc(s["int_ext"] or "—")}</td>
+<td><b>Day/Night</b>{_esc(s["time_of_day"] or "—")}</td>
+<td><b>Length</b>{_esc(s["length"])} pg · {s["screen_time_s"]:.0f} s</td></tr>
+<tr><td colspan="3"><b>Location</b>{_esc(s["location"])}{" (" + _esc(s["era"]) + ")" if s.get("era") else ""}</td>
 <td colspan="2"><b>Synopsis</b>{_esc(synopsis)}</td></tr></table>
-<div class="grid">{''.join(boxes)}</div>
+<div class="grid">{"".join(boxes)}</div>
 <div class="script">{lined}</div>
 </section>"""
         )

@@ -87,12 +87,11 @@ def carry_over(old_doc: Document, new_doc: Document) -> Report:
     report: Report = {
         "previous_sha256": old_doc.get("script", {}).get("sha256"),
         "scenes_added": [_label(new[j]) for j in range(len(new)) if j not in pairs],
-        "scenes_removed": [
-            _label(old[i]) for i in range(len(old)) if i not in set(pairs.values())
-        ],
+        "scenes_removed": [_label(old[i]) for i in range(len(old)) if i not in set(pairs.values())],
         "scenes_moved": [_label(new[j]) for j in sorted(moved)],
         "scenes_changed": [
-            _label(new[j]) for j, i in sorted(pairs.items())
+            _label(new[j])
+            for j, i in sorted(pairs.items())
             if new[j]["fingerprint"] != old[i]["fingerprint"]
         ],
         "tags_new": [],
@@ -129,7 +128,8 @@ def carry_over(old_doc: Document, new_doc: Document) -> Report:
             if k in new_keys:
                 continue
             if prev.get("source") == "user" and (
-                prev.get("context", "") in body or prev.get("context", "") in ns["heading"]
+                prev.get("context", "") in body
+                or prev.get("context", "") in ns["heading"]
                 or ns["fingerprint"] == os_["fingerprint"]
             ):
                 ns["tags"].append(dict(prev))

@@ -163,8 +163,18 @@ _CERTAIN: list[tuple[str, str | None, re.Pattern[str], float]] = [
         ),
         0.95,
     ),
-    ("vfx", "explosion", re.compile(r"\b(?:explod\w*|explosions?|detonat\w*|fireball|blast\w*)\b", re.I), 0.85),
-    ("vfx", "fire", re.compile(r"\b(?:engulf\w*|inferno|ablaze|burning|in flames|on fire)\b", re.I), 0.8),
+    (
+        "vfx",
+        "explosion",
+        re.compile(r"\b(?:explod\w*|explosions?|detonat\w*|fireball|blast\w*)\b", re.I),
+        0.85,
+    ),
+    (
+        "vfx",
+        "fire",
+        re.compile(r"\b(?:engulf\w*|inferno|ablaze|burning|in flames|on fire)\b", re.I),
+        0.8,
+    ),
     (
         "vfx",
         "de_aging",
@@ -177,11 +187,30 @@ _CERTAIN: list[tuple[str, str | None, re.Pattern[str], float]] = [
     (
         "vfx",
         "screen_replacement",
-        re.compile(r"\b(?:on (?:the|a|his|her) (?:tv|television|screen|monitor|phone screen)|(?:tv|television|screen|monitor) (?:shows|displays|flickers))\b", re.I),
+        re.compile(
+            r"\b(?:on (?:the|a|his|her) (?:tv|television|screen|monitor|phone screen)|(?:tv|television|screen|monitor) (?:shows|displays|flickers))\b",
+            re.I,
+        ),
         0.9,
     ),
-    ("stunt", None, re.compile(r"\b(?:(?:is |are )?thrown|tackles?|leaps?|jumps? from|falls? (?:from|backward|backwards|off)|hip throw|somersault\w*|hit by (?:a|the) \w+)\b", re.I), 0.85),
-    ("sfx", None, re.compile(r"\b(?:gunshots?|gunfire|muzzle flash\w*|squibs?|sparks?|fires (?:the|his|her|a) (?:gun|revolver|pistol|rifle|shotgun))\b", re.I), 0.85),
+    (
+        "stunt",
+        None,
+        re.compile(
+            r"\b(?:(?:is |are )?thrown|tackles?|leaps?|jumps? from|falls? (?:from|backward|backwards|off)|hip throw|somersault\w*|hit by (?:a|the) \w+)\b",
+            re.I,
+        ),
+        0.85,
+    ),
+    (
+        "sfx",
+        None,
+        re.compile(
+            r"\b(?:gunshots?|gunfire|muzzle flash\w*|squibs?|sparks?|fires (?:the|his|her|a) (?:gun|revolver|pistol|rifle|shotgun))\b",
+            re.I,
+        ),
+        0.85,
+    ),
 ]
 
 
@@ -238,7 +267,7 @@ def find_crowds(text: str) -> Iterator[RuleHit]:
             continue  # too common to mean "extras" on their own
         count = _parse_count(num)
         start = m.start("num") if m.group("num") else m.start("noun")
-        if count is not None and count >= 500 or "thousand" in num or "million" in num:
+        if (count is not None and count >= 500) or "thousand" in num or "million" in num:
             yield RuleHit("vfx", m.group(0), start, m.end(), 0.85, "crowd", rule="crowd-size")
         if count is None or count >= 3:
             yield RuleHit("extras", noun, start, m.end(), 0.85, rule="crowd-noun")

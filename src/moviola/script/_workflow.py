@@ -7,6 +7,7 @@ project as it was.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,8 +124,9 @@ def find_tag(doc: Document, tid: str) -> tuple[dict[str, Any], dict[str, Any]]:
     raise InputError(f"no tag with id '{tid}' in the breakdown")
 
 
-def set_tag_status(project: Project, ids: list[str], status: str, comment: str | None = None
-                   ) -> list[dict[str, Any]]:
+def set_tag_status(
+    project: Project, ids: list[str], status: str, comment: str | None = None
+) -> list[dict[str, Any]]:
     """Accept or reject tags by id (all or nothing) and rewrite the reports."""
     if status not in STATUSES:
         raise InputError(f"status must be one of {', '.join(STATUSES)}")
@@ -198,8 +200,6 @@ def add_tag(
 def _save(project: Project, doc: Document) -> None:
     write_document(project.path(BREAKDOWN_DOC), doc)
     screenplay = None
-    try:
+    with contextlib.suppress(InputError):
         _, screenplay = load_current_script(project)
-    except InputError:
-        pass
     write_reports(doc, project.path("reports"), screenplay)

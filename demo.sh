@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set everything up, then break down the bundled example screenplay (examples/nevada).
+set -euo pipefail
+cd "$(dirname "$0")"
+bash scripts/setup.sh
+M=.venv/bin/moviola
+PROJECT=${1:-demo-project}
+[ -f "$PROJECT/moviola.toml" ] || "$M" init "$PROJECT" --name nevada
+"$M" import-script "$PROJECT" examples/nevada/nevada.fountain
+"$M" breakdown "$PROJECT"

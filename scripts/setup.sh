@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Create .venv with Python 3.11 and install Moviola with its model extra and dev tools.
+# Safe to re-run: an existing, complete environment is reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pick_python() {
+  for cand in "${PYTHON:-}" python3.11 python3; do
+    [ -n "$cand" ] || continue
+    if command -v "$cand" >/dev/null 2>&1 &&
+       "$cand" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)'; then
+      echo "$cand"; return 0
+    fi
+  done
+  echo "error: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2
+  return 1
+}
+
+PY=$(pick_python)
+stamp=.venv/.moviola-installed
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PY" -m venv .venv 2>/dev/null; then
+    # Debian's python3.11 keeps venv/ensurepip in a separate package.
+    rm -rf .venv
+    if command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq python3.11-venv >/dev/null
+    fi
+    "$PY" -m venv .venv
+  fi
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  # torch is pinned in the 'ml' extra (2.13.0, CPU build); see pyproject.toml.
+  .venv/bin/python -m pip install -q -e ".[ml,dev]"
+  touch "$stamp"
+fi
