@@ -418,21 +418,7 @@ class _SceneTags:
         for sent, pred in classified:
             el, a, b = sent.element, sent.start, sent.end
             sentence = el.text[a:b]
-            found: dict[tuple[str, str | None], tuple[float, str, str | None]] = {}
-            for hit in rules.find_certain_cues(sentence):
-                k = (hit.kind, hit.vfx_kind)
-                if k not in found or hit.confidence > found[k][0]:
-                    found[k] = (hit.confidence, "rule", hit.name)
-            for hit in rules.find_crowds(sentence):
-                if hit.kind == "vfx":
-                    found[("vfx", "crowd")] = (hit.confidence, "rule", hit.name)
-            for label, conf in pred.items():
-                k = _label_to_kind(label)
-                if k in found:
-                    c, src, ev = found[k]
-                    found[k] = (max(c, conf), "model+rule", ev)
-                else:
-                    found[k] = (conf, "model", None)
+            found = line_cues(sentence, pred)
             for (kind, vfx_kind), (conf, src, ev) in found.items():
                 if kind == "extras" and any(t["kind"] == "extras" for t in self.tags):
                     continue  # the crowd noun already names the extras
@@ -492,6 +478,40 @@ def _name_canon(speakers: set[str]) -> Callable[[str], str]:
         return upper
 
     return canon
+
+
+Cues = dict[tuple[str, str | None], tuple[float, str, str | None]]
+
+
+def line_cues(sentence: str, prediction: dict[str, float]) -> Cues:
+    """Line-level cues of one action sentence: rules first, then the model's labels.
+
+    Returns ``(kind, vfx_kind) -> (confidence, source, evidence)``; the same
+    function serves the breakdown and the precision/recall benchmark.
+    """
+    found: Cues = {}
+    for hit in rules.find_certain_cues(sentence):
+        k = (hit.kind, hit.vfx_kind)
+        if k not in found or hit.confidence > found[k][0]:
+            found[k] = (hit.confidence, "rule", hit.name)
+    for hit in rules.find_crowds(sentence):
+        k = ("vfx", "crowd") if hit.kind == "vfx" else ("extras", None)
+        if k not in found:
+            found[k] = (hit.confidence, "rule", hit.name)
+    for label, conf in prediction.items():
+        k = _label_to_kind(label)
+        if k in found:
+            c, _, ev = found[k]
+            found[k] = (max(c, conf), "model+rule", ev)
+        else:
+            found[k] = (conf, "model", None)
+    return found
+
+
+def cue_labels(cues: Cues) -> set[str]:
+    """Cues as the classifier's label names (``vfx.collapse``, ``stunt``, ``crowd``...)."""
+    names = {"stunts": "stunt", "sfx": "sfx", "extras": "crowd"}
+    return {f"vfx.{v}" if k == "vfx" else names[k] for k, v in cues}
 
 
 def _label_to_kind(label: str) -> tuple[str, str | None]:

@@ -45,9 +45,9 @@ class ClassifierParams:
     """The decision constants (see the module docstring for how they were chosen)."""
 
     k: int = 3
-    floor: float = 0.40
-    margin: float = 0.02
-    spread: float = 0.06  # labels within this of the best one are kept too
+    floor: float = 0.30
+    margin: float = 0.0
+    spread: float = 0.0  # labels within this of the best one are kept too
 
 
 DEFAULT_PARAMS = ClassifierParams()

@@ -126,7 +126,11 @@ def stripboard_rows(doc: Document) -> list[list[Any]]:
 
 def _first_words(scene: dict[str, Any]) -> str:
     kinds = sorted(
-        {t.get("vfx_kind", "") for t in scene["tags"] if t["kind"] == "vfx" and t["status"] != "rejected"}
+        {
+            t.get("vfx_kind", "")
+            for t in scene["tags"]
+            if t["kind"] == "vfx" and t["status"] != "rejected"
+        }
     )
     return f"VFX: {', '.join(kinds)}" if kinds else ""
 

@@ -9,6 +9,7 @@ embedding classifier covers the rest.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -194,7 +195,7 @@ _CERTAIN: list[tuple[str, str | None, re.Pattern[str], float]] = [
         0.9,
     ),
     (
-        "stunt",
+        "stunts",
         None,
         re.compile(
             r"\b(?:(?:is |are )?thrown|tackles?|leaps?|jumps? from|falls? (?:from|backward|backwards|off)|hip throw|somersault\w*|hit by (?:a|the) \w+)\b",
@@ -248,14 +249,27 @@ def find_introductions(text: str) -> Iterator[tuple[str, int, int]]:
 
 def find_name_mentions(text: str, names: set[str]) -> Iterator[tuple[str, int, int]]:
     """Known character names mentioned in action, in CAPS or in Title case."""
-    for name in sorted(names, key=len, reverse=True):
+    pattern, lookup = _name_pattern(frozenset(names))
+    if pattern is None:
+        return
+    for m in pattern.finditer(text):
+        yield lookup[m.group(0)], m.start(), m.end()
+
+
+@functools.lru_cache(maxsize=32)
+def _name_pattern(names: frozenset[str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    lookup: dict[str, str] = {}
+    for name in sorted(names, key=len):
         variants = {name, name.title()}
         first = name.split()[0]
         if len(first) > 2 and first not in {"THE", "MR.", "MRS.", "DR."}:
             variants |= {first, first.title()}
-        pattern = re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, variants)) + r")(?![\w])")
-        for m in pattern.finditer(text):
-            yield name, m.start(), m.end()
+        for v in variants:
+            lookup.setdefault(v, name)
+    if not lookup:
+        return None, lookup
+    alt = "|".join(map(re.escape, sorted(lookup, key=len, reverse=True)))
+    return re.compile(rf"(?<![\w])(?:{alt})(?![\w])"), lookup
 
 
 def find_crowds(text: str) -> Iterator[RuleHit]:
