@@ -102,7 +102,7 @@ def main() -> None:
         t0 = time.perf_counter()
         clf = LineClassifier(SentenceTransformerEmbedder(quantize=quantize))
         t_load = time.perf_counter() - t0
-        doc, t_bd = timed(lambda: build_breakdown(parse_fountain(text), classifier=clf))
+        doc, t_bd = timed(lambda c=clf: build_breakdown(parse_fountain(text), classifier=c))
         n = sum(len(s["tags"]) for s in doc["scenes"])
         print(
             f"{label}: load {t_load:.2f} s + parse and break down {t_bd:.2f} s = "

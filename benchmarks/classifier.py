@@ -45,9 +45,9 @@ def prf(
 ) -> tuple[float, float, dict[str, tuple[int, int, int]]]:
     per = {}
     for label in LABELS:
-        tp = sum(1 for p, g in zip(preds, golds) if label in p and label in g)
-        fp = sum(1 for p, g in zip(preds, golds) if label in p and label not in g)
-        fn = sum(1 for p, g in zip(preds, golds) if label not in p and label in g)
+        tp = sum(1 for p, g in zip(preds, golds, strict=False) if label in p and label in g)
+        fp = sum(1 for p, g in zip(preds, golds, strict=False) if label in p and label not in g)
+        fn = sum(1 for p, g in zip(preds, golds, strict=False) if label not in p and label in g)
         per[label] = (tp, fp, fn)
     tp = sum(v[0] for v in per.values())
     fp = sum(v[1] for v in per.values())
@@ -65,7 +65,7 @@ def evaluate(
     out["rules"] = prf([cue_labels(line_cues(t, {})) for t in texts], golds)[:2]
     if clf:
         out["model"] = prf([set(p) for p in preds_model], golds)[:2]
-        combined = [cue_labels(line_cues(t, p)) for t, p in zip(texts, preds_model)]
+        combined = [cue_labels(line_cues(t, p)) for t, p in zip(texts, preds_model, strict=False)]
         p, r, per = prf(combined, golds)
         out["combined"] = (p, r)
         out["_per"] = per  # type: ignore[assignment]
