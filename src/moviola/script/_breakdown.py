@@ -363,11 +363,10 @@ class _SceneTags:
                 name = cue_name(el)
                 if name:
                     speaking.setdefault(name)
-                    start = el.text.find(el.character or name)
-                    start = max(0, start)
-                    self.add(
-                        "cast", name, el, start, start + len(el.character or name), 1.0, "rule"
-                    )
+                    written = el.character or name
+                    start = max(0, el.text.find(written))
+                    end = start + len(written)
+                    self.add("cast", el.text[start:end], el, start, end, 1.0, "rule", name=name)
         self.speaking = list(speaking)
         present: dict[str, None] = {}
         for el in scene.elements:
@@ -378,12 +377,12 @@ class _SceneTags:
                 name = self.canon(name)
                 if name not in speaking:
                     present.setdefault(name)
-                    self.add("non_speaking", name, el, a, b, 0.9, "rule")
+                    self.add("non_speaking", text[a:b], el, a, b, 0.9, "rule", name=name)
             for name, a, b in rules.find_name_mentions(text, self.known):
                 name = self.canon(name)
                 if name not in speaking:
                     present.setdefault(name)
-                    self.add("non_speaking", name, el, a, b, 0.8, "rule")
+                    self.add("non_speaking", text[a:b], el, a, b, 0.8, "rule", name=name)
             for hit in (
                 *rules.find_vehicles(text),
                 *rules.find_wardrobe(text),
@@ -440,11 +439,15 @@ class _SceneTags:
                 if id(note) not in note_predictions and not re.match(r"\s*VFX\b", note.text, re.I):
                     continue
                 pred = note_predictions.get(id(note), {})
-                vfx = sorted(
-                    ((c, lab) for lab, c in pred.items() if lab.startswith("vfx.")), reverse=True
-                )
-                vkind = vfx[0][1].split(".", 1)[1] if vfx else "other"
-                self.add("vfx", note.text, el, 0, 0, 0.95, "note", vfx_kind=vkind, span=note.span)
+                kinds = rules.vfx_kinds_in_note(note.text) or [
+                    lab.split(".", 1)[1]
+                    for lab, _ in sorted(pred.items(), key=lambda kv: -kv[1])
+                    if lab.startswith("vfx.")
+                ][:1] or ["other"]
+                for vkind in kinds:
+                    self.add(
+                        "vfx", note.text, el, 0, 0, 0.95, "note", vfx_kind=vkind, span=note.span
+                    )
 
 
 _NIGHT = {"NIGHT", "DUSK", "EVENING", "MIDNIGHT", "SUNSET", "MAGIC HOUR"}

@@ -136,6 +136,12 @@ def carry_over(old_doc: Document, new_doc: Document) -> Report:
                 report["user_tags_kept"] += 1
                 continue
             report["tags_vanished"].append(f"{_label(ns)}: {prev['kind']} '{prev['name']}'")
+    for j in range(len(new)):
+        if j not in pairs:
+            for tag in new[j]["tags"]:
+                report["tags_new"].append(
+                    f"{_label(new[j])}: {tag['kind']} '{tag['name']}' (new scene)"
+                )
     for i in range(len(old)):
         if i not in set(pairs.values()):
             for prev in old[i].get("tags", []):

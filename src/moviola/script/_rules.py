@@ -128,11 +128,12 @@ CROWD_NOUNS = (
     r"shoppers|students|people|spectators|bystanders|tenants|residents|customers|families|"
     r"extras|patrons|dancers|couples|children|kids|mob|throng|masses|horde"
 )
-_NUMBER_WORDS = (
-    r"thousands|hundreds|tens of thousands|dozens|millions|"
+_NUMBER_WORD = (
+    r"(?:tens of thousands|thousands|hundreds|dozens|millions|"
     r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|hundred|thousand"
+    r"sixty|seventy|eighty|ninety|hundred|thousand|million)"
 )
+_NUMBER_WORDS = rf"{_NUMBER_WORD}(?:[\s-]+(?:and\s+)?{_NUMBER_WORD})*"
 
 
 def _lexicon_regex(words: list[str]) -> re.Pattern[str]:
@@ -159,7 +160,9 @@ _CERTAIN: list[tuple[str, str | None, re.Pattern[str], float]] = [
         "collapse",
         re.compile(
             rf"\b{_STRUCTURE}s?\b[^.!?]{{0,60}}\b(?:collaps\w*|caves? in|comes? down|gives? way|"
-            rf"pancakes?|implodes?|crumbles?)\b|\b(?:collaps\w*|caves? in|implodes?)\b[^.!?]{{0,30}}\b{_STRUCTURE}",
+            rf"pancak\w*|implod\w*|crumbl\w*|(?:simply |just )?drops|sags|topples?|folds? (?:in|into)|"
+            rf"buckles?)\b|\b(?:collaps\w*|caves? in|implodes?)\b[^.!?]{{0,30}}\b{_STRUCTURE}|"
+            rf"\b(?:slab|floor|storey)s?\b[^.!?]{{0,40}}\bpancak\w*",
             re.I,
         ),
         0.95,
@@ -303,12 +306,53 @@ _WORD_NUMBERS = {
 
 
 def _parse_count(num: str) -> int | None:
+    """``"forty thousand"`` → 40000, ``"300"`` → 300, ``"thousands"`` → 2000."""
     if not num:
         return None
+    num = " ".join(num.lower().replace("-", " ").split())
     if num in _WORD_NUMBERS:
         return _WORD_NUMBERS[num]
-    digits = num.replace(",", "").replace(".", "")
-    return int(digits) if digits.isdigit() else None
+    total, current = 0, 0
+    for word in num.split():
+        if word == "and":
+            continue
+        digits = word.replace(",", "").replace(".", "")
+        if digits.isdigit():
+            current += int(digits)
+        elif word in ("hundred", "thousand", "million"):
+            current = max(current, 1) * _WORD_NUMBERS[word]
+            if word != "hundred":
+                total, current = total + current, 0
+        elif word in _WORD_NUMBERS:
+            current += _WORD_NUMBERS[word]
+        else:
+            return None
+    return total + current or None
+
+
+_NOTE_KINDS: list[tuple[str, re.Pattern[str]]] = [
+    ("collapse", re.compile(r"collaps|cave-?in|pancak|implo", re.I)),
+    ("explosion", re.compile(r"explo|fireball|blast|detonat", re.I)),
+    ("fire", re.compile(r"\bfire\b|flame|burn", re.I)),
+    ("weather", re.compile(r"snow|rain|storm|weather|fog|lightning|blizzard|hail", re.I)),
+    ("crowd", re.compile(r"crowd|replicat|multipl|tiling", re.I)),
+    ("de_aging", re.compile(r"de-?ag|younger|age (?:up|down)|aging", re.I)),
+    ("set_extension", re.compile(r"extension|skyline|matte|environment|vista", re.I)),
+    ("screen_replacement", re.compile(r"screen|monitor|\btv\b|phone|display|comp(?:ed)? in", re.I)),
+    ("creature", re.compile(r"creature|monster|alien", re.I)),
+    ("destruction", re.compile(r"destruct|debris|rubble|crack", re.I)),
+]
+
+
+def vfx_kinds_in_note(text: str) -> list[str]:
+    """VFX kinds a writer's ``[[VFX: ...]]`` note names, in the order of the list above.
+
+    Only the part after ``VFX`` counts, so ``SFX: practical debris`` in the same
+    note does not make a VFX destruction.
+    """
+    m = re.search(r"\bVFX\b\s*:?(.*?)(?=\b(?:SFX|SOUND|MUSIC|PROPS?|WARDROBE)\b\s*:|$)", text, re.I | re.S)
+    body = m.group(1) if m else text
+    return [kind for kind, pattern in _NOTE_KINDS if pattern.search(body)]
 
 
 _LEXICON = {w.lower() for w in (*VEHICLES, *WARDROBE, *PROPS)}
