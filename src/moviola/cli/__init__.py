@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -88,7 +89,7 @@ def init(
 ) -> None:
     """Create a project folder (manifest, documents, reports)."""
     project = init_project(directory, name)
-    out.print(f"Created project [bold]{project.name}[/] in {project.root}")
+    out.print(f"Created project [bold]{escape(project.name)}[/] in {escape(str(project.root))}")
 
 
 @app.command("import-script")
@@ -298,24 +299,20 @@ def tag_add(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning Moviola errors into one line and an exit code."""
+    """Entry point: run the app, turning Moviola errors into one line and an exit code.
+
+    Click keeps its standalone handling (usage errors print a message and exit 2,
+    no arguments prints the help); our own errors never show a traceback.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=True)
     except MoviolaError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted; nothing half-written was left behind")
         return 130
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except typer.Abort:
-        return 1
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     return 0

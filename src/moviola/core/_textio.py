@@ -37,7 +37,7 @@ def read_bytes_checked(path: str | Path, *, max_bytes: int = MAX_SCRIPT_BYTES) -
     size = p.stat().st_size
     if size > max_bytes:
         raise InputError(
-            f"file is {size / 1e6:.1f} MB, larger than the {max_bytes / 1e6:.0f} MB "
+            f"file is {size / 2**20:.1f} MiB, larger than the {max_bytes / 2**20:.0f} MiB "
             "a screenplay can be; is this the right file?",
             p,
         )

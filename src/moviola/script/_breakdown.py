@@ -450,8 +450,8 @@ class _SceneTags:
                     )
 
 
-_NIGHT = {"NIGHT", "DUSK", "EVENING", "MIDNIGHT", "SUNSET", "MAGIC HOUR"}
-_INHERIT = {"CONTINUOUS", "LATER", "MOMENTS LATER", "SAME", None}
+_NIGHT = {"NIGHT", "DUSK", "EVENING", "MIDNIGHT", "SUNSET", "MAGIC HOUR", "NOCHE", "ATARDECER"}
+_INHERIT = {"CONTINUOUS", "LATER", "MOMENTS LATER", "SAME", "MÁS TARDE", None}
 
 
 def _day_night(time_of_day: str | None, previous: str) -> str:

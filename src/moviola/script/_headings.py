@@ -9,6 +9,15 @@ _PREFIX = re.compile(
     r"^(?P<p>INT\.?\s*/\s*EXT|EXT\.?\s*/\s*INT|INT/EXT|I/E|INT|EXT|EST)\.?(?:\s+|$)", re.I
 )
 TIMES_OF_DAY = (
+    # Spanish, for productions that write their headings in it.
+    "MÁS TARDE",
+    "AMANECER",
+    "ATARDECER",
+    "MAÑANA",
+    "NOCHE",
+    "TARDE",
+    "DÍA",
+    "DIA",
     "MOMENTS LATER",
     "CONTINUOUS",
     "MAGIC HOUR",

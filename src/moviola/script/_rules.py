@@ -301,7 +301,7 @@ _WORD_NUMBERS = {
     "nine": 9, "ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
     "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "hundreds": 200,
     "thousand": 1000, "thousands": 2000, "dozens": 24, "tens of thousands": 20000,
-    "millions": 2_000_000,
+    "millions": 2_000_000, "million": 1_000_000,
 }  # fmt: skip
 
 

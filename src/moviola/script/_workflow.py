@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,9 +169,10 @@ def add_tag(
     idx = doc["scenes"].index(scene)
     parts = split_scenes(screenplay)
     if idx < len(parts):
-        pattern = re.compile(re.escape(name), re.I)
+        # Case- and accent-insensitive: "bandoneon" finds "bandoneón".
+        pattern = re.compile(re.escape(fold(name)), re.I)
         for el in parts[idx].elements:
-            m = pattern.search(el.text)
+            m = pattern.search(fold(el.text))
             if m:
                 sp = el.span_of(m.start(), m.end())
                 span = sp.to_json()
@@ -195,6 +197,11 @@ def add_tag(
     scene["tags"].append(tag)
     _save(project, doc)
     return tag
+
+
+def fold(text: str) -> str:
+    """Strip accents character by character, keeping every offset where it was."""
+    return "".join(unicodedata.normalize("NFD", ch)[0] if ch else ch for ch in text)
 
 
 def _save(project: Project, doc: Document) -> None:
