@@ -201,7 +201,7 @@ _CERTAIN: list[tuple[str, str | None, re.Pattern[str], float]] = [
         "stunts",
         None,
         re.compile(
-            r"\b(?:(?:is |are )?thrown|tackles?|leaps?|jumps? from|falls? (?:from|backward|backwards|off)|hip throw|somersault\w*|hit by (?:a|the) \w+)\b",
+            r"\b(?:(?:is |are )?thrown|tackles?|(?:leaps?|jumps?) (?:from|across|onto|off|over|between|through)|falls? (?:from|backward|backwards|off)|hip throw|somersault\w*|hit by (?:a|the) \w+)\b",
             re.I,
         ),
         0.85,
