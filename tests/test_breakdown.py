@@ -20,7 +20,7 @@ from moviola.script import (
     parse_heading,
     read_screenplay,
 )
-from moviola.script._breakdown import line_cues, cue_labels
+from moviola.script._breakdown import cue_labels, line_cues
 from moviola.script._revision import carry_over
 
 NEVADA = Path(__file__).resolve().parent.parent / "examples" / "nevada" / "nevada.fountain"

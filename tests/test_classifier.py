@@ -62,7 +62,7 @@ def test_a_non_commercial_model_is_refused_before_loading(tmp_path: Path) -> Non
 
 
 def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="config.json"):
+    with pytest.raises(InputError, match=r"config\.json"):
         SentenceTransformerEmbedder(tmp_path)
 
 

@@ -209,9 +209,7 @@ def _summary(result: Any, root: Path) -> None:
                 out.print(f"  {key.replace('_', ' ')}: {item}")
     for w in doc["warnings"]:
         out.print(f"[yellow]warning:[/] line {w['line']}: {w['message']}")
-    out.print(
-        f"Breakdown document: {result.path.relative_to(root.parent) if False else result.path}"
-    )
+    out.print(f"Breakdown document: {result.path}")
     out.print(f"Breakdown sheets:   {result.reports['breakdown_html']}")
     out.print(f"Stripboard:         {result.reports['stripboard_html']}")
     out.print(f"CSV per category:   {result.reports['csv:cast'].parent}")
