@@ -46,12 +46,24 @@ VARIATIONS = [
 ]  # fmt: skip
 
 
+TAILS = (
+    "again", "for a moment", "in silence", "once more", "slowly", "without a word",
+    "as before", "for now", "at last", "this time", "in the dark", "all at once",
+)  # fmt: skip
+
+
 def make_feature(target_pages: int = 120) -> str:
-    """The example's body repeated with per-pass substitutions, to ~target_pages."""
+    """The example's body ten times, each pass with other names, places and phrasing.
+
+    Every sentence of passes 2-10 gets a short tail ("..., once more.") that
+    differs by pass and position, so (as in a real feature) almost no sentence
+    repeats and per-sentence caching or de-duplication cannot flatter the figures.
+    """
     text = EXAMPLE.read_text(encoding="utf-8")
     title, body = text.split("\n\n", 1)
     parts = [title, ""]
-    for k in range(10):
+    feature = ""
+    for k in range(len(SWAPS)):
         chunk = body
         for a, b in SWAPS[k].items():
             chunk = chunk.replace(a, b)
@@ -60,17 +72,18 @@ def make_feature(target_pages: int = 120) -> str:
         chunk = re.sub(
             r"#(\d+)([A-Z]?)#", lambda m, k=k: f"#{k * 100 + int(m.group(1))}{m.group(2)}#", chunk
         )
-        chunk = re.sub(
-            r"\b(\w+) (\w+) (\w+)\b",
-            lambda m, k=k: (
-                m.group(0)
-                if (hash_word(m.group(0)) + k) % 7
-                else f"{m.group(1)} {m.group(2)} then {m.group(3)}"
-            ),
-            chunk,
-        )
+        if k:
+            counter = iter(range(10**6))
+            chunk = re.sub(
+                r"(?<=[a-z])\.(?=\s|$)",
+                lambda m, k=k, c=counter: f", {TAILS[(next(c) * 7 + k) % len(TAILS)]}.",
+                chunk,
+            )
         parts.append(chunk)
-    return "\n\n".join(parts)
+        feature = "\n\n".join(parts)
+        if paginate(parse_fountain(feature)).pages >= target_pages:
+            break
+    return feature
 
 
 def hash_word(s: str) -> int:

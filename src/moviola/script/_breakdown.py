@@ -188,14 +188,17 @@ def build_breakdown(
         if re.match(r"\s*VFX\b", n.text, re.I)
     ]
     if classifier is not None:
-        texts = [x.text for x in all_sentences]
+        # Each distinct sentence is classified once ("The door opens." recurs).
+        texts = list(dict.fromkeys(x.text for x in all_sentences))
+        found: dict[str, dict[str, float]] = {}
         batch = 256
         for i in range(0, max(1, len(texts)), batch):
             chunk = texts[i : i + batch]
             if chunk:
-                predictions[i : i + len(chunk)] = classifier.predict(chunk)
+                found.update(zip(chunk, classifier.predict(chunk), strict=True))
             if progress:
                 progress("classify", min(len(texts), i + batch), len(texts))
+        predictions = [found[x.text] for x in all_sentences]
         if vfx_notes:
             note_out = classifier.predict([re.sub(r"^\s*VFX\s*:?", "", t) for _, t in vfx_notes])
             note_predictions = {nid: p for (nid, _), p in zip(vfx_notes, note_out, strict=True)}

@@ -54,6 +54,7 @@ class _Handler(ContentHandler):
         self._dual_cues = 0
         self._character: str | None = None
         self._cue_dual = 0
+        self._ignore = 0  # depth inside paragraphs that are not script text
 
     def setDocumentLocator(self, locator: Locator) -> None:
         self.locator = locator
@@ -72,16 +73,26 @@ class _Handler(ContentHandler):
         if name == "DualDialogue":
             self._dual, self._dual_cues = 1, 0
         elif name == "Paragraph":
+            parent = self.stack[-2] if len(self.stack) > 1 else ""
+            if parent not in ("Content", "DualDialogue") or self._ignore:
+                # Paragraphs nested in <SceneProperties> (summaries, arc beats) and
+                # the like are metadata, not script text.
+                self._ignore += 1
+                return
             if self._para is not None and self._text_so_far():
                 self._flush()  # an outer paragraph's text before a nested block
             self._para = {k: attrs.getValue(k) for k in attrs.getNames()}
             self._para_line = self._line()
             self._text = []
-        elif name == "Text":
+        elif name == "Text" and not self._ignore:
             self._in_text += 1
 
     def endElement(self, name: str) -> None:
         self.stack.pop()
+        if self._ignore:
+            if name == "Paragraph":
+                self._ignore -= 1
+            return
         if name == "Text":
             self._in_text -= 1
         elif name == "Paragraph":
@@ -91,7 +102,7 @@ class _Handler(ContentHandler):
             self._dual = 0
 
     def characters(self, content: str) -> None:
-        if self._in_text and self._para is not None:
+        if self._in_text and self._para is not None and not self._ignore:
             self._text.append(content)
 
     def _text_so_far(self) -> str:

@@ -75,7 +75,9 @@ class _Region:
 
 def parse_fountain(text: str) -> Screenplay:
     """Parse Fountain ``text`` into a :class:`Screenplay` (never raises on content)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark, not text
     warnings: list[ParseWarning] = []
     line_starts = _line_starts(text)
 
@@ -90,52 +92,50 @@ def parse_fountain(text: str) -> Screenplay:
                 hi = mid - 1
         return lo + 1, offset - line_starts[lo]
 
+    # Masking: 1 marks characters that belong to a boneyard or a note, so the
+    # parser sees the rest while every kept character keeps its column.
+    mask = bytearray(len(text))
     boneyards = _find_regions(text, "/*", "*/", allow_blank_lines=True)
-    masked = list(text)
     apparatus: list[Element] = []
     for region in boneyards:
         if region.inner_end < 0:
             ln, _ = loc(region.start)
             warnings.append(ParseWarning(ln, "boneyard '/*' is never closed; kept as text"))
             continue
-        for i in range(region.start, region.end):
-            if masked[i] != "\n":
-                masked[i] = "\x00"
+        mask[region.start : region.end] = b"\x01" * (region.end - region.start)
         apparatus.append(_apparatus_element(ElementType.BONEYARD, text, region, loc, line_starts))
-    boneyards = [r for r in boneyards if r.inner_end >= 0]
 
-    masked_text = "".join(masked)
+    # Notes are looked for outside boneyards only; brackets cannot match "\x00".
+    visible = "".join("\x00" if m else ch for ch, m in zip(text, mask, strict=True))
     notes_by_line: dict[int, list[Note]] = {}
-    note_regions = _find_regions(masked_text, "[[", "]]", allow_blank_lines=False)
-    for region in note_regions:
+    for region in _find_regions(visible, "[[", "]]", allow_blank_lines=False):
         if region.inner_end < 0:
             ln, _ = loc(region.start)
             warnings.append(ParseWarning(ln, "note '[[' is never closed; kept as text"))
             continue
-        for i in range(region.start, region.end):
-            if masked[i] != "\n":
-                masked[i] = "\x00"
+        mask[region.start : region.end] = b"\x01" * (region.end - region.start)
         l0, c0 = loc(region.inner_start)
         l1, c1 = loc(region.inner_end)
-        note = Note(
-            " ".join(text[region.inner_start : region.inner_end].split()),
-            Span(l0, c0, c1, l1 if l1 != l0 else None),
-        )
+        inner = visible[region.inner_start : region.inner_end].replace("\x00", " ")
+        note = Note(" ".join(inner.split()), Span(l0, c0, c1, l1 if l1 != l0 else None))
         notes_by_line.setdefault(loc(region.start)[0], []).append(note)
-    masked_text = "".join(masked)
 
-    raw_lines = text.split("\n")
-    masked_lines = masked_text.split("\n")
     lines: list[_Line] = []
-    for idx, (raw, m) in enumerate(zip(raw_lines, masked_lines, strict=True)):
+    for idx, raw in enumerate(text.split("\n")):
         number = idx + 1
-        if "\x00" in m:
-            kept = [(c, ch) for c, ch in enumerate(m) if ch != "\x00"]
+        offset = line_starts[idx]
+        flags = mask[offset : offset + len(raw)]
+        # A line inside a multi-line boneyard or note is apparatus, even when empty.
+        inside = (not raw and 0 < offset < len(mask) and mask[offset - 1] and mask[offset]) or (
+            bool(raw) and all(flags)
+        )
+        if any(flags):
+            kept = _kept_chars(raw, flags)
             body = "".join(ch for _, ch in kept)
             cols: tuple[int, ...] | None = tuple(c for c, _ in kept)
         else:
-            body, cols = m, None
-        blank = raw.strip() == ""
+            body, cols = raw, None
+        blank = raw.strip() == "" and not inside
         skip = not blank and body.strip() == ""
         lines.append(_Line(number, raw, body, cols, blank, skip, notes_by_line.get(number, [])))
 
@@ -150,8 +150,29 @@ def parse_fountain(text: str) -> Screenplay:
         elements=elements,
         warnings=sorted(warnings, key=lambda w: w.line),
         source_format="fountain",
-        line_count=len(raw_lines),
+        line_count=len(lines),
     )
+
+
+def _kept_chars(raw: str, flags: bytes | bytearray) -> list[tuple[int, str]]:
+    """The unmasked characters of a line with their columns.
+
+    A note or boneyard between two letters stands for a word break ("a[[n]]b"
+    reads "a b", mapped to the note's first column); elsewhere it simply goes
+    ("Bob[[?]]'s" reads "Bob's").
+    """
+    kept: list[tuple[int, str]] = []
+    gap_start: int | None = None
+    for c, ch in enumerate(raw):
+        if flags[c]:
+            if gap_start is None:
+                gap_start = c
+            continue
+        if gap_start is not None and kept and kept[-1][1].isalnum() and ch.isalnum():
+            kept.append((gap_start, " "))
+        gap_start = None
+        kept.append((c, ch))
+    return kept
 
 
 def _line_starts(text: str) -> list[int]:
@@ -171,7 +192,8 @@ def _find_regions(text: str, open_: str, close: str, *, allow_blank_lines: bool)
         if start < 0:
             return regions
         end = text.find(close, start + len(open_))
-        if end >= 0 and not allow_blank_lines and re.search(r"\n[ \t]*\n", text[start:end]):
+        # A note ends at a truly blank line; a line of two spaces keeps it going.
+        if end >= 0 and not allow_blank_lines and re.search(r"\n[ \t]?\n", text[start:end]):
             end = -1  # a note may not run over a blank line
         if end < 0:
             regions.append(_Region(start, start + len(open_), start + len(open_), -1))
@@ -338,7 +360,7 @@ class _Parser:
         if stripped.startswith("!"):
             return self._action(ln, text, lead + 1, current, forced=True), False
 
-        if stripped.startswith(".") and not stripped.startswith("..") and prev_blank:
+        if stripped.startswith(".") and stripped[1:2].isalnum() and prev_blank:
             return self._heading(ln, text, lead + 1, forced=True), False
 
         if stripped.startswith("@") and not next_blank:
@@ -347,7 +369,7 @@ class _Parser:
         if prev_blank and _HEADING.match(stripped):
             if next_blank:
                 return self._heading(ln, text, lead, forced=False), False
-            if _is_upper(stripped):
+            if _is_upper(stripped) and re.search(r"\s[-–—]{1,2}\s", stripped):
                 self.warnings.append(
                     ParseWarning(ln.number, "scene heading without a blank line after it")
                 )

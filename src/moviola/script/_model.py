@@ -156,7 +156,7 @@ class Element:
             lo, hi = offset, offset + len(sl.text)
             if first is None and start <= hi:
                 first = (sl.line, sl.start_col(start - lo))
-            if end <= hi + 1:
+            if end <= hi:
                 last = (sl.line, sl.end_col(end - lo))
                 break
             offset = hi + 1  # the joining newline
