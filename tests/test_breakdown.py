@@ -74,7 +74,11 @@ def test_spans_point_at_the_exact_source_text(doc: dict[str, Any]) -> None:
 
 def test_heading_parts(doc: dict[str, Any]) -> None:
     s9 = scene(doc, "9")
-    assert (s9["int_ext"], s9["location"], s9["time_of_day"]) == ("INT/EXT", "RAMIRO'S TAXI", "NIGHT")
+    assert (s9["int_ext"], s9["location"], s9["time_of_day"]) == (
+        "INT/EXT",
+        "RAMIRO'S TAXI",
+        "NIGHT",
+    )
     flashback = scene(doc, "7")
     assert flashback["era"] == "1979" and flashback["time_of_day"] == "NIGHT"
     stairwell = scene(doc, "5")  # a forced heading
@@ -186,8 +190,9 @@ def test_a_revision_keeps_decisions_on_unchanged_text_and_reports_moves() -> Non
     taxi = next(t for t in old["scenes"][2]["tags"] if t["name"] == "taxi")
     taxi["status"] = "accepted"
     revised = (
-        REVISION_BASE.replace("Ana drives the taxi.", "Ana drives the taxi fast.")
-        .replace("INT. KITCHEN - DAY #1#\n\nAna picks up the radio.\n\n", "")
+        REVISION_BASE.replace("Ana drives the taxi.", "Ana drives the taxi fast.").replace(
+            "INT. KITCHEN - DAY #1#\n\nAna picks up the radio.\n\n", ""
+        )
         + "\nINT. KITCHEN - DAY #1#\n\nAna picks up the radio.\n\nEXT. PARK - DAY #4#\n\nA bus goes by.\n"
     )
     new = _doc(revised)

@@ -83,8 +83,13 @@ def make_tiny_model(folder: Path) -> Path:
     for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copy(packaged / name, hf / name)
     vocab = sum(1 for _ in (packaged / "vocab.txt").open(encoding="utf-8"))
-    config = BertConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=64)
+    config = BertConfig(
+        vocab_size=vocab,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
     import torch
 
     torch.manual_seed(0)

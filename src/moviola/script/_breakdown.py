@@ -442,11 +442,15 @@ class _SceneTags:
                 if id(note) not in note_predictions and not re.match(r"\s*VFX\b", note.text, re.I):
                     continue
                 pred = note_predictions.get(id(note), {})
-                kinds = rules.vfx_kinds_in_note(note.text) or [
-                    lab.split(".", 1)[1]
-                    for lab, _ in sorted(pred.items(), key=lambda kv: -kv[1])
-                    if lab.startswith("vfx.")
-                ][:1] or ["other"]
+                kinds = (
+                    rules.vfx_kinds_in_note(note.text)
+                    or [
+                        lab.split(".", 1)[1]
+                        for lab, _ in sorted(pred.items(), key=lambda kv: -kv[1])
+                        if lab.startswith("vfx.")
+                    ][:1]
+                    or ["other"]
+                )
                 for vkind in kinds:
                     self.add(
                         "vfx", note.text, el, 0, 0, 0.95, "note", vfx_kind=vkind, span=note.span

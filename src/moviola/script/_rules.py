@@ -350,7 +350,9 @@ def vfx_kinds_in_note(text: str) -> list[str]:
     Only the part after ``VFX`` counts, so ``SFX: practical debris`` in the same
     note does not make a VFX destruction.
     """
-    m = re.search(r"\bVFX\b\s*:?(.*?)(?=\b(?:SFX|SOUND|MUSIC|PROPS?|WARDROBE)\b\s*:|$)", text, re.I | re.S)
+    m = re.search(
+        r"\bVFX\b\s*:?(.*?)(?=\b(?:SFX|SOUND|MUSIC|PROPS?|WARDROBE)\b\s*:|$)", text, re.I | re.S
+    )
     body = m.group(1) if m else text
     return [kind for kind, pattern in _NOTE_KINDS if pattern.search(body)]
 
