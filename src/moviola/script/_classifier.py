@@ -44,7 +44,7 @@ NONE = "none"
 class ClassifierParams:
     """The decision constants (see the module docstring for how they were chosen)."""
 
-    k: int = 3
+    k: int = 5
     floor: float = 0.30
     margin: float = 0.0
     spread: float = 0.0  # labels within this of the best one are kept too
