@@ -17,6 +17,7 @@ import csv
 import itertools
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from moviola.script._classifier import (
     LineClassifier,
     decide,
 )
-from moviola.script._embedding import SentenceTransformerEmbedder
+from moviola.script._embedding import Embedder, SentenceTransformerEmbedder, load_embedder
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "labelled_lines.tsv"
 
@@ -110,9 +111,14 @@ def main() -> None:
         f"cores: {len(os.sched_getaffinity(0))}"
     )
     results = {}
-    for variant, quantize in (("fp32 (baseline)", False), ("int8 (default)", True)):
+    variants: list[tuple[str, Callable[[], Embedder]]] = [
+        ("torch fp32 (baseline)", lambda: SentenceTransformerEmbedder(quantize=False)),
+        ("torch int8-dynamic", lambda: SentenceTransformerEmbedder(quantize=True)),
+        ("onnx int8 (default)", lambda: load_embedder(backend="onnx")),
+    ]
+    for variant, make in variants:
         t = time.perf_counter()
-        clf = LineClassifier(SentenceTransformerEmbedder(quantize=quantize))
+        clf = LineClassifier(make())
         t_load = time.perf_counter() - t
         t = time.perf_counter()
         res = evaluate(clf, rows)
@@ -124,10 +130,10 @@ def main() -> None:
             print(
                 f"  {name:<9} precision {p:.3f}  recall {r:.3f}  F1 {2 * p * r / max(1e-9, p + r):.3f}"
             )
-        if not args.no_search and quantize:
+        if not args.no_search and variant.startswith("onnx"):
             loo_search(clf)
-    per = results["int8 (default)"]["_per"]
-    print("\nper label (combined, int8): tp fp fn  precision recall")
+    per = results["onnx int8 (default)"]["_per"]
+    print("\nper label (combined, onnx int8): tp fp fn  precision recall")
     for label, (tp, fp, fn) in per.items():  # type: ignore[union-attr]
         print(
             f"  {label:<24}{tp:>3}{fp:>3}{fn:>3}   {tp / max(1, tp + fp):.2f}      {tp / max(1, tp + fn):.2f}"

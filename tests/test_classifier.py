@@ -19,8 +19,10 @@ from moviola.core import DependencyError, InputError
 from moviola.script._breakdown import cue_labels, line_cues
 from moviola.script._classifier import LABELS, LineClassifier, load_prototypes
 from moviola.script._embedding import (
+    OnnxEmbedder,
     SentenceTransformerEmbedder,
     check_licence,
+    load_embedder,
     model_card_licence,
     packaged_model_dir,
 )
@@ -113,10 +115,30 @@ def test_a_local_model_folder_loads_offline_and_records_its_licence(tmp_path: Pa
     assert len(LineClassifier(embedder).predict(["The tower collapses."])) == 1
 
 
+def test_the_onnx_export_of_a_local_model_matches_pytorch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOVIOLA_CACHE", str(tmp_path / "cache"))
+    tiny = make_tiny_model(tmp_path)
+    texts = ["The tower collapses floor by floor.", "She smiles.", "A bus goes by, slowly."]
+    onnx = OnnxEmbedder(tiny)
+    exported = list((tmp_path / "cache" / "onnx").glob("*.int8.onnx"))
+    assert len(exported) == 1  # cached for the next run
+    reference = SentenceTransformerEmbedder(tiny, quantize=False).encode(texts)
+    assert ((onnx.encode(texts) * reference).sum(axis=1) > 0.98).all()
+    assert OnnxEmbedder(tiny).info.name == "tiny (onnx int8)"  # the second load reuses it
+    assert list((tmp_path / "cache" / "onnx").glob("*.int8.onnx")) == exported
+
+
+def test_an_unknown_backend_is_refused() -> None:
+    with pytest.raises(InputError, match="backend"):
+        load_embedder(backend="tensorflow")
+
+
 @pytest.mark.model
 def test_precision_and_recall_on_the_labelled_lines() -> None:
     rows = labelled()
-    clf = LineClassifier(SentenceTransformerEmbedder())
+    clf = LineClassifier(load_embedder())
     assert clf.embedder.info.licence == "apache-2.0"
     preds = clf.predict([t for _, t in rows])
     combined = [cue_labels(line_cues(t, p)) for (_, t), p in zip(rows, preds, strict=True)]

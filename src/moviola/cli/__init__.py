@@ -142,6 +142,10 @@ def breakdown(
             help="A local sentence-transformers model folder instead of the packaged one."
         ),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(help="Model runtime: onnx (default, fast; exported once) or torch."),
+    ] = "onnx",
     allow_non_commercial: Annotated[
         bool,
         typer.Option("--allow-non-commercial", help="Allow a model with a non-commercial licence."),
@@ -157,6 +161,7 @@ def breakdown(
             use_model=not no_model,
             model_dir=model,
             allow_non_commercial=allow_non_commercial,
+            backend=backend,
             progress=progress,
         )
     if as_json:

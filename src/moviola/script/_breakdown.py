@@ -189,7 +189,8 @@ def build_breakdown(
     ]
     if classifier is not None:
         # Each distinct sentence is classified once ("The door opens." recurs).
-        texts = list(dict.fromkeys(x.text for x in all_sentences))
+        # Sorted by length, so each batch pads little.
+        texts = sorted(dict.fromkeys(x.text for x in all_sentences), key=len)
         found: dict[str, dict[str, float]] = {}
         batch = 256
         for i in range(0, max(1, len(texts)), batch):

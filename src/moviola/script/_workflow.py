@@ -80,6 +80,7 @@ def run_breakdown(
     use_model: bool = True,
     model_dir: str | Path | None = None,
     allow_non_commercial: bool = False,
+    backend: str = "onnx",
     progress: ProgressFn | None = None,
 ) -> BreakdownResult:
     """Break down the current script; keep people's decisions from the last run."""
@@ -88,11 +89,11 @@ def run_breakdown(
     cached = None
     if use_model:
         from ._classifier import LineClassifier
-        from ._embedding import CachedEmbedder, SentenceTransformerEmbedder
+        from ._embedding import CachedEmbedder, load_embedder
 
         if progress:
             progress("load model", 0, 1)
-        inner = SentenceTransformerEmbedder(model_dir, allow_non_commercial=allow_non_commercial)
+        inner = load_embedder(model_dir, backend=backend, allow_non_commercial=allow_non_commercial)
         cached = CachedEmbedder(inner, project.path("cache", "embeddings.npz"))
         classifier = LineClassifier(cached)
         if progress:
