@@ -46,7 +46,7 @@ class ClassifierParams:
 
     k: int = 5
     floor: float = 0.30
-    margin: float = 0.0
+    margin: float = 0.02
     spread: float = 0.0  # labels within this of the best one are kept too
 
 
