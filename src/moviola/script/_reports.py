@@ -144,7 +144,7 @@ h1{font-size:15pt;margin:0 0 2pt;letter-spacing:.08em;text-transform:uppercase}
 table.head{width:100%;border-collapse:collapse;font-size:9pt;margin-bottom:8pt}
 table.head td{border:1px solid #333;padding:3pt 5pt;vertical-align:top}
 table.head b{display:block;font-size:7pt;color:#555;text-transform:uppercase;letter-spacing:.06em}
-.grid{display:grid;grid-template-columns:1fr 1fr 1fr;gap:6pt}
+.grid{display:grid;grid-template-columns:1fr 1fr 1fr;gap:6pt;align-items:start}
 .box{border:1.5px solid var(--c);min-height:54pt;font-size:8.5pt}
 .box h3{margin:0;padding:2pt 5pt;font-size:7.5pt;text-transform:uppercase;letter-spacing:.06em;
  background:var(--c);color:#fff}
@@ -161,6 +161,10 @@ mark{background:none;border-bottom:2.5px solid var(--c);padding:0 1px}
 .strips th{background:#222;color:#fff;font-size:8pt;text-transform:uppercase}
 .legend span{display:inline-block;padding:1pt 6pt;margin-right:6pt;border:1px solid #555;font-size:8pt}
 .vfx{font-size:7pt;color:#fff;background:#17becf;padding:0 3pt;border-radius:2pt}
+@page{size:letter;margin:.4in}
+@media print{body{background:#fff}.sheet{box-shadow:none;margin:0;padding:0;width:auto}
+ .box h3{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ .strips tr,.legend span,.vfx{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
