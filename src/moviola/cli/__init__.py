@@ -190,6 +190,8 @@ def _summary(result: Any, root: Path) -> None:
     out.print(table)
     clf = doc["classifier"]
     model = f"{clf.get('name')} ({clf.get('licence')})" if clf.get("used") else "rules only"
+    if not clf.get("used") and "extra" in clf.get("reason", ""):
+        err.print(f"[yellow]warning:[/] {escape(clf['reason'])}")
     out.print(
         f"{totals['scenes']} scenes, {totals['length']} pages (~{totals['screen_time_s'] / 60:.0f} min), "
         f"{len(totals['cast'])} speaking characters; classifier: {model}"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import (
+    DependencyError,
     Document,
     DocumentError,
     InputError,
@@ -87,23 +88,42 @@ def run_breakdown(
     revision, screenplay = load_current_script(project)
     classifier = None
     cached = None
+    fallback: str | None = None
     if use_model:
         from ._classifier import LineClassifier
         from ._embedding import CachedEmbedder, load_embedder
 
         if progress:
             progress("load model", 0, 1)
-        inner = load_embedder(model_dir, backend=backend, allow_non_commercial=allow_non_commercial)
-        cached = CachedEmbedder(inner, project.path("cache", "embeddings.npz"))
-        classifier = LineClassifier(cached)
+        try:
+            inner = load_embedder(
+                model_dir, backend=backend, allow_non_commercial=allow_non_commercial
+            )
+        except DependencyError as exc:
+            if model_dir is not None:
+                raise  # the user asked for this model: say why it cannot run
+            fallback = f"rules only: {exc}"  # the default path works without the extra
+        else:
+            cached = CachedEmbedder(inner, project.path("cache", "embeddings.npz"))
+            classifier = LineClassifier(cached)
         if progress:
             progress("load model", 1, 1)
-    doc = build_breakdown(
-        screenplay,
-        classifier=classifier,
-        script={"file": revision.file, "sha256": revision.sha256, "revision": revision.revision},
-        progress=progress,
-    )
+    try:
+        doc = build_breakdown(
+            screenplay,
+            classifier=classifier,
+            script={
+                "file": revision.file,
+                "sha256": revision.sha256,
+                "revision": revision.revision,
+            },
+            progress=progress,
+        )
+    finally:
+        if cached is not None:
+            cached.save()  # even when interrupted: a re-run embeds only what is left
+    if fallback:
+        doc["classifier"]["reason"] = fallback
     doc["generated"] = now_iso()
     out = project.path(BREAKDOWN_DOC)
     changes = None
@@ -112,8 +132,6 @@ def run_breakdown(
         changes = carry_over(previous, doc)
         doc["changes"] = changes
     write_document(out, doc)
-    if cached is not None:
-        cached.save()
     reports = write_reports(doc, project.path("reports"), screenplay)
     return BreakdownResult(doc, changes, out, reports)
 
