@@ -392,6 +392,7 @@ class _SceneTags:
                 *rules.find_wardrobe(text),
                 *rules.find_props(text),
                 *rules.find_sounds(text, self.known),
+                *(h for h in rules.find_crowds(text) if h.kind == "extras"),
             ):
                 self.add(
                     hit.kind,
@@ -403,18 +404,6 @@ class _SceneTags:
                     "rule",
                     name=hit.name,
                 )
-            for hit in rules.find_crowds(text):
-                if hit.kind == "extras":
-                    self.add(
-                        "extras",
-                        text[hit.start : hit.end],
-                        el,
-                        hit.start,
-                        hit.end,
-                        hit.confidence,
-                        "rule",
-                        name=hit.name,
-                    )
         self.non_speaking = [n for n in present if n not in speaking]
 
         # Line-level cues (VFX, stunts, SFX, crowds): rules and model, per sentence.

@@ -99,6 +99,16 @@ class ResolvedModel:
     package: str | None
     package_version: str | None
 
+    def info(self, variant: str) -> ModelInfo:
+        """The record kept in every breakdown, naming the runtime variant too."""
+        return ModelInfo(
+            f"{self.name} ({variant})",
+            str(self.path),
+            self.licence,
+            self.package,
+            self.package_version,
+        )
+
 
 def resolve_model(
     model_dir: str | Path | None, *, allow_non_commercial: bool = False
@@ -160,14 +170,7 @@ class SentenceTransformerEmbedder:
         if quantize:
             model = _quantize_linear_int8(model)
         self._model = model
-        variant = "torch int8-dynamic" if quantize else "torch fp32"
-        self.info = ModelInfo(
-            f"{model_info.name} ({variant})",
-            str(path),
-            model_info.licence,
-            model_info.package,
-            model_info.package_version,
-        )
+        self.info = model_info.info("torch int8-dynamic" if quantize else "torch fp32")
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         if not texts:
@@ -225,13 +228,7 @@ class OnnxEmbedder:
         self._tokenizer = load_tokenizer(model_info.path, max_seq_length)
         self._pool = mean_pooled
         self._batch = batch_size
-        self.info = ModelInfo(
-            f"{model_info.name} (onnx int8)",
-            str(model_info.path),
-            model_info.licence,
-            model_info.package,
-            model_info.package_version,
-        )
+        self.info = model_info.info("onnx int8")
 
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         if not texts:
