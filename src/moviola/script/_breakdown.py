@@ -134,6 +134,48 @@ def sentences(element: Element) -> list[tuple[int, int]]:
     return trimmed
 
 
+_BEAT_KINDS = {
+    ElementType.ACTION: "action",
+    ElementType.DIALOGUE: "dialogue",
+    ElementType.LYRICS: "lyrics",
+    ElementType.TRANSITION: "transition",
+    ElementType.CENTERED: "action",
+}
+
+
+def scene_beats(scene: _Scene) -> list[dict[str, Any]]:
+    """The scene's story beats in order, for the stages that time and shoot it.
+
+    One beat per action paragraph and per speech (a parenthetical goes with
+    the speech it qualifies); each with its words and exact span.
+    """
+    beats: list[dict[str, Any]] = []
+    pending_paren: str | None = None
+    for el in scene.elements:
+        if el.type is ElementType.PARENTHETICAL:
+            pending_paren = el.plain.strip("() ")
+            continue
+        kind = _BEAT_KINDS.get(el.type)
+        if kind is None:
+            continue
+        text = " ".join(el.plain.split())
+        beat: dict[str, Any] = {
+            "kind": kind,
+            "text": text,
+            "words": len(re.findall(r"[^\W_]+", text)),
+            "span": el.span.to_json(),
+        }
+        if el.type in (ElementType.DIALOGUE, ElementType.LYRICS) and el.character:
+            beat["character"] = _CONTD.sub("", el.character).strip().upper()
+            if el.dual:
+                beat["dual"] = el.dual
+            if pending_paren:
+                beat["parenthetical"] = pending_paren
+        pending_paren = None
+        beats.append(beat)
+    return beats
+
+
 def cue_name(element: Element) -> str:
     name = element.character or element.text
     name = _CONTD.sub("", name)
@@ -250,6 +292,7 @@ def build_breakdown(
                 "synopsis": synopsis,
                 "fingerprint": scene_fingerprint(heading_text, body),
                 "key": scene_key,
+                "beats": scene_beats(s),
                 "tags": builder.tags,
             }
         )
