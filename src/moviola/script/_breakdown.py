@@ -134,6 +134,9 @@ def sentences(element: Element) -> list[tuple[int, int]]:
     return trimmed
 
 
+_OFFSCREEN = re.compile(
+    r"\b(?:V\.?O|O\.?S|O\.?C|ON (?:THE )?(?:PHONE|RADIO|TV|SPEAKER)|FILTERED|PRE-?LAP)\b", re.I
+)
 _BEAT_KINDS = {
     ElementType.ACTION: "action",
     ElementType.DIALOGUE: "dialogue",
@@ -151,7 +154,12 @@ def scene_beats(scene: _Scene) -> list[dict[str, Any]]:
     """
     beats: list[dict[str, Any]] = []
     pending_paren: str | None = None
+    offscreen = False
     for el in scene.elements:
+        if el.type is ElementType.CHARACTER:
+            # V.O., O.S. and voices on a phone or a radio are heard, not seen.
+            offscreen = any(_OFFSCREEN.search(x) for x in el.extensions)
+            continue
         if el.type is ElementType.PARENTHETICAL:
             pending_paren = el.plain.strip("() ")
             continue
@@ -171,6 +179,8 @@ def scene_beats(scene: _Scene) -> list[dict[str, Any]]:
                 beat["dual"] = el.dual
             if pending_paren:
                 beat["parenthetical"] = pending_paren
+            if offscreen:
+                beat["offscreen"] = True
         pending_paren = None
         beats.append(beat)
     return beats
