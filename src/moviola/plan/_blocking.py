@@ -20,11 +20,42 @@ from ._geometry import Vec, heading, length, r2, side_of_line, sub, unit
 SET_KINDS: list[tuple[str, tuple[str, ...], tuple[float, float]]] = [
     ("vehicle", ("TAXI", "CAR", "AUTO", "TRUCK", "CAMIONETA", "VAN"), (2.0, 4.5)),
     ("bus", ("COLECTIVO", "BUS", "TRAIN", "TREN", "SUBTE", "SUBWAY", "TRAM"), (2.6, 11.0)),
-    ("corridor", ("STAIR", "ESCALERA", "HALL", "CORRIDOR", "PASILLO", "LOBBY", "ELEVATOR"),
-     (3.5, 9.0)),  # fmt: skip
+    (
+        "corridor",
+        (
+            "STAIRWELL",
+            "STAIRS",
+            "STAIRCASE",
+            "STAIR",
+            "ESCALERA",
+            "HALL",
+            "CORRIDOR",
+            "PASILLO",
+            "LOBBY",
+            "ELEVATOR",
+        ),
+        (3.5, 9.0),
+    ),  # fmt: skip
     ("rooftop", ("ROOF", "AZOTEA", "TERRAZA", "BALCONY", "BALCÓN"), (12.0, 12.0)),
-    ("large", ("ESTADIO", "STADIUM", "PLAZA", "PARK", "PARQUE", "FIELD", "SQUARE",
-               "STATION", "ESTACIÓN", "CLUB", "HANGAR", "WAREHOUSE", "CHURCH"), (30.0, 40.0)),  # fmt: skip
+    (
+        "large",
+        (
+            "ESTADIO",
+            "STADIUM",
+            "PLAZA",
+            "PARK",
+            "PARQUE",
+            "FIELD",
+            "SQUARE",
+            "STATION",
+            "ESTACIÓN",
+            "CLUB",
+            "HANGAR",
+            "WAREHOUSE",
+            "CHURCH",
+        ),
+        (30.0, 40.0),
+    ),  # fmt: skip
     ("vista", ("SKYLINE", "CITY", "AERIAL", "HORIZON", "PANORAMA"), (80.0, 80.0)),
 ]
 DEFAULT_INT = ("room", (6.0, 5.0))
@@ -39,7 +70,9 @@ _ENTER = re.compile(
     r"climbs? in|gets? in)\b",
     re.I,
 )
-_ON_SCREEN = re.compile(r"\bon (?:the |a |her |his )?(?:tv|television|screen|monitor|phone)\b", re.I)
+_ON_SCREEN = re.compile(
+    r"\bon (?:the |a |her |his )?(?:tv|television|screen|monitor|phone)\b", re.I
+)
 _EXIT = re.compile(r"\b(exits?|leaves|goes out|walks out|is gone)\b", re.I)
 
 
@@ -116,6 +149,13 @@ class Blocking:
         a, b = (self.people[n].at(beat) for n in self.pair)
         return (a.x, a.y), (b.x, b.y)
 
+    def side_at(self, beat: int) -> float:
+        """The side of the line cameras keep to during ``beat``: the open, downstage one."""
+        line = self.line_at(beat)
+        if line is None:
+            return self.camera_side
+        return 1.0 if side_of_line((0.0, -self.depth), *line) >= 0 else -1.0
+
     def inside(self, p: Vec, margin: float = 0.0) -> bool:
         return abs(p[0]) <= self.width / 2 + margin and abs(p[1]) <= self.depth / 2 + margin
 
@@ -153,7 +193,9 @@ def block_scene(scene: dict[str, Any], rng: random.Random) -> Blocking:
     for i, b in enumerate(beats):
         for n in names:
             on_screen = b.get("character") == n and not b.get("offscreen")
-            if n not in first_beat and (on_screen or (b["kind"] == "action" and _mentions(b["text"], n))):
+            if n not in first_beat and (
+                on_screen or (b["kind"] == "action" and _mentions(b["text"], n))
+            ):
                 first_beat[n] = i
     # Voices only heard, and people seen only on a screen, are not staged.
     names = [
@@ -169,7 +211,9 @@ def block_scene(scene: dict[str, Any], rng: random.Random) -> Blocking:
     for b in beats:
         if b.get("character") in words:
             words[b["character"]] += int(b.get("words", 0))
-    talkers = sorted((n for n in names if words[n] > 0), key=lambda n: (-words[n], first_beat.get(n, 0)))
+    talkers = sorted(
+        (n for n in names if words[n] > 0), key=lambda n: (-words[n], first_beat.get(n, 0))
+    )
     pair: tuple[str, str] | None = None
     if len(talkers) >= 2:
         pair = (talkers[0], talkers[1])
@@ -229,6 +273,15 @@ def block_scene(scene: dict[str, Any], rng: random.Random) -> Blocking:
                 p.marks.append(Mark(i, to[0], to[1], heading(sub(to, (here.x, here.y)))))
     for p in people.values():
         p.marks.sort(key=lambda m: m.beat)
+    if pair:
+        # After a move, the two who talk turn back to each other.
+        for n, other in (pair, pair[::-1]):
+            me, them = people[n], people[other]
+            for k, m in enumerate(me.marks):
+                if k == 0 and me.enters is None:
+                    continue
+                o = them.at(m.beat)
+                me.marks[k] = Mark(m.beat, m.x, m.y, heading(sub((o.x, o.y), (m.x, m.y))))
     camera_side = 1.0
     if pair:
         a0, b0 = people[pair[0]].marks[0], people[pair[1]].marks[0]

@@ -62,9 +62,7 @@ def camera(key: str) -> Filmback:
     try:
         return CAMERAS[key]
     except KeyError:
-        raise InputError(
-            f"unknown camera '{key}'; one of: {', '.join(CAMERAS)}"
-        ) from None
+        raise InputError(f"unknown camera '{key}'; one of: {', '.join(CAMERAS)}") from None
 
 
 def primes_for(body: Filmback) -> tuple[int, ...]:

@@ -161,6 +161,12 @@ class _Planner:
 
     # -- setups -----------------------------------------------------------------
 
+    def epoch(self, beat: int) -> int:
+        """How many times the pair has moved by ``beat``: new blocking, new setups."""
+        if not self.b.pair:
+            return 0
+        return sum(1 for n in self.b.pair for m in self.b.person(n).marks[1:] if m.beat <= beat)
+
     def use(self, key: tuple[Any, ...], beat: int, seconds: float) -> None:
         if seconds <= 0:
             return
@@ -190,7 +196,9 @@ class _Planner:
             dist, height, angle = 40.0, 6.0, "high"
             desc = "establishing: exterior of the building"
         pos = add(centre, scale(unit(-90.0 + self.rng.uniform(-15, 15)), dist))
-        cam = make_camera(self.body, lens, self.aspect, pos, height, centre, 3.0 if angle == "low" else 0.0)
+        cam = make_camera(
+            self.body, lens, self.aspect, pos, height, centre, 3.0 if angle == "low" else 0.0
+        )
         movement = self.movement("establishing")
         if movement == "crane":
             cam.end = {"x": cam.x, "y": cam.y, "height": round(max(2.0, height / 3), 2),
@@ -201,7 +209,24 @@ class _Planner:
 
     def master(self, beat: int) -> tuple[Any, ...]:
         key = ("master",)
+        line = self.b.line_at(beat)
         if key in self.setups:
+            setup = self.setups[key]
+            cam = setup.camera
+            if (
+                line
+                and not cam.end
+                and side_of_line(cam.position, *line) * self.b.side_at(beat) < 0
+            ):
+                # The actors' move turned the line: the master travels with them to the
+                # new side, in one take, so no cut ever crosses the line.
+                x, y = perpendicular_position(*line, setup.subject_distance_m, self.b.side_at(beat))
+                mid = scale(add(*line), 0.5)
+                cam.end = {"x": round(x, 3), "y": round(y, 3), "height": cam.height,
+                           "pan": round(heading(sub(mid, (x, y))), 3), "tilt": cam.tilt}  # fmt: skip
+                if setup.movement == "static":
+                    setup.movement = "truck"
+                setup.description = "master: travels with the actors as they move"
             return key
         names = self.present(beat) or list(self.b.people)
         pts = [self.pos(n, beat)[0] for n in names] or [(0.0, 0.0)]
@@ -216,10 +241,11 @@ class _Planner:
         while dist > limit and lens > min(_primes(self.body)):  # stay inside the room
             lens = _primes(self.body)[max(0, _primes(self.body).index(lens) - 1)]
             hfov, _ = fov(self.body, lens, self.aspect)
-            dist = max(fit_distance(half, hfov), distance_for_size(size, lens, self.body, self.aspect))
-        line = self.b.line_at(beat)
+            dist = max(
+                fit_distance(half, hfov), distance_for_size(size, lens, self.body, self.aspect)
+            )
         if line:
-            pos = perpendicular_position(*line, dist, self.b.camera_side)
+            pos = perpendicular_position(*line, dist, self.b.side_at(beat))
         else:
             pos = add(centre, (0.0, -dist))
         cam = make_camera(self.body, lens, self.aspect, pos, 1.7, centre, 1.2)
@@ -233,7 +259,7 @@ class _Planner:
 
     def two_shot(self, beat: int) -> tuple[Any, ...]:
         assert self.b.pair
-        key = ("two-shot",)
+        key = ("two-shot", self.epoch(beat))
         if key in self.setups:
             return key
         a, b = self.b.pair
@@ -241,10 +267,14 @@ class _Planner:
         lens = self.lens("MS")
         hfov, _ = fov(self.body, lens, self.aspect)
         sep = length(sub(pa, pb))
-        dist = max(fit_distance(1.5 * sep, hfov), distance_for_size("MS", lens, self.body, self.aspect))
-        pos = perpendicular_position(pa, pb, dist, self.b.camera_side)
+        dist = max(
+            fit_distance(1.5 * sep, hfov), distance_for_size("MS", lens, self.body, self.aspect)
+        )
+        pos = perpendicular_position(pa, pb, dist, self.b.side_at(beat))
         mid = scale(add(pa, pb), 0.5)
-        cam = make_camera(self.body, lens, self.aspect, pos, 1.6, mid, (self.eye(a) + self.eye(b)) / 2)
+        cam = make_camera(
+            self.body, lens, self.aspect, pos, 1.6, mid, (self.eye(a) + self.eye(b)) / 2
+        )
         return self._add(key, purpose="two-shot", size="MS", angle="eye level",
                          movement=self.movement("two-shot"), lens_mm=lens, camera=cam,
                          subjects=[a, b], description=f"two-shot: {a} and {b}",
@@ -253,7 +283,7 @@ class _Planner:
     def ots(self, speaker: str, beat: int) -> tuple[Any, ...]:
         assert self.b.pair
         other = self.b.pair[1] if speaker == self.b.pair[0] else self.b.pair[0]
-        key = ("ots", speaker)
+        key = ("ots", speaker, self.epoch(beat))
         if key in self.setups:
             return key
         (ps, fs), (po, _) = self.pos(speaker, beat), self.pos(other, beat)
@@ -262,7 +292,7 @@ class _Planner:
         # Behind the listener's shoulder, nudged to the camera side of the line.
         lateral = (-back[1], back[0])
         pos = add(add(po, scale(back, 0.8)), scale(lateral, 0.35))
-        if line and side_of_line(pos, *line) * self.b.camera_side < 0:
+        if line and side_of_line(pos, *line) * self.b.side_at(beat) < 0:
             pos = add(add(po, scale(back, 0.8)), scale(lateral, -0.35))
         dist = length(sub(ps, pos))
         lens = lens_for_distance("MCU", dist, self.body, self.aspect)
@@ -276,7 +306,7 @@ class _Planner:
 
     def single(self, name: str, beat: int, size: str = "MCU", *, facing: float | None = None,
                purpose: str = "single", vfx_kind: str | None = None) -> tuple[Any, ...]:  # fmt: skip
-        key = (purpose, name, size, vfx_kind)
+        key = (purpose, name, size, vfx_kind, self.epoch(beat))
         if key in self.setups:
             return key
         p, f = self.pos(name, beat)
@@ -285,7 +315,7 @@ class _Planner:
         lens = self.lens(size)
         dist = distance_for_size(size, lens, self.body, self.aspect)
         off = 25.0 + self.rng.random() * 10.0
-        pos = single_position(p, f, dist, self.b.line_at(beat), self.b.camera_side, off)
+        pos = single_position(p, f, dist, self.b.line_at(beat), self.b.side_at(beat), off)
         pan = heading(sub(p, pos))
         cam = make_camera(self.body, lens, self.aspect, pos, self.eye(name), p, self.eye(name),
                           screen_offset=look_room_offset(f, pan))  # fmt: skip
@@ -308,7 +338,7 @@ class _Planner:
             spot = (0.0, 0.0)
         lens = self.lens("INSERT")
         dist = distance_for_size("INSERT", lens, self.body, self.aspect)
-        pos = add(spot, scale(unit(-90.0 if self.b.camera_side > 0 else 90.0), dist * 0.7))
+        pos = add(spot, scale(unit(-90.0 if self.b.side_at(beat) > 0 else 90.0), dist * 0.7))
         cam = make_camera(self.body, lens, self.aspect, pos, 1.0 + dist * 0.7, spot, 0.9)
         return self._add(key, purpose="insert", size="INSERT", angle="high",
                          movement=self.movement("insert"), lens_mm=lens, camera=cam,
@@ -409,7 +439,9 @@ def plan_scene(
             speech_count[who] = n + 1
             total = sum(speech_count.values())
             if style == "long-takes":
-                longest = max((b.get("words", 0) for b in beats if b.get("character") == who), default=0)
+                longest = max(
+                    (b.get("words", 0) for b in beats if b.get("character") == who), default=0
+                )
                 if beat.get("words", 0) == longest and beat.get("words", 0) >= 12:
                     pl.use(pl.single(who, i, "MS"), i, secs)
                 else:
@@ -420,8 +452,12 @@ def plan_scene(
                     pl.use(pl.two_shot(i), i, secs)
                 elif preset["ots"] and total <= preset["singles_after"]:
                     pl.use(pl.ots(who, i), i, secs)
+                elif total % 6 == 0:
+                    pl.use(pl.two_shot(i), i, secs)  # back out now and then: a rhythm of sizes
                 else:
-                    size = "CU" if beat.get("words", 0) >= 25 else "MCU"
+                    # Singles tighten as the conversation goes on.
+                    late = total > int(preset["singles_after"]) + 4
+                    size = "CU" if late or beat.get("words", 0) >= 25 else "MCU"
                     if secs > 8.0:  # a long speech cuts to the listener's reaction
                         pl.use(pl.single(who, i, size), i, secs * 0.7)
                         pl.use(pl.single(listener, i, "MCU"), i, secs * 0.3)
@@ -508,9 +544,11 @@ def shot_ids(scene_number: str, count: int, taken: set[str]) -> list[str]:
     letters = [c for c in "ABCDEFGHJKLMNPQRSTUVWXYZ"]
     sep = "-" if scene_number[-1:].isalpha() else ""
     out: list[str] = []
-    candidates = [scene_number] + [f"{scene_number}{sep}{a}" for a in letters] + [
-        f"{scene_number}{sep}{a}{b}" for a in letters for b in letters
-    ]
+    candidates = (
+        [scene_number]
+        + [f"{scene_number}{sep}{a}" for a in letters]
+        + [f"{scene_number}{sep}{a}{b}" for a in letters for b in letters]
+    )
     for cid in candidates:
         if len(out) == count:
             break

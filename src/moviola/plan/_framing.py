@@ -91,16 +91,16 @@ def single_position(
     off_axis_deg: float = 30.0,
 ) -> Vec:
     """A 3/4 single: along the subject's eyeline, turned toward the camera side."""
-    for sign in (1.0, -1.0):
-        pos = add(subject, scale(unit(facing + sign * off_axis_deg), distance))
-        if line is None or side_of_line(pos, *line) * camera_side > 0:
-            return pos
+    # Turn further off the eyeline until the camera is on its side of the line.
+    for turn in (off_axis_deg, off_axis_deg + 15, off_axis_deg + 30, 80.0, 100.0, 120.0):
+        for sign in (1.0, -1.0):
+            pos = add(subject, scale(unit(facing + sign * turn), distance))
+            if line is None or side_of_line(pos, *line) * camera_side > 0.2:
+                return pos
     return add(subject, scale(unit(facing + off_axis_deg), distance))
 
 
-def perpendicular_position(
-    a: Vec, b: Vec, distance: float, camera_side: float
-) -> Vec:
+def perpendicular_position(a: Vec, b: Vec, distance: float, camera_side: float) -> Vec:
     """On the camera side of the a-b line, square to it, at ``distance`` from its middle."""
     mid = scale(add(a, b), 0.5)
     d = sub(b, a)

@@ -104,7 +104,7 @@ def _num(data: dict[str, Any], key: str, sid: str, *, positive: bool = False,
         raise DocumentError(f"shot {sid}: field '{key}' must be a number, got {value!r}")
     if positive and value <= 0:
         raise DocumentError(f"shot {sid}: field '{key}' must be positive, got {value}")
-    if lo is not None and value < lo or hi is not None and value > hi:
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise DocumentError(f"shot {sid}: field '{key}' = {value} is outside {lo}..{hi}")
     return float(value)
 
@@ -153,8 +153,7 @@ def shot_from_json(data: dict[str, Any], characters: set[str] | None = None) -> 
         unknown = [s for s in subjects if s not in characters]
         if unknown:
             raise DocumentError(
-                f"shot {sid}: field 'subjects' names {', '.join(unknown)}, who is not in the "
-                "script"
+                f"shot {sid}: field 'subjects' names {', '.join(unknown)}, who is not in the script"
             )
     vfx_kind = data.get("vfx_kind")
     if vfx_kind is not None and vfx_kind not in VFX_KINDS:
@@ -169,7 +168,9 @@ def shot_from_json(data: dict[str, Any], characters: set[str] | None = None) -> 
         lens_mm=lens,
         camera=camera,
         fps=_num(data, "fps", sid, positive=True) if "fps" in data else 24.0,
-        shutter_deg=_num(data, "shutter_deg", sid, lo=1, hi=360) if "shutter_deg" in data else 180.0,
+        shutter_deg=_num(data, "shutter_deg", sid, lo=1, hi=360)
+        if "shutter_deg" in data
+        else 180.0,
         subjects=list(subjects),
         covers=list(data.get("covers", [])),
         duration_s=duration,

@@ -78,7 +78,8 @@ def build_plan(
     settings = {"style": style, "seed": seed, "camera": camera, "aspect": aspect, "fps": fps,
                 "shutter_deg": shutter}  # fmt: skip
     same_settings = bool(previous) and all(
-        previous.get("settings", {}).get(k) == v for k, v in settings.items()  # type: ignore[union-attr]
+        previous.get("settings", {}).get(k) == v
+        for k, v in settings.items()  # type: ignore[union-attr]
     )
     prev_scenes = {s["fingerprint"]: s for s in (previous or {}).get("scenes", [])}
     prev_by_number = {s["number"]: s for s in (previous or {}).get("scenes", [])}
@@ -161,8 +162,10 @@ def build_plan(
                 "eighths": scene.get("eighths", 1),
                 "duration_s": round(sum(plan.durations), 1),
                 "text_estimate_s": plan.text_estimate_s,
-                "beats": [{"kind": b["kind"], "span": b["span"], "character": b.get("character")}
-                          for b in scene.get("beats", [])],  # fmt: skip
+                "beats": [
+                    {"kind": b["kind"], "span": b["span"], "character": b.get("character")}
+                    for b in scene.get("beats", [])
+                ],  # fmt: skip
                 "blocking": plan.blocking.to_json(),
                 "shot_ids": [s["id"] for s in scene_shots],
                 "deleted_setups": sorted(deleted),
@@ -181,8 +184,10 @@ def build_plan(
                     report["shots_removed"].append(f"{sid}: scene {s['number']} was removed")
     doc: Document = {
         "schema": schema_tag(SCHEMA),
-        "breakdown": {"sha256": breakdown.get("script", {}).get("sha256"),
-                      "title": breakdown.get("script", {}).get("title")},  # fmt: skip
+        "breakdown": {
+            "sha256": breakdown.get("script", {}).get("sha256"),
+            "title": breakdown.get("script", {}).get("title"),
+        },  # fmt: skip
         "settings": settings,
         "style_description": STYLES[style]["description"],
         "totals": {
