@@ -19,6 +19,7 @@ Works on any plan document, including one a person edited by hand.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,7 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
     cuts = cuts_of(scene, shots)
     number = str(scene.get("number", ""))
     out: list[Finding] = []
-    for c1, c2 in zip(cuts, cuts[1:], strict=False):
+    for c1, c2 in itertools.pairwise(cuts):
         s1, s2 = c1.shot, c2.shot
         line = blocking.line_at(c2.first_beat)
         pair = blocking.pair
@@ -164,24 +165,28 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
                         "side of the line.",
                     ))  # fmt: skip
         # Jump cut.
-        if s1.subjects and set(s1.subjects) == set(s2.subjects):
-            if abs(size_index(s1.size) - size_index(s2.size)) <= 1:
-                target = _subject_position(blocking, s1.subjects[0], c2.first_beat)
-                if target is not None:
-                    a1 = heading(sub(s1.camera.position, target))
-                    a2 = heading(sub(s2.camera.position, target))
-                    change = angle_between(a1, a2)
-                    if change < JUMP_DEG:
-                        out.append(Finding(
-                            "jump-cut", number, [s1.id, s2.id],
-                            f"{s1.id} ({s1.size}) to {s2.id} ({s2.size}) on "
-                            f"{', '.join(s1.subjects)}: similar size and only {change:.0f} "
-                            f"degrees apart (under {JUMP_DEG:.0f}): the picture jumps. Change "
-                            "the size by two steps or the angle by 30 degrees or more.",
-                        ))  # fmt: skip
+        if (
+            s1.subjects
+            and set(s1.subjects) == set(s2.subjects)
+            and abs(size_index(s1.size) - size_index(s2.size)) <= 1
+        ) and True:
+            target = _subject_position(blocking, s1.subjects[0], c2.first_beat)
+            if target is not None:
+                a1 = heading(sub(s1.camera.position, target))
+                a2 = heading(sub(s2.camera.position, target))
+                change = angle_between(a1, a2)
+                if change < JUMP_DEG:
+                    out.append(Finding(
+                        "jump-cut", number, [s1.id, s2.id],
+                        f"{s1.id} ({s1.size}) to {s2.id} ({s2.size}) on "
+                        f"{', '.join(s1.subjects)}: similar size and only {change:.0f} "
+                        f"degrees apart (under {JUMP_DEG:.0f}): the picture jumps. Change "
+                        "the size by two steps or the angle by 30 degrees or more.",
+                    ))  # fmt: skip
     # Shot-size monotony.
     run: list[Cut] = []
-    for cut in cuts + [None]:  # type: ignore[list-item]
+    sentinel: list[Cut | None] = [*cuts, None]
+    for cut in sentinel:
         if cut is not None and run and cut.shot.size == run[-1].shot.size:
             run.append(cut)
             continue

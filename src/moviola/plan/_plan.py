@@ -77,9 +77,9 @@ def build_plan(
     body = camera_body(camera)
     settings = {"style": style, "seed": seed, "camera": camera, "aspect": aspect, "fps": fps,
                 "shutter_deg": shutter}  # fmt: skip
-    same_settings = bool(previous) and all(
-        previous.get("settings", {}).get(k) == v
-        for k, v in settings.items()  # type: ignore[union-attr]
+    old_settings = (previous or {}).get("settings", {})
+    same_settings = previous is not None and all(
+        old_settings.get(k) == v for k, v in settings.items()
     )
     prev_scenes = {s["fingerprint"]: s for s in (previous or {}).get("scenes", [])}
     prev_by_number = {s["number"]: s for s in (previous or {}).get("scenes", [])}
@@ -206,7 +206,7 @@ def build_plan(
 def _same_heading(previous: Document | None, scene: dict[str, Any]) -> dict[str, Any] | None:
     for s in (previous or {}).get("scenes", []):
         if s.get("heading") == scene["heading"]:
-            return s
+            return dict(s)
     return None
 
 
