@@ -1,0 +1,36 @@
+"""Shot planning: coverage, blocking, auto-framing, the continuity audit, shot lists."""
+
+from ._audit import RULES, audit_plan, audit_scene
+from ._cameras import CAMERAS, Filmback, camera, parse_aspect
+from ._coverage import STYLES, shot_ids
+from ._model import Camera, Finding, Shot, shot_from_json, shots_from_plan
+from ._plan import build_plan
+from ._vocabulary import ANGLES, MOVEMENTS, SIZES
+from ._workflow import PlanResult, delete_shot, load_plan, run_audit, run_plan, set_shot
+
+__all__ = [
+    "ANGLES",
+    "CAMERAS",
+    "MOVEMENTS",
+    "RULES",
+    "SIZES",
+    "STYLES",
+    "Camera",
+    "Filmback",
+    "Finding",
+    "PlanResult",
+    "Shot",
+    "audit_plan",
+    "audit_scene",
+    "build_plan",
+    "camera",
+    "delete_shot",
+    "load_plan",
+    "parse_aspect",
+    "run_audit",
+    "run_plan",
+    "set_shot",
+    "shot_from_json",
+    "shot_ids",
+    "shots_from_plan",
+]

@@ -23,6 +23,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from ..core import register_schema
 from ._blocking import Blocking, Mark, Person
 from ._geometry import (
     Vec,
@@ -35,6 +36,8 @@ from ._geometry import (
 )
 from ._model import Finding, Shot, shots_from_plan
 from ._vocabulary import SIZES, TRAVELLING, size_index
+
+register_schema("Audit", 1)
 
 NEUTRAL_M = 0.25  # a camera this close to the line is on it: a neutral shot
 JUMP_DEG = 30.0

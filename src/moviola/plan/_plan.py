@@ -16,6 +16,10 @@ from ._cameras import camera as camera_body
 from ._coverage import STYLES, ScenePlan, Setup, describe_move, plan_scene, shot_ids
 from ._model import SCHEMA, Shot
 
+#: Bumped when the planner's choices change, so old plans are covered again
+#: (people's edits are still carried over by setup).
+PLANNER_VERSION = 1
+
 EDITABLE = (
     "size", "angle", "movement", "lens_mm", "camera", "fps", "shutter_deg", "subjects",
     "duration_s", "vfx", "vfx_kind", "notes", "cross_line", "description",
@@ -76,7 +80,7 @@ def build_plan(
         raise InputError(f"unknown style '{style}'; one of: {', '.join(STYLES)}")
     body = camera_body(camera)
     settings = {"style": style, "seed": seed, "camera": camera, "aspect": aspect, "fps": fps,
-                "shutter_deg": shutter}  # fmt: skip
+                "shutter_deg": shutter, "planner": PLANNER_VERSION}  # fmt: skip
     old_settings = (previous or {}).get("settings", {})
     same_settings = previous is not None and all(
         old_settings.get(k) == v for k, v in settings.items()

@@ -1,0 +1,166 @@
+"""Project-level steps of the planning stage: plan, audit, edit shots.
+
+Reads ``documents/breakdown.json`` (the script stage's output) and writes
+``documents/plan.json``; every write is atomic and a plan that fails
+validation is never overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core import (
+    Document,
+    DocumentError,
+    InputError,
+    Project,
+    now_iso,
+    read_document,
+    schema_tag,
+    write_document,
+)
+from ..script import load_breakdown
+from ._audit import audit_plan
+from ._cameras import parse_aspect
+from ._model import Finding, shot_from_json, shots_from_plan
+from ._plan import build_plan
+from ._reports import write_plan_reports
+
+PLAN_DOC = "documents/plan.json"
+AUDIT_DOC = "documents/audit.json"
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    document: Document
+    changes: dict[str, Any]
+    findings: list[Finding]
+    path: Path
+    reports: dict[str, Path]
+
+
+def load_plan(project: Project) -> Document:
+    path = project.path(PLAN_DOC)
+    if not path.exists():
+        raise DocumentError("no shot plan yet; run 'moviola plan DIR' first", path)
+    doc = read_document(path, expect="ShotPlan")
+    try:
+        shots_from_plan(doc)
+    except DocumentError as exc:
+        raise DocumentError(exc.message, path) from exc
+    return doc
+
+
+def run_plan(
+    project: Project,
+    *,
+    style: str | None = None,
+    seed: int | None = None,
+    camera: str | None = None,
+    aspect: str | float | None = None,
+    fps: float | None = None,
+) -> PlanResult:
+    """Create or update the plan; people's edits on unchanged scenes are kept."""
+    breakdown = load_breakdown(project)
+    if any("beats" not in s for s in breakdown.get("scenes", [])):
+        raise DocumentError(
+            "the breakdown has no beats (made by an older Moviola); run 'moviola breakdown' "
+            "again",
+            project.path("documents/breakdown.json"),
+        )
+    previous = load_plan(project) if project.path(PLAN_DOC).exists() else None
+    old = (previous or {}).get("settings", {})
+    doc, changes = build_plan(
+        breakdown,
+        style=style or old.get("style", "classical"),
+        seed=seed if seed is not None else int(old.get("seed", 0)),
+        camera=camera or old.get("camera", "alexa35"),
+        aspect=parse_aspect(aspect) if aspect is not None else float(old.get("aspect", 2.39)),
+        fps=fps or float(old.get("fps", 24.0)),
+        previous=previous,
+    )
+    doc["generated"] = now_iso()
+    if previous is not None:
+        doc["changes"] = changes
+    return _save(project, doc, changes)
+
+
+def _save(project: Project, doc: Document, changes: dict[str, Any]) -> PlanResult:
+    shots_from_plan(doc)  # never write a plan that does not validate
+    findings = audit_plan(doc)
+    reports = write_plan_reports(doc, findings, project.path("reports"))
+    out = write_document(project.path(PLAN_DOC), doc)
+    write_document(project.path(AUDIT_DOC), audit_document(findings))
+    return PlanResult(doc, changes, findings, out, reports)
+
+
+def audit_document(findings: list[Finding]) -> Document:
+    return {"schema": schema_tag("Audit"), "findings": [f.to_json() for f in findings]}
+
+
+def run_audit(project: Project) -> list[Finding]:
+    doc = load_plan(project)
+    findings = audit_plan(doc)
+    write_plan_reports(doc, findings, project.path("reports"))
+    write_document(project.path(AUDIT_DOC), audit_document(findings))
+    return findings
+
+
+SETTABLE = {
+    "lens_mm": float, "size": str, "angle": str, "movement": str, "duration_s": float,
+    "notes": str, "cross_line": bool, "fps": float, "shutter_deg": float, "description": str,
+}  # fmt: skip
+
+
+def set_shot(project: Project, shot_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change fields of one shot by hand; they are kept when the plan is regenerated."""
+    doc = load_plan(project)
+    shot = next((s for s in doc["shots"] if s["id"] == shot_id), None)
+    if shot is None:
+        raise InputError(f"no shot '{shot_id}' in the plan")
+    for key, value in changes.items():
+        if key not in SETTABLE:
+            raise InputError(f"shot {shot_id}: field '{key}' cannot be set here")
+        shot[key] = value
+        if key not in shot.setdefault("edited", []):
+            shot["edited"].append(key)
+    characters = {c["name"] for sc in doc["scenes"] for c in sc["blocking"].get("characters", [])}
+    shot_from_json(shot, characters or None)  # refuse impossible values before writing
+    _save(project, doc, {})
+    result: dict[str, Any] = dict(shot)
+    return result
+
+
+def delete_shot(project: Project, shot_id: str) -> dict[str, Any]:
+    """Remove a shot: its part of the cut goes to the scene's master (or the cut before)."""
+    doc = load_plan(project)
+    shot = next((s for s in doc["shots"] if s["id"] == shot_id), None)
+    if shot is None:
+        raise InputError(f"no shot '{shot_id}' in the plan")
+    scene = next(sc for sc in doc["scenes"] if shot_id in sc["shot_ids"])
+    master = next((s["id"] for s in doc["shots"] if s["id"] in scene["shot_ids"]
+                   and s.get("purpose") == "master" and s["id"] != shot_id), None)  # fmt: skip
+    edit = []
+    for item in scene["edit"]:
+        if item["shot"] == shot_id:
+            heir = master or (edit[-1]["shot"] if edit else None)
+            if heir is None:
+                continue
+            item = {**item, "shot": heir}
+        edit.append(item)
+    scene["edit"] = edit
+    scene["shot_ids"] = [i for i in scene["shot_ids"] if i != shot_id]
+    if shot.get("setup"):
+        scene.setdefault("deleted_setups", []).append(shot["setup"])
+    doc["shots"] = [s for s in doc["shots"] if s["id"] != shot_id]
+    doc.setdefault("retired_ids", []).append(shot_id)
+    for s in doc["shots"]:  # durations follow the cut
+        if s["id"] in scene["shot_ids"]:
+            used = sum(i["duration_s"] for i in scene["edit"] if i["shot"] == s["id"])
+            if used > 0 and "duration_s" not in s.get("edited", []):
+                s["duration_s"] = round(used, 1)
+    doc["totals"]["shots"] = len(doc["shots"])
+    _save(project, doc, {})
+    return shot
