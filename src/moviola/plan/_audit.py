@@ -133,7 +133,7 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
                     f"the line between them ({abs(d1):.1f} m and {abs(d2):.1f} m off it): their "
                     "screen positions swap at the cut. Keep both on one side, or mark a "
                     "deliberate cross with a neutral or moving shot between.",
-                    severity="error",
+                    severity="error", beat=c2.first_beat,
                 ))  # fmt: skip
         # Screen direction of movement across the cut.
         for name, person in blocking.people.items():
@@ -151,7 +151,7 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
                 out.append(Finding(
                     "screen-direction", number, [s1.id, s2.id],
                     f"{name} moves {way} in {s1.id} and {back} in {s2.id}: the audience "
-                    "reads it as turning back.",
+                    "reads it as turning back.", beat=c2.first_beat,
                 ))  # fmt: skip
         # Eyelines between singles of the pair.
         if pair and _single_of_pair(s1, pair) and _single_of_pair(s2, pair):
@@ -165,7 +165,7 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
                         "eyeline", number, [s1.id, s2.id],
                         f"{a} in {s1.id} and {b} in {s2.id} both look screen-{side}: they "
                         "will not seem to look at each other. One camera is on the wrong "
-                        "side of the line.",
+                        "side of the line.", beat=c2.first_beat,
                     ))  # fmt: skip
         # Jump cut.
         if (
@@ -185,6 +185,7 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
                         f"{', '.join(s1.subjects)}: similar size and only {change:.0f} "
                         f"degrees apart (under {JUMP_DEG:.0f}): the picture jumps. Change "
                         "the size by two steps or the angle by 30 degrees or more.",
+                        beat=c2.first_beat,
                     ))  # fmt: skip
     # Shot-size monotony.
     run: list[Cut] = []

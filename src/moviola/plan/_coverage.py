@@ -270,6 +270,13 @@ class _Planner:
         dist = max(
             fit_distance(1.5 * sep, hfov), distance_for_size("MS", lens, self.body, self.aspect)
         )
+        room = self.b.depth / 2 + 0.5 if not self.exterior else 1e9
+        while dist > room and lens > min(_primes(self.body)):  # widen rather than leave the room
+            lens = _primes(self.body)[max(0, _primes(self.body).index(lens) - 1)]
+            hfov, _ = fov(self.body, lens, self.aspect)
+            dist = max(
+                fit_distance(1.5 * sep, hfov), distance_for_size("MS", lens, self.body, self.aspect)
+            )
         pos = perpendicular_position(pa, pb, dist, self.b.side_at(beat))
         mid = scale(add(pa, pb), 0.5)
         cam = make_camera(

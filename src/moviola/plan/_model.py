@@ -92,6 +92,7 @@ class Finding:
     explanation: str
     severity: str = "warning"
     diagram: str | None = None
+    beat: int | None = None  # the beat at the cut, where the geometry was read
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

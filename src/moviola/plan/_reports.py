@@ -162,7 +162,7 @@ def write_plan_reports(
         scene = scenes.get(f.scene)
         if scene is None:
             continue
-        beat = next((e["beat"] for e in scene.get("edit", []) if e["shot"] == f.shots[-1]), 0)
+        beat = f.beat if f.beat is not None else 0
         name = f"audit/{f.scene}-{f.rule}-{i + 1}.svg"
         svg = floor_plan_svg(
             scene,

@@ -66,8 +66,7 @@ def run_plan(
     breakdown = load_breakdown(project)
     if any("beats" not in s for s in breakdown.get("scenes", [])):
         raise DocumentError(
-            "the breakdown has no beats (made by an older Moviola); run 'moviola breakdown' "
-            "again",
+            "the breakdown has no beats (made by an older Moviola); run 'moviola breakdown' again",
             project.path("documents/breakdown.json"),
         )
     previous = load_plan(project) if project.path(PLAN_DOC).exists() else None
@@ -142,7 +141,7 @@ def delete_shot(project: Project, shot_id: str) -> dict[str, Any]:
     scene = next(sc for sc in doc["scenes"] if shot_id in sc["shot_ids"])
     master = next((s["id"] for s in doc["shots"] if s["id"] in scene["shot_ids"]
                    and s.get("purpose") == "master" and s["id"] != shot_id), None)  # fmt: skip
-    edit = []
+    edit: list[dict[str, Any]] = []
     for item in scene["edit"]:
         if item["shot"] == shot_id:
             heir = master or (edit[-1]["shot"] if edit else None)
@@ -163,4 +162,5 @@ def delete_shot(project: Project, shot_id: str) -> dict[str, Any]:
                 s["duration_s"] = round(used, 1)
     doc["totals"]["shots"] = len(doc["shots"])
     _save(project, doc, {})
-    return shot
+    deleted: dict[str, Any] = {str(k): v for k, v in shot.items()}
+    return deleted
