@@ -65,6 +65,7 @@ LENS_BY_SIZE = {
     "EWS": 18, "WS": 25, "FS": 32, "MWS": 40, "MS": 40, "MCU": 50, "CU": 75, "ECU": 100,
     "INSERT": 65,
 }  # fmt: skip
+TAG_TRUST = 0.75  # a proposed breakdown tag this sure drives coverage without review
 _POV = re.compile(r"\b(looks?|stares?|watches|sees|peers|gazes|glances|reads)\b", re.I)
 _STRUCTURAL = {"collapse", "explosion", "destruction", "fire", "creature"}
 
@@ -402,10 +403,15 @@ def _primes(body: Filmback) -> tuple[int, ...]:
 def _beat_tags(scene: dict[str, Any], beat: dict[str, Any]) -> list[dict[str, Any]]:
     first = beat["span"]["line"]
     last = beat["span"].get("end_line", first)
+    # Accepted tags always count; proposals only when the breakdown is fairly sure.
     return [
         t
         for t in scene.get("tags", [])
-        if t.get("status") != "rejected" and first <= t["span"]["line"] <= last
+        if first <= t["span"]["line"] <= last
+        and (
+            t.get("status") == "accepted"
+            or (t.get("status", "proposed") == "proposed" and t.get("confidence", 0) >= TAG_TRUST)
+        )
     ]
 
 

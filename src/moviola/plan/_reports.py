@@ -76,6 +76,7 @@ h1{font-size:18px;letter-spacing:.06em;text-transform:uppercase;margin:0 0 4px}
 table{border-collapse:collapse;width:100%;font-size:11px;margin-bottom:22px}
 th{background:#222;color:#fff;text-align:left;padding:4px 6px;font-size:10px;text-transform:uppercase}
 td{border-bottom:1px solid #ddd;padding:3px 6px;vertical-align:top}
+td:nth-child(3),td:nth-child(4),td:nth-child(5),td:nth-child(8){white-space:nowrap}
 tr.scene td{background:#f1efe8;font-weight:bold;border-top:2px solid #999}
 .vfx{background:#17becf;color:#fff;border-radius:2px;padding:0 4px;font-size:10px}
 .plans{display:flex;flex-wrap:wrap;gap:12px}
