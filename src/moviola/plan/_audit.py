@@ -125,7 +125,7 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
             excused = any(
                 s.cross_line or _on_line(s, line) or _crosses_while_moving(s, line)
                 for s in (s1, s2)
-            )
+            ) or _line_redrawn_on_camera(blocking, pair, c1, c2)
             if d1 * d2 < 0 and not excused:
                 out.append(Finding(
                     "180-line", number, [s1.id, s2.id],
@@ -137,6 +137,8 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
                 ))  # fmt: skip
         # Screen direction of movement across the cut.
         for name, person in blocking.people.items():
+            if name not in s1.subjects or name not in s2.subjects:
+                continue  # a move only has a screen direction where it is seen
             # One continuous movement seen across the cut: the same move split
             # between the two shots, or a move that carries on into the next beat.
             m1 = _move_in(person, c1.last_beat)
@@ -208,6 +210,18 @@ def audit_scene(scene: dict[str, Any], shots: dict[str, Shot]) -> list[Finding]:
 def _move_in(person: Person, beat: int) -> Vec | None:
     mv = person.move_in(beat)
     return sub(mv[1], mv[0]) if mv else None
+
+
+def _line_redrawn_on_camera(
+    blocking: Blocking, pair: tuple[str, str], c1: Cut, c2: Cut
+) -> bool:
+    """One of the pair moves in a shot that shows the move: the audience sees the line
+    change, so the next cut may take the new side."""
+    for cut, beat in ((c1, c1.last_beat), (c2, c2.first_beat)):
+        for name in pair:
+            if name in cut.shot.subjects and blocking.people[name].move_in(beat):
+                return True
+    return False
 
 
 def _single_of_pair(shot: Shot, pair: tuple[str, str]) -> bool:
