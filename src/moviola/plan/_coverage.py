@@ -465,7 +465,7 @@ def plan_scene(
                     pl.use(pl.two_shot(i), i, secs)
                 elif preset["ots"] and total <= preset["singles_after"]:
                     pl.use(pl.ots(who, i), i, secs)
-                elif total % 6 == 0:
+                elif total % 4 == 0:
                     pl.use(pl.two_shot(i), i, secs)  # back out now and then: a rhythm of sizes
                 else:
                     # Singles tighten as the conversation goes on.
