@@ -8,3 +8,4 @@ PROJECT=${1:-demo-project}
 [ -f "$PROJECT/moviola.toml" ] || "$M" init "$PROJECT" --name nevada
 "$M" import-script "$PROJECT" examples/nevada/nevada.fountain
 "$M" breakdown "$PROJECT"
+"$M" plan "$PROJECT"
