@@ -191,7 +191,7 @@ def shots_from_plan(doc: dict[str, Any]) -> list[Shot]:
     """Every shot of a plan document, validated; duplicate ids are refused."""
     characters: set[str] = set()
     for scene in doc.get("scenes", []):
-        characters |= {c["name"] for c in scene.get("characters", [])}
+        characters |= {c["name"] for c in scene.get("blocking", {}).get("characters", [])}
     shots = [shot_from_json(s, characters or None) for s in doc.get("shots", [])]
     seen: set[str] = set()
     for s in shots:
