@@ -661,3 +661,40 @@ def test_audit_without_plan_is_refused(
 ) -> None:
     result = run_cli("audit", nevada_project)
     assert_one_line_error(result, "plan.json")
+
+
+def test_a_shot_of_ones_own_is_framed_cut_in_and_kept_when_its_scene_is_rewritten(
+    run_cli: RunCli, nevada_project: Path, nevada_path: Path, tmp_path: Path
+) -> None:
+    first = plan_json(run_cli, nevada_project)
+    anchor = next(s for s in shots_in(first, "2") if s["purpose"] == "two-shot")
+    result = run_cli(
+        "shot", "add", nevada_project, "--scene", "2", "--size", "CU", "--subject", "OFELIA",
+        "--duration", "2.5", "--after", anchor["id"], "--description", "her hands, the pins",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    doc = saved_plan(nevada_project)
+    mine = next(s for s in doc["shots"] if s.get("user_added"))
+    assert mine["scene"] == "2" and mine["size"] == "CU" and mine["subjects"] == ["OFELIA"]
+    assert mine["id"] not in {s["id"] for s in first["shots"]}
+    # Framed as a close-up would be: distance from the CU height and the lens's field.
+    assert 1.0 < mine["subject_distance_m"] < 4.0
+    edit = [e["shot"] for e in scene_of(doc, "2")["edit"]]
+    assert edit[edit.index(mine["id"]) - 1] == anchor["id"]  # cut in where it was asked
+    # Scene 2 is rewritten: covered again, and the user's shot stays, in the cut.
+    revised = _revise(nevada_path, tmp_path / "nevada-r2.fountain")
+    assert run_cli("import-script", nevada_project, revised).code == 0
+    assert run_cli("breakdown", nevada_project, "--no-model").code == 0
+    second = plan_json(run_cli, nevada_project)
+    kept = shot_by_id(second, mine["id"])
+    assert kept["description"] == "her hands, the pins" and kept["user_added"]
+    assert mine["id"] in [e["shot"] for e in scene_of(second, "2")["edit"]]
+
+
+def test_a_shot_of_ones_own_needs_someone_on_the_floor_plan(
+    run_cli: RunCli, nevada_project: Path
+) -> None:
+    plan_json(run_cli, nevada_project)
+    result = run_cli("shot", "add", nevada_project, "--scene", "2", "--size", "CU",
+                     "--subject", "NOBODY", "--duration", "2")  # fmt: skip
+    assert result.code != 0 and "NOBODY" in result.err

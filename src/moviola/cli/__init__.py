@@ -401,6 +401,32 @@ def shot_set(
     out.print(f"{escape(shot['id'])}: " + ", ".join(f"{k} = {v}" for k, v in changes.items()))
 
 
+@shot_app.command("add")
+def shot_add(
+    directory: DirArg,
+    scene: Annotated[str, typer.Option(help="Scene number.")],
+    size: Annotated[str, typer.Option(help="EWS, WS, FS, MWS, MS, MCU, CU, ECU, INSERT.")],
+    duration: Annotated[float, typer.Option(help="Seconds of the cut it takes.")],
+    subject: Annotated[
+        list[str] | None, typer.Option(help="A character framed (repeat for more).")
+    ] = None,
+    lens: Annotated[
+        float | None, typer.Option(help="Focal length in mm (default by size).")
+    ] = None,
+    angle: Annotated[str, typer.Option(help="eye level, high, low, ...")] = "eye level",
+    movement: Annotated[str, typer.Option(help="static, pan, dolly in, ...")] = "static",
+    after: Annotated[str | None, typer.Option(help="Cut it in after this shot.")] = None,
+    description: Annotated[str, typer.Option(help="What it is for.")] = "",
+) -> None:
+    """Add a shot of your own (framed automatically, kept across re-plans)."""
+    from ..plan import add_shot
+
+    shot = add_shot(open_project(directory), scene, size=size, subjects=subject or [],
+                    duration_s=duration, lens_mm=lens, angle=angle, movement=movement,
+                    after=after, description=description)  # fmt: skip
+    out.print(f"Added {escape(shot['id'])}: {escape(shot['description'])} ({shot['lens_mm']:g} mm)")
+
+
 @shot_app.command("delete")
 def shot_delete(
     directory: DirArg, shot_id: Annotated[str, typer.Argument(help="Shot id, e.g. 12A.")]

@@ -6,7 +6,15 @@ from ._coverage import STYLES, shot_ids
 from ._model import Camera, Finding, Shot, shot_from_json, shots_from_plan
 from ._plan import build_plan
 from ._vocabulary import ANGLES, MOVEMENTS, SIZES
-from ._workflow import PlanResult, delete_shot, load_plan, run_audit, run_plan, set_shot
+from ._workflow import (
+    PlanResult,
+    add_shot,
+    delete_shot,
+    load_plan,
+    run_audit,
+    run_plan,
+    set_shot,
+)
 
 __all__ = [
     "ANGLES",
@@ -20,6 +28,7 @@ __all__ = [
     "Finding",
     "PlanResult",
     "Shot",
+    "add_shot",
     "audit_plan",
     "audit_scene",
     "build_plan",

@@ -212,9 +212,7 @@ def _move_in(person: Person, beat: int) -> Vec | None:
     return sub(mv[1], mv[0]) if mv else None
 
 
-def _line_redrawn_on_camera(
-    blocking: Blocking, pair: tuple[str, str], c1: Cut, c2: Cut
-) -> bool:
+def _line_redrawn_on_camera(blocking: Blocking, pair: tuple[str, str], c1: Cut, c2: Cut) -> bool:
     """One of the pair moves in a shot that shows the move: the audience sees the line
     change, so the next cut may take the new side."""
     for cut, beat in ((c1, c1.last_beat), (c2, c2.first_beat)):

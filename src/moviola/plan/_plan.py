@@ -145,9 +145,11 @@ def build_plan(
             elif previous is not None:
                 report["shots_new"].append(f"{sid} ({shot['description']})")
             scene_shots.append(shot)
+        keep_user: list[dict[str, Any]] = []
         for old_shot in old_by_setup.values():
             if old_shot.get("user_added"):
                 scene_shots.append(old_shot)  # a person's own shot stays
+                keep_user.append(old_shot)
                 continue
             retired.add(old_shot["id"])
             report["shots_removed"].append(
@@ -158,6 +160,12 @@ def build_plan(
             for k, b, s in plan.edit
             if k in ids
         ]
+        for user_shot in keep_user:  # back into the cut where its author put it
+            uses = [i for i, e in enumerate(edit) if e["shot"] == user_shot.get("cut_after")]
+            at = uses[-1] + 1 if uses else len(edit)
+            beat = edit[at - 1]["beat"] if at else 0
+            edit.insert(at, {"shot": user_shot["id"], "beat": beat,
+                             "duration_s": user_shot["duration_s"]})  # fmt: skip
         scenes_out.append(
             {
                 "number": scene["number"],

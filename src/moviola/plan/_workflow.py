@@ -164,3 +164,85 @@ def delete_shot(project: Project, shot_id: str) -> dict[str, Any]:
     _save(project, doc, {})
     deleted: dict[str, Any] = {str(k): v for k, v in shot.items()}
     return deleted
+
+
+def add_shot(
+    project: Project,
+    scene_number: str,
+    *,
+    size: str,
+    subjects: list[str],
+    duration_s: float,
+    lens_mm: float | None = None,
+    angle: str = "eye level",
+    movement: str = "static",
+    after: str | None = None,
+    description: str = "",
+) -> dict[str, Any]:
+    """Add a shot of one's own; it is framed like a single and kept across re-plans."""
+    from ._audit import blocking_from_json
+    from ._cameras import camera as camera_body
+    from ._cameras import nearest_prime
+    from ._coverage import LENS_BY_SIZE, shot_ids
+    from ._framing import distance_for_size, make_camera, single_position
+    from ._model import Shot
+
+    doc = load_plan(project)
+    scene = next((s for s in doc["scenes"] if s["number"] == scene_number), None)
+    if scene is None:
+        raise InputError(f"no scene '{scene_number}' in the plan")
+    blocking = blocking_from_json(scene.get("blocking", {}))
+    unknown = [n for n in subjects if n not in blocking.people]
+    if unknown:
+        raise InputError(f"scene {scene_number} has no {', '.join(unknown)} on the floor plan")
+    edit = scene.get("edit", [])
+    at = len(edit)
+    if after is not None:
+        uses = [i for i, e in enumerate(edit) if e["shot"] == after]
+        if not uses:
+            raise InputError(f"shot '{after}' is not in scene {scene_number}'s cut")
+        at = uses[-1] + 1
+    beat = edit[at - 1]["beat"] if at else 0
+    settings = doc["settings"]
+    body = camera_body(settings["camera"])
+    aspect = float(settings["aspect"])
+    from ._vocabulary import SIZES
+
+    if size not in SIZES:
+        raise InputError(f"size '{size}' is not one of {', '.join(SIZES)}")
+    lens = lens_mm or nearest_prime(LENS_BY_SIZE[size] * body.width_mm / 24.89, body)
+    if subjects:
+        mark = blocking.people[subjects[0]].at(beat)
+        target, facing = (mark.x, mark.y), mark.facing
+        eye = blocking.people[subjects[0]].height * 0.93
+    else:
+        target, facing, eye = (0.0, 0.0), -90.0, 1.2
+    dist = distance_for_size(size, lens, body, aspect)
+    pos = single_position(target, facing, dist, blocking.line_at(beat), blocking.side_at(beat))
+    cam = make_camera(body, lens, aspect, pos, eye, target, eye)
+    taken = {s["id"] for s in doc["shots"]} | set(doc.get("retired_ids", []))
+    taken |= {s["number"] for s in doc["scenes"]} - {scene_number}
+    sid = shot_ids(scene_number, 1, taken)[0]
+    shot = Shot(
+        id=sid, scene=scene_number, size=size, angle=angle, movement=movement, lens_mm=lens,
+        camera=cam, fps=float(settings["fps"]), shutter_deg=float(settings["shutter_deg"]),
+        subjects=list(subjects), duration_s=duration_s, purpose="user",
+        description=description or f"added: {size} {', '.join(subjects) or 'cutaway'}",
+        subject_distance_m=round(dist, 2), user_added=True,
+        edited=["size", "angle", "movement", "lens_mm", "camera", "subjects", "duration_s",
+                "description"],
+    ).to_json()  # fmt: skip
+    shot["setup"] = f"user:{sid}"
+    if after is not None:
+        shot["cut_after"] = after  # where it goes back into the cut when the scene is re-covered
+    characters = {c["name"] for sc in doc["scenes"] for c in sc["blocking"].get("characters", [])}
+    shot_from_json(shot, characters or None)
+    last = max((i for i, s in enumerate(doc["shots"]) if s["id"] in scene["shot_ids"]), default=-1)
+    doc["shots"].insert(last + 1, shot)
+    scene["shot_ids"].append(sid)
+    edit.insert(at, {"shot": sid, "beat": beat, "duration_s": duration_s})
+    scene["edit"] = edit
+    doc["totals"]["shots"] = len(doc["shots"])
+    _save(project, doc, {})
+    result: dict[str, Any] = {str(k): v for k, v in shot.items()}
+    return result
