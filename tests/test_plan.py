@@ -698,3 +698,72 @@ def test_a_shot_of_ones_own_needs_someone_on_the_floor_plan(
     result = run_cli("shot", "add", nevada_project, "--scene", "2", "--size", "CU",
                      "--subject", "NOBODY", "--duration", "2")  # fmt: skip
     assert result.code != 0 and "NOBODY" in result.err
+
+
+SHORT = """EXT. PARK - DAY
+
+ANA walks in with a thermos. BRUNO waits on a bench.
+
+ANA
+You came.
+
+BRUNO
+I said I would.
+
+ANA
+You say a lot of things.
+
+INT. KITCHEN - NIGHT
+
+Ana pours coffee. Bruno watches her.
+
+BRUNO
+Sit down.
+
+ANA
+No.
+"""
+
+
+def _short_plan(text: str, previous: Doc | None = None) -> tuple[Doc, Doc]:
+    from moviola.script import build_breakdown, parse_fountain
+
+    return build_plan(build_breakdown(parse_fountain(text)), previous=previous)
+
+
+def test_a_scene_added_at_the_top_never_takes_the_ids_of_the_scene_it_pushes_down() -> None:
+    first, _ = _short_plan(SHORT)
+    second, changes = _short_plan("EXT. STREET - DAY\n\nANA runs for the bus.\n\n" + SHORT, first)
+    ids = [s["id"] for s in second["shots"]]
+    assert len(ids) == len(set(ids))  # the plan still validates
+    shots_from_plan(second)
+    park_before = scene_of(first, "1")["shot_ids"]
+    assert scene_of(second, "2")["shot_ids"] == park_before  # the park scene, now 2, kept
+    assert not set(scene_of(second, "1")["shot_ids"]) & set(park_before)
+    assert changes["scenes_kept"] == ["2", "3"]
+
+
+def test_two_identical_scenes_each_keep_their_own_shots() -> None:
+    twice = SHORT + "\n" + SHORT.split("INT. KITCHEN")[0]
+    first, _ = _short_plan(twice)
+    second, _ = _short_plan(twice, first)
+    assert [s["shot_ids"] for s in second["scenes"]] == [s["shot_ids"] for s in first["scenes"]]
+    shots_from_plan(second)
+
+
+def test_a_removed_scene_retires_its_ids_and_a_deleted_setup_leaves_no_hole_in_the_cut() -> None:
+    first, _ = _short_plan(SHORT)
+    kitchen_ids = scene_of(first, "2")["shot_ids"]
+    park = scene_of(first, "1")
+    master = next(
+        s for s in first["shots"] if s["id"] in park["shot_ids"] and s["purpose"] == "master"
+    )
+    park["deleted_setups"] = [master["setup"]]
+    first["settings"]["seed"] = -1  # force the park to be covered again
+    second, changes = _short_plan(SHORT.split("INT. KITCHEN")[0], first)
+    assert set(kitchen_ids) <= set(second["retired_ids"])
+    assert any("was removed" in r for r in changes["shots_removed"])
+    cut = scene_of(second, "1")["edit"]
+    beats = {e["beat"] for e in cut}
+    assert beats == set(range(len(scene_of(second, "1")["beats"])))  # every beat still cut
+    assert master["id"] not in {e["shot"] for e in cut}

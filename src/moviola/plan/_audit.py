@@ -226,7 +226,7 @@ def _single_of_pair(shot: Shot, pair: tuple[str, str]) -> bool:
     return (
         len(shot.subjects) >= 1
         and shot.subjects[0] in pair
-        and shot.purpose in ("single", "ots", "reaction", "cutaway", "")
+        and shot.purpose in ("single", "ots", "reaction", "cutaway", "user", "")
         and size_index(shot.size) >= SIZES.index("MS")
         and shot.size != "INSERT"
     )

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import Document, schema_tag
+from ..script._revision import match_scenes
 from ._cameras import camera as camera_body
-from ._coverage import STYLES, ScenePlan, Setup, describe_move, plan_scene, shot_ids
+from ._coverage import STYLES, TAG_TRUST, ScenePlan, Setup, describe_move, plan_scene, shot_ids
 from ._model import SCHEMA, Shot
 
 #: Bumped when the planner's choices change, so old plans are covered again
@@ -85,8 +86,10 @@ def build_plan(
     same_settings = previous is not None and all(
         old_settings.get(k) == v for k, v in settings.items()
     )
-    prev_scenes = {s["fingerprint"]: s for s in (previous or {}).get("scenes", [])}
-    prev_by_number = {s["number"]: s for s in (previous or {}).get("scenes", [])}
+    prev_list: list[dict[str, Any]] = list((previous or {}).get("scenes", []))
+    # One old scene per new scene: same words first, then the same heading (as the
+    # breakdown matches scenes across drafts), never by number alone.
+    pairs = match_scenes(prev_list, breakdown["scenes"])
     prev_shots: dict[str, dict[str, Any]] = {s["id"]: s for s in (previous or {}).get("shots", [])}
     taken: set[str] = set(prev_shots) | set((previous or {}).get("retired_ids", []))
     report: dict[str, Any] = {"scenes_kept": [], "shots_new": [], "shots_removed": [],
@@ -97,23 +100,29 @@ def build_plan(
     seen_locations: set[str] = set()
     # Other scenes' numbers are reserved: scene 7's shots skip "7A" when a scene 7A exists.
     numbers = {s["number"] for s in breakdown["scenes"]}
-    for scene in breakdown["scenes"]:
+    for index, scene in enumerate(breakdown["scenes"]):
         location = scene.get("location", "")
         new_location = location not in seen_locations
         seen_locations.add(location)
-        old = prev_scenes.get(scene["fingerprint"]) if same_settings else None
-        if old is not None:
-            # Unchanged scene: keep it as it is, edits and all.
-            kept = [prev_shots[i] for i in old["shot_ids"] if i in prev_shots]
+        signature = coverage_signature(scene, new_location)
+        before = prev_list[pairs[index]] if index in pairs else None
+        if (
+            before is not None
+            and same_settings
+            and before["fingerprint"] == scene["fingerprint"]
+            and before.get("signature") == signature
+        ):
+            # Unchanged scene (same words, same tags, same place in the story):
+            # keep it as it is, edits and all.
+            kept = [prev_shots[i] for i in before["shot_ids"] if i in prev_shots]
             for s in kept:
                 s["scene"] = scene["number"]
-            scenes_out.append({**old, "number": scene["number"], "heading": scene["heading"]})
+            scenes_out.append({**before, "number": scene["number"], "heading": scene["heading"]})
             shots_out.extend(kept)
             report["scenes_kept"].append(scene["number"])
             continue
         plan = plan_scene(scene, style=style, seed=seed, new_location=new_location, body=body,
                           aspect=aspect)  # fmt: skip
-        before = prev_by_number.get(scene["number"]) or _same_heading(previous, scene)
         old_by_setup = {}
         deleted: set[str] = set()
         if before is not None:
@@ -155,11 +164,17 @@ def build_plan(
             report["shots_removed"].append(
                 f"{old_shot['id']} ({old_shot.get('description', '')}): no longer needed"
             )
-        edit = [
-            {"shot": ids[k], "beat": b, "duration_s": round(s, 2)}
-            for k, b, s in plan.edit
-            if k in ids
-        ]
+        # A deleted setup's part of the cut goes to the master, else to the cut before it.
+        master = next((ids[k] for k in ids if k[0] == "master"), None)
+        edit: list[dict[str, Any]] = []
+        for k, b, secs in plan.edit:
+            shot_id = ids.get(k) or master or (edit[-1]["shot"] if edit else None)
+            if shot_id is None:
+                continue
+            if edit and edit[-1]["shot"] == shot_id and edit[-1]["beat"] == b:
+                edit[-1]["duration_s"] = round(edit[-1]["duration_s"] + secs, 2)
+            else:
+                edit.append({"shot": shot_id, "beat": b, "duration_s": round(secs, 2)})
         for user_shot in keep_user:  # back into the cut where its author put it
             uses = [i for i, e in enumerate(edit) if e["shot"] == user_shot.get("cut_after")]
             at = uses[-1] + 1 if uses else len(edit)
@@ -181,19 +196,18 @@ def build_plan(
                 "blocking": plan.blocking.to_json(),
                 "shot_ids": [s["id"] for s in scene_shots],
                 "deleted_setups": sorted(deleted),
+                "signature": signature,
                 "edit": edit,
             }
         )
         shots_out.extend(scene_shots)
-    if previous is not None:
-        current_numbers = {s["number"] for s in breakdown["scenes"]}
-        for s in previous.get("scenes", []):
-            if s["number"] not in current_numbers and s["fingerprint"] not in {
-                x["fingerprint"] for x in breakdown["scenes"]
-            }:
-                for sid in s.get("shot_ids", []):
-                    retired.add(sid)
-                    report["shots_removed"].append(f"{sid}: scene {s['number']} was removed")
+    matched_old = set(pairs.values())
+    for i, old_scene in enumerate(prev_list):
+        if i in matched_old:
+            continue
+        for sid in old_scene.get("shot_ids", []):
+            retired.add(sid)
+            report["shots_removed"].append(f"{sid}: scene {old_scene['number']} was removed")
     doc: Document = {
         "schema": schema_tag(SCHEMA),
         "breakdown": {
@@ -215,11 +229,18 @@ def build_plan(
     return doc, report
 
 
-def _same_heading(previous: Document | None, scene: dict[str, Any]) -> dict[str, Any] | None:
-    for s in (previous or {}).get("scenes", []):
-        if s.get("heading") == scene["heading"]:
-            return dict(s)
-    return None
+def coverage_signature(scene: dict[str, Any], new_location: bool) -> str:
+    """What a scene's coverage depends on besides its words: the tags people reviewed
+    and whether it opens a new location (an establishing shot)."""
+    import hashlib
+
+    tags = sorted(
+        f"{t['kind']}|{t.get('vfx_kind') or ''}|{t['name']}|{t.get('status')}|"
+        f"{t.get('confidence', 0) >= TAG_TRUST}"
+        for t in scene.get("tags", [])
+    )
+    raw = "\n".join([str(new_location), *tags])
+    return hashlib.sha1(raw.encode("utf-8")).hexdigest()[:16]
 
 
 def _differs(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -151,6 +151,11 @@ def delete_shot(project: Project, shot_id: str) -> dict[str, Any]:
         edit.append(item)
     scene["edit"] = edit
     scene["shot_ids"] = [i for i in scene["shot_ids"] if i != shot_id]
+    for other in doc["shots"]:  # shots cut in after this one now follow its heir
+        if other.get("cut_after") == shot_id:
+            other["cut_after"] = master
+    doc_scene_total = sum(i["duration_s"] for i in edit)
+    scene["duration_s"] = round(doc_scene_total, 1)
     if shot.get("setup"):
         scene.setdefault("deleted_setups", []).append(shot["setup"])
     doc["shots"] = [s for s in doc["shots"] if s["id"] != shot_id]
@@ -242,6 +247,7 @@ def add_shot(
     scene["shot_ids"].append(sid)
     edit.insert(at, {"shot": sid, "beat": beat, "duration_s": duration_s})
     scene["edit"] = edit
+    scene["duration_s"] = round(sum(i["duration_s"] for i in edit), 1)
     doc["totals"]["shots"] = len(doc["shots"])
     _save(project, doc, {})
     result: dict[str, Any] = {str(k): v for k, v in shot.items()}
