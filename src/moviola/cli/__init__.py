@@ -371,6 +371,19 @@ def audit(directory: DirArg, as_json: JsonOpt = False) -> None:
             out.print(f"    diagram: reports/{escape(f.diagram)}")
 
 
+@app.command()
+def layout(directory: DirArg, as_json: JsonOpt = False) -> None:
+    """Write the plan as USD: one validated stage per scene (set, mannequins, cameras)."""
+    from ..previs import run_layout
+
+    result = run_layout(open_project(directory))
+    if as_json:
+        _print_json({"stages": {k: str(v) for k, v in result.stages.items()}})
+        return
+    out.print(f"{len(result.stages)} USD stages (USD validation: no errors) in "
+              f"{escape(str(next(iter(result.stages.values())).parent))}")  # fmt: skip
+
+
 @shot_app.command("set")
 def shot_set(
     directory: DirArg,

@@ -1,0 +1,289 @@
+"""USD layout of a scene: the set proxy, mannequins and one camera per shot.
+
+Conventions: metres (``metersPerUnit = 1``), Y up, a ``/World`` default
+prim, the scene's cut on a timeline that starts at frame 1001. The plan's
+floor (x right, y up the page) maps to USD X and -Z; heights go to Y.
+A shot's camera looks down its local -Z (USD's camera convention), so a pan of
+θ degrees on the plan is a rotation of θ - 90 about Y; tilt is about X and a
+dutch angle about Z. Focal length and apertures are in millimetres, the
+apertures being the used filmback (crop rule applied).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core import DependencyError
+from ..plan import CAMERAS, Shot
+from ..plan._audit import blocking_from_json
+
+FIRST_FRAME = 1001
+#: Mannequin colours, one per character in order (they tell people apart at a glance).
+COLOURS = (
+    (0.84, 0.25, 0.22), (0.20, 0.45, 0.80), (0.25, 0.65, 0.30), (0.58, 0.40, 0.74),
+    (0.95, 0.55, 0.15), (0.55, 0.35, 0.28), (0.89, 0.47, 0.76), (0.10, 0.75, 0.80),
+)  # fmt: skip
+#: Joint angles (degrees) of the mannequin's poses: hips, knees, shoulders, elbows, lean.
+POSES: dict[str, dict[str, float]] = {
+    "stand": {"hip": 0, "knee": 0, "shoulder": 8, "elbow": 10, "lean": 0},
+    "sit": {"hip": -90, "knee": 90, "shoulder": 15, "elbow": 40, "lean": 0},
+    "walk": {"hip": 25, "knee": 15, "shoulder": -20, "elbow": 25, "lean": 4},
+    "run": {"hip": 45, "knee": 60, "shoulder": -45, "elbow": 85, "lean": 12},
+    "point": {"hip": 0, "knee": 0, "shoulder": 90, "elbow": 0, "lean": 0},
+    "fall": {"hip": 30, "knee": 40, "shoulder": 120, "elbow": 30, "lean": -70},
+}
+
+
+def _pxr() -> Any:
+    try:
+        from pxr import Gf, Sdf, Usd, UsdGeom
+    except ImportError as exc:  # pragma: no cover - usd-core is a dependency
+        raise DependencyError("usd-core is not installed (pip install usd-core)") from exc
+    return Gf, Sdf, Usd, UsdGeom
+
+
+def plan_to_world(x: float, y: float, height: float = 0.0) -> tuple[float, float, float]:
+    """Floor plan (x, y, height) to USD (X, Y up, Z)."""
+    return (x, height, -y)
+
+
+def camera_rotation(pan: float, tilt: float, roll: float) -> tuple[float, float, float]:
+    """(rotateY, rotateX, rotateZ) in degrees for a plan pan/tilt/roll."""
+    return (pan - 90.0, tilt, roll)
+
+
+@dataclass(frozen=True)
+class ShotTiming:
+    start: int  # first frame of the shot in the scene's cut
+    end: int  # last frame
+
+
+def shot_timings(scene: dict[str, Any], fps: float) -> dict[str, ShotTiming]:
+    """Frames each shot spans in the scene's cut (first use to last)."""
+    frame = float(FIRST_FRAME)
+    spans: dict[str, list[float]] = {}
+    for item in scene.get("edit", []):
+        start, frame = frame, frame + float(item["duration_s"]) * fps
+        span = spans.setdefault(item["shot"], [start, frame])
+        span[1] = frame
+    return {k: ShotTiming(round(a), max(round(a), round(b) - 1)) for k, (a, b) in spans.items()}
+
+
+def beat_frames(scene: dict[str, Any], fps: float) -> dict[int, int]:
+    """The first frame of each beat in the cut."""
+    frame = float(FIRST_FRAME)
+    out: dict[int, int] = {}
+    for item in scene.get("edit", []):
+        out.setdefault(int(item["beat"]), round(frame))
+        frame += float(item["duration_s"]) * fps
+    return out
+
+
+def build_scene_stage(
+    scene: dict[str, Any], shots: list[Shot], fps: float, path: Path | None = None
+) -> Any:
+    """A USD stage for one scene of a plan (in memory, or a new layer at ``path``)."""
+    _Gf, _Sdf, Usd, UsdGeom = _pxr()
+    stage = Usd.Stage.CreateNew(str(path)) if path else Usd.Stage.CreateInMemory()
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
+    timings = shot_timings(scene, fps)
+    last = max((t.end for t in timings.values()), default=FIRST_FRAME)
+    stage.SetStartTimeCode(FIRST_FRAME)
+    stage.SetEndTimeCode(last)
+    stage.SetTimeCodesPerSecond(fps)
+    stage.SetFramesPerSecond(fps)
+    world = UsdGeom.Xform.Define(stage, "/World")
+    stage.SetDefaultPrim(world.GetPrim())
+    world.GetPrim().SetMetadata("comment", f"Scene {scene['number']}: {scene.get('heading', '')}")
+    blocking = blocking_from_json(scene.get("blocking", {}))
+    _set_proxy(stage, blocking)
+    frames = beat_frames(scene, fps)
+    UsdGeom.Xform.Define(stage, "/World/Characters")
+    for i, (name, person) in enumerate(blocking.people.items()):
+        _mannequin(stage, f"/World/Characters/{_safe(name)}", person, COLOURS[i % len(COLOURS)],
+                   frames)  # fmt: skip
+    UsdGeom.Xform.Define(stage, "/World/Cameras")
+    for shot in shots:
+        timing = timings.get(shot.id, ShotTiming(FIRST_FRAME, FIRST_FRAME))
+        ident = "".join(ch if ch.isalnum() else "_" for ch in shot.id)
+        _camera(stage, f"/World/Cameras/shot_{ident}", shot, timing)
+    return stage
+
+
+def _safe(name: str) -> str:
+    out = "".join(ch if ch.isalnum() else "_" for ch in name)
+    return out if out and not out[0].isdigit() else f"_{out}"
+
+
+def _box(stage: Any, path: str, centre: tuple[float, float, float], size: tuple[float, float, float],
+         colour: tuple[float, float, float]) -> None:  # fmt: skip
+    Gf, _, _, UsdGeom = _pxr()
+    cube = UsdGeom.Cube.Define(stage, path)
+    cube.CreateSizeAttr(1.0)
+    cube.AddTranslateOp().Set(Gf.Vec3d(*centre))
+    cube.AddScaleOp().Set(Gf.Vec3f(*size))
+    cube.CreateDisplayColorAttr([Gf.Vec3f(*colour)])
+    lo = Gf.Vec3f(-0.5, -0.5, -0.5)
+    cube.CreateExtentAttr([lo, -lo])
+
+
+def _set_proxy(stage: Any, blocking: Any) -> None:
+    """Ground, and walls, a vehicle body or buildings by the set's kind."""
+    _, _, _, UsdGeom = _pxr()
+    UsdGeom.Xform.Define(stage, "/World/Set")
+    w, d = blocking.width, blocking.depth
+    grey = (0.55, 0.55, 0.55)
+    ground = max(w, d) * (3.0 if blocking.kind in ("street", "large", "vista", "rooftop") else 1.2)
+    _box(stage, "/World/Set/ground", (0.0, -0.05, 0.0), (ground, 0.1, ground), (0.42, 0.42, 0.40))
+    if blocking.kind in ("room", "corridor"):
+        h = 2.7
+        for name, c, s in (
+            ("wall_back", (0.0, h / 2, -d / 2), (w, h, 0.1)),
+            ("wall_left", (-w / 2, h / 2, 0.0), (0.1, h, d)),
+            ("wall_right", (w / 2, h / 2, 0.0), (0.1, h, d)),
+        ):
+            _box(stage, f"/World/Set/{name}", c, s, grey)
+    elif blocking.kind in ("vehicle", "bus"):
+        _box(stage, "/World/Set/body", (0.0, 0.55, 0.0), (w + 0.2, 1.1, d + 0.4), (0.75, 0.65, 0.2))
+    elif blocking.kind in ("street", "large", "rooftop"):
+        for i in range(4):
+            z = -d / 2 + d * (i + 0.5) / 4
+            for side in (-1, 1):
+                height = 12.0 + 6.0 * ((i + (side > 0)) % 3)
+                _box(stage, f"/World/Set/building_{'l' if side < 0 else 'r'}{i}",
+                     (side * (w / 2 + 5.0), height / 2, z), (8.0, height, d / 4 - 1.0), grey)  # fmt: skip
+
+
+def _mannequin(stage: Any, path: str, person: Any, colour: tuple[float, float, float],
+               frames: dict[int, int]) -> None:  # fmt: skip
+    """An articulated stand-in: pelvis, spine, head, arms and legs as joints."""
+    Gf, _, _, UsdGeom = _pxr()
+    root = UsdGeom.Xform.Define(stage, path)
+    translate = root.AddTranslateOp()
+    rotate = root.AddRotateYOp()
+    for mark in person.marks:
+        frame = frames.get(mark.beat, FIRST_FRAME)
+        translate.Set(Gf.Vec3d(*plan_to_world(mark.x, mark.y)), frame)
+        rotate.Set(mark.facing - 90.0, frame)  # the mannequin faces its local -Z
+    k = person.height / 1.75
+    root.AddScaleOp().Set(Gf.Vec3f(k, k, k))
+    pose = POSES["stand"]
+    pelvis = UsdGeom.Xform.Define(stage, f"{path}/pelvis")
+    pelvis.AddTranslateOp().Set(Gf.Vec3d(0, 0.95, 0))
+    pelvis.AddRotateXOp().Set(-pose["lean"])
+    _limb(stage, f"{path}/pelvis/torso", (0, 0.28, 0), 0.17, 0.5, colour)
+    neck = UsdGeom.Xform.Define(stage, f"{path}/pelvis/neck")
+    neck.AddTranslateOp().Set(Gf.Vec3d(0, 0.68, 0))
+    head = UsdGeom.Sphere.Define(stage, f"{path}/pelvis/neck/head")
+    head.CreateRadiusAttr(0.11)
+    head.CreateDisplayColorAttr([Gf.Vec3f(*colour)])
+    head.CreateExtentAttr([Gf.Vec3f(-0.11, -0.11, -0.11), Gf.Vec3f(0.11, 0.11, 0.11)])
+    nose = f"{path}/pelvis/neck/nose"  # shows which way the face points
+    _box(stage, nose, (0, 0, -0.11), (0.03, 0.03, 0.05), (0.1, 0.1, 0.1))
+    for side, x in (("l", -1), ("r", 1)):
+        shoulder = UsdGeom.Xform.Define(stage, f"{path}/pelvis/shoulder_{side}")
+        shoulder.AddTranslateOp().Set(Gf.Vec3d(0.21 * x, 0.5, 0))
+        shoulder.AddRotateXOp().Set(-pose["shoulder"])
+        _limb(stage, f"{path}/pelvis/shoulder_{side}/upper", (0, -0.15, 0), 0.05, 0.28, colour)
+        elbow = UsdGeom.Xform.Define(stage, f"{path}/pelvis/shoulder_{side}/elbow")
+        elbow.AddTranslateOp().Set(Gf.Vec3d(0, -0.3, 0))
+        elbow.AddRotateXOp().Set(-pose["elbow"])
+        _limb(
+            stage, f"{path}/pelvis/shoulder_{side}/elbow/lower", (0, -0.14, 0), 0.045, 0.26, colour
+        )
+        hip = UsdGeom.Xform.Define(stage, f"{path}/pelvis/hip_{side}")
+        hip.AddTranslateOp().Set(Gf.Vec3d(0.1 * x, -0.02, 0))
+        hip.AddRotateXOp().Set(-pose["hip"])
+        _limb(stage, f"{path}/pelvis/hip_{side}/thigh", (0, -0.22, 0), 0.07, 0.42, colour)
+        knee = UsdGeom.Xform.Define(stage, f"{path}/pelvis/hip_{side}/knee")
+        knee.AddTranslateOp().Set(Gf.Vec3d(0, -0.45, 0))
+        knee.AddRotateXOp().Set(pose["knee"])
+        _limb(stage, f"{path}/pelvis/hip_{side}/knee/shin", (0, -0.22, 0), 0.055, 0.42, colour)
+
+
+def _limb(stage: Any, path: str, offset: tuple[float, float, float], radius: float, height: float,
+          colour: tuple[float, float, float]) -> None:  # fmt: skip
+    Gf, _, _, UsdGeom = _pxr()
+    cap = UsdGeom.Capsule.Define(stage, path)
+    cap.CreateAxisAttr(UsdGeom.Tokens.y)
+    cap.CreateRadiusAttr(radius)
+    cap.CreateHeightAttr(max(0.01, height - 2 * radius))
+    cap.AddTranslateOp().Set(Gf.Vec3d(*offset))
+    cap.CreateDisplayColorAttr([Gf.Vec3f(*colour)])
+    half = height / 2
+    cap.CreateExtentAttr([Gf.Vec3f(-radius, -half, -radius), Gf.Vec3f(radius, half, radius)])
+
+
+def _camera(stage: Any, path: str, shot: Shot, timing: ShotTiming) -> None:
+    Gf, _Sdf, _, UsdGeom = _pxr()
+    cam = UsdGeom.Camera.Define(stage, path)
+    body = CAMERAS[shot.camera.body]
+    w, h = body.used(shot.camera.aspect)
+    cam.CreateFocalLengthAttr(float(shot.lens_mm))
+    cam.CreateHorizontalApertureAttr(float(w))
+    cam.CreateVerticalApertureAttr(float(h))
+    cam.CreateClippingRangeAttr(Gf.Vec2f(0.05, 5000.0))
+    cam.CreateProjectionAttr(UsdGeom.Tokens.perspective)
+    translate = cam.AddTranslateOp()
+    ry, rx, rz = cam.AddRotateYOp(), cam.AddRotateXOp(), cam.AddRotateZOp()
+    c = shot.camera
+    poses = [(timing.start, c.x, c.y, c.height, c.pan, c.tilt)]
+    if c.end:
+        poses.append((max(timing.end, timing.start + 1), c.end.get("x", c.x), c.end.get("y", c.y),
+                      c.end.get("height", c.height), c.end.get("pan", c.pan),
+                      c.end.get("tilt", c.tilt)))  # fmt: skip
+    for frame, x, y, height, pan, tilt in poses:
+        yaw, pitch, roll = camera_rotation(pan, tilt, c.roll)
+        translate.Set(Gf.Vec3d(*plan_to_world(x, y, height)), frame)
+        ry.Set(yaw, frame)
+        rx.Set(pitch, frame)
+        rz.Set(roll, frame)
+    prim = cam.GetPrim()
+    prim.SetCustomDataByKey("moviola:shot", shot.id)
+    prim.SetCustomDataByKey("moviola:size", shot.size)
+    prim.SetCustomDataByKey("moviola:frames", Gf.Vec2i(timing.start, timing.end))
+    prim.SetMetadata("documentation", shot.description)
+
+
+def validate_stage(stage: Any) -> list[str]:
+    """Errors from every validator USD registers (what usdchecker runs)."""
+    from pxr import UsdValidation
+
+    registry = UsdValidation.ValidationRegistry()
+    context = UsdValidation.ValidationContext(registry.GetOrLoadAllValidators())
+    return [
+        f"{e.GetIdentifier()}: {e.GetMessage()}"
+        for e in context.Validate(stage)
+        if e.GetType() == UsdValidation.ValidationErrorType.Error
+    ]
+
+
+def project_point(shot: Shot, point: tuple[float, float, float], width: int, height: int
+                  ) -> tuple[float, float] | None:  # fmt: skip
+    """Where a plan point (x, y, height) lands in a width x height frame of ``shot``.
+
+    The camera maths the renderer must agree with: pinhole, the used filmback,
+    pixel (0, 0) at the top left. None when the point is behind the camera.
+    """
+    c = shot.camera
+    body = CAMERAS[c.body]
+    w_mm, h_mm = body.used(c.aspect)
+    px, py, pz = plan_to_world(point[0], point[1], point[2])
+    cx, cy, cz = plan_to_world(c.x, c.y, c.height)
+    d = (px - cx, py - cy, pz - cz)
+    yaw, pitch, roll = (math.radians(a) for a in camera_rotation(c.pan, c.tilt, c.roll))
+    # Inverse of Ry(yaw)·Rx(pitch)·Rz(roll): apply Ry(-yaw), then Rx(-pitch), then Rz(-roll).
+    x, y, z = d
+    x, z = x * math.cos(-yaw) + z * math.sin(-yaw), -x * math.sin(-yaw) + z * math.cos(-yaw)
+    y, z = y * math.cos(-pitch) - z * math.sin(-pitch), y * math.sin(-pitch) + z * math.cos(-pitch)
+    x, y = x * math.cos(-roll) - y * math.sin(-roll), x * math.sin(-roll) + y * math.cos(-roll)
+    if z >= -1e-6:
+        return None
+    f = float(shot.lens_mm)
+    sx = (f * x / -z) / w_mm  # -0.5 .. 0.5 across the filmback
+    sy = (f * y / -z) / h_mm
+    return ((sx + 0.5) * width, (0.5 - sy) * height)

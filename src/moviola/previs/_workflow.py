@@ -1,0 +1,52 @@
+"""Project-level layout: one USD stage per scene of the plan, validated.
+
+Each stage is written to a temporary file in ``previs/`` and renamed into
+place only when USD's validators report no error, so a broken stage never
+sits under a final name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import DocumentError, Project
+from ..plan import load_plan, shots_from_plan
+from ._layout import build_scene_stage, validate_stage
+
+
+@dataclass(frozen=True)
+class LayoutResult:
+    stages: dict[str, Path]  # scene number -> .usda
+
+
+def run_layout(project: Project) -> LayoutResult:
+    doc = load_plan(project)
+    fps = float(doc["settings"]["fps"])
+    shots = shots_from_plan(doc)
+    out_dir = project.path("previs")
+    out_dir.mkdir(exist_ok=True)
+    stages: dict[str, Path] = {}
+    for scene in doc["scenes"]:
+        number = scene["number"]
+        target = out_dir / f"scene-{number}.usda"
+        fd, tmp = tempfile.mkstemp(prefix=f".scene-{number}.", suffix=".usda", dir=out_dir)
+        os.close(fd)
+        try:
+            stage = build_scene_stage(
+                scene, [s for s in shots if s.scene == number], fps, Path(tmp)
+            )
+            errors = validate_stage(stage)
+            if errors:
+                raise DocumentError(f"scene {number}: USD validation failed: {errors[0]}", target)
+            stage.GetRootLayer().Save()
+            del stage
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        stages[number] = target
+    return LayoutResult(stages)

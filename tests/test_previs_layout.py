@@ -1,0 +1,126 @@
+"""USD layout of the plan: valid stages, real cameras, and camera maths that agree.
+
+The projection test is the contract the renderer will be held to: a point's
+pixel from our camera maths equals the one USD's own camera (GfFrustum) gives.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pxr = pytest.importorskip("pxr")
+from pxr import Gf, Usd, UsdGeom  # noqa: E402
+
+from moviola.plan import CAMERAS, build_plan, shots_from_plan  # noqa: E402
+from moviola.previs import (  # noqa: E402
+    FIRST_FRAME,
+    build_scene_stage,
+    project_point,
+    shot_timings,
+    validate_stage,
+)
+from moviola.script import build_breakdown, read_screenplay  # noqa: E402
+
+NEVADA = Path(__file__).resolve().parent.parent / "examples" / "nevada" / "nevada.fountain"
+
+
+@pytest.fixture(scope="module")
+def plan() -> dict[str, Any]:
+    doc, _ = build_plan(build_breakdown(read_screenplay(NEVADA)))
+    return doc
+
+
+def stage_for(plan: dict[str, Any], number: str, path: Path | None = None) -> Any:
+    scene = next(s for s in plan["scenes"] if s["number"] == number)
+    shots = [s for s in shots_from_plan(plan) if s.scene == number]
+    return build_scene_stage(scene, shots, float(plan["settings"]["fps"]), path), scene, shots
+
+
+def test_every_scene_stage_passes_usd_validation(plan: dict[str, Any]) -> None:
+    for scene in plan["scenes"]:
+        stage, _, _ = stage_for(plan, scene["number"])
+        assert validate_stage(stage) == [], scene["number"]
+
+
+def test_a_stage_reopens_with_units_axis_default_prim_and_frames(
+    plan: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "scene-11.usda"
+    stage, _scene, shots = stage_for(plan, "11", path)
+    stage.GetRootLayer().Save()
+    again = Usd.Stage.Open(str(path))
+    assert UsdGeom.GetStageMetersPerUnit(again) == 1.0
+    assert UsdGeom.GetStageUpAxis(again) == UsdGeom.Tokens.y
+    assert again.GetDefaultPrim().GetPath() == "/World"
+    assert again.GetStartTimeCode() == FIRST_FRAME
+    cams = [UsdGeom.Camera(p) for p in again.Traverse() if p.IsA(UsdGeom.Camera)]
+    assert len(cams) == len(shots)
+    by_id = {c.GetPrim().GetCustomDataByKey("moviola:shot"): c for c in cams}
+    for shot in shots:
+        cam = by_id[shot.id]
+        w, h = CAMERAS[shot.camera.body].used(shot.camera.aspect)
+        assert cam.GetFocalLengthAttr().Get() == pytest.approx(shot.lens_mm)
+        assert cam.GetHorizontalApertureAttr().Get() == pytest.approx(w, abs=1e-4)
+        assert cam.GetVerticalApertureAttr().Get() == pytest.approx(h, abs=1e-4)
+    people = [p for p in again.GetPrimAtPath("/World/Characters").GetChildren()]
+    assert {p.GetName() for p in people} >= {"OFELIA", "RAMIRO"}
+
+
+def test_moving_cameras_are_time_sampled(plan: dict[str, Any]) -> None:
+    moving = [s for s in shots_from_plan(plan) if s.camera.end]
+    assert moving, "the example has camera moves (cranes on establishing shots)"
+    shot = moving[0]
+    stage, scene, _ = stage_for(plan, shot.scene)
+    prim = next(p for p in stage.Traverse() if p.GetCustomDataByKey("moviola:shot") == shot.id)
+    translate = UsdGeom.Xformable(prim).GetOrderedXformOps()[0]
+    times = translate.GetTimeSamples()
+    timing = shot_timings(scene, float(plan["settings"]["fps"]))[shot.id]
+    assert len(times) == 2 and times[0] == timing.start and times[0] >= FIRST_FRAME
+
+
+def test_the_camera_looks_where_the_plan_says(plan: dict[str, Any]) -> None:
+    stage, _, shots = stage_for(plan, "6")
+    for shot in shots:
+        prim = next(p for p in stage.Traverse() if p.GetCustomDataByKey("moviola:shot") == shot.id)
+        frame = prim.GetCustomDataByKey("moviola:frames")[0]
+        m = UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(Usd.TimeCode(frame))
+        forward = m.TransformDir(Gf.Vec3d(0, 0, -1)).GetNormalized()
+        pan, tilt = math.radians(shot.camera.pan), math.radians(shot.camera.tilt)
+        expected = Gf.Vec3d(math.cos(pan) * math.cos(tilt), math.sin(tilt),
+                            -math.sin(pan) * math.cos(tilt))  # fmt: skip
+        assert (forward - expected).GetLength() < 1e-6, shot.id
+
+
+def test_our_projection_agrees_with_usds_camera_to_a_pixel(plan: dict[str, Any]) -> None:
+    width, height = 1920, round(1920 / 2.39)
+    checked = 0
+    for number in ("2", "6", "11"):
+        stage, scene, shots = stage_for(plan, number)
+        people = {c["name"]: c for c in scene["blocking"]["characters"]}
+        for shot in shots:
+            prim = next(
+                p for p in stage.Traverse() if p.GetCustomDataByKey("moviola:shot") == shot.id
+            )
+            frame = prim.GetCustomDataByKey("moviola:frames")[0]
+            gf_camera = UsdGeom.Camera(prim).GetCamera(Usd.TimeCode(frame))
+            frustum = gf_camera.frustum
+            view, proj = frustum.ComputeViewMatrix(), frustum.ComputeProjectionMatrix()
+            for person in people.values():
+                mark = person["marks"][0]
+                point = (mark["x"], mark["y"], person["height"] * 0.93)
+                ours = project_point(shot, point, width, height)
+                world = Gf.Vec3d(mark["x"], point[2], -mark["y"])
+                clip = proj.Transform(view.Transform(world))
+                eye = view.Transform(world)
+                if eye[2] >= 0:
+                    assert ours is None
+                    continue
+                usd_px = ((clip[0] + 1) / 2 * width, (1 - clip[1]) / 2 * height)
+                assert ours is not None
+                assert abs(ours[0] - usd_px[0]) < 1.0 and abs(ours[1] - usd_px[1]) < 1.0, shot.id
+                checked += 1
+    assert checked > 20
