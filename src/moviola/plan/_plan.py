@@ -34,7 +34,7 @@ def setup_key(setup: Setup) -> str:
 def _shot(setup: Setup, sid: str, scene: dict[str, Any], plan: ScenePlan, fps: float,
           shutter: float) -> Shot:  # fmt: skip
     beats = scene.get("beats", [])
-    used = [b for _, b, _ in [(k, b, s) for k, b, s in plan.edit if k == setup.key]]
+    used = [b for k, b, _ in plan.edit if k == setup.key]
     covers = []
     for b in dict.fromkeys(used):
         span = dict(beats[b]["span"])

