@@ -16,6 +16,21 @@ pick_python() {
   return 1
 }
 
+# Debian packages: EGL + Mesa (llvmpipe) for offscreen rendering without a display,
+# espeak-ng for the animatic's scratch dialogue. Installed only when missing.
+debs=()
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || debs+=("$pkg")
+done
+if [ ${#debs[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "Installing Debian packages: ${debs[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}" >/dev/null
+  else
+    echo "warning: missing Debian packages ${debs[*]} (run: apt-get install -y ${debs[*]})" >&2
+  fi
+fi
+
 PY=$(pick_python)
 stamp=.venv/.moviola-installed
 if [ ! -x .venv/bin/python ]; then
