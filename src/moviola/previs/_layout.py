@@ -19,6 +19,7 @@ from typing import Any
 from ..core import DependencyError
 from ..plan import CAMERAS, Shot
 from ..plan._audit import blocking_from_json
+from ..script import parse_heading
 
 FIRST_FRAME = 1001
 #: Mannequin colours, one per character in order (they tell people apart at a glance).
@@ -100,12 +101,18 @@ def build_scene_stage(
     stage.SetDefaultPrim(world.GetPrim())
     world.GetPrim().SetMetadata("comment", f"Scene {scene['number']}: {scene.get('heading', '')}")
     blocking = blocking_from_json(scene.get("blocking", {}))
+    heading = parse_heading(str(scene.get("heading", "")))
+    # What the renderer needs to light the set: inside or out, and the hour.
+    world.GetPrim().SetCustomDataByKey("moviola:scene", str(scene["number"]))
+    world.GetPrim().SetCustomDataByKey("moviola:int_ext", heading.int_ext or "")
+    world.GetPrim().SetCustomDataByKey("moviola:time_of_day", heading.time_of_day or "")
+    world.GetPrim().SetCustomDataByKey("moviola:set_kind", blocking.kind)
     _set_proxy(stage, blocking)
     frames = beat_frames(scene, fps)
     UsdGeom.Xform.Define(stage, "/World/Characters")
     for i, (name, person) in enumerate(blocking.people.items()):
         _mannequin(stage, f"/World/Characters/{_safe(name)}", person, COLOURS[i % len(COLOURS)],
-                   frames)  # fmt: skip
+                   frames, fps)  # fmt: skip
     UsdGeom.Xform.Define(stage, "/World/Cameras")
     for shot in shots:
         timing = timings.get(shot.id, ShotTiming(FIRST_FRAME, FIRST_FRAME))
@@ -158,17 +165,65 @@ def _set_proxy(stage: Any, blocking: Any) -> None:
                      (side * (w / 2 + 5.0), height / 2, z), (8.0, height, d / 4 - 1.0), grey)  # fmt: skip
 
 
+WALK_SPEED = 1.4  # metres per second, an unhurried walk
+STRIDE_S = 1.05  # one full gait cycle
+
+
+@dataclass(frozen=True)
+class Walk:
+    start: int  # frame the character sets off
+    end: int  # frame they arrive
+
+
+def _angle_near(angle: float, ref: float) -> float:
+    """``angle`` plus whole turns, so interpolating from ``ref`` takes the short way."""
+    return ref + (angle - ref + 180.0) % 360.0 - 180.0
+
+
 def _mannequin(stage: Any, path: str, person: Any, colour: tuple[float, float, float],
-               frames: dict[int, int]) -> None:  # fmt: skip
-    """An articulated stand-in: pelvis, spine, head, arms and legs as joints."""
+               frames: dict[int, int], fps: float) -> None:  # fmt: skip
+    """An articulated stand-in: pelvis, spine, head, arms and legs as joints.
+
+    A character holds each mark until its beat, then walks to the next one at
+    a walking pace (turning to face the way they go), legs and arms swinging.
+    """
     Gf, _, _, UsdGeom = _pxr()
     root = UsdGeom.Xform.Define(stage, path)
     translate = root.AddTranslateOp()
     rotate = root.AddRotateYOp()
-    for mark in person.marks:
+    walks: list[Walk] = []
+    marks = sorted(person.marks, key=lambda m: m.beat)
+    prev = None
+    yaw = 0.0
+    for n, mark in enumerate(marks):
         frame = frames.get(mark.beat, FIRST_FRAME)
-        translate.Set(Gf.Vec3d(*plan_to_world(mark.x, mark.y)), frame)
-        rotate.Set(mark.facing - 90.0, frame)  # the mannequin faces its local -Z
+        pos = plan_to_world(mark.x, mark.y)
+        if prev is None:
+            yaw = mark.facing - 90.0  # the mannequin faces its local -Z
+            translate.Set(Gf.Vec3d(*pos), frame)
+            rotate.Set(yaw, frame)
+            prev = (pos, frame)
+            continue
+        last_pos, last_frame = prev
+        start = max(frame, last_frame + 1)
+        dist = math.dist(last_pos, pos)
+        if dist < 0.05:
+            continue
+        following = [frames.get(m.beat, start) for m in marks[n + 1 :]]
+        limit = min([f for f in following if f > start] or [start + 10_000]) - 1
+        end = max(start + 4, min(limit, start + round(dist / WALK_SPEED * fps)))
+        travel = math.degrees(math.atan2(-(pos[2] - last_pos[2]), pos[0] - last_pos[0])) - 90.0
+        travel = _angle_near(travel, yaw)
+        turn = min(8, (end - start) // 3)
+        translate.Set(Gf.Vec3d(*last_pos), start)
+        rotate.Set(yaw, start)
+        rotate.Set(travel, start + turn)
+        rotate.Set(travel, end - turn)
+        translate.Set(Gf.Vec3d(*pos), end)
+        yaw = _angle_near(mark.facing - 90.0, travel)
+        rotate.Set(yaw, end)
+        walks.append(Walk(start, end))
+        prev = (pos, end)
     k = person.height / 1.75
     root.AddScaleOp().Set(Gf.Vec3f(k, k, k))
     pose = POSES["stand"]
@@ -187,7 +242,7 @@ def _mannequin(stage: Any, path: str, person: Any, colour: tuple[float, float, f
     for side, x in (("l", -1), ("r", 1)):
         shoulder = UsdGeom.Xform.Define(stage, f"{path}/pelvis/shoulder_{side}")
         shoulder.AddTranslateOp().Set(Gf.Vec3d(0.21 * x, 0.5, 0))
-        shoulder.AddRotateXOp().Set(-pose["shoulder"])
+        _swing(shoulder.AddRotateXOp(), -pose["shoulder"], -x * 22.0, walks, fps)
         _limb(stage, f"{path}/pelvis/shoulder_{side}/upper", (0, -0.15, 0), 0.05, 0.28, colour)
         elbow = UsdGeom.Xform.Define(stage, f"{path}/pelvis/shoulder_{side}/elbow")
         elbow.AddTranslateOp().Set(Gf.Vec3d(0, -0.3, 0))
@@ -197,12 +252,27 @@ def _mannequin(stage: Any, path: str, person: Any, colour: tuple[float, float, f
         )
         hip = UsdGeom.Xform.Define(stage, f"{path}/pelvis/hip_{side}")
         hip.AddTranslateOp().Set(Gf.Vec3d(0.1 * x, -0.02, 0))
-        hip.AddRotateXOp().Set(-pose["hip"])
+        _swing(hip.AddRotateXOp(), -pose["hip"], x * 28.0, walks, fps)
         _limb(stage, f"{path}/pelvis/hip_{side}/thigh", (0, -0.22, 0), 0.07, 0.42, colour)
         knee = UsdGeom.Xform.Define(stage, f"{path}/pelvis/hip_{side}/knee")
         knee.AddTranslateOp().Set(Gf.Vec3d(0, -0.45, 0))
         knee.AddRotateXOp().Set(pose["knee"])
         _limb(stage, f"{path}/pelvis/hip_{side}/knee/shin", (0, -0.22, 0), 0.055, 0.42, colour)
+
+
+def _swing(op: Any, rest: float, amplitude: float, walks: list[Walk], fps: float) -> None:
+    """A joint at rest, swinging like a pendulum while its character walks."""
+    op.Set(rest)
+    if not walks:
+        return
+    op.Set(rest, FIRST_FRAME)
+    step = max(1, round(fps / 8))
+    for walk in walks:
+        op.Set(rest, walk.start)
+        for frame in range(walk.start + step, walk.end, step):
+            phase = 2 * math.pi * (frame - walk.start) / (STRIDE_S * fps)
+            op.Set(rest + amplitude * math.sin(phase), frame)
+        op.Set(rest, walk.end)
 
 
 def _limb(stage: Any, path: str, offset: tuple[float, float, float], radius: float, height: float,

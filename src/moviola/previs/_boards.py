@@ -1,0 +1,173 @@
+"""Storyboards of one scene: key frames rendered from its stage, panels, passes.
+
+A static shot gets one panel; a moving one (or one whose subjects move) gets a
+START and an END panel. The first key frame of every shot also writes the
+passes generative tools take as guides: depth and normals as EXR, object ids
+and line art as PNG, with ``ids.json`` naming each id.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import write_text_atomic
+from ..plan import Shot
+from ..plan._vocabulary import TRAVELLING
+from ._image_io import id_image, write_exr, write_png
+from ._render import Renderer
+from ._stage_query import (
+    StageCamera,
+    camera_forward,
+    camera_position,
+    character_point,
+    project_world,
+    stage_cameras,
+)
+from ._storyboard import Arrow, PanelText, compose_panel
+
+MOVES_THAT_NEED_TWO_KEYS = TRAVELLING | {"pan", "tilt", "zoom"}
+
+
+@dataclass(frozen=True)
+class BoardPanel:
+    shot: str
+    key: str  # "" (static), "start", "end"
+    image: Path
+    caption: str
+    text: str
+
+
+@dataclass
+class SceneBoards:
+    scene: str
+    panels: list[BoardPanel] = field(default_factory=list)
+    passes: dict[str, dict[str, str]] = field(default_factory=dict)  # shot -> pass -> path
+    notes: list[str] = field(default_factory=list)
+
+
+def frame_size(aspect: float, width: int = 1920) -> tuple[int, int]:
+    return width, max(2, round(width / aspect / 2) * 2)
+
+
+def _colour(stage: Any, name: str) -> tuple[int, int, int]:
+    from pxr import Usd, UsdGeom
+
+    folder = stage.GetPrimAtPath("/World/Characters")
+    for prim in folder.GetChildren() if folder else []:
+        if prim.GetName() != name:
+            continue
+        for child in Usd.PrimRange(prim):
+            if child.IsA(UsdGeom.Gprim):
+                c = UsdGeom.Gprim(child).GetDisplayColorAttr().Get()
+                if c:
+                    return tuple(int(min(255, v * 255 * 1.25)) for v in c[0])  # type: ignore[return-value]
+    return (255, 255, 255)
+
+
+def movement_arrows(stage: Any, cam: StageCamera, shot: Shot, width: int, height: int
+                    ) -> tuple[list[Arrow], str]:  # fmt: skip
+    """Arrows for the START panel: the camera's move and each subject's path."""
+    arrows: list[Arrow] = []
+    push = ""
+    t0, t1 = float(cam.first), float(cam.last)
+    if shot.movement in ("dolly in", "zoom"):
+        push = "in"
+    elif shot.movement == "dolly out":
+        push = "out"
+    elif shot.movement != "static" and t1 > t0:
+        distance = shot.subject_distance_m or 5.0
+        pos, fwd = camera_position(cam.camera, t1), camera_forward(cam.camera, t1)
+        target = tuple(p + f * distance for p, f in zip(pos, fwd, strict=True))
+        end = project_world(cam.camera, t0, target, width, height)  # type: ignore[arg-type]
+        centre = (width / 2, height / 2)
+        if end is not None and math.dist(end, centre) > width * 0.04:
+            # Clamp into the frame, keeping the direction.
+            dx, dy = end[0] - centre[0], end[1] - centre[1]
+            k = min(1.0, (width * 0.42) / max(abs(dx), 1e-9), (height * 0.4) / max(abs(dy), 1e-9))
+            arrows.append(Arrow(centre, (centre[0] + dx * k, centre[1] + dy * k),
+                                label=shot.movement.upper()))  # fmt: skip
+    for name in shot.subjects:
+        a = character_point(stage, name, t0)
+        b = character_point(stage, name, t1)
+        if a is None or b is None:
+            continue
+        pa = project_world(cam.camera, t0, a, width, height)
+        pb = project_world(cam.camera, t0, b, width, height)
+        if pa and pb and math.dist(pa, pb) > width * 0.03:
+            arrows.append(Arrow(pa, pb, _colour(stage, name), name))
+    return arrows, push
+
+
+def render_scene_boards(
+    renderer: Renderer,
+    stage: Any,
+    heading: str,
+    shots: Sequence[Shot],
+    texts: dict[str, str],
+    out_dir: Path,
+    *,
+    passes_dir: Path | None = None,
+    width: int = 1920,
+    progress: Callable[[], None] | None = None,
+) -> SceneBoards:
+    """Panels (and passes) for every shot of one scene's stage."""
+    scene_number = str(shots[0].scene) if shots else ""
+    result = SceneBoards(scene_number)
+    cams = stage_cameras(stage)
+    scene = renderer.load(stage)
+    try:
+        for shot in shots:
+            cam = cams.get(shot.id)
+            if cam is None:
+                result.notes.append(f"shot {shot.id}: no camera in the stage")
+                continue
+            w, h = frame_size(shot.camera.aspect, width)
+            arrows, push = movement_arrows(stage, cam, shot, w, h)
+            moving = shot.movement in MOVES_THAT_NEED_TWO_KEYS or any(
+                a.colour != (255, 214, 10) for a in arrows
+            )
+            keys = [("start", float(cam.first)), ("end", float(cam.last))] if moving and \
+                cam.last > cam.first else [("", float(cam.first))]  # fmt: skip
+            for i, (key, time) in enumerate(keys):
+                frame = scene.render(cam.camera, time, w, h, passes=passes_dir is not None and i == 0)
+                text = PanelText(
+                    shot=shot.id, scene=shot.scene, heading=heading, size=shot.size,
+                    angle=shot.angle, movement=shot.movement, lens_mm=shot.lens_mm,
+                    duration_s=shot.duration_s, text=texts.get(shot.id, shot.description),
+                    key=key, frames=(cam.first, cam.last), push=push if i == 0 else "",
+                )  # fmt: skip
+                card = compose_panel(frame.rgb, text, arrows if i == 0 else [])
+                name = f"{shot.id}-{key}.png" if key else f"{shot.id}.png"
+                path = write_png(out_dir / name, card)
+                result.panels.append(BoardPanel(shot.id, key, path, text.caption, text.text))
+                if passes_dir is not None and i == 0:
+                    result.passes[shot.id] = _write_passes(passes_dir / shot.id, frame,
+                                                          len(scene.objects))  # fmt: skip
+            if progress:
+                progress()
+        if passes_dir is not None:
+            legend = {str(i + 1): name for i, name in enumerate(scene.objects)}
+            write_text_atomic(passes_dir / "ids.json", json.dumps(
+                {"0": "sky", **legend}, indent=2) + "\n")  # fmt: skip
+    finally:
+        scene.release()
+    return result
+
+
+def _write_passes(folder: Path, frame: Any, objects: int) -> dict[str, str]:
+    assert frame.depth is not None and frame.normals is not None and frame.ids is not None
+    coverage = (frame.ids > 0).astype(np.float32)
+    depth = write_exr(folder / "depth.exr", {"Z": frame.depth, "A": coverage})
+    n = frame.normals
+    normals = write_exr(folder / "normals.exr", {"R": n[..., 0], "G": n[..., 1], "B": n[..., 2],
+                                                  "A": coverage})  # fmt: skip
+    ids = write_png(folder / "id.png", id_image(frame.ids, objects))
+    line = write_png(folder / "lineart.png", frame.line)
+    return {"depth": str(depth), "normals": str(normals), "id": str(ids), "lineart": str(line)}

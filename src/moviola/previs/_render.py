@@ -1,0 +1,458 @@
+"""The previs rasterizer: moderngl on an EGL context, no display needed.
+
+On a machine without a GPU, Mesa's llvmpipe runs the same GLSL on the CPU;
+with a GPU the driver does. One geometry pass writes lit colour (grey-shaded,
+sun or key light with soft PCF shadows, hemisphere fill), camera-space
+normals, linear depth in metres and an object id into separate targets; one
+screen pass adds the sky, fog and ink outlines and draws the line-art pass.
+
+Cameras come from the USD camera prim itself (``UsdGeom.Camera.GetCamera``:
+focal length, filmback and transform at the frame), so what is rendered is
+what a 3D artist sees through that camera in their own tool.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..core import DependencyError
+from ._tessellate import Tessellation, stage_bounds, tessellate, world_matrices
+
+EGL_PACKAGES = "libegl1 libegl-mesa0 libgl1-mesa-dri"
+NEAR, FAR = 0.05, 2000.0
+_DEPTH_TEST = 2  # moderngl.DEPTH_TEST (its own flag, not the GL enum)
+
+_GEOMETRY_VS = """
+#version 330
+uniform sampler2D u_xf;
+uniform mat4 u_view;
+uniform mat4 u_proj;
+in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in float in_prim; in float in_obj;
+out vec3 v_world; out vec3 v_nrm; out vec3 v_col; out float v_obj;
+void main() {
+    int i = int(in_prim + 0.5);
+    mat4 m = mat4(texelFetch(u_xf, ivec2(0, i), 0), texelFetch(u_xf, ivec2(1, i), 0),
+                  texelFetch(u_xf, ivec2(2, i), 0), texelFetch(u_xf, ivec2(3, i), 0));
+    mat3 nm = mat3(texelFetch(u_xf, ivec2(4, i), 0).xyz, texelFetch(u_xf, ivec2(5, i), 0).xyz,
+                   texelFetch(u_xf, ivec2(6, i), 0).xyz);
+    vec4 w = m * vec4(in_pos, 1.0);
+    v_world = w.xyz; v_nrm = nm * in_nrm; v_col = in_col; v_obj = in_obj;
+    gl_Position = u_proj * u_view * w;
+}
+"""
+
+_GEOMETRY_FS = """
+#version 330
+uniform mat4 u_view;
+uniform mat4 u_light;          // world -> light clip space
+uniform sampler2DShadow u_shadow;
+uniform float u_shadow_texel;
+uniform vec3 u_light_dir;      // towards the light
+uniform vec3 u_light_col;
+uniform vec3 u_sky_col; uniform vec3 u_ground_col;
+in vec3 v_world; in vec3 v_nrm; in vec3 v_col; in float v_obj;
+layout(location = 0) out vec4 o_col;
+layout(location = 1) out vec4 o_nrm;
+layout(location = 2) out vec2 o_data;
+const vec2 DISK[6] = vec2[](vec2(0.0, 0.0), vec2(0.93, 0.25), vec2(-0.25, 0.93),
+    vec2(-0.93, -0.25), vec2(0.25, -0.93), vec2(0.5, 0.5));
+float shadow(vec3 n) {
+    vec4 lc = u_light * vec4(v_world + n * 0.03, 1.0);
+    vec3 p = lc.xyz / lc.w * 0.5 + 0.5;
+    if (p.x < 0.0 || p.x > 1.0 || p.y < 0.0 || p.y > 1.0 || p.z > 1.0) return 1.0;
+    float lit = 0.0;  // bilinear compares (2x2 PCF each) on a small disc: soft edges
+    for (int k = 0; k < 6; k++)
+        lit += texture(u_shadow, vec3(p.xy + DISK[k] * u_shadow_texel * 2.0, p.z - 0.0015));
+    return lit / 6.0;
+}
+void main() {
+    vec3 n = normalize(v_nrm);
+    float ndl = max(dot(n, u_light_dir), 0.0);
+    float sh = ndl > 0.0 ? shadow(n) : 0.0;
+    vec3 hemi = mix(u_ground_col, u_sky_col, n.y * 0.5 + 0.5);
+    o_col = vec4(v_col * (hemi + u_light_col * ndl * sh), 1.0);
+    vec3 vn = normalize(mat3(u_view) * n);
+    o_nrm = vec4(vn, 1.0);
+    o_data = vec2(-(u_view * vec4(v_world, 1.0)).z, v_obj);
+}
+"""
+
+_SHADOW_VS = """
+#version 330
+uniform sampler2D u_xf;
+uniform mat4 u_light;
+in vec3 in_pos; in float in_prim;
+void main() {
+    int i = int(in_prim + 0.5);
+    mat4 m = mat4(texelFetch(u_xf, ivec2(0, i), 0), texelFetch(u_xf, ivec2(1, i), 0),
+                  texelFetch(u_xf, ivec2(2, i), 0), texelFetch(u_xf, ivec2(3, i), 0));
+    gl_Position = u_light * m * vec4(in_pos, 1.0);
+}
+"""
+
+_SHADOW_FS = """
+#version 330
+void main() {}
+"""
+
+_SCREEN_VS = """
+#version 330
+in vec2 in_xy;
+out vec2 v_uv;
+void main() { v_uv = in_xy * 0.5 + 0.5; gl_Position = vec4(in_xy, 0.0, 1.0); }
+"""
+
+_SCREEN_FS = """
+#version 330
+uniform sampler2D u_col; uniform sampler2D u_nrm; uniform sampler2D u_data;
+uniform vec2 u_px;            // one pixel in uv
+uniform float u_line;         // ink line width in pixels
+uniform mat3 u_cam_to_world;
+uniform vec2 u_tan;           // tan of the half angles of view
+uniform vec3 u_zenith; uniform vec3 u_horizon; uniform vec3 u_below;
+uniform vec3 u_fog_col; uniform float u_fog;
+uniform float u_ink;
+in vec2 v_uv;
+layout(location = 0) out vec4 o_col;
+layout(location = 1) out vec4 o_line;
+float edge(vec2 uv) {
+    vec2 d0 = texture(u_data, uv).xy;
+    vec3 n0 = texture(u_nrm, uv).xyz;
+    float e = 0.0;
+    for (int k = 0; k < 4; k++) {
+        vec2 o = (k == 0 ? vec2(1, 0) : k == 1 ? vec2(-1, 0) : k == 2 ? vec2(0, 1) : vec2(0, -1));
+        vec2 uv2 = uv + o * u_px * u_line;
+        vec2 d1 = texture(u_data, uv2).xy;
+        vec3 n1 = texture(u_nrm, uv2).xyz;
+        if (abs(d1.y - d0.y) > 0.5) { e = 1.0; break; }
+        float z = max(min(d0.x, d1.x), 1e-3);
+        e = max(e, smoothstep(0.015, 0.04, abs(d1.x - d0.x) / z));
+        if (d0.y > 0.5) e = max(e, smoothstep(0.35, 0.6, 1.0 - dot(n0, n1)));
+    }
+    return e;
+}
+vec3 sky(vec2 uv) {
+    vec3 dir = normalize(u_cam_to_world * vec3((uv * 2.0 - 1.0) * u_tan, -1.0));
+    float h = dir.y;
+    return h >= 0.0 ? mix(u_horizon, u_zenith, pow(h, 0.6)) : mix(u_horizon, u_below, min(1.0, -h * 4.0));
+}
+void main() {
+    vec2 data = texture(u_data, v_uv).xy;
+    vec3 c;
+    if (data.y < 0.5) {
+        c = sky(v_uv);
+    } else {
+        c = texture(u_col, v_uv).rgb;
+        float f = 1.0 - exp(-u_fog * data.x);
+        c = mix(c, u_fog_col, f);
+    }
+    float e = edge(v_uv);
+    o_line = vec4(vec3(1.0 - e), 1.0);
+    c = mix(c, vec3(0.08), e * u_ink);
+    o_col = vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);  // linear -> display
+}
+"""
+
+
+@dataclass(frozen=True)
+class Look:
+    """Light and air for a set: the previs look, by inside/outside and hour."""
+
+    light_dir: tuple[float, float, float]
+    light_col: tuple[float, float, float]
+    sky_col: tuple[float, float, float]  # hemisphere fill from above
+    ground_col: tuple[float, float, float]  # ... and from below
+    zenith: tuple[float, float, float]
+    horizon: tuple[float, float, float]
+    below: tuple[float, float, float]
+    fog: float  # density per metre
+
+    @staticmethod
+    def for_set(int_ext: str, time_of_day: str, fog: bool = True) -> Look:
+        night = any(w in time_of_day.upper() for w in ("NIGHT", "EVENING", "NOCHE", "MIDNIGHT"))
+        golden = any(w in time_of_day.upper() for w in ("DUSK", "DAWN", "SUNSET", "SUNRISE"))
+        interior = int_ext.upper().startswith("INT") and "EXT" not in int_ext.upper()
+        sun = _normalise((-0.45, 0.8, 0.35)) if not golden else _normalise((-0.8, 0.3, 0.4))
+        if night:
+            look = Look(sun, (0.35, 0.42, 0.6), (0.12, 0.14, 0.2), (0.05, 0.05, 0.06),
+                        (0.02, 0.03, 0.07), (0.09, 0.11, 0.18), (0.04, 0.04, 0.05), 0.012)  # fmt: skip
+        elif golden:
+            look = Look(sun, (1.25, 0.85, 0.55), (0.3, 0.3, 0.38), (0.16, 0.12, 0.1),
+                        (0.25, 0.35, 0.6), (0.95, 0.65, 0.45), (0.3, 0.25, 0.22), 0.006)  # fmt: skip
+        else:
+            look = Look(sun, (1.05, 1.0, 0.92), (0.36, 0.4, 0.48), (0.2, 0.18, 0.16),
+                        (0.3, 0.5, 0.85), (0.78, 0.85, 0.92), (0.35, 0.33, 0.3), 0.004)  # fmt: skip
+        if interior:  # a key light high and to the side; the fill does the rest
+            look = Look(_normalise((-0.35, 0.85, 0.4)), tuple(1.1 * c for c in look.light_col),  # type: ignore[arg-type]
+                        (0.42, 0.42, 0.45), (0.22, 0.2, 0.18), look.zenith, look.horizon,
+                        look.below, 0.0)  # fmt: skip
+        if not fog:
+            look = Look(*[getattr(look, f) for f in Look.__dataclass_fields__][:-1], 0.0)  # type: ignore[misc]
+        return look
+
+
+def _normalise(v: tuple[float, float, float]) -> tuple[float, float, float]:
+    n = math.sqrt(sum(c * c for c in v))
+    return (v[0] / n, v[1] / n, v[2] / n)
+
+
+def create_context() -> Any:
+    """A headless GL 3.3+ context through EGL, or a clear error saying what to install."""
+    try:
+        import moderngl
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise DependencyError("moderngl is not installed (pip install moderngl)") from exc
+    try:
+        return moderngl.create_standalone_context(backend="egl", require=330)
+    except Exception as exc:
+        raise DependencyError(
+            f"no EGL/OpenGL driver for offscreen rendering ({exc}); on Debian/Ubuntu install "
+            f"it with: apt-get install -y {EGL_PACKAGES}"
+        ) from exc
+
+
+@dataclass
+class Frame:
+    """One rendered frame: display RGB, and the passes for generative tools."""
+
+    rgb: NDArray[np.uint8]  # (h, w, 3), display-referred
+    line: NDArray[np.uint8] | None = None  # (h, w), ink on white
+    depth: NDArray[np.float32] | None = None  # (h, w) metres along the view axis; 0 = sky
+    normals: NDArray[np.float32] | None = None  # (h, w, 3) camera space, +Z toward the camera
+    ids: NDArray[np.int32] | None = None  # (h, w) object id, 0 = sky
+
+
+class Renderer:
+    """Holds the GL context and the per-size targets; renders stages loaded into it."""
+
+    def __init__(self, *, shadow_size: int = 2048) -> None:
+        self.ctx = create_context()
+        self.info = str(self.ctx.info.get("GL_RENDERER", "unknown"))
+        ctx = self.ctx
+        self._geo = ctx.program(vertex_shader=_GEOMETRY_VS, fragment_shader=_GEOMETRY_FS)
+        self._shadow_prog = ctx.program(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS)
+        self._screen = ctx.program(vertex_shader=_SCREEN_VS, fragment_shader=_SCREEN_FS)
+        quad = np.array([-1, -1, 1, -1, -1, 1, 1, 1], np.float32)
+        self._quad = ctx.vertex_array(self._screen, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")])
+        self._shadow_tex = ctx.depth_texture((shadow_size, shadow_size))
+        self._shadow_tex.compare_func = "<="
+        self._shadow_tex.repeat_x = self._shadow_tex.repeat_y = False
+        import moderngl
+
+        self._shadow_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self._shadow_fbo = ctx.framebuffer(depth_attachment=self._shadow_tex)
+        self._shadow_size = shadow_size
+        self._targets: dict[tuple[int, int], Any] = {}
+
+    def load(self, stage: Any, look: Look | None = None) -> StageScene:
+        return StageScene(self, stage, look)
+
+    def targets(self, width: int, height: int) -> Any:
+        key = (width, height)
+        if key not in self._targets:
+            if len(self._targets) > 4:  # sizes vary rarely; keep memory bounded
+                for t in self._targets.values():
+                    for obj in t:
+                        obj.release()
+                self._targets.clear()
+            ctx = self.ctx
+            col = ctx.texture(key, 4, dtype="f2")
+            nrm = ctx.texture(key, 4, dtype="f2")
+            data = ctx.texture(key, 2, dtype="f4")
+            import moderngl
+
+            for t in (col, nrm, data):
+                t.filter = (moderngl.NEAREST, moderngl.NEAREST)
+                t.repeat_x = t.repeat_y = False
+            depth = ctx.depth_renderbuffer(key)
+            geo_fbo = ctx.framebuffer([col, nrm, data], depth)
+            out = ctx.renderbuffer(key, 4)
+            line = ctx.renderbuffer(key, 4)
+            out_fbo = ctx.framebuffer([out, line])
+            self._targets[key] = (col, nrm, data, depth, geo_fbo, out, line, out_fbo)
+        return self._targets[key]
+
+    def release(self) -> None:
+        self.ctx.release()
+
+
+class StageScene:
+    """A stage's geometry uploaded once; frames render it from its cameras."""
+
+    def __init__(self, renderer: Renderer, stage: Any, look: Look | None) -> None:
+        self.renderer = renderer
+        self.stage = stage
+        world = stage.GetDefaultPrim() or stage.GetPrimAtPath("/World")
+        data = dict(world.GetCustomData()) if world else {}
+        self.look = look or Look.for_set(str(data.get("moviola:int_ext", "")),
+                                         str(data.get("moviola:time_of_day", "")))  # fmt: skip
+        self.tess: Tessellation = tessellate(stage)
+        ctx = renderer.ctx
+        t = self.tess
+        n = max(1, len(t.prims))
+        self._xf = ctx.texture((7, n), 4, dtype="f4")
+        import moderngl
+
+        self._xf.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        interleaved = np.concatenate(
+            [t.positions, t.normals, t.colours, t.prim_index[:, None], t.object_index[:, None]], axis=1
+        ).astype(np.float32)
+        self._vbo = ctx.buffer(interleaved.tobytes() if len(interleaved) else b"\0" * 44)
+        layout = (self._vbo, "3f 3f 3f 1f 1f", "in_pos", "in_nrm", "in_col", "in_prim", "in_obj")
+        self._vao = ctx.vertex_array(renderer._geo, [layout])
+        self._shadow_vao = ctx.vertex_array(
+            renderer._shadow_prog, [(self._vbo, "3f 12x 12x 1f 4x", "in_pos", "in_prim")]
+        )
+        self._time: float | None = None
+        self._light = np.eye(4, dtype=np.float32)
+
+    @property
+    def objects(self) -> list[str]:
+        return self.tess.objects
+
+    def _pose(self, time: float) -> None:
+        """World matrices at ``time``, and the sun's shadow map for them."""
+        if self._time == time:
+            return
+        self._time = time
+        m = world_matrices(self.tess.prims, time) if self.tess.prims else np.zeros((1, 7, 4))
+        self._xf.write(np.ascontiguousarray(m, np.float32).tobytes())
+        self._light = self._light_matrix(m)
+        r = self.renderer
+        r._shadow_fbo.use()
+        r._shadow_fbo.clear(depth=1.0)
+        self.renderer.ctx.enable(_DEPTH_TEST)
+        self._xf.use(0)
+        _set(r._shadow_prog, "u_xf", 0)
+        _set(r._shadow_prog, "u_light", self._light.T.astype(np.float32).tobytes())
+        if self.tess.triangles:
+            self._shadow_vao.render()
+
+    def _light_matrix(self, m: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Orthographic sun fitted to the set (capped, so a vast ground keeps detail)."""
+        lo, hi = stage_bounds(self.tess, m)
+        centre = (lo + hi) / 2
+        half = np.minimum((hi - lo) / 2, 40.0)
+        radius = float(np.linalg.norm(half)) + 1.0
+        d = np.asarray(self.look.light_dir, np.float64)
+        eye = centre + d * radius * 2
+        return (_ortho(radius, 0.1, radius * 4) @ _look_at(eye, centre)).astype(np.float32)
+
+    def render(self, camera: Any, time: float, width: int, height: int, *, passes: bool = False,
+               ink: float = 0.85) -> Frame:  # fmt: skip
+        """Render the frame ``camera`` (a UsdGeom.Camera) sees at ``time``."""
+        from pxr import Gf
+
+        self._pose(time)
+        r = self.renderer
+        ctx = r.ctx
+        col, nrm, data, _depth, geo_fbo, _out, _line, out_fbo = r.targets(width, height)
+        gf_cam = camera.GetCamera(time)
+        frustum = gf_cam.frustum
+        frustum.SetNearFar(Gf.Range1d(NEAR, FAR))
+        view = np.asarray(frustum.ComputeViewMatrix(), np.float32)  # row-vector = GL column-major
+        proj = np.asarray(frustum.ComputeProjectionMatrix(), np.float32)
+        geo_fbo.use()
+        geo_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        ctx.enable(_DEPTH_TEST)
+        look = self.look
+        prog = r._geo
+        self._xf.use(0)
+        r._shadow_tex.use(1)
+        _set(prog, "u_xf", 0)
+        _set(prog, "u_shadow", 1)
+        _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
+        _set(prog, "u_view", view.tobytes())
+        _set(prog, "u_proj", proj.tobytes())
+        _set(prog, "u_light", self._light.T.astype(np.float32).tobytes())
+        _set(prog, "u_light_dir", look.light_dir)
+        _set(prog, "u_light_col", look.light_col)
+        _set(prog, "u_sky_col", look.sky_col)
+        _set(prog, "u_ground_col", look.ground_col)
+        if self.tess.triangles:
+            self._vao.render()
+        ctx.disable(_DEPTH_TEST)
+        out_fbo.use()
+        scr = r._screen
+        col.use(2)
+        nrm.use(3)
+        data.use(4)
+        for name, unit in (("u_col", 2), ("u_nrm", 3), ("u_data", 4)):
+            _set(scr, name, unit)
+        _set(scr, "u_px", (1.0 / width, 1.0 / height))
+        _set(scr, "u_line", max(1.0, width / 1600.0))
+        cam_to_world = np.asarray(gf_cam.transform, np.float64)[:3, :3]  # rows = camera axes
+        _set(scr, "u_cam_to_world", cam_to_world.astype(np.float32).tobytes())
+        window = frustum.GetWindow()
+        _set(scr, "u_tan", (float(window.GetMax()[0]), float(window.GetMax()[1])))
+        _set(scr, "u_zenith", look.zenith)
+        _set(scr, "u_horizon", look.horizon)
+        _set(scr, "u_below", look.below)
+        _set(scr, "u_fog_col", look.horizon)
+        _set(scr, "u_fog", look.fog)
+        _set(scr, "u_ink", ink)
+        r._quad.render(mode=5)  # TRIANGLE_STRIP
+        rgb = np.frombuffer(out_fbo.read(components=3, attachment=0), np.uint8)
+        frame = Frame(rgb.reshape(height, width, 3)[::-1])
+        if passes:
+            line = np.frombuffer(out_fbo.read(components=1, attachment=1), np.uint8)
+            frame.line = line.reshape(height, width)[::-1].copy()
+            raw = np.frombuffer(geo_fbo.read(components=2, attachment=2, dtype="f4"), np.float32)
+            raw = raw.reshape(height, width, 2)[::-1]
+            frame.depth = raw[..., 0].copy()
+            frame.ids = np.rint(raw[..., 1]).astype(np.int32)
+            n = np.frombuffer(geo_fbo.read(components=3, attachment=1, dtype="f4"), np.float32)
+            frame.normals = n.reshape(height, width, 3)[::-1].copy()
+        frame.rgb = np.ascontiguousarray(frame.rgb)
+        return frame
+
+    def release(self) -> None:
+        for obj in (self._vao, self._shadow_vao, self._vbo, self._xf):
+            obj.release()
+
+
+def _set(prog: Any, name: str, value: Any) -> None:
+    """Set a uniform; one the GLSL compiler optimised away is simply absent."""
+    member = prog.get(name, None)
+    if member is None:
+        return
+    if isinstance(value, bytes):
+        member.write(value)
+    else:
+        member.value = value
+
+
+def _look_at(eye: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:
+    f = target - eye
+    f = f / np.linalg.norm(f)
+    up = np.array([0.0, 1.0, 0.0]) if abs(f[1]) < 0.99 else np.array([0.0, 0.0, 1.0])
+    s = np.cross(f, up)
+    s /= np.linalg.norm(s)
+    u = np.cross(s, f)
+    m = np.eye(4)
+    m[0, :3], m[1, :3], m[2, :3] = s, u, -f
+    m[:3, 3] = -m[:3, :3] @ eye
+    return m
+
+
+def _ortho(half: float, near: float, far: float) -> NDArray[np.float64]:
+    m = np.eye(4)
+    m[0, 0] = m[1, 1] = 1.0 / half
+    m[2, 2] = -2.0 / (far - near)
+    m[2, 3] = -(far + near) / (far - near)
+    return m
+
+
+def load_stage_scene(renderer: Renderer, path: Any) -> StageScene:
+    from pxr import Usd
+
+    stage = Usd.Stage.Open(str(path))
+    return renderer.load(stage)
+
+
+__all__ = ["EGL_PACKAGES", "Frame", "Look", "Renderer", "StageScene", "create_context"]

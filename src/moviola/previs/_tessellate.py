@@ -1,0 +1,263 @@
+"""Triangles from a USD stage, for the rasterizer.
+
+The renderer reads the stage on disk (what a 3D artist may have edited), not
+the plan. Each gprim is tessellated once in its own space; per frame only the
+prims' world matrices change (mannequins walk, cameras move), so a frame costs
+one ``XformCache`` sweep, not a re-tessellation.
+
+Cubes, spheres, capsules, cylinders, cones and polygon meshes are understood;
+other prim types are skipped with a note, never guessed at.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+F32 = NDArray[np.float32]
+
+
+@dataclass
+class Tessellation:
+    """Local-space triangles of every gprim, and which object each belongs to."""
+
+    positions: F32  # (n, 3) local to the prim
+    normals: F32  # (n, 3)
+    colours: F32  # (n, 3) linear RGB
+    prim_index: F32  # (n,) which prim's matrix moves the vertex
+    object_index: F32  # (n,) object id, 1-based (0 is the sky)
+    prims: list[Any]  # Usd.Prim per prim index
+    objects: list[str]  # object names; objects[i - 1] is id i
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def triangles(self) -> int:
+        return len(self.positions) // 3
+
+
+def _pxr() -> Any:
+    from pxr import Usd, UsdGeom
+
+    return Usd, UsdGeom
+
+
+def box_mesh(size: float = 1.0) -> tuple[F32, F32]:
+    """A cube centred on the origin, 12 triangles with flat normals."""
+    h = size / 2
+    pos: list[tuple[float, float, float]] = []
+    nrm: list[tuple[float, float, float]] = []
+    for axis in range(3):
+        for sign in (-1.0, 1.0):
+            n = [0.0, 0.0, 0.0]
+            n[axis] = sign
+            u, v = [(a) for a in range(3) if a != axis]
+            corners = []
+            for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+                p = [0.0, 0.0, 0.0]
+                p[axis], p[u], p[v] = sign * h, a * h, b * h
+                corners.append(tuple(p))
+            for i in (0, 1, 2, 0, 2, 3):
+                pos.append(corners[i])  # type: ignore[arg-type]
+                nrm.append((n[0], n[1], n[2]))
+    return np.asarray(pos, np.float32), np.asarray(nrm, np.float32)
+
+
+def _revolve(profile: list[tuple[float, float, float, float]], segments: int) -> tuple[F32, F32]:
+    """Surface of revolution about Y from (radius, y, normal_r, normal_y) rings."""
+    angles = np.linspace(0.0, 2 * math.pi, segments + 1, dtype=np.float64)
+    cos, sin = np.cos(angles), np.sin(angles)
+    rings = []
+    for r, y, nr, ny in profile:
+        p = np.stack([r * cos, np.full_like(cos, y), r * sin], axis=1)
+        n = np.stack([nr * cos, np.full_like(cos, ny), nr * sin], axis=1)
+        rings.append((p, n))
+    pos, nrm = [], []
+    for (p0, n0), (p1, n1) in zip(rings, rings[1:], strict=False):
+        for k in range(segments):
+            quad = ((p0[k], n0[k]), (p0[k + 1], n0[k + 1]), (p1[k + 1], n1[k + 1]), (p1[k], n1[k]))
+            for i in (0, 2, 1, 0, 3, 2):
+                pos.append(quad[i][0])
+                nrm.append(quad[i][1])
+    n_arr = np.asarray(nrm, np.float64)
+    n_arr /= np.maximum(np.linalg.norm(n_arr, axis=1, keepdims=True), 1e-12)
+    return np.asarray(pos, np.float32), n_arr.astype(np.float32)
+
+
+def sphere_mesh(radius: float, segments: int = 20, rings: int = 12) -> tuple[F32, F32]:
+    profile = []
+    for i in range(rings + 1):
+        phi = math.pi * i / rings - math.pi / 2
+        c, s = math.cos(phi), math.sin(phi)
+        profile.append((radius * c, radius * s, c, s))
+    return _revolve(profile, segments)
+
+
+def capsule_mesh(radius: float, height: float, segments: int = 16, rings: int = 6) -> tuple[F32, F32]:
+    """USD capsule: a cylinder of ``height`` along Y capped by hemispheres."""
+    half = height / 2
+    profile = []
+    for i in range(rings + 1):  # bottom cap, from the pole up
+        phi = -math.pi / 2 + (math.pi / 2) * i / rings
+        profile.append((radius * math.cos(phi), -half + radius * math.sin(phi),
+                        math.cos(phi), math.sin(phi)))  # fmt: skip
+    for i in range(rings + 1):  # top cap
+        phi = (math.pi / 2) * i / rings
+        profile.append((radius * math.cos(phi), half + radius * math.sin(phi),
+                        math.cos(phi), math.sin(phi)))  # fmt: skip
+    return _revolve(profile, segments)
+
+
+def cylinder_mesh(radius: float, height: float, segments: int = 20, *, cone: bool = False
+                  ) -> tuple[F32, F32]:  # fmt: skip
+    half = height / 2
+    top = 0.0 if cone else radius
+    slope = radius / height if cone else 0.0
+    k = 1.0 / math.hypot(1.0, slope)
+    side = [(radius, -half, k, slope * k), (top, half, k, slope * k)]
+    bottom = [(0.0, -half, 0.0, -1.0), (radius, -half, 0.0, -1.0)]
+    parts = [_revolve(side, segments), _revolve(bottom, segments)]
+    if not cone:
+        parts.append(_revolve([(radius, half, 0.0, 1.0), (0.0, half, 0.0, 1.0)], segments))
+    return (np.concatenate([p for p, _ in parts]), np.concatenate([n for _, n in parts]))
+
+
+def _axis_to(points: F32, normals: F32, axis: str) -> tuple[F32, F32]:
+    """Our meshes are built along Y; USD's ``axis`` may say X or Z."""
+    if axis == "X":
+        order = [1, 0, 2]
+    elif axis == "Z":
+        order = [0, 2, 1]
+    else:
+        return points, normals
+    return points[:, order].copy(), normals[:, order].copy()
+
+
+def polygon_mesh(mesh: Any, time: Any) -> tuple[F32, F32]:
+    """A UsdGeomMesh fan-triangulated, with flat normals (previs needs no smoothing)."""
+    pts = np.asarray(mesh.GetPointsAttr().Get(time) or [], np.float32).reshape(-1, 3)
+    counts = list(mesh.GetFaceVertexCountsAttr().Get(time) or [])
+    indices = np.asarray(mesh.GetFaceVertexIndicesAttr().Get(time) or [], np.int64)
+    tris: list[int] = []
+    at = 0
+    for count in counts:
+        for k in range(1, count - 1):
+            tris += [int(indices[at]), int(indices[at + k]), int(indices[at + k + 1])]
+        at += count
+    if not tris or len(pts) == 0 or max(tris) >= len(pts):
+        return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32)
+    pos = pts[np.asarray(tris)]
+    a, b, c = pos[0::3], pos[1::3], pos[2::3]
+    n = np.cross(b - a, c - a)
+    if mesh.GetOrientationAttr().Get() == "leftHanded":
+        n = -n
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    return pos.astype(np.float32), np.repeat(n, 3, axis=0).astype(np.float32)
+
+
+def _shape(prim: Any, time: Any) -> tuple[F32, F32] | None:
+    _, UsdGeom = _pxr()
+    if prim.IsA(UsdGeom.Cube):
+        return box_mesh(float(UsdGeom.Cube(prim).GetSizeAttr().Get(time)))
+    if prim.IsA(UsdGeom.Sphere):
+        return sphere_mesh(float(UsdGeom.Sphere(prim).GetRadiusAttr().Get(time)))
+    if prim.IsA(UsdGeom.Capsule):
+        cap = UsdGeom.Capsule(prim)
+        p, n = capsule_mesh(float(cap.GetRadiusAttr().Get(time)), float(cap.GetHeightAttr().Get(time)))
+        return _axis_to(p, n, str(cap.GetAxisAttr().Get(time)))
+    if prim.IsA(UsdGeom.Cylinder) or prim.IsA(UsdGeom.Cone):
+        cone = prim.IsA(UsdGeom.Cone)
+        g = UsdGeom.Cone(prim) if cone else UsdGeom.Cylinder(prim)
+        p, n = cylinder_mesh(float(g.GetRadiusAttr().Get(time)), float(g.GetHeightAttr().Get(time)),
+                             cone=cone)  # fmt: skip
+        return _axis_to(p, n, str(g.GetAxisAttr().Get(time)))
+    if prim.IsA(UsdGeom.Mesh):
+        return polygon_mesh(UsdGeom.Mesh(prim), time)
+    return None
+
+
+def object_name(path: str) -> str:
+    """The object a prim belongs to: a character, or a set piece."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 3 and parts[0] == "World" and parts[1] in ("Characters", "Set", "Props"):
+        return parts[2]
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def tessellate(stage: Any) -> Tessellation:
+    """Every visible gprim of the stage (cameras and guides excluded)."""
+    Usd, UsdGeom = _pxr()
+    time = Usd.TimeCode.Default()
+    pos, nrm, col, pidx, oidx = [], [], [], [], []
+    prims: list[Any] = []
+    objects: list[str] = []
+    skipped: list[str] = []
+    for prim in stage.Traverse():
+        if not prim.IsA(UsdGeom.Gprim):
+            continue
+        imageable = UsdGeom.Imageable(prim)
+        if imageable.ComputeVisibility() == UsdGeom.Tokens.invisible:
+            continue
+        if imageable.ComputePurpose() in (UsdGeom.Tokens.guide, UsdGeom.Tokens.proxy):
+            continue
+        shape = _shape(prim, time)
+        if shape is None:
+            skipped.append(str(prim.GetPath()))
+            continue
+        p, n = shape
+        if len(p) == 0:
+            continue
+        colour = UsdGeom.Gprim(prim).GetDisplayColorAttr().Get(time)
+        rgb = tuple(colour[0]) if colour else (0.6, 0.6, 0.6)
+        name = object_name(str(prim.GetPath()))
+        if name not in objects:
+            objects.append(name)
+        pos.append(p)
+        nrm.append(n)
+        col.append(np.tile(np.asarray(rgb, np.float32), (len(p), 1)))
+        pidx.append(np.full(len(p), len(prims), np.float32))
+        oidx.append(np.full(len(p), objects.index(name) + 1, np.float32))
+        prims.append(prim)
+    if not prims:
+        empty = np.zeros((0, 3), np.float32)
+        return Tessellation(empty, empty, empty, np.zeros(0, np.float32), np.zeros(0, np.float32),
+                            [], [], skipped)  # fmt: skip
+    return Tessellation(
+        np.concatenate(pos), np.concatenate(nrm), np.concatenate(col),
+        np.concatenate(pidx), np.concatenate(oidx), prims, objects, skipped,
+    )  # fmt: skip
+
+
+def world_matrices(prims: list[Any], time: float) -> NDArray[np.float32]:
+    """(n, 7, 4): per prim the model matrix' columns, then the normal matrix' columns.
+
+    USD matrices are row-vector; the transpose is the column-vector matrix
+    GLSL wants, so a USD row is a GLSL column.
+    """
+    _, UsdGeom = _pxr()
+    cache = UsdGeom.XformCache(time)
+    out = np.zeros((len(prims), 7, 4), np.float32)
+    for i, prim in enumerate(prims):
+        m = np.asarray(cache.GetLocalToWorldTransform(prim), np.float64)
+        out[i, :4] = m
+        try:
+            normal = np.linalg.inv(m[:3, :3])  # inverse-transpose, stored by columns
+        except np.linalg.LinAlgError:
+            normal = np.eye(3)
+        out[i, 4:, :3] = normal.T  # GLSL column j of the normal matrix inv(M3) (column-vector)
+    return out
+
+
+def stage_bounds(tess: Tessellation, matrices: NDArray[np.float32]) -> tuple[F32, F32]:
+    """World-space bounding box of the tessellated geometry at one time."""
+    if not len(tess.positions):
+        z = np.zeros(3, np.float32)
+        return z, z
+    idx = tess.prim_index.astype(np.int64)
+    m = matrices[idx, :4, :]  # (n, 4 rows-as-columns, 4)
+    p = tess.positions
+    world = p[:, 0:1] * m[:, 0, :3] + p[:, 1:2] * m[:, 1, :3] + p[:, 2:3] * m[:, 2, :3] + m[:, 3, :3]
+    return world.min(axis=0).astype(np.float32), world.max(axis=0).astype(np.float32)
