@@ -1,0 +1,140 @@
+"""Animatic burn-in and slate: the type an editor expects on a previs movie.
+
+Bars above and below the (letterboxed) picture carry scene, shot, lens and the
+record timecode; the line being spoken shows as a subtitle. The per-cut parts
+are drawn once per cut; only the timecode changes per frame, pasted from a
+pre-rendered glyph strip so a 20,000-frame movie does not pay for 20,000 text
+layouts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw
+
+from ._storyboard import _fit, _wrap, font
+
+BAR_RGB = (10, 10, 12)
+TC_START_S = 3600  # record timecode of the movie's first frame: 01:00:00:00
+
+
+def timecode(frame: int, fps: float, start_s: int = TC_START_S) -> str:
+    """SMPTE non-drop timecode of ``frame`` (0-based) at the nominal integer rate."""
+    rate = round(fps)
+    total = frame + start_s * rate
+    ff = total % rate
+    s = total // rate
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}:{ff:02d}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    height: int
+    image_w: int
+    image_h: int
+
+    @property
+    def top(self) -> int:
+        return (self.height - self.image_h) // 2
+
+    @property
+    def bar(self) -> int:
+        return max(self.top, round(self.height * 0.09))
+
+
+def layout(width: int, height: int, aspect: float) -> Layout:
+    image_h = min(height, round(width / aspect / 2) * 2)
+    image_w = width if image_h < height else round(height * aspect / 2) * 2
+    return Layout(width, height, image_w, image_h)
+
+
+@cache
+def _glyphs(size: int) -> tuple[dict[str, NDArray[np.uint8]], int]:
+    """White-on-bar images of the timecode characters, all one width (monospace)."""
+    face = font(size, True)
+    probe = Image.new("L", (10, 10))
+    d = ImageDraw.Draw(probe)
+    w = max(round(d.textlength(ch, font=face)) for ch in "0123456789:")
+    h = round(size * 1.25)
+    out: dict[str, NDArray[np.uint8]] = {}
+    for ch in "0123456789:":
+        img = Image.new("RGB", (w, h), BAR_RGB)
+        ImageDraw.Draw(img).text((w / 2, h / 2), ch, font=face, fill=(255, 214, 10), anchor="mm")
+        out[ch] = np.asarray(img)
+    return out, w
+
+
+def cut_bars(lay: Layout, scene: str, shot: str, detail: str, title: str
+             ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:  # fmt: skip
+    """Top and bottom bar images for one cut (timecode and subtitle drawn later)."""
+    k = lay.height / 720
+    top = Image.new("RGB", (lay.width, lay.bar), BAR_RGB)
+    d = ImageDraw.Draw(top)
+    pad = round(22 * k)
+    big, small = font(round(30 * k), True), font(round(20 * k))
+    d.text((pad, lay.bar / 2), f"SC {scene}", font=big, fill=(255, 255, 255), anchor="lm")
+    x = pad + d.textlength(f"SC {scene}", font=big) + 24 * k
+    d.text((x, lay.bar / 2), shot, font=big, fill=(255, 214, 10), anchor="lm")
+    x += d.textlength(shot, font=big) + 24 * k
+    d.text((x, lay.bar / 2), _fit(d, detail, small, lay.width * 0.5), font=small,
+           fill=(200, 200, 205), anchor="lm")  # fmt: skip
+    d.text((lay.width - pad, lay.bar / 2), title, font=small, fill=(150, 150, 158), anchor="rm")
+    bottom = Image.new("RGB", (lay.width, lay.bar), BAR_RGB)
+    return np.asarray(top).copy(), np.asarray(bottom).copy()
+
+
+def subtitle(bottom: NDArray[np.uint8], lay: Layout, text: str) -> NDArray[np.uint8]:
+    """The bottom bar with the spoken line centred in it."""
+    img = Image.fromarray(bottom)
+    d = ImageDraw.Draw(img)
+    k = lay.height / 720
+    face = font(round(22 * k))
+    lines = _wrap(d, text, face, lay.width * 0.62, 2)
+    y = lay.bar / 2 - (len(lines) - 1) * 13 * k
+    for line in lines:
+        d.text((lay.width / 2, y), line, font=face, fill=(240, 240, 240), anchor="mm")
+        y += 26 * k
+    return np.asarray(img).copy()
+
+
+def paste_timecode(bar: NDArray[np.uint8], lay: Layout, text: str, frame_label: str) -> None:
+    """Write the record timecode (left) and the frame count (right) into a bottom bar."""
+    k = lay.height / 720
+    glyphs, w = _glyphs(round(24 * k))
+    h = next(iter(glyphs.values())).shape[0]
+    y = max(0, (lay.bar - h) // 2)
+    x = round(22 * k)
+    for ch in text:
+        g = glyphs[ch]
+        bar[y : y + h, x : x + w] = g[: bar.shape[0] - y]
+        x += w
+    x = lay.width - round(22 * k) - w * len(frame_label)
+    for ch in frame_label:
+        g = glyphs.get(ch)
+        if g is not None:
+            bar[y : y + h, x : x + w] = g[: bar.shape[0] - y]
+        x += w
+
+
+def slate(lay: Layout, lines: list[tuple[str, str]], title: str) -> NDArray[np.uint8]:
+    """The head slate: title, then a table of facts (label, value)."""
+    img = Image.new("RGB", (lay.width, lay.height), (18, 18, 22))
+    d = ImageDraw.Draw(img)
+    k = lay.height / 720
+    d.text((lay.width / 2, lay.height * 0.2), title, font=font(round(54 * k), True),
+           fill=(255, 255, 255), anchor="mm")  # fmt: skip
+    d.text((lay.width / 2, lay.height * 0.2 + 52 * k), "PREVIS ANIMATIC", font=font(round(24 * k)),
+           fill=(255, 214, 10), anchor="mm")  # fmt: skip
+    y = lay.height * 0.38
+    for label, value in lines:
+        d.text((lay.width * 0.44, y), label, font=font(round(22 * k)), fill=(150, 150, 158),
+               anchor="rm")  # fmt: skip
+        d.text((lay.width * 0.46, y), _fit(d, value, font(round(22 * k), True), lay.width * 0.5),
+               font=font(round(22 * k), True), fill=(235, 235, 235), anchor="lm")  # fmt: skip
+        y += 36 * k
+    return np.asarray(img).copy()
