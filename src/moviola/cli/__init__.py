@@ -384,6 +384,73 @@ def layout(directory: DirArg, as_json: JsonOpt = False) -> None:
               f"{escape(str(next(iter(result.stages.values())).parent))}")  # fmt: skip
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not WIDTHxHEIGHT, e.g. 1280x720") from None
+    if not (64 <= w <= 7680 and 64 <= h <= 4320) or w % 2 or h % 2:
+        raise typer.BadParameter(f"{text!r}: width and height must be even, 64..7680 x 64..4320")
+    return w, h
+
+
+@app.command()
+def previs(
+    directory: DirArg,
+    as_json: JsonOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Ignore the cache; redo every step.")] = False,
+    size: Annotated[str, typer.Option(help="Animatic frame size, WIDTHxHEIGHT.")] = "1280x720",
+    board_width: Annotated[int, typer.Option(help="Storyboard frame width in pixels.")] = 1920,
+    audio: Annotated[
+        bool, typer.Option("--audio/--no-audio", help="Scratch dialogue with espeak-ng.")
+    ] = True,
+) -> None:
+    """Storyboards, animatic, USD stages and editorial/3D exports; only stale steps run."""
+    from ..previs import run_previs
+
+    project = open_project(directory)
+    with _progress(not as_json and err.is_terminal) as progress:
+        result = run_previs(project, force=force, size=_size(size), board_width=board_width,
+                            audio=audio, progress=progress)  # fmt: skip
+    doc = result.document
+    if as_json:
+        _print_json(doc)
+        return
+    o = doc["outputs"]
+    table = Table(title=f"Previs of {escape(project.name)} ({escape(doc['renderer'])})",
+                  show_header=True, header_style="bold")  # fmt: skip
+    table.add_column("step")
+    table.add_column("status")
+    table.add_column("time", justify="right")
+    table.add_column("")
+    for s in doc["steps"]:
+        table.add_row(s["name"], s["status"], f"{s['seconds']:.1f} s", escape(s["detail"]))
+    out.print(table)
+    anim = doc["animatic"]
+    out.print(f"[bold]Animatic[/]       {escape(o['animatic'])}  ({anim['duration_s'] / 60:.1f} min, "
+              f"{'scratch dialogue' if doc['settings']['audio'] else 'silent'})")  # fmt: skip
+    out.print(f"[bold]Contact sheet[/]  {escape(o['contact_sheet'])}  (per scene: "
+              f"{escape(str(Path(o['contact_sheet']).parent / 'storyboards'))}/scene-N.pdf)")  # fmt: skip
+    out.print(f"[bold]Storyboards[/]    {len(o['storyboards'])} panels in "
+              f"{escape(str(Path(o['contact_sheet']).parent / 'storyboards'))}/")  # fmt: skip
+    out.print(f"[bold]Passes[/]         depth/normals EXR, id/line-art PNG for {len(o['passes'])} "
+              f"shots in {escape(str(Path(o['contact_sheet']).parent / 'passes'))}/")  # fmt: skip
+    out.print(f"[bold]Editorial[/]      " + "  ".join(escape(Path(p).name) for p in
+                                                  o["timeline"].values()))  # fmt: skip
+    out.print(f"[bold]USD stages[/]     {len(o['stages'])} scenes; cameras (USD + GLB) for "
+              f"{len(o['cameras'])} shots in {escape(str(Path(o['contact_sheet']).parent / 'cameras'))}/")  # fmt: skip
+    out.print(f"[bold]Report[/]         {escape(str(result.path))}")
+    if result.findings:
+        out.print(f"[yellow]{len(result.findings)} layout findings[/] (camera in a wall, subject "
+                  "out of frame...):")  # fmt: skip
+        for f in result.findings[:8]:
+            out.print(f"  {escape(f.rule)} {escape(','.join(f.shots))}: {escape(f.explanation)}")
+        if len(result.findings) > 8:
+            out.print(f"  ... and {len(result.findings) - 8} more in previs.json")
+    for notice in result.notices:
+        out.print(f"[yellow]note:[/] {escape(notice)}")
+
+
 @shot_app.command("set")
 def shot_set(
     directory: DirArg,

@@ -116,6 +116,7 @@ def render_scene_boards(
     passes_dir: Path | None = None,
     width: int = 1920,
     progress: Callable[[], None] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> SceneBoards:
     """Panels (and passes) for every shot of one scene's stage."""
     scene_number = str(shots[0].scene) if shots else ""
@@ -142,6 +143,7 @@ def render_scene_boards(
                     angle=shot.angle, movement=shot.movement, lens_mm=shot.lens_mm,
                     duration_s=shot.duration_s, text=texts.get(shot.id, shot.description),
                     key=key, frames=(cam.first, cam.last), push=push if i == 0 else "",
+                    notes=[notes[shot.id]] if notes and shot.id in notes else [],
                 )  # fmt: skip
                 card = compose_panel(frame.rgb, text, arrows if i == 0 else [])
                 name = f"{shot.id}-{key}.png" if key else f"{shot.id}.png"

@@ -11,9 +11,10 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..core import DocumentError, Project
-from ..plan import load_plan, shots_from_plan
+from ..plan import Shot, load_plan, shots_from_plan
 from ._layout import build_scene_stage, validate_stage
 
 
@@ -32,21 +33,27 @@ def run_layout(project: Project) -> LayoutResult:
     for scene in doc["scenes"]:
         number = scene["number"]
         target = out_dir / f"scene-{number}.usda"
-        fd, tmp = tempfile.mkstemp(prefix=f".scene-{number}.", suffix=".usda", dir=out_dir)
-        os.close(fd)
-        try:
-            stage = build_scene_stage(
-                scene, [s for s in shots if s.scene == number], fps, Path(tmp)
-            )
-            errors = validate_stage(stage)
-            if errors:
-                raise DocumentError(f"scene {number}: USD validation failed: {errors[0]}", target)
-            stage.GetRootLayer().Save()
-            del stage
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_stage(target, scene, [s for s in shots if s.scene == number], fps)
         stages[number] = target
     return LayoutResult(stages)
+
+
+def write_stage(target: Path, scene: dict[str, Any], shots: list[Shot], fps: float) -> Path:
+    """Build, validate and save one scene's stage; it replaces ``target`` only when valid."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".usda", dir=target.parent)
+    os.close(fd)
+    try:
+        stage = build_scene_stage(scene, shots, fps, Path(tmp))
+        errors = validate_stage(stage)
+        if errors:
+            raise DocumentError(
+                f"scene {scene['number']}: USD validation failed: {errors[0]}", target
+            )
+        stage.GetRootLayer().Save()
+        del stage
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target

@@ -1,0 +1,335 @@
+"""The animatic: every cut of the plan rendered from its camera, timed, encoded.
+
+Each scene becomes an H.264 segment (PyAV's bundled FFmpeg/libx264), cached
+under a key of everything that shows in it, so an interrupted run resumes at
+the scene it stopped in and a change re-renders only the scenes it touches.
+Segments are then joined without re-encoding and the scratch dialogue is
+mixed in as AAC. The movie carries a 01:00:00:00 timecode track; the head
+slate is the first two seconds.
+
+Frames are rendered only when something in view changed: a held camera on
+standing mannequins is rendered once per cut and repeated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from ..core import DependencyError, DocumentError
+from ._burnin import Layout, cut_bars, layout, paste_timecode, slate, subtitle, timecode
+from ._render import Renderer
+from ._stage_query import stage_cameras
+from ._tessellate import world_matrices
+
+ANIMATIC_VERSION = 1
+SAMPLE_RATE = 48000
+_X264 = {"crf": "21", "preset": "veryfast", "bf": "0", "g": "48"}  # no B-frames: joinable
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One cut of the edit: a shot's camera over a span of its scene's stage time."""
+
+    scene: str
+    shot: str
+    stage_start: int  # first stage frame (the scene's cut starts at 1001)
+    frames: int
+    detail: str  # "MS · 50 mm · static"
+    aspect: float
+
+
+@dataclass(frozen=True)
+class Subtitle:
+    start: int  # movie frame (0-based)
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class MovieSpec:
+    title: str
+    fps: float
+    width: int = 1280
+    height: int = 720
+    slate_s: float = 2.0
+
+    @property
+    def slate_frames(self) -> int:
+        return round(self.slate_s * self.fps)
+
+
+def _av() -> Any:
+    try:
+        import av
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise DependencyError("PyAV is not installed (pip install 'av>=18,<19')") from exc
+    return av
+
+
+def _rate(fps: float) -> Fraction:
+    if abs(fps - 24000 / 1001) < 1e-3:
+        return Fraction(24000, 1001)
+    if abs(fps - 30000 / 1001) < 1e-3:
+        return Fraction(30000, 1001)
+    return Fraction(fps).limit_denominator(1001)
+
+
+def _open_writer(path: Path, spec: MovieSpec) -> tuple[Any, Any]:
+    av = _av()
+    container = av.open(str(path), "w", format="mp4")
+    stream = container.add_stream("libx264", rate=_rate(spec.fps))
+    stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
+    stream.options = dict(_X264)
+    return container, stream
+
+
+def segment_key(spec: MovieSpec, stage_digest: str, cuts: Sequence[Cut], start: int,
+                subtitles: Sequence[Subtitle]) -> str:  # fmt: skip
+    """Everything that shows in a scene's segment (the burnt-in timecode included)."""
+    blob = json.dumps([ANIMATIC_VERSION, asdict(spec), stage_digest, [asdict(c) for c in cuts],
+                       start, [asdict(s) for s in subtitles]], sort_keys=True)  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _encode(container: Any, stream: Any, rgb: NDArray[np.uint8], pts: int) -> None:
+    av = _av()
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    frame.pts = pts
+    for packet in stream.encode(frame):
+        container.mux(packet)
+
+
+def _finish(container: Any, stream: Any) -> None:
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+
+
+def _atomic_movie(target: Path, write: Callable[[Path], None]) -> Path:
+    """Write a movie under a temporary name; rename only when it is whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".mp4", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def render_slate(path: Path, spec: MovieSpec, facts: list[tuple[str, str]]) -> Path:
+    lay = Layout(spec.width, spec.height, spec.width, spec.height)
+    card = slate(lay, facts, spec.title)
+
+    def write(tmp: Path) -> None:
+        container, stream = _open_writer(tmp, spec)
+        for i in range(spec.slate_frames):
+            _encode(container, stream, card, i)
+        _finish(container, stream)
+
+    return _atomic_movie(path, write)
+
+
+def render_segment(
+    path: Path,
+    renderer: Renderer,
+    stage: Any,
+    cuts: Sequence[Cut],
+    spec: MovieSpec,
+    movie_start: int,
+    subtitles: Sequence[Subtitle],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Path, int]:
+    """One scene's cuts as an H.264 segment; returns the path and frames rendered (not held)."""
+    cams = stage_cameras(stage)
+    scene = renderer.load(stage)
+    rendered = 0
+
+    def write(tmp: Path) -> None:
+        nonlocal rendered
+        container, stream = _open_writer(tmp, spec)
+        pts = 0
+        movie_frame = movie_start
+        total = spec.slate_frames + sum(c.frames for c in cuts) + movie_start
+        for cut in cuts:
+            cam = cams.get(cut.shot)
+            lay = layout(spec.width, spec.height, cut.aspect)
+            top, bottom = cut_bars(lay, cut.scene, cut.shot, cut.detail, spec.title)
+            picture: NDArray[np.uint8] | None = None
+            state: bytes | None = None
+            canvas = np.zeros((spec.height, spec.width, 3), np.uint8)
+            bars: dict[str, NDArray[np.uint8]] = {}
+            for k in range(cut.frames):
+                time = float(cut.stage_start + k)
+                if cam is None:
+                    picture = np.full((lay.image_h, lay.image_w, 3), 40, np.uint8)
+                else:
+                    now = _state(scene, cam.camera, time)
+                    if now != state or picture is None:
+                        picture = scene.render(cam.camera, time, lay.image_w, lay.image_h).rgb
+                        state = now
+                        rendered += 1
+                frame = _compose(canvas, lay, picture, top, bottom, bars, subtitles, movie_frame,
+                                 spec, total)  # fmt: skip
+                _encode(container, stream, frame, pts)
+                pts += 1
+                movie_frame += 1
+                if progress:
+                    progress(1)
+        _finish(container, stream)
+
+    try:
+        return _atomic_movie(path, write), rendered
+    finally:
+        scene.release()
+
+
+def _state(scene: Any, camera: Any, time: float) -> bytes:
+    """What decides the picture at ``time``: the camera and every prim's matrix."""
+    cam = np.asarray(camera.GetCamera(time).transform, np.float32).tobytes()
+    prims = world_matrices(scene.tess.prims, time).tobytes() if scene.tess.prims else b""
+    return hashlib.blake2b(cam + prims, digest_size=16).digest()
+
+
+def _compose(canvas: NDArray[np.uint8], lay: Layout, picture: NDArray[np.uint8],
+             top: NDArray[np.uint8], bottom: NDArray[np.uint8], bars: dict[str, NDArray[np.uint8]],
+             subtitles: Sequence[Subtitle], movie_frame: int, spec: MovieSpec, total: int
+             ) -> NDArray[np.uint8]:  # fmt: skip
+    canvas[:] = 0
+    y0 = (lay.height - lay.image_h) // 2
+    x0 = (lay.width - lay.image_w) // 2
+    canvas[y0 : y0 + lay.image_h, x0 : x0 + lay.image_w] = picture
+    bar = lay.bar
+    canvas[:bar] = top[:bar]
+    line = next((s for s in subtitles if s.start <= movie_frame < s.end), None)
+    key = line.text if line else ""
+    if key not in bars:
+        bars[key] = subtitle(bottom, lay, key) if key else bottom
+    low = bars[key].copy()
+    paste_timecode(low, lay, timecode(movie_frame, spec.fps), f"{movie_frame:06d}")
+    canvas[lay.height - bar :] = low
+    return canvas
+
+
+def join_movie(target: Path, segments: Sequence[Path], audio: NDArray[np.float32] | None,
+               spec: MovieSpec) -> Path:  # fmt: skip
+    """Concatenate H.264 segments without re-encoding and add the AAC scratch track."""
+    av = _av()
+
+    def write(tmp: Path) -> None:
+        out = av.open(str(tmp), "w", format="mp4")
+        first = av.open(str(segments[0]))
+        try:
+            vs = out.add_stream_from_template(first.streams.video[0])
+        finally:
+            first.close()
+        vs.metadata["timecode"] = timecode(0, spec.fps)
+        a_stream = None
+        if audio is not None:
+            a_stream = out.add_stream("aac", rate=SAMPLE_RATE)
+            a_stream.layout = "mono"
+            a_stream.bit_rate = 128_000
+        frame_dur = 1 / _rate(spec.fps)
+        offset = Fraction(0)
+        audio_at = 0
+        for seg in segments:
+            src = av.open(str(seg))
+            try:
+                stream = src.streams.video[0]
+                frames = 0
+                for packet in src.demux(stream):
+                    if packet.dts is None:
+                        continue
+                    tb = packet.time_base
+                    shift = round(offset / tb)
+                    packet.pts += shift
+                    packet.dts += shift
+                    packet.stream = vs
+                    out.mux(packet)
+                    frames += 1
+            finally:
+                src.close()
+            offset += frames * frame_dur
+            if a_stream is not None and audio is not None:
+                upto = min(len(audio), round(float(offset) * SAMPLE_RATE))
+                audio_at = _mux_audio(out, a_stream, audio, audio_at, upto)
+        if a_stream is not None and audio is not None:
+            _mux_audio(out, a_stream, audio, audio_at, len(audio))
+            for packet in a_stream.encode():
+                out.mux(packet)
+        out.close()
+
+    return _atomic_movie(target, write)
+
+
+def _mux_audio(out: Any, stream: Any, audio: NDArray[np.float32], start: int, end: int) -> int:
+    av = _av()
+    block = 1024
+    at = start
+    while at + block <= end or (end == len(audio) and at < end):
+        chunk = audio[at : at + block]
+        if len(chunk) < block:
+            chunk = np.pad(chunk, (0, block - len(chunk)))
+        frame = av.AudioFrame.from_ndarray(chunk[None, :].astype(np.float32), format="fltp",
+                                           layout="mono")  # fmt: skip
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = at
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        at += block
+    return at
+
+
+def probe_movie(path: Path) -> dict[str, Any]:
+    """What a movie holds, read back: codec, size, frames, duration, audio, timecode."""
+    av = _av()
+    try:
+        c = av.open(str(path))
+    except Exception as exc:
+        raise DocumentError(f"not a readable movie: {exc}", path) from exc
+    try:
+        v = c.streams.video[0]
+        info: dict[str, Any] = {
+            "codec": v.codec_context.name,
+            "width": v.codec_context.width,
+            "height": v.codec_context.height,
+            "fps": float(v.average_rate or 0),
+            "frames": v.frames,
+            "duration_s": (c.duration or 0) / 1_000_000,
+            "audio": [a.codec_context.name for a in c.streams.audio],
+            "timecode": v.metadata.get("timecode")
+            or next((s.metadata.get("timecode") for s in c.streams if s.type == "data"), None),
+        }
+    finally:
+        c.close()
+    return info
+
+
+def frame_at(path: Path, index: int) -> NDArray[np.uint8]:
+    """Decode one frame (0-based) as RGB: for contact checks and tests."""
+    av = _av()
+    with av.open(str(path)) as c:
+        for i, frame in enumerate(c.decode(video=0)):
+            if i == index:
+                return np.asarray(frame.to_ndarray(format="rgb24"))
+    raise DocumentError(f"movie has no frame {index}", path)
+
+
+def still(rgb: NDArray[np.uint8]) -> Image.Image:
+    return Image.fromarray(rgb)

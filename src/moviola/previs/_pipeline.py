@@ -1,0 +1,476 @@
+"""``moviola previs``: breakdown → plan → layout → boards → animatic → exports.
+
+Each step runs only when its inputs changed. What a step consumed is recorded
+in ``cache/previs/state.json`` as content keys, so an interrupted run resumes
+where it stopped (finished scenes are kept), and a second run with nothing
+changed does nothing but check. ``previs/previs.json`` lists every output and
+how long each step took.
+
+A stage a 3D artist edited by hand (its bytes differ from what we last wrote)
+is kept and rendered as is while its scene's plan is unchanged; if the plan
+changed too, the artist's file is moved aside (``.edited-<time>.usda``) before
+the new layout is written, never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core import Project, now_iso, write_text_atomic
+from ..plan import Finding, Shot, load_plan, run_plan, shots_from_plan
+from ..plan._workflow import PLAN_DOC
+from ..script import load_breakdown, run_breakdown
+from ._animatic import (
+    ANIMATIC_VERSION,
+    SAMPLE_RATE,
+    Cut,
+    MovieSpec,
+    Subtitle,
+    join_movie,
+    render_segment,
+    render_slate,
+    segment_key,
+)
+from ._boards import render_scene_boards
+from ._camera_export import export_shot_cameras
+from ._checks import check_shot
+from ._contact_sheet import Panel, SheetScene, write_contact_sheet
+from ._editorial import EditClip, build_timeline, check_round_trip, write_timeline_files
+from ._layout import FIRST_FRAME
+from ._render import Renderer
+from ._scratch import ScratchLine, render_scratch_track
+from ._stage_query import stage_cameras
+from ._workflow import write_stage
+
+PREVIS_SCHEMA = "Previs.1"
+LAYOUT_VERSION = 2
+BOARDS_VERSION = 1
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class StepTiming:
+    name: str
+    status: str  # "ran", "skipped" (up to date), "partial" (some scenes reused)
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class PrevisResult:
+    document: dict[str, Any]
+    path: Path
+    steps: list[StepTiming] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:24]
+
+
+class _State:
+    """Content keys of what each step last produced, in ``cache/previs/state.json``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            self.data: dict[str, Any] = data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            self.data = {}  # a missing or corrupt cache only costs a re-render
+
+    def get(self, step: str, key: str) -> Any:
+        return self.data.get(step, {}).get(key)
+
+    def put(self, step: str, key: str, value: Any) -> None:
+        self.data.setdefault(step, {})[key] = value
+        write_text_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+
+
+def _beat_texts(breakdown: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {str(s["number"]): list(s.get("beats", [])) for s in breakdown.get("scenes", [])}
+
+
+def _beat_line(beat: dict[str, Any]) -> str:
+    text = " ".join(str(beat.get("text", "")).split())
+    who = beat.get("character")
+    return f"{who}: {text}" if beat.get("kind") == "dialogue" and who else text
+
+
+def shot_texts(plan_scene: dict[str, Any], beats: list[dict[str, Any]], shots: list[Shot]
+               ) -> dict[str, str]:  # fmt: skip
+    """The script text under each shot's panel: the beats its cuts cover."""
+    by_shot: dict[str, list[int]] = {}
+    for item in plan_scene.get("edit", []):
+        seen = by_shot.setdefault(item["shot"], [])
+        if item["beat"] not in seen:
+            seen.append(int(item["beat"]))
+    out: dict[str, str] = {}
+    for shot in shots:
+        lines = [_beat_line(beats[b]) for b in by_shot.get(shot.id, []) if 0 <= b < len(beats)]
+        out[shot.id] = " ".join(lines) or shot.description
+    return out
+
+
+@dataclass(frozen=True)
+class SceneCut:
+    scene: dict[str, Any]
+    cuts: list[Cut]
+    frames: int
+    dialogue: list[tuple[int, int, str, str]]  # (first frame in scene, frames, character, text)
+
+
+def scene_cuts(plan_scene: dict[str, Any], beats: list[dict[str, Any]], shots: dict[str, Shot],
+               fps: float) -> SceneCut:  # fmt: skip
+    """The scene's edit as frame-exact cuts (rounding as the layout's shot timings do)."""
+    cuts: list[Cut] = []
+    at = 0.0
+    beat_span: dict[int, list[int]] = {}
+    for item in plan_scene.get("edit", []):
+        a, b = at, at + float(item["duration_s"]) * fps
+        at = b
+        start, end = round(a), round(b)
+        span = beat_span.setdefault(int(item["beat"]), [start, end])
+        span[1] = end
+        if end <= start:
+            continue
+        shot = shots.get(item["shot"])
+        detail = (f"{shot.size} · {shot.angle} · {shot.movement} · {shot.lens_mm:g} mm"
+                  if shot else "")  # fmt: skip
+        cuts.append(Cut(str(plan_scene["number"]), str(item["shot"]), FIRST_FRAME + start,
+                        end - start, detail, shot.camera.aspect if shot else 2.39))  # fmt: skip
+    dialogue = []
+    for index, (start, end) in sorted(beat_span.items()):
+        beat = beats[index] if 0 <= index < len(beats) else {}
+        if beat.get("kind") == "dialogue" and beat.get("character") and beat.get("text"):
+            dialogue.append((start, end - start, str(beat["character"]), str(beat["text"])))
+    return SceneCut(plan_scene, cuts, round(at), dialogue)
+
+
+def run_previs(
+    project: Project,
+    *,
+    force: bool = False,
+    size: tuple[int, int] = (1280, 720),
+    board_width: int = 1920,
+    audio: bool = True,
+    progress: ProgressFn | None = None,
+) -> PrevisResult:
+    """Bring ``DIR/previs`` up to date with the script, and say what it did."""
+    out_dir = project.path("previs")
+    out_dir.mkdir(exist_ok=True)
+    cache = project.path("cache", "previs")
+    cache.mkdir(parents=True, exist_ok=True)
+    state = _State(cache / "state.json")
+    if force:
+        state.data = {}
+    steps: list[StepTiming] = []
+    notices: list[str] = []
+
+    def step(name: str) -> Callable[[str, str], None]:
+        t0 = time.perf_counter()
+
+        def done(status: str, detail: str = "") -> None:
+            steps.append(StepTiming(name, status, round(time.perf_counter() - t0, 3), detail))
+
+        return done
+
+    # 1. Breakdown: when the script changed since the last one.
+    done = step("breakdown")
+    script = project.require_script()
+    bd_path = project.path("documents/breakdown.json")
+    breakdown = load_breakdown(project) if bd_path.exists() else None
+    if breakdown is None or breakdown.get("script", {}).get("sha256") != script.sha256:
+        result = run_breakdown(project)
+        breakdown = result.document
+        reason = breakdown.get("classifier", {}).get("reason")
+        if reason:
+            notices.append(f"breakdown: {reason}")
+        done("ran", f"{len(breakdown['scenes'])} scenes")
+    else:
+        done("skipped", "up to date with the script")
+
+    # 2. Plan: when the breakdown changed (script, or tags reviewed) since the plan.
+    done = step("plan")
+    plan_path = project.path(PLAN_DOC)
+    stale_plan = (not plan_path.exists()
+                  or load_plan(project).get("breakdown", {}).get("sha256") != script.sha256
+                  or bd_path.stat().st_mtime > plan_path.stat().st_mtime)  # fmt: skip
+    if stale_plan:
+        run_plan(project)
+        done("ran")
+    else:
+        done("skipped", "up to date with the breakdown")
+    plan = load_plan(project)
+    fps = float(plan["settings"]["fps"])
+    shots = shots_from_plan(plan)
+    by_scene: dict[str, list[Shot]] = {}
+    for s in shots:
+        by_scene.setdefault(s.scene, []).append(s)
+    shot_by_id = {s.id: s for s in shots}
+    beats = _beat_texts(breakdown)
+    scenes = [s for s in plan["scenes"] if s.get("edit")]
+
+    # 3. Layout: one validated stage per scene whose plan changed.
+    done = step("layout")
+    stage_paths: dict[str, Path] = {}
+    wrote = 0
+    for i, scene in enumerate(scenes):
+        number = str(scene["number"])
+        if progress:
+            progress("layout", i, len(scenes))
+        target = out_dir / f"scene-{number}.usda"
+        key = _digest(LAYOUT_VERSION, scene, [s.to_json() for s in by_scene.get(number, [])], fps)
+        last = state.get("layout", number) or {}
+        if target.exists() and last.get("key") == key:
+            stage_paths[number] = target
+            continue
+        if target.exists() and last.get("written") and _file_digest(target) != last["written"]:
+            aside = target.with_name(f"scene-{number}.edited-{time.strftime('%Y%m%d-%H%M%S')}.usda")
+            target.rename(aside)
+            notices.append(f"scene {number}: your edited stage was kept as {aside.name}; "
+                           "the plan changed, so the layout was rebuilt")  # fmt: skip
+        write_stage(target, scene, by_scene.get(number, []), fps)
+        state.put("layout", number, {"key": key, "written": _file_digest(target)})
+        stage_paths[number] = target
+        wrote += 1
+    done("ran" if wrote else "skipped", f"{wrote} of {len(scenes)} stages written")
+
+    # 4. Boards: storyboard panels, passes and checks from each stage.
+    done = step("render")
+    renderer = Renderer()
+    notices_render: list[str] = []
+    findings: list[Finding] = []
+    panels: dict[str, list[dict[str, Any]]] = {}
+    passes: dict[str, dict[str, str]] = {}
+    rendered_scenes = 0
+    from pxr import Usd
+
+    total_shots = sum(len(by_scene.get(str(s["number"]), [])) for s in scenes)
+    shots_done = 0
+    for scene in scenes:
+        number = str(scene["number"])
+        scene_shots = by_scene.get(number, [])
+        texts = shot_texts(scene, beats.get(number, []), scene_shots)
+        key = _digest(BOARDS_VERSION, _file_digest(stage_paths[number]), texts, board_width)
+        last = state.get("boards", number) or {}
+        files_ok = last.get("key") == key and all(
+            Path(p["image"]).exists() for p in last.get("panels", [])
+        )
+        if files_ok:
+            panels[number] = last["panels"]
+            passes.update(last.get("passes", {}))
+            findings += [Finding(**f) for f in last.get("findings", [])]
+            shots_done += len(scene_shots)
+            continue
+        stage = Usd.Stage.Open(str(stage_paths[number]))
+        cams = stage_cameras(stage)
+        scene_findings = [f for s in scene_shots if s.id in cams
+                          for f in check_shot(stage, cams[s.id], s)]  # fmt: skip
+
+        def tick() -> None:
+            nonlocal shots_done
+            shots_done += 1
+            if progress:
+                progress("render", shots_done, total_shots)
+
+        boards = render_scene_boards(
+            renderer, stage, str(scene.get("heading", "")), scene_shots, texts,
+            out_dir / "storyboards" / f"scene-{number}", passes_dir=out_dir / "passes",
+            width=board_width, progress=tick,
+            notes={f.shots[0]: f.explanation for f in scene_findings},
+        )  # fmt: skip
+        notices_render += boards.notes
+        panels[number] = [
+            {"shot": p.shot, "key": p.key, "image": str(p.image), "caption": p.caption,
+             "text": p.text} for p in boards.panels
+        ]  # fmt: skip
+        passes.update(boards.passes)
+        findings += scene_findings
+        state.put("boards", number, {"key": key, "panels": panels[number], "passes": boards.passes,
+                                     "findings": [f.to_json() for f in scene_findings]})  # fmt: skip
+        rendered_scenes += 1
+    notices += notices_render
+    done("ran" if rendered_scenes else "skipped",
+         f"{rendered_scenes} of {len(scenes)} scenes rendered, {sum(map(len, panels.values()))} "
+         f"panels")  # fmt: skip
+
+    # 5. Contact sheets: per scene and the whole script.
+    done = step("contact sheets")
+    title = str(breakdown.get("script", {}).get("title") or project.name)
+    subtitle = f"{project.name} · script r{script.revision} · {now_iso()[:10]}"
+    sheet_scenes = [SheetScene(str(s["number"]), str(s.get("heading", "")), [
+        Panel(Path(p["image"]), p["shot"], p["caption"], p["text"], p["key"])
+        for p in panels.get(str(s["number"]), [])]) for s in scenes]  # fmt: skip
+    sheets_key = _digest(panels, title, script.revision)
+    sheet = out_dir / "contact_sheet.pdf"
+    scene_sheets = {s.number: out_dir / "storyboards" / f"scene-{s.number}.pdf"
+                    for s in sheet_scenes}  # fmt: skip
+    if state.get("sheets", "key") != sheets_key or not sheet.exists() or not all(
+        p.exists() for p in scene_sheets.values()
+    ):
+        pages = write_contact_sheet(sheet, title, sheet_scenes, subtitle=subtitle)
+        for s in sheet_scenes:
+            write_contact_sheet(scene_sheets[s.number], title, [s], subtitle=subtitle)
+        state.put("sheets", "key", sheets_key)
+        done("ran", f"{pages} pages")
+    else:
+        done("skipped", "up to date")
+
+    # 6. Animatic: scratch dialogue, one segment per scene, joined.
+    done = step("animatic")
+    spec = MovieSpec(title=title, fps=fps, width=size[0], height=size[1])
+    movie_at = spec.slate_frames
+    timeline: list[tuple[SceneCut, int]] = []
+    lines: list[ScratchLine] = []
+    subtitles: list[Subtitle] = []
+    for scene in scenes:
+        number = str(scene["number"])
+        sc = scene_cuts(scene, beats.get(number, []), shot_by_id, fps)
+        timeline.append((sc, movie_at))
+        for start, frames, who, text in sc.dialogue:
+            lines.append(ScratchLine((movie_at + start) / fps, frames / fps, who, text))
+            subtitles.append(Subtitle(movie_at + start, movie_at + start + frames, f"{who}: {text}"))
+        movie_at += sc.frames
+    total_frames = movie_at
+    track = None
+    if audio:
+        track = render_scratch_track(lines, total_frames / fps, sample_rate=SAMPLE_RATE,
+                                     cache_dir=project.path("cache", "scratch"),
+                                     progress=(lambda d, t: progress("voices", d, t))
+                                     if progress else None)  # fmt: skip
+        if track.notice:
+            notices.append(track.notice)
+    segments_dir = cache / "segments"
+    slate_facts = [
+        ("Script", f"{title} · revision {script.revision}"),
+        ("Scenes / shots", f"{len(scenes)} / {len(shots)}"),
+        ("Running time", _runtime(total_frames - spec.slate_frames, fps)),
+        ("Camera", f"{plan['settings'].get('camera', '')} · {plan['settings'].get('aspect')}:1 · "
+                   f"{fps:g} fps"),
+        ("Style", str(plan["settings"].get("style", ""))),
+        ("Dialogue", "scratch voices (espeak-ng)" if track is not None and not track.notice
+         else "silent (no espeak-ng)" if audio else "silent"),
+        ("Generated", now_iso()),
+    ]  # fmt: skip
+    slate_path = render_slate(segments_dir / f"slate-{_digest(slate_facts, spec.__dict__)}.mp4",
+                              spec, slate_facts)  # fmt: skip
+    segments = [slate_path]
+    rendered_frames = 0
+    reused = 0
+    done_frames = 0
+    for sc, start in timeline:
+        number = str(sc.scene["number"])
+        subs = [s for s in subtitles if start <= s.start < start + sc.frames]
+        key = segment_key(spec, _file_digest(stage_paths[number]), sc.cuts, start, subs)
+        seg = segments_dir / f"scene-{number}-{key}.mp4"
+        if seg.exists():
+            reused += 1
+            done_frames += sc.frames
+        else:
+            stage = Usd.Stage.Open(str(stage_paths[number]))
+
+            def advance(n: int) -> None:
+                nonlocal done_frames
+                done_frames += n
+                if progress and done_frames % 12 == 0:
+                    progress("animatic", done_frames, total_frames - spec.slate_frames)
+
+            _, count = render_segment(seg, renderer, stage, sc.cuts, spec, start, subs,
+                                      progress=advance)  # fmt: skip
+            rendered_frames += count
+            for old in segments_dir.glob(f"scene-{number}-*.mp4"):
+                if old != seg:
+                    old.unlink(missing_ok=True)
+        segments.append(seg)
+    movie = out_dir / "animatic.mp4"
+    movie_key = _digest(ANIMATIC_VERSION, [p.name for p in segments],
+                        _digest([(x.start_s, x.character, x.text) for x in lines]),
+                        bool(track is not None and not track.notice))  # fmt: skip
+    if state.get("animatic", "key") != movie_key or not movie.exists():
+        join_movie(movie, segments, track.samples if track is not None and not track.notice
+                   else None, spec)  # fmt: skip
+        state.put("animatic", "key", movie_key)
+        done("ran" if reused < len(timeline) else "partial",
+             f"{total_frames} frames, {rendered_frames} rendered, {reused} of {len(timeline)} "
+             "scene segments reused")  # fmt: skip
+    else:
+        done("skipped", "up to date")
+
+    # 7. Exports: editorial timeline and per-shot cameras.
+    done = step("exports")
+    clips: list[EditClip] = []
+    for sc, start in timeline:
+        at = start
+        for cut in sc.cuts:
+            shot = shot_by_id.get(cut.shot)
+            meta = shot.to_json() if shot else {}
+            clips.append(EditClip(cut.shot, cut.scene, at, cut.frames, {
+                k: meta[k] for k in ("size", "angle", "movement", "lens_mm", "description",
+                                     "purpose", "subjects", "vfx", "vfx_kind") if k in meta
+            } | {"stage_frame": cut.stage_start}))  # fmt: skip
+            at += cut.frames
+    otio_timeline = build_timeline(clips, fps, movie, f"{title} previs")
+    editorial = write_timeline_files(otio_timeline, out_dir)
+    problems = check_round_trip(editorial, otio_timeline)
+    notices += [f"editorial round trip: {p}" for p in problems]
+    cameras: dict[str, dict[str, str]] = {}
+    for number, path in stage_paths.items():
+        key = _file_digest(path)
+        last = state.get("cameras", number) or {}
+        if last.get("key") == key and all(Path(p).exists() for v in last["files"].values()
+                                          for p in v.values()):  # fmt: skip
+            cameras.update(last["files"])
+            continue
+        files = {k: {t: str(p) for t, p in v.items()}
+                 for k, v in export_shot_cameras(path, out_dir / "cameras").items()}  # fmt: skip
+        cameras.update(files)
+        state.put("cameras", number, {"key": key, "files": files})
+    done("ran", f"{len(clips)} clips, {len(cameras)} cameras")
+
+    document = {
+        "schema": PREVIS_SCHEMA,
+        "generated": now_iso(),
+        "script": {"file": script.file, "revision": script.revision, "sha256": script.sha256},
+        "renderer": renderer.info,
+        "settings": {"fps": fps, "size": list(size), "board_width": board_width,
+                     "audio": bool(track is not None and not track.notice)},  # fmt: skip
+        "outputs": {
+            "animatic": str(movie),
+            "contact_sheet": str(sheet),
+            "contact_sheets": {k: str(v) for k, v in scene_sheets.items()},
+            "timeline": {k: str(v) for k, v in editorial.items()},
+            "stages": {k: str(v) for k, v in stage_paths.items()},
+            "storyboards": [p for n in panels.values() for p in n],
+            "passes": passes,
+            "cameras": cameras,
+        },
+        "animatic": {"frames": total_frames, "slate_frames": spec.slate_frames,
+                     "duration_s": round(total_frames / fps, 3),
+                     "voices": {k: v.espeak_voice for k, v in track.voices.items()}
+                     if track is not None else {}},  # fmt: skip
+        "steps": [{"name": s.name, "status": s.status, "seconds": s.seconds, "detail": s.detail}
+                  for s in steps],  # fmt: skip
+        "findings": [f.to_json() for f in findings],
+        "notices": notices,
+    }
+    renderer.release()
+    path = write_text_atomic(out_dir / "previs.json", json.dumps(document, indent=2,
+                             ensure_ascii=False) + "\n")  # fmt: skip
+    return PrevisResult(document, path, steps, findings, notices)
+
+
+def _runtime(frames: int, fps: float) -> str:
+    s = round(frames / fps)
+    return f"{s // 60} min {s % 60:02d} s"
