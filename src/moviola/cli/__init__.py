@@ -435,7 +435,7 @@ def previs(
               f"{escape(str(Path(o['contact_sheet']).parent / 'storyboards'))}/")  # fmt: skip
     out.print(f"[bold]Passes[/]         depth/normals EXR, id/line-art PNG for {len(o['passes'])} "
               f"shots in {escape(str(Path(o['contact_sheet']).parent / 'passes'))}/")  # fmt: skip
-    out.print(f"[bold]Editorial[/]      " + "  ".join(escape(Path(p).name) for p in
+    out.print("[bold]Editorial[/]      " + "  ".join(escape(Path(p).name) for p in
                                                   o["timeline"].values()))  # fmt: skip
     out.print(f"[bold]USD stages[/]     {len(o['stages'])} scenes; cameras (USD + GLB) for "
               f"{len(o['cameras'])} shots in {escape(str(Path(o['contact_sheet']).parent / 'cameras'))}/")  # fmt: skip

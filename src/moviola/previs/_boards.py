@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,10 @@ def render_scene_boards(
     result = SceneBoards(scene_number)
     cams = stage_cameras(stage)
     scene = renderer.load(stage)
+    # The GPU (or llvmpipe) renders the next frame while threads compose and compress
+    # this one: PNG and EXR encoders release the GIL.
+    pool = ThreadPoolExecutor(max_workers=2)
+    jobs: list[Future[Any]] = []
     try:
         for shot in shots:
             cam = cams.get(shot.id)
@@ -145,31 +150,45 @@ def render_scene_boards(
                     key=key, frames=(cam.first, cam.last), push=push if i == 0 else "",
                     notes=[notes[shot.id]] if notes and shot.id in notes else [],
                 )  # fmt: skip
-                card = compose_panel(frame.rgb, text, arrows if i == 0 else [])
                 name = f"{shot.id}-{key}.png" if key else f"{shot.id}.png"
-                path = write_png(out_dir / name, card)
+                path = out_dir / name
+                jobs.append(pool.submit(_write_panel, path, frame.rgb, text,
+                                        arrows if i == 0 else []))  # fmt: skip
                 result.panels.append(BoardPanel(shot.id, key, path, text.caption, text.text))
                 if passes_dir is not None and i == 0:
-                    result.passes[shot.id] = _write_passes(passes_dir / shot.id, frame,
-                                                          len(scene.objects))  # fmt: skip
+                    folder = passes_dir / shot.id
+                    result.passes[shot.id] = _pass_paths(folder)
+                    jobs.append(pool.submit(_write_passes, folder, frame, len(scene.objects)))
             if progress:
                 progress()
         if passes_dir is not None:
             legend = {str(i + 1): name for i, name in enumerate(scene.objects)}
             write_text_atomic(passes_dir / "ids.json", json.dumps(
                 {"0": "sky", **legend}, indent=2) + "\n")  # fmt: skip
+        for job in jobs:
+            job.result()  # re-raise a failed write here, in the caller
     finally:
+        pool.shutdown(wait=True)
         scene.release()
     return result
 
 
-def _write_passes(folder: Path, frame: Any, objects: int) -> dict[str, str]:
+def _write_panel(path: Path, rgb: Any, text: PanelText, arrows: list[Arrow]) -> Path:
+    return write_png(path, compose_panel(rgb, text, arrows))
+
+
+def _pass_paths(folder: Path) -> dict[str, str]:
+    names = {"depth": "depth.exr", "normals": "normals.exr", "id": "id.png", "lineart": "lineart.png"}
+    return {k: str(folder / v) for k, v in names.items()}
+
+
+def _write_passes(folder: Path, frame: Any, objects: int) -> None:
+    """Depth (metres) and normals as float EXR; object ids and line art as PNG."""
     assert frame.depth is not None and frame.normals is not None and frame.ids is not None
+    paths = {k: Path(v) for k, v in _pass_paths(folder).items()}
     coverage = (frame.ids > 0).astype(np.float32)
-    depth = write_exr(folder / "depth.exr", {"Z": frame.depth, "A": coverage})
+    write_exr(paths["depth"], {"Z": frame.depth, "A": coverage})
     n = frame.normals
-    normals = write_exr(folder / "normals.exr", {"R": n[..., 0], "G": n[..., 1], "B": n[..., 2],
-                                                  "A": coverage})  # fmt: skip
-    ids = write_png(folder / "id.png", id_image(frame.ids, objects))
-    line = write_png(folder / "lineart.png", frame.line)
-    return {"depth": str(depth), "normals": str(normals), "id": str(ids), "lineart": str(line)}
+    write_exr(paths["normals"], {"R": n[..., 0], "G": n[..., 1], "B": n[..., 2], "A": coverage})
+    write_png(paths["id"], id_image(frame.ids, objects))
+    write_png(paths["lineart"], frame.line)

@@ -102,6 +102,11 @@ def subtitle(bottom: NDArray[np.uint8], lay: Layout, text: str) -> NDArray[np.ui
     return np.asarray(img).copy()
 
 
+def glyph_height(lay: Layout) -> int:
+    glyphs, _ = _glyphs(round(24 * lay.height / 720))
+    return int(next(iter(glyphs.values())).shape[0])
+
+
 def paste_timecode(bar: NDArray[np.uint8], lay: Layout, text: str, frame_label: str) -> None:
     """Write the record timecode (left) and the frame count (right) into a bottom bar."""
     k = lay.height / 720
@@ -115,9 +120,9 @@ def paste_timecode(bar: NDArray[np.uint8], lay: Layout, text: str, frame_label: 
         x += w
     x = lay.width - round(22 * k) - w * len(frame_label)
     for ch in frame_label:
-        g = glyphs.get(ch)
-        if g is not None:
-            bar[y : y + h, x : x + w] = g[: bar.shape[0] - y]
+        glyph = glyphs.get(ch)
+        if glyph is not None:
+            bar[y : y + h, x : x + w] = glyph[: bar.shape[0] - y]
         x += w
 
 

@@ -37,7 +37,7 @@ def write_png(path: Path, image: Image.Image | NDArray[np.uint8]) -> Path:
     img = image if isinstance(image, Image.Image) else Image.fromarray(image)
     tmp = _temp_beside(path, ".png")
     try:
-        img.save(tmp, format="PNG", compress_level=3)
+        img.save(tmp, format="PNG", compress_level=2)
         _commit(tmp, path)
     except OSError as exc:
         raise DocumentError(f"cannot write image: {exc}", path) from exc

@@ -178,7 +178,7 @@ def run_previs(
     steps: list[StepTiming] = []
     notices: list[str] = []
 
-    def step(name: str) -> Callable[[str, str], None]:
+    def step(name: str) -> Callable[..., None]:
         t0 = time.perf_counter()
 
         def done(status: str, detail: str = "") -> None:
@@ -321,8 +321,8 @@ def run_previs(
         p.exists() for p in scene_sheets.values()
     ):
         pages = write_contact_sheet(sheet, title, sheet_scenes, subtitle=subtitle)
-        for s in sheet_scenes:
-            write_contact_sheet(scene_sheets[s.number], title, [s], subtitle=subtitle)
+        for one in sheet_scenes:
+            write_contact_sheet(scene_sheets[one.number], title, [one], subtitle=subtitle)
         state.put("sheets", "key", sheets_key)
         done("ran", f"{pages} pages")
     else:

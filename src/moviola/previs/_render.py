@@ -14,7 +14,7 @@ what a 3D artist sees through that camera in their own tool.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,8 +30,8 @@ _DEPTH_TEST = 2  # moderngl.DEPTH_TEST (its own flag, not the GL enum)
 _GEOMETRY_VS = """
 #version 330
 uniform sampler2D u_xf;
-uniform mat4 u_view;
-uniform mat4 u_proj;
+uniform mat4 u_vp;             // projection x view, the same product the depth pre-pass uses
+invariant gl_Position;
 in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in float in_prim; in float in_obj;
 out vec3 v_world; out vec3 v_nrm; out vec3 v_col; out float v_obj;
 void main() {
@@ -42,7 +42,7 @@ void main() {
                    texelFetch(u_xf, ivec2(6, i), 0).xyz);
     vec4 w = m * vec4(in_pos, 1.0);
     v_world = w.xyz; v_nrm = nm * in_nrm; v_col = in_col; v_obj = in_obj;
-    gl_Position = u_proj * u_view * w;
+    gl_Position = u_vp * w;
 }
 """
 
@@ -57,18 +57,17 @@ uniform vec3 u_light_col;
 uniform vec3 u_sky_col; uniform vec3 u_ground_col;
 in vec3 v_world; in vec3 v_nrm; in vec3 v_col; in float v_obj;
 layout(location = 0) out vec4 o_col;
-layout(location = 1) out vec4 o_nrm;
-layout(location = 2) out vec2 o_data;
-const vec2 DISK[6] = vec2[](vec2(0.0, 0.0), vec2(0.93, 0.25), vec2(-0.25, 0.93),
-    vec2(-0.93, -0.25), vec2(0.25, -0.93), vec2(0.5, 0.5));
+layout(location = 1) out vec4 o_data;   // view depth (m), object id, camera-space normal xy
+const vec2 DISK[4] = vec2[](vec2(0.93, 0.25), vec2(-0.25, 0.93), vec2(-0.93, -0.25),
+    vec2(0.25, -0.93));
 float shadow(vec3 n) {
     vec4 lc = u_light * vec4(v_world + n * 0.03, 1.0);
     vec3 p = lc.xyz / lc.w * 0.5 + 0.5;
     if (p.x < 0.0 || p.x > 1.0 || p.y < 0.0 || p.y > 1.0 || p.z > 1.0) return 1.0;
     float lit = 0.0;  // bilinear compares (2x2 PCF each) on a small disc: soft edges
-    for (int k = 0; k < 6; k++)
-        lit += texture(u_shadow, vec3(p.xy + DISK[k] * u_shadow_texel * 2.0, p.z - 0.0015));
-    return lit / 6.0;
+    for (int k = 0; k < 4; k++)
+        lit += texture(u_shadow, vec3(p.xy + DISK[k] * u_shadow_texel * 1.6, p.z - 0.0015));
+    return lit / 4.0;
 }
 void main() {
     vec3 n = normalize(v_nrm);
@@ -77,8 +76,7 @@ void main() {
     vec3 hemi = mix(u_ground_col, u_sky_col, n.y * 0.5 + 0.5);
     o_col = vec4(v_col * (hemi + u_light_col * ndl * sh), 1.0);
     vec3 vn = normalize(mat3(u_view) * n);
-    o_nrm = vec4(vn, 1.0);
-    o_data = vec2(-(u_view * vec4(v_world, 1.0)).z, v_obj);
+    o_data = vec4(-(u_view * vec4(v_world, 1.0)).z, v_obj, vn.xy);
 }
 """
 
@@ -86,12 +84,14 @@ _SHADOW_VS = """
 #version 330
 uniform sampler2D u_xf;
 uniform mat4 u_light;
+invariant gl_Position;
 in vec3 in_pos; in float in_prim;
 void main() {
     int i = int(in_prim + 0.5);
     mat4 m = mat4(texelFetch(u_xf, ivec2(0, i), 0), texelFetch(u_xf, ivec2(1, i), 0),
                   texelFetch(u_xf, ivec2(2, i), 0), texelFetch(u_xf, ivec2(3, i), 0));
-    gl_Position = u_light * m * vec4(in_pos, 1.0);
+    vec4 w = m * vec4(in_pos, 1.0);
+    gl_Position = u_light * w;
 }
 """
 
@@ -109,9 +109,9 @@ void main() { v_uv = in_xy * 0.5 + 0.5; gl_Position = vec4(in_xy, 0.0, 1.0); }
 
 _SCREEN_FS = """
 #version 330
-uniform sampler2D u_col; uniform sampler2D u_nrm; uniform sampler2D u_data;
-uniform vec2 u_px;            // one pixel in uv
-uniform float u_line;         // ink line width in pixels
+uniform sampler2D u_col; uniform sampler2D u_data;
+uniform ivec2 u_size;         // target size in pixels
+uniform int u_step;           // ink line width in pixels
 uniform mat3 u_cam_to_world;
 uniform vec2 u_tan;           // tan of the half angles of view
 uniform vec3 u_zenith; uniform vec3 u_horizon; uniform vec3 u_below;
@@ -120,19 +120,16 @@ uniform float u_ink;
 in vec2 v_uv;
 layout(location = 0) out vec4 o_col;
 layout(location = 1) out vec4 o_line;
-float edge(vec2 uv) {
-    vec2 d0 = texture(u_data, uv).xy;
-    vec3 n0 = texture(u_nrm, uv).xyz;
+float edge(ivec2 px, vec4 d0) {
+    // Right and lower neighbours only: half the fetches, and a one-sided line is as clear.
     float e = 0.0;
-    for (int k = 0; k < 4; k++) {
-        vec2 o = (k == 0 ? vec2(1, 0) : k == 1 ? vec2(-1, 0) : k == 2 ? vec2(0, 1) : vec2(0, -1));
-        vec2 uv2 = uv + o * u_px * u_line;
-        vec2 d1 = texture(u_data, uv2).xy;
-        vec3 n1 = texture(u_nrm, uv2).xyz;
-        if (abs(d1.y - d0.y) > 0.5) { e = 1.0; break; }
+    for (int k = 0; k < 2; k++) {
+        ivec2 q = min(px + (k == 0 ? ivec2(u_step, 0) : ivec2(0, -u_step)), u_size - 1);
+        vec4 d1 = texelFetch(u_data, max(q, ivec2(0)), 0);
+        if (abs(d1.y - d0.y) > 0.5) return 1.0;
         float z = max(min(d0.x, d1.x), 1e-3);
         e = max(e, smoothstep(0.015, 0.04, abs(d1.x - d0.x) / z));
-        if (d0.y > 0.5) e = max(e, smoothstep(0.35, 0.6, 1.0 - dot(n0, n1)));
+        e = max(e, smoothstep(0.25, 0.45, length(d1.zw - d0.zw)));
     }
     return e;
 }
@@ -142,19 +139,20 @@ vec3 sky(vec2 uv) {
     return h >= 0.0 ? mix(u_horizon, u_zenith, pow(h, 0.6)) : mix(u_horizon, u_below, min(1.0, -h * 4.0));
 }
 void main() {
-    vec2 data = texture(u_data, v_uv).xy;
+    ivec2 px = ivec2(gl_FragCoord.xy);
+    vec4 data = texelFetch(u_data, px, 0);
     vec3 c;
     if (data.y < 0.5) {
         c = sky(v_uv);
     } else {
-        c = texture(u_col, v_uv).rgb;
+        c = texelFetch(u_col, px, 0).rgb;
         float f = 1.0 - exp(-u_fog * data.x);
         c = mix(c, u_fog_col, f);
     }
-    float e = edge(v_uv);
+    float e = edge(px, data);
     o_line = vec4(vec3(1.0 - e), 1.0);
     c = mix(c, vec3(0.08), e * u_ink);
-    o_col = vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);  // linear -> display
+    o_col = vec4(sqrt(clamp(c, 0.0, 1.0)), 1.0);  // linear -> display (gamma 2)
 }
 """
 
@@ -192,7 +190,7 @@ class Look:
                         (0.42, 0.42, 0.45), (0.22, 0.2, 0.18), look.zenith, look.horizon,
                         look.below, 0.0)  # fmt: skip
         if not fog:
-            look = Look(*[getattr(look, f) for f in Look.__dataclass_fields__][:-1], 0.0)  # type: ignore[misc]
+            look = replace(look, fog=0.0)
         return look
 
 
@@ -208,7 +206,7 @@ def create_context() -> Any:
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise DependencyError("moderngl is not installed (pip install moderngl)") from exc
     try:
-        return moderngl.create_standalone_context(backend="egl", require=330)
+        return moderngl.create_standalone_context(backend="egl", require=330)  # type: ignore[arg-type]
     except Exception as exc:
         raise DependencyError(
             f"no EGL/OpenGL driver for offscreen rendering ({exc}); on Debian/Ubuntu install "
@@ -261,20 +259,19 @@ class Renderer:
                         obj.release()
                 self._targets.clear()
             ctx = self.ctx
-            col = ctx.texture(key, 4, dtype="f2")
-            nrm = ctx.texture(key, 4, dtype="f2")
-            data = ctx.texture(key, 2, dtype="f4")
+            col = ctx.texture(key, 4)
+            data = ctx.texture(key, 4, dtype="f2")
             import moderngl
 
-            for t in (col, nrm, data):
+            for t in (col, data):
                 t.filter = (moderngl.NEAREST, moderngl.NEAREST)
                 t.repeat_x = t.repeat_y = False
             depth = ctx.depth_renderbuffer(key)
-            geo_fbo = ctx.framebuffer([col, nrm, data], depth)
+            geo_fbo = ctx.framebuffer([col, data], depth)
             out = ctx.renderbuffer(key, 4)
             line = ctx.renderbuffer(key, 4)
             out_fbo = ctx.framebuffer([out, line])
-            self._targets[key] = (col, nrm, data, depth, geo_fbo, out, line, out_fbo)
+            self._targets[key] = (col, data, depth, geo_fbo, out, line, out_fbo)
         return self._targets[key]
 
     def release(self) -> None:
@@ -320,7 +317,8 @@ class StageScene:
         if self._time == time:
             return
         self._time = time
-        m = world_matrices(self.tess.prims, time) if self.tess.prims else np.zeros((1, 7, 4))
+        m = (world_matrices(self.tess.prims, time) if self.tess.prims
+             else np.zeros((1, 7, 4), np.float32))  # fmt: skip
         self._xf.write(np.ascontiguousarray(m, np.float32).tobytes())
         self._light = self._light_matrix(m)
         r = self.renderer
@@ -351,7 +349,7 @@ class StageScene:
         self._pose(time)
         r = self.renderer
         ctx = r.ctx
-        col, nrm, data, _depth, geo_fbo, _out, _line, out_fbo = r.targets(width, height)
+        col, data, _depth, geo_fbo, _out, _line, out_fbo = r.targets(width, height)
         gf_cam = camera.GetCamera(time)
         frustum = gf_cam.frustum
         frustum.SetNearFar(Gf.Range1d(NEAR, FAR))
@@ -360,6 +358,14 @@ class StageScene:
         geo_fbo.use()
         geo_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         ctx.enable(_DEPTH_TEST)
+        if self.tess.triangles:  # depth pre-pass: then each pixel is shaded once
+            geo_fbo.color_mask = [(False, False, False, False)] * 2
+            self._xf.use(0)
+            _set(r._shadow_prog, "u_xf", 0)
+            _set(r._shadow_prog, "u_light", (view @ proj).astype(np.float32).tobytes())
+            self._shadow_vao.render()
+            geo_fbo.color_mask = [(True, True, True, True)] * 2
+            ctx.depth_func = "<="
         look = self.look
         prog = r._geo
         self._xf.use(0)
@@ -368,7 +374,7 @@ class StageScene:
         _set(prog, "u_shadow", 1)
         _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
         _set(prog, "u_view", view.tobytes())
-        _set(prog, "u_proj", proj.tobytes())
+        _set(prog, "u_vp", (view @ proj).astype(np.float32).tobytes())
         _set(prog, "u_light", self._light.T.astype(np.float32).tobytes())
         _set(prog, "u_light_dir", look.light_dir)
         _set(prog, "u_light_col", look.light_col)
@@ -376,16 +382,16 @@ class StageScene:
         _set(prog, "u_ground_col", look.ground_col)
         if self.tess.triangles:
             self._vao.render()
+        ctx.depth_func = "<"
         ctx.disable(_DEPTH_TEST)
         out_fbo.use()
         scr = r._screen
         col.use(2)
-        nrm.use(3)
         data.use(4)
-        for name, unit in (("u_col", 2), ("u_nrm", 3), ("u_data", 4)):
+        for name, unit in (("u_col", 2), ("u_data", 4)):
             _set(scr, name, unit)
-        _set(scr, "u_px", (1.0 / width, 1.0 / height))
-        _set(scr, "u_line", max(1.0, width / 1600.0))
+        _set(scr, "u_size", (width, height))
+        _set(scr, "u_step", max(1, round(width / 1600.0)))
         cam_to_world = np.asarray(gf_cam.transform, np.float64)[:3, :3]  # rows = camera axes
         _set(scr, "u_cam_to_world", cam_to_world.astype(np.float32).tobytes())
         window = frustum.GetWindow()
@@ -402,12 +408,14 @@ class StageScene:
         if passes:
             line = np.frombuffer(out_fbo.read(components=1, attachment=1), np.uint8)
             frame.line = line.reshape(height, width)[::-1].copy()
-            raw = np.frombuffer(geo_fbo.read(components=2, attachment=2, dtype="f4"), np.float32)
-            raw = raw.reshape(height, width, 2)[::-1]
+            raw = np.frombuffer(geo_fbo.read(components=4, attachment=1, dtype="f4"), np.float32)
+            raw = raw.reshape(height, width, 4)[::-1]
             frame.depth = raw[..., 0].copy()
             frame.ids = np.rint(raw[..., 1]).astype(np.int32)
-            n = np.frombuffer(geo_fbo.read(components=3, attachment=1, dtype="f4"), np.float32)
-            frame.normals = n.reshape(height, width, 3)[::-1].copy()
+            nx, ny = raw[..., 2], raw[..., 3]
+            nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0, 1.0))  # visible faces look back
+            frame.normals = np.where((frame.ids > 0)[..., None], np.stack([nx, ny, nz], -1), 0.0
+                                     ).astype(np.float32)  # fmt: skip
         frame.rgb = np.ascontiguousarray(frame.rgb)
         return frame
 

@@ -11,6 +11,7 @@ other prim types are skipped with a note, never guessed at.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,7 @@ def _revolve(profile: list[tuple[float, float, float, float]], segments: int) ->
         n = np.stack([nr * cos, np.full_like(cos, ny), nr * sin], axis=1)
         rings.append((p, n))
     pos, nrm = [], []
-    for (p0, n0), (p1, n1) in zip(rings, rings[1:], strict=False):
+    for (p0, n0), (p1, n1) in itertools.pairwise(rings):
         for k in range(segments):
             quad = ((p0[k], n0[k]), (p0[k + 1], n0[k + 1]), (p1[k + 1], n1[k + 1]), (p1[k], n1[k]))
             for i in (0, 2, 1, 0, 3, 2):
