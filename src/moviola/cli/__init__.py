@@ -389,8 +389,10 @@ def _size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not WIDTHxHEIGHT, e.g. 1280x720") from None
-    if not (64 <= w <= 7680 and 64 <= h <= 4320) or w % 2 or h % 2:
-        raise typer.BadParameter(f"{text!r}: width and height must be even, 64..7680 x 64..4320")
+    if not (64 <= w <= 7680 and 64 <= h <= 4320) or w % 4 or h % 4:
+        raise typer.BadParameter(
+            f"{text!r}: width and height must be multiples of 4, 64..7680 x 64..4320"
+        )
     return w, h
 
 
@@ -404,6 +406,9 @@ def previs(
     audio: Annotated[
         bool, typer.Option("--audio/--no-audio", help="Scratch dialogue with espeak-ng.")
     ] = True,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
+    ] = False,
 ) -> None:
     """Storyboards, animatic, USD stages and editorial/3D exports; only stale steps run."""
     from ..previs import run_previs
@@ -411,12 +416,12 @@ def previs(
     project = open_project(directory)
     with _progress(not as_json and err.is_terminal) as progress:
         result = run_previs(project, force=force, size=_size(size), board_width=board_width,
-                            audio=audio, progress=progress)  # fmt: skip
+                            audio=audio, use_model=not no_model, progress=progress)  # fmt: skip
     doc = result.document
     if as_json:
         _print_json(doc)
         return
-    o = doc["outputs"]
+    o = {k: (str(project.root / v) if isinstance(v, str) else v) for k, v in doc["outputs"].items()}
     table = Table(title=f"Previs of {escape(project.name)} ({escape(doc['renderer'])})",
                   show_header=True, header_style="bold")  # fmt: skip
     table.add_column("step")

@@ -13,6 +13,9 @@ from typing import Any
 from ..plan import Finding, Shot
 from ._stage_query import StageCamera, camera_position, character_point, project_world
 
+#: The mannequin's head centre above its feet (metres at 1.75 m tall): what framing keeps.
+HEAD_HEIGHT = 1.62
+
 
 def _solids(stage: Any, time: float) -> list[tuple[str, Any]]:
     """World boxes of the set's solid pieces (the ground is walked on, not inside)."""
@@ -62,7 +65,7 @@ def check_shot(stage: Any, cam: StageCamera, shot: Shot, width: int = 1000) -> l
     for subject in shot.subjects:
         lost = []
         for time in times:
-            point = character_point(stage, subject, time)
+            point = character_point(stage, subject, time, HEAD_HEIGHT)
             if point is None:
                 continue
             px = project_world(cam.camera, time, point, width, height)

@@ -165,6 +165,7 @@ def run_previs(
     size: tuple[int, int] = (1280, 720),
     board_width: int = 1920,
     audio: bool = True,
+    use_model: bool = True,
     progress: ProgressFn | None = None,
 ) -> PrevisResult:
     """Bring ``DIR/previs`` up to date with the script, and say what it did."""
@@ -177,6 +178,10 @@ def run_previs(
         state.data = {}
     steps: list[StepTiming] = []
     notices: list[str] = []
+
+    def rel(path: str | Path) -> str:
+        """Paths in documents are relative to the project folder, so it can move."""
+        return Path(path).relative_to(project.root).as_posix()
 
     def step(name: str) -> Callable[..., None]:
         t0 = time.perf_counter()
@@ -192,7 +197,7 @@ def run_previs(
     bd_path = project.path("documents/breakdown.json")
     breakdown = load_breakdown(project) if bd_path.exists() else None
     if breakdown is None or breakdown.get("script", {}).get("sha256") != script.sha256:
-        result = run_breakdown(project)
+        result = run_breakdown(project, use_model=use_model)
         breakdown = result.document
         reason = breakdown.get("classifier", {}).get("reason")
         if reason:
@@ -266,7 +271,7 @@ def run_previs(
         key = _digest(BOARDS_VERSION, _file_digest(stage_paths[number]), texts, board_width)
         last = state.get("boards", number) or {}
         files_ok = last.get("key") == key and all(
-            Path(p["image"]).exists() for p in last.get("panels", [])
+            (project.root / p["image"]).exists() for p in last.get("panels", [])
         )
         if files_ok:
             panels[number] = last["panels"]
@@ -293,9 +298,10 @@ def run_previs(
         )  # fmt: skip
         notices_render += boards.notes
         panels[number] = [
-            {"shot": p.shot, "key": p.key, "image": str(p.image), "caption": p.caption,
+            {"shot": p.shot, "key": p.key, "image": rel(p.image), "caption": p.caption,
              "text": p.text} for p in boards.panels
         ]  # fmt: skip
+        boards.passes = {k: {t: rel(v) for t, v in d.items()} for k, d in boards.passes.items()}
         passes.update(boards.passes)
         findings += scene_findings
         state.put("boards", number, {"key": key, "panels": panels[number], "passes": boards.passes,
@@ -311,7 +317,7 @@ def run_previs(
     title = str(breakdown.get("script", {}).get("title") or project.name)
     subtitle = f"{project.name} · script r{script.revision} · {now_iso()[:10]}"
     sheet_scenes = [SheetScene(str(s["number"]), str(s.get("heading", "")), [
-        Panel(Path(p["image"]), p["shot"], p["caption"], p["text"], p["key"])
+        Panel(project.root / p["image"], p["shot"], p["caption"], p["text"], p["key"])
         for p in panels.get(str(s["number"]), [])]) for s in scenes]  # fmt: skip
     sheets_key = _digest(panels, title, script.revision)
     sheet = out_dir / "contact_sheet.pdf"
@@ -362,7 +368,7 @@ def run_previs(
         ("Style", str(plan["settings"].get("style", ""))),
         ("Dialogue", "scratch voices (espeak-ng)" if track is not None and not track.notice
          else "silent (no espeak-ng)" if audio else "silent"),
-        ("Generated", now_iso()),
+        ("Plan", str(plan.get("generated", ""))),
     ]  # fmt: skip
     slate_path = render_slate(segments_dir / f"slate-{_digest(slate_facts, spec.__dict__)}.mp4",
                               spec, slate_facts)  # fmt: skip
@@ -429,11 +435,11 @@ def run_previs(
     for number, path in stage_paths.items():
         key = _file_digest(path)
         last = state.get("cameras", number) or {}
-        if last.get("key") == key and all(Path(p).exists() for v in last["files"].values()
+        if last.get("key") == key and all((project.root / p).exists() for v in last["files"].values()
                                           for p in v.values()):  # fmt: skip
             cameras.update(last["files"])
             continue
-        files = {k: {t: str(p) for t, p in v.items()}
+        files = {k: {t: rel(p) for t, p in v.items()}
                  for k, v in export_shot_cameras(path, out_dir / "cameras").items()}  # fmt: skip
         cameras.update(files)
         state.put("cameras", number, {"key": key, "files": files})
@@ -447,11 +453,11 @@ def run_previs(
         "settings": {"fps": fps, "size": list(size), "board_width": board_width,
                      "audio": bool(track is not None and not track.notice)},  # fmt: skip
         "outputs": {
-            "animatic": str(movie),
-            "contact_sheet": str(sheet),
-            "contact_sheets": {k: str(v) for k, v in scene_sheets.items()},
-            "timeline": {k: str(v) for k, v in editorial.items()},
-            "stages": {k: str(v) for k, v in stage_paths.items()},
+            "animatic": rel(movie),
+            "contact_sheet": rel(sheet),
+            "contact_sheets": {k: rel(v) for k, v in scene_sheets.items()},
+            "timeline": {k: rel(v) for k, v in editorial.items()},
+            "stages": {k: rel(v) for k, v in stage_paths.items()},
             "storyboards": [p for n in panels.values() for p in n],
             "passes": passes,
             "cameras": cameras,

@@ -1,0 +1,200 @@
+"""``moviola previs``: one command from screenplay to storyboards, animatic and handoffs.
+
+The fixture is a two-scene screenplay (tests/data/previs/rooftop.fountain)
+rendered small, so the whole pipeline runs for real in a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from moviola.core import DocumentError, init_project, open_project
+from moviola.previs import probe_movie, run_previs
+from moviola.script import import_script, run_breakdown
+
+DATA = Path(__file__).parent / "data" / "previs"
+SMALL = {"size": (320, 180), "board_width": 480, "use_model": False}
+
+
+def _project(root: Path) -> Any:
+    project = init_project(root, name="rooftop")
+    import_script(project, DATA / "rooftop.fountain")
+    return open_project(root)
+
+
+@pytest.fixture(scope="module")
+def _rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("previs") / "rooftop"
+    run_previs(_project(root), **SMALL)  # type: ignore[arg-type]
+    return root
+
+
+@pytest.fixture
+def rendered(_rendered: Path, tmp_path: Path) -> Path:
+    """A private copy of a project whose previs is complete."""
+    root = tmp_path / "rooftop"
+    shutil.copytree(_rendered, root)  # paths in documents are relative: the copy stands alone
+    return root
+
+
+def _doc(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / "previs" / "previs.json").read_text())
+    return data
+
+
+def _steps(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in doc["steps"]}
+
+
+def test_writes_every_promised_output(_rendered: Path) -> None:
+    previs = _rendered / "previs"
+    for name in ("animatic.mp4", "contact_sheet.pdf", "timeline.otio", "timeline.edl",
+                 "timeline.xml", "timeline.fcpxml", "scene-1.usda", "scene-2.usda",
+                 "previs.json"):  # fmt: skip
+        assert (previs / name).stat().st_size > 0, name
+    assert sorted(p.name for p in (previs / "storyboards" / "scene-1").glob("*.png"))
+    assert (previs / "storyboards" / "scene-1.pdf").exists()
+    assert not list(previs.rglob(".*.mp4")) and not list(previs.rglob(".*.png"))  # no temp files
+
+
+def test_previs_json_lists_outputs_and_step_timings(_rendered: Path) -> None:
+    doc = _doc(_rendered)
+    assert doc["schema"] == "Previs.1"
+    steps = _steps(doc)
+    assert list(steps) == ["breakdown", "plan", "layout", "render", "contact sheets", "animatic",
+                           "exports"]  # fmt: skip
+    assert all(s["seconds"] >= 0 for s in steps.values())
+    out = doc["outputs"]
+    assert set(out["timeline"]) == {"otio", "edl", "fcp7", "fcpx"}
+    assert set(out["stages"]) == {"1", "2"}
+    for panel in out["storyboards"]:
+        assert (_rendered / panel["image"]).exists()
+        assert panel["caption"] and panel["shot"]
+    for shot, passes in out["passes"].items():
+        assert set(passes) == {"depth", "normals", "id", "lineart"}, shot
+        assert all((_rendered / p).exists() for p in passes.values())
+    for shot, files in out["cameras"].items():
+        assert Path(files["usd"]).suffix == ".usda" and Path(files["glb"]).suffix == ".glb", shot
+    assert doc["renderer"]
+
+
+def test_the_animatic_is_h264_at_the_plan_rate_with_timecode(_rendered: Path) -> None:
+    doc = _doc(_rendered)
+    info = probe_movie(_rendered / "previs" / "animatic.mp4")
+    assert info["codec"] == "h264"
+    assert (info["width"], info["height"]) == (320, 180)
+    assert info["fps"] == pytest.approx(24.0)
+    assert info["frames"] == doc["animatic"]["frames"]
+    assert info["timecode"] == "01:00:00:00"
+    if doc["settings"]["audio"]:  # espeak-ng present: a scratch track, a voice per character
+        assert info["audio"] == ["aac"]
+        assert set(doc["animatic"]["voices"]) == {"MARA", "JONAS"}
+        assert len(set(doc["animatic"]["voices"].values())) >= 1
+
+
+def test_the_edl_names_every_cut_and_an_independent_reader_agrees(_rendered: Path) -> None:
+    pycmx = pytest.importorskip("pycmx")
+    doc = _doc(_rendered)
+    with open(_rendered / doc["outputs"]["timeline"]["edl"]) as f:
+        edl = pycmx.parse_cmx3600(f)
+    names = [e.edits[0].clip_name for e in edl.events]
+    otio = pytest.importorskip("opentimelineio")
+    timeline = otio.adapters.read_from_file(str(_rendered / doc["outputs"]["timeline"]["otio"]))
+    clips = list(timeline.find_clips())
+    assert names == [c.name for c in clips]
+    total = sum(c.source_range.duration.to_frames() for c in clips)
+    assert total + doc["animatic"]["slate_frames"] == doc["animatic"]["frames"]
+
+
+def test_a_second_run_does_nothing(rendered: Path) -> None:
+    movie = rendered / "previs" / "animatic.mp4"
+    before = movie.stat().st_mtime_ns
+    result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
+    steps = _steps(result.document)
+    for name in ("breakdown", "plan", "layout", "render", "contact sheets", "animatic"):
+        assert steps[name]["status"] == "skipped", name
+    assert movie.stat().st_mtime_ns == before
+
+
+def test_a_revised_scene_re_renders_only_that_scene(rendered: Path, tmp_path: Path) -> None:
+    stage1 = rendered / "previs" / "scene-1.usda"
+    before = stage1.read_bytes()
+    revised = tmp_path / "rooftop.fountain"
+    text = (DATA / "rooftop.fountain").read_text()
+    revised.write_text(text.replace("It's all still there.", "It's all still there. Every bit."))
+    project = open_project(rendered)
+    import_script(project, revised)
+    run_breakdown(open_project(rendered), use_model=False)
+    result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
+    steps = _steps(result.document)
+    assert steps["plan"]["status"] == "ran"
+    assert steps["layout"]["detail"].startswith("1 of 2")
+    assert "1 of 2 scene segments reused" in steps["animatic"]["detail"]
+    assert stage1.read_bytes() == before
+
+
+def test_a_corrupt_cache_costs_a_re_render_not_a_crash(rendered: Path) -> None:
+    (rendered / "cache" / "previs" / "state.json").write_text("{not json")
+    for seg in (rendered / "cache" / "previs" / "segments").glob("*.mp4"):
+        seg.write_bytes(b"\0" * 10)  # a torn file from a killed run
+    shutil.rmtree(rendered / "cache" / "previs" / "segments")
+    result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
+    assert _steps(result.document)["render"]["status"] == "ran"
+    assert probe_movie(rendered / "previs" / "animatic.mp4")["frames"] > 0
+
+
+def test_a_stage_edited_by_hand_is_kept_and_rendered(rendered: Path) -> None:
+    from pxr import Usd, UsdGeom
+
+    path = rendered / "previs" / "scene-1.usda"
+    stage = Usd.Stage.Open(str(path))
+    UsdGeom.Cube.Define(stage, "/World/Props/crate").AddTranslateOp().Set((0.0, 0.3, 0.0))
+    stage.GetRootLayer().Save()
+    edited = path.read_bytes()
+    result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
+    assert path.read_bytes() == edited  # the plan did not change: the artist's stage wins
+    assert _steps(result.document)["render"]["status"] == "ran"
+
+
+def test_a_camera_inside_a_wall_is_flagged_not_rendered_silently(rendered: Path) -> None:
+    plan_path = rendered / "documents" / "plan.json"
+    plan = json.loads(plan_path.read_text())
+    scene = next(s for s in plan["scenes"] if s["number"] == "1")
+    depth = scene["blocking"]["depth"]
+    shot = next(s for s in plan["shots"] if s["id"] == "1A")
+    shot["camera"].update({"x": 0.0, "y": depth / 2})  # in the back wall (USD z = -y)
+    plan_path.write_text(json.dumps(plan))
+    result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
+    rules = {(f.rule, tuple(f.shots)) for f in result.findings}
+    assert ("camera-inside-set", ("1A",)) in rules
+    assert any(f["rule"] == "camera-inside-set" for f in result.document["findings"])
+
+
+def test_a_project_without_a_script_is_refused_clearly(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "empty", name="empty")
+    with pytest.raises(Exception) as info:
+        run_previs(project, **SMALL)  # type: ignore[arg-type]
+    assert "import-script" in str(info.value) or "script" in str(info.value)
+
+
+def test_a_corrupt_plan_is_refused_naming_the_file(rendered: Path) -> None:
+    (rendered / "documents" / "plan.json").write_text('{"schema": "ShotPlan.1", "shots": [{}]}')
+    (rendered / "documents" / "plan.json").touch()
+    with pytest.raises(DocumentError) as info:
+        run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
+    assert "plan.json" in str(info.value)
+
+
+def test_cli_prints_previs_json_and_refuses_a_bad_size(rendered: Path, run_cli: Any) -> None:
+    result = run_cli("previs", rendered, "--json", "--size", "320x180", "--board-width", "480",
+                     "--no-model")  # fmt: skip
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["schema"] == "Previs.1"
+    bad = run_cli("previs", rendered, "--size", "320by180")
+    assert bad.code != 0
+    assert "WIDTHxHEIGHT" in bad.err or "320by180" in bad.err
