@@ -421,7 +421,9 @@ def previs(
     if as_json:
         _print_json(doc)
         return
-    o = {k: (str(project.root / v) if isinstance(v, str) else v) for k, v in doc["outputs"].items()}
+    o: dict[str, Any] = {
+        k: (str(project.root / v) if isinstance(v, str) else v) for k, v in doc["outputs"].items()
+    }
     table = Table(title=f"Previs of {escape(project.name)} ({escape(doc['renderer'])})",
                   show_header=True, header_style="bold")  # fmt: skip
     table.add_column("step")
