@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set everything up, then break down the bundled example screenplay (examples/nevada).
+# Set everything up, then break down, plan and previs the bundled example screenplay
+# (examples/nevada). Ends with the animatic and a one-screen summary of where things are.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
@@ -9,3 +10,4 @@ PROJECT=${1:-demo-project}
 "$M" import-script "$PROJECT" examples/nevada/nevada.fountain
 "$M" breakdown "$PROJECT"
 "$M" plan "$PROJECT"
+"$M" previs "$PROJECT"

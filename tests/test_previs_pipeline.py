@@ -76,7 +76,7 @@ def test_previs_json_lists_outputs_and_step_timings(_rendered: Path) -> None:
         assert (_rendered / panel["image"]).exists()
         assert panel["caption"] and panel["shot"]
     for shot, passes in out["passes"].items():
-        assert set(passes) == {"depth", "normals", "id", "lineart"}, shot
+        assert set(passes) == {"depth", "normals", "id", "lineart", "ids"}, shot
         assert all((_rendered / p).exists() for p in passes.values())
     for shot, files in out["cameras"].items():
         assert Path(files["usd"]).suffix == ".usda" and Path(files["glb"]).suffix == ".glb", shot

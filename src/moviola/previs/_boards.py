@@ -21,7 +21,7 @@ import numpy as np
 from ..core import write_text_atomic
 from ..plan import Shot
 from ..plan._vocabulary import TRAVELLING
-from ._image_io import id_image, write_exr, write_png
+from ._image_io import id_colour, id_image, write_exr, write_png
 from ._render import Renderer
 from ._stage_query import (
     StageCamera,
@@ -158,13 +158,9 @@ def render_scene_boards(
                 if passes_dir is not None and i == 0:
                     folder = passes_dir / shot.id
                     result.passes[shot.id] = _pass_paths(folder)
-                    jobs.append(pool.submit(_write_passes, folder, frame, len(scene.objects)))
+                    jobs.append(pool.submit(_write_passes, folder, frame, scene.objects))
             if progress:
                 progress()
-        if passes_dir is not None:
-            legend = {str(i + 1): name for i, name in enumerate(scene.objects)}
-            write_text_atomic(passes_dir / "ids.json", json.dumps(
-                {"0": "sky", **legend}, indent=2) + "\n")  # fmt: skip
         for job in jobs:
             job.result()  # re-raise a failed write here, in the caller
     finally:
@@ -178,17 +174,22 @@ def _write_panel(path: Path, rgb: Any, text: PanelText, arrows: list[Arrow]) -> 
 
 
 def _pass_paths(folder: Path) -> dict[str, str]:
-    names = {"depth": "depth.exr", "normals": "normals.exr", "id": "id.png", "lineart": "lineart.png"}
+    names = {"depth": "depth.exr", "normals": "normals.exr", "id": "id.png", "lineart": "lineart.png",
+             "ids": "ids.json"}  # fmt: skip
     return {k: str(folder / v) for k, v in names.items()}
 
 
-def _write_passes(folder: Path, frame: Any, objects: int) -> None:
-    """Depth (metres) and normals as float EXR; object ids and line art as PNG."""
+def _write_passes(folder: Path, frame: Any, objects: list[str]) -> None:
+    """Depth (metres) and normals as float EXR; object ids (with a legend) and line art as PNG."""
     assert frame.depth is not None and frame.normals is not None and frame.ids is not None
     paths = {k: Path(v) for k, v in _pass_paths(folder).items()}
     coverage = (frame.ids > 0).astype(np.float32)
     write_exr(paths["depth"], {"Z": frame.depth, "A": coverage})
     n = frame.normals
     write_exr(paths["normals"], {"R": n[..., 0], "G": n[..., 1], "B": n[..., 2], "A": coverage})
-    write_png(paths["id"], id_image(frame.ids, objects))
+    write_png(paths["id"], id_image(frame.ids, len(objects)))
+    legend = {"0": {"name": "sky", "rgb": list(id_colour(0))}} | {
+        str(i + 1): {"name": name, "rgb": list(id_colour(i + 1))} for i, name in enumerate(objects)
+    }
+    write_text_atomic(folder / "ids.json", json.dumps(legend, indent=2) + "\n")
     write_png(paths["lineart"], frame.line)
