@@ -56,7 +56,11 @@ ROOM: dict[str, Any] = {
         "width": 8.0,
         "depth": 7.0,
         "characters": [
-            {"name": "ANA", "height": 1.7, "marks": [{"beat": 0, "x": 1.6, "y": 2.0, "facing": 270}]}
+            {
+                "name": "ANA",
+                "height": 1.7,
+                "marks": [{"beat": 0, "x": 1.6, "y": 2.0, "facing": 270}],
+            }
         ],
     },
 }
@@ -93,7 +97,9 @@ def desert(time_of_day: str = "DAY") -> dict[str, Any]:
 
 #: A wide from eye level, 7 m back, tilted down a little: people, their shadows, the sky.
 DESERT_SHOTS = [
-    Shot("5A", "5", "WS", "eye", "static", 32.0, Camera("alexa35", -0.8, -7.0, 1.7, 85.0, tilt=-4.0))
+    Shot(
+        "5A", "5", "WS", "eye", "static", 32.0, Camera("alexa35", -0.8, -7.0, 1.7, 85.0, tilt=-4.0)
+    )
 ]
 
 
@@ -106,8 +112,8 @@ def renderer() -> Iterator[Renderer]:
 
 
 @contextmanager
-def loaded(renderer: Renderer, stage: Any) -> Iterator[Any]:
-    scene = renderer.load(stage)
+def loaded(renderer: Renderer, stage: Any, look: Look | None = None) -> Iterator[Any]:
+    scene = renderer.load(stage, look)
     try:
         yield scene
     finally:
@@ -122,7 +128,9 @@ def add_marker(stage: Any, name: str, point: tuple[float, float, float],
     cube.CreateDisplayColorAttr([Gf.Vec3f(*colour)])
 
 
-def in_front(camera: Any, time: float, offset: tuple[float, float, float]) -> tuple[float, float, float]:
+def in_front(
+    camera: Any, time: float, offset: tuple[float, float, float]
+) -> tuple[float, float, float]:
     """The world point at ``offset`` in the camera's own space (x right, y up, -z ahead)."""
     m = camera.ComputeLocalToWorldTransform(Usd.TimeCode(time))
     p = m.Transform(Gf.Vec3d(*offset))
@@ -139,6 +147,27 @@ def along_view_axis(camera: Any, time: float, point: tuple[float, float, float])
     eye = m.ExtractTranslation()
     forward = m.TransformDir(Gf.Vec3d(0, 0, -1)).GetNormalized()
     return float((Gf.Vec3d(*point) - eye) * forward)
+
+
+def depth_of_marker(camera: Any, time: float, point: tuple[float, float, float], pixel: tuple[int, int],
+                    size: tuple[int, int]) -> float:  # fmt: skip
+    """Metres along the view axis to where the ray through ``pixel``'s centre meets the marker.
+
+    The ray is (x, y, -1) in camera space, so the distance along it, in units of that
+    vector, is the depth itself; the marker is an axis-aligned box (slab test).
+    """
+    gf = camera.GetCamera(Usd.TimeCode(time))
+    tan = gf.frustum.GetWindow().GetMax()
+    sx = (2 * (pixel[0] + 0.5) / size[0] - 1) * tan[0]
+    sy = (1 - 2 * (pixel[1] + 0.5) / size[1]) * tan[1]
+    m = gf.transform
+    eye = np.array(m.ExtractTranslation())
+    ray = np.array(m.TransformDir(Gf.Vec3d(sx, sy, -1.0)))
+    lo, hi = np.array(point) - MARKER / 2, np.array(point) + MARKER / 2
+    t1, t2 = (lo - eye) / ray, (hi - eye) / ray
+    near, far = float(np.minimum(t1, t2).max()), float(np.maximum(t1, t2).min())
+    assert near <= far, "the ray misses the marker"
+    return near
 
 
 def centroid(mask: np.ndarray) -> tuple[float, float]:
@@ -166,8 +195,15 @@ def end_pose(shot: Shot) -> Shot:
 
 # 1. The contract ------------------------------------------------------------------------------
 
-OFFSETS = [(0.0, 0.0, -3.0), (0.8, 0.3, -3.5), (-0.9, -0.35, -2.5), (0.4, -0.4, -4.5),
-           (-1.2, 0.4, -4.0), (1.3, -0.45, -3.0)]  # fmt: skip
+#: Where the markers go, in each camera's own space (metres; -z is ahead): spread over the
+#: frame, 2.5-4.5 m out. The dolly's are placed from mid-move and kept nearer the middle, so
+#: they stay in the frame from its first frame to its last.
+OFFSETS = {
+    "3A": [(0.0, 0.0, -3.0), (0.8, 0.3, -3.5), (-0.9, -0.35, -2.5), (0.4, -0.4, -4.5),
+           (-1.2, 0.4, -4.0), (1.1, -0.45, -3.0)],
+    "3B": [(0.0, 0.0, -3.0), (0.5, 0.12, -3.5), (-0.5, -0.12, -3.0), (0.3, -0.15, -4.5),
+           (-0.8, 0.15, -4.0), (0.7, -0.15, -3.2)],
+}  # fmt: skip
 
 
 def test_a_rendered_frame_agrees_with_our_camera_maths_and_usds_to_a_pixel(
@@ -184,7 +220,7 @@ def test_a_rendered_frame_agrees_with_our_camera_maths_and_usds_to_a_pixel(
     markers: dict[str, tuple[str, tuple[float, float, float]]] = {}
     for shot_id, when in times.items():
         mid = when[len(when) // 2]  # the dolly's markers are placed from mid-move
-        for offset in OFFSETS:
+        for offset in OFFSETS[shot_id]:
             point = in_front(cams[shot_id].camera, mid, offset)
             name = f"marker_{len(markers)}"
             add_marker(stage, name, point)
@@ -214,11 +250,9 @@ def test_a_rendered_frame_agrees_with_our_camera_maths_and_usds_to_a_pixel(
                     assert ours is not None
                     assert math.dist(seen, ours) < 1.0, (*where, ours)
                     checked += 1
-    assert checked == 3 * len(OFFSETS)
+    assert checked == len(OFFSETS[dutch.id]) + 2 * len(OFFSETS[dolly.id])
 
 
-@pytest.mark.xfail(strict=True, reason="project_world assumes a centred film back: it reads only "
-                   "the frustum window's max, so a lens shift (aperture offset) is ignored")  # fmt: skip
 def test_a_lens_shift_an_artist_adds_moves_the_picture_and_project_world_alike(
     renderer: Renderer,
 ) -> None:
@@ -256,11 +290,16 @@ def test_depth_is_metres_along_the_view_axis_and_zero_for_sky(
         assert depth is not None and ids is not None
         assert depth.dtype == np.float32 and depth.shape == SMALL[::-1]
         for name, point in points.items():
-            x, y = centroid(ids == object_id(scene, name))
-            # The marker's face looks straight back at this camera: half its size nearer.
-            expected = along_view_axis(cam.camera, time, point) - MARKER / 2
-            got = float(depth[int(y), int(x)])
-            assert abs(got - expected) <= 0.02 + 0.002 * expected, (name, got, expected)
+            mask = ids == object_id(scene, name)
+            x, y = centroid(mask)
+            # At its centre, about the marker's own distance along the axis (its centre is
+            # 3 cm behind its skin) ...
+            got, centre = float(depth[int(y), int(x)]), along_view_axis(cam.camera, time, point)
+            assert abs(got - centre) <= 0.02 + 0.002 * centre + MARKER / 2, (name, got, centre)
+            # ... and at each of its pixels, exactly where that pixel's ray meets its surface.
+            for py, px in zip(*np.nonzero(mask), strict=True):
+                surface = depth_of_marker(cam.camera, time, point, (px, py), SMALL)
+                assert abs(depth[py, px] - surface) <= 0.002 + 0.001 * surface, (name, px, py)
 
     # A wall square on to the camera is one distance across the whole frame, corners too:
     # depth is along the view axis, not the length of each pixel's ray (10 % more at the edges).
@@ -311,7 +350,8 @@ def test_normals_are_unit_camera_space_vectors(renderer: Renderer) -> None:
     ground_cam = stage_cameras(ground_stage)["5A"]
     with loaded(renderer, ground_stage) as scene:
         frame = scene.render(ground_cam.camera, float(ground_cam.first), *SMALL, passes=True)
-        ground = frame.ids == object_id(scene, "ground")
+        # Inside its outline: an edge pixel may show the box's far face, level with the top.
+        ground = _erode(frame.ids == object_id(scene, "ground"), 1)
     assert frame.normals is not None and ground.mean() > 0.3
     tilt = math.radians(-DESERT_SHOTS[0].camera.tilt)
     assert (frame.normals[ground][:, 1] > 0.9).all()
@@ -378,18 +418,33 @@ def test_beauty_shows_each_character_in_their_colour(renderer: Renderer) -> None
     assert b > 1.2 * r and b > g, (r, g, b)  # BEN, the second, is blue
 
 
-def test_a_night_exterior_has_a_darker_sky_than_a_day_one(renderer: Renderer) -> None:
+def sky_brightness(renderer: Renderer, stage: Any, look: Look | None = None) -> float:
+    cam = stage_cameras(stage)["5A"]
+    with loaded(renderer, stage, look) as scene:
+        frame = scene.render(cam.camera, float(cam.first), *SMALL, passes=True)
+    assert frame.ids is not None and (frame.ids == 0).sum() > 1000
+    return float(luminance(frame.rgb[frame.ids == 0]).mean())
+
+
+def test_a_night_look_has_a_darker_sky_than_a_day_one(renderer: Renderer) -> None:
+    stage = build_scene_stage(desert(), DESERT_SHOTS, FPS)
+    skies = {hour: sky_brightness(renderer, stage, Look.for_set("EXT", hour))
+             for hour in ("DAY", "NIGHT")}  # fmt: skip
+    assert skies["NIGHT"] < 0.5 * skies["DAY"], skies
+
+
+def test_the_scene_heading_on_the_stage_sets_the_look(renderer: Renderer) -> None:
     skies = {}
     for hour in ("DAY", "NIGHT"):
         stage = build_scene_stage(desert(hour), DESERT_SHOTS, FPS)
         assert stage.GetDefaultPrim().GetCustomDataByKey("moviola:time_of_day") == hour
-        cam = stage_cameras(stage)["5A"]
         with loaded(renderer, stage) as scene:
             assert scene.look == Look.for_set("EXT", hour)
-            frame = scene.render(cam.camera, float(cam.first), *SMALL, passes=True)
-        assert frame.ids is not None
-        skies[hour] = float(luminance(frame.rgb[frame.ids == 0]).mean())
+        skies[hour] = sky_brightness(renderer, stage)
     assert skies["NIGHT"] < 0.5 * skies["DAY"], skies
+    room = build_scene_stage(ROOM, ROOM_SHOTS, FPS)  # INT. KITCHEN - DAY: a key light, no fog
+    with loaded(renderer, room) as scene:
+        assert scene.look == Look.for_set("INT", "DAY") and scene.look.fog == 0.0
 
 
 def test_a_mannequin_casts_a_shadow_away_from_the_sun(renderer: Renderer) -> None:
@@ -403,17 +458,19 @@ def test_a_mannequin_casts_a_shadow_away_from_the_sun(renderer: Renderer) -> Non
     assert frame.ids is not None
     away = np.array([-sun[0], 0.0, -sun[2]])
     away /= np.linalg.norm(away)
-    # ANA stands at the origin: ground points 0.4-0.8 m from her feet, away from the sun
-    # (inside her shadow, which is 1.7 m x tan(sun's zenith angle) long) and towards it.
+    # ANA stands at the origin, 1.7 m tall under a sun 35 degrees from the zenith: her shadow
+    # reaches about 1.2 m from her feet, away from the sun. Compare ground 0.4-0.8 m out along
+    # it with open ground 1.5 m to its right (about as far from the camera, no one near).
     lum = luminance(frame.rgb)
     shade, sunlit = [], []
-    for sign, out in ((1.0, shade), (-1.0, sunlit)):
+    for shift, out in ((0.0, shade), (1.5, sunlit)):
         for d in (0.4, 0.5, 0.6, 0.7, 0.8):
-            p = sign * d * away
+            p = d * away + (shift, 0.0, 0.0)
             px = project_world(cam.camera, time, (p[0], 0.0, p[2]), *SMALL)
             assert px is not None
             x, y = int(px[0]), int(px[1])
-            assert frame.ids[y, x] == ground, (sign, d)
+            assert 0 <= x < SMALL[0] and 0 <= y < SMALL[1]
+            assert frame.ids[y, x] == ground, (shift, d)
             out.append(lum[y, x])
     assert max(shade) < 0.75 * min(sunlit), (shade, sunlit)
 
@@ -436,7 +493,7 @@ def test_a_mesh_is_drawn_and_hidden_or_guide_prims_are_not(renderer: Renderer) -
     card.CreateFaceVertexIndicesAttr([0, 1, 2, 3])
     card.CreateDisplayColorAttr([Gf.Vec3f(0.2, 0.7, 0.3)])
     # Between the lens and the card: a hidden box and a guide (a rig control, say).
-    hidden = in_front(cam.camera, time, (-0.6, -0.2, -2.0))
+    hidden = in_front(cam.camera, time, (-0.4, -0.2, -2.0))
     guide = in_front(cam.camera, time, (-0.2, -0.2, -2.0))
     for name, point in (("ghost", hidden), ("rig_control", guide)):
         box = UsdGeom.Cube.Define(stage, f"/World/Props/{name}")
@@ -501,9 +558,6 @@ def test_the_same_frame_renders_to_the_same_bytes(renderer: Renderer) -> None:
     assert first.tobytes() == again.tobytes()
 
 
-@pytest.mark.xfail(strict=True, reason="the sun's shadow map is the Renderer's, but each "
-                   "StageScene remembers the time it last drew it: a second stage rendered in "
-                   "between leaves its shadows behind")  # fmt: skip
 def test_a_frame_does_not_depend_on_another_stage_rendered_in_between(
     renderer: Renderer,
 ) -> None:

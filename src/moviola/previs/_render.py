@@ -113,7 +113,7 @@ uniform sampler2D u_col; uniform sampler2D u_data;
 uniform ivec2 u_size;         // target size in pixels
 uniform int u_step;           // ink line width in pixels
 uniform mat3 u_cam_to_world;
-uniform vec2 u_tan;           // tan of the half angles of view
+uniform vec4 u_window;        // the frustum window at distance 1: min x, min y, max x, max y
 uniform vec3 u_zenith; uniform vec3 u_horizon; uniform vec3 u_below;
 uniform vec3 u_fog_col; uniform float u_fog;
 uniform float u_ink;
@@ -134,7 +134,7 @@ float edge(ivec2 px, vec4 d0) {
     return e;
 }
 vec3 sky(vec2 uv) {
-    vec3 dir = normalize(u_cam_to_world * vec3((uv * 2.0 - 1.0) * u_tan, -1.0));
+    vec3 dir = normalize(u_cam_to_world * vec3(mix(u_window.xy, u_window.zw, uv), -1.0));
     float h = dir.y;
     return h >= 0.0 ? mix(u_horizon, u_zenith, pow(h, 0.6)) : mix(u_horizon, u_below, min(1.0, -h * 4.0));
 }
@@ -246,6 +246,7 @@ class Renderer:
         self._shadow_fbo = ctx.framebuffer(depth_attachment=self._shadow_tex)
         self._shadow_size = shadow_size
         self._targets: dict[tuple[int, int], Any] = {}
+        self._shadow_owner: StageScene | None = None
 
     def load(self, stage: Any, look: Look | None = None) -> StageScene:
         return StageScene(self, stage, look)
@@ -285,9 +286,11 @@ class StageScene:
         self.renderer = renderer
         self.stage = stage
         world = stage.GetDefaultPrim() or stage.GetPrimAtPath("/World")
-        data = dict(world.GetCustomData()) if world else {}
-        self.look = look or Look.for_set(str(data.get("moviola:int_ext", "")),
-                                         str(data.get("moviola:time_of_day", "")))  # fmt: skip
+
+        def custom(key: str) -> str:  # "a:b" keys are nested dictionaries in USD customData
+            return str(world.GetCustomDataByKey(key) or "") if world else ""
+
+        self.look = look or Look.for_set(custom("moviola:int_ext"), custom("moviola:time_of_day"))
         self.tess: Tessellation = tessellate(stage)
         ctx = renderer.ctx
         t = self.tess
@@ -314,14 +317,15 @@ class StageScene:
 
     def _pose(self, time: float) -> None:
         """World matrices at ``time``, and the sun's shadow map for them."""
-        if self._time == time:
+        r = self.renderer
+        if self._time == time and r._shadow_owner is self:
             return
         self._time = time
+        r._shadow_owner = self  # the shadow map is the renderer's: say whose it is now
         m = (world_matrices(self.tess.prims, time) if self.tess.prims
              else np.zeros((1, 7, 4), np.float32))  # fmt: skip
         self._xf.write(np.ascontiguousarray(m, np.float32).tobytes())
         self._light = self._light_matrix(m)
-        r = self.renderer
         r._shadow_fbo.use()
         r._shadow_fbo.clear(depth=1.0)
         self.renderer.ctx.enable(_DEPTH_TEST)
@@ -395,7 +399,8 @@ class StageScene:
         cam_to_world = np.asarray(gf_cam.transform, np.float64)[:3, :3]  # rows = camera axes
         _set(scr, "u_cam_to_world", cam_to_world.astype(np.float32).tobytes())
         window = frustum.GetWindow()
-        _set(scr, "u_tan", (float(window.GetMax()[0]), float(window.GetMax()[1])))
+        lo, hi = window.GetMin(), window.GetMax()  # off-centre with a lens shift
+        _set(scr, "u_window", (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
         _set(scr, "u_zenith", look.zenith)
         _set(scr, "u_horizon", look.horizon)
         _set(scr, "u_below", look.below)

@@ -69,11 +69,11 @@ def project_world(camera: Any, time: float, point: tuple[float, float, float], w
     p = np.array([*point, 1.0]) @ view  # USD matrices act on row vectors
     if p[2] >= -1e-6:
         return None
-    window = gf.frustum.GetWindow()
-    tx, ty = float(window.GetMax()[0]), float(window.GetMax()[1])
-    nx = (p[0] / -p[2]) / tx
-    ny = (p[1] / -p[2]) / ty
-    return ((nx + 1) / 2 * width, (1 - ny) / 2 * height)
+    window = gf.frustum.GetWindow()  # at distance 1; off-centre with a lens shift
+    lo, hi = window.GetMin(), window.GetMax()
+    u = (p[0] / -p[2] - lo[0]) / (hi[0] - lo[0])
+    v = (hi[1] - p[1] / -p[2]) / (hi[1] - lo[1])
+    return (float(u * width), float(v * height))
 
 
 def camera_position(camera: Any, time: float) -> tuple[float, float, float]:
