@@ -9,6 +9,9 @@ colours as a player would show them.
 
 from __future__ import annotations
 
+import gc
+import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -98,7 +101,7 @@ CENTRE = slice(SPEC.width // 3, 2 * SPEC.width // 3)  # subtitle
 
 
 @pytest.fixture(scope="module")
-def renderer() -> Any:
+def renderer() -> Iterator[Renderer]:
     try:
         r = Renderer()
     except DependencyError as exc:
@@ -119,8 +122,7 @@ def movies(renderer: Any, stage: Any, tmp_path_factory: pytest.TempPathFactory) 
     moving, dolly = render_segment(root / "scene-4c.mp4", renderer, stage, [MOVING], SPEC,
                                    START + 48, [])  # fmt: skip
     slate_path = render_slate(root / "slate.mp4", SPEC, [("Script", "The Test · revision 3")])
-    return {"root": root, "segment": segment, "held": held, "moving": moving, "dolly": dolly,
-            "slate": slate_path}  # fmt: skip
+    return {"segment": segment, "held": held, "moving": moving, "dolly": dolly, "slate": slate_path}
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +153,8 @@ def diff(a: NDArray[Any], b: NDArray[Any]) -> float:
 
 
 def luma(rgb: NDArray[Any]) -> NDArray[np.float64]:
-    return rgb.astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+    weights = np.array([0.2126, 0.7152, 0.0722])
+    return np.asarray(rgb.astype(np.float64) @ weights, np.float64)
 
 
 def tone(seconds: float, start_s: float, end_s: float, hz: float = 440.0) -> NDArray[np.float32]:
@@ -429,7 +432,11 @@ def test_rgb_to_yuv420_known_values_and_plane_layout() -> None:
 def test_a_flat_colour_comes_back_through_a_player(
     colour: tuple[int, int, int], tmp_path: Path
 ) -> None:
-    """Decoding honours the stream's tags: BT.709, limited range, as the pixels were made."""
+    """Decoding honours the stream's tags: BT.709, limited range, as the pixels were made.
+
+    The frames go through the module's own writer (the one every segment and slate use),
+    so what is checked is the tags it sets, against the conversion it does.
+    """
     spec = replace(SPEC, width=64, height=48)
     path = tmp_path / "flat.mp4"
     container, stream = _animatic._open_writer(path, spec)
@@ -500,6 +507,31 @@ def test_an_interrupted_render_leaves_no_movie_and_no_temporary(
     path, _ = render_segment(target, renderer, stage, [MOVING], SPEC, 0, [])
     assert probe_movie(path)["frames"] == MOVING.frames
     assert sorted(p.name for p in folder.iterdir()) == [target.name]
+
+
+def open_files_under(folder: Path) -> list[str]:
+    """Paths under ``folder`` this process holds open (Linux: /proc/self/fd)."""
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.is_dir():
+        pytest.skip("needs /proc/self/fd")
+    links = []
+    for fd in fd_dir.iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except OSError:  # the fd of the listing itself, closed by now
+            continue
+    return [link for link in links if link.startswith(str(folder))]
+
+
+def test_an_interrupted_render_lets_go_of_its_temporary_file(
+    renderer: Any, stage: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "segments"
+    failing_after(renderer, monkeypatch, 3, RuntimeError("GPU lost"))
+    with pytest.raises(RuntimeError, match="GPU lost"):
+        render_segment(folder / "scene-4c.mp4", renderer, stage, [MOVING], SPEC, 0, [])
+    gc.collect()
+    assert open_files_under(folder) == []
 
 
 def test_a_failed_re_render_leaves_the_old_segment_untouched(

@@ -13,6 +13,7 @@ standing mannequins is rendered once per cut and repeated.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..core import DependencyError, DocumentError
+from ..core import DependencyError, DocumentError, InputError
 from ._burnin import (
     Layout,
     cut_bars,
@@ -101,6 +102,7 @@ def _rate(fps: float) -> Fraction:
 def _open_writer(path: Path, spec: MovieSpec) -> tuple[Any, Any]:
     av = _av()
     container = av.open(str(path), "w", format="mp4")
+    _OPEN.append(container)
     stream = container.add_stream("libx264", rate=_rate(spec.fps))
     stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
     stream.options = dict(_X264)
@@ -146,16 +148,28 @@ def _finish(container: Any, stream: Any) -> None:
     container.close()
 
 
+_OPEN: list[Any] = []  # containers being written, closed on any failure
+
+
 def _atomic_movie(target: Path, write: Callable[[Path], None]) -> Path:
-    """Write a movie under a temporary name; rename only when it is whole."""
+    """Write a movie under a temporary name; rename only when it is whole.
+
+    A failure (or Ctrl-C) closes the encoder and deletes the temporary file, so
+    nothing half-written keeps a final name or an open descriptor.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".mp4", dir=target.parent)
     os.close(fd)
+    mark = len(_OPEN)
     try:
         write(Path(tmp))
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
+        while len(_OPEN) > mark:
+            container = _OPEN.pop()
+            with contextlib.suppress(Exception):  # closed already, or failing: keep the first error
+                container.close()
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
@@ -186,6 +200,8 @@ def render_segment(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Path, int]:
     """One scene's cuts as an H.264 segment; returns the path and frames rendered (not held)."""
+    if not cuts or sum(c.frames for c in cuts) <= 0:
+        raise InputError("no cuts to render (a segment needs at least one frame)", path)
     cams = stage_cameras(stage)
     scene = renderer.load(stage)
     rendered = 0
@@ -293,9 +309,12 @@ def join_movie(target: Path, segments: Sequence[Path], audio: NDArray[np.float32
                spec: MovieSpec) -> Path:  # fmt: skip
     """Concatenate H.264 segments without re-encoding and add the AAC scratch track."""
     av = _av()
+    if not segments:
+        raise DocumentError("no segments to join", target)
 
     def write(tmp: Path) -> None:
         out = av.open(str(tmp), "w", format="mp4")
+        _OPEN.append(out)
         first = av.open(str(segments[0]))
         try:
             vs = out.add_stream_from_template(first.streams.video[0])

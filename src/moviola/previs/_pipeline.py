@@ -344,6 +344,8 @@ def run_previs(
     for scene in scenes:
         number = str(scene["number"])
         sc = scene_cuts(scene, beats.get(number, []), shot_by_id, fps)
+        if not sc.cuts:  # every cut rounded to nothing: the scene has no picture to show
+            continue
         timeline.append((sc, movie_at))
         for start, frames, who, text in sc.dialogue:
             lines.append(ScratchLine((movie_at + start) / fps, frames / fps, who, text))
