@@ -55,8 +55,9 @@ uniform float u_shadow_texel;
 uniform vec3 u_light_dir;      // towards the light
 uniform vec3 u_light_col;
 uniform vec3 u_sky_col; uniform vec3 u_ground_col;
+uniform vec3 u_fog_col; uniform float u_fog;
 in vec3 v_world; in vec3 v_nrm; in vec3 v_col; in float v_obj;
-layout(location = 0) out vec4 o_col;
+layout(location = 0) out vec4 o_col;    // display colour (fog applied, gamma 2)
 layout(location = 1) out vec4 o_data;   // view depth (m), object id, camera-space normal xy
 const vec2 DISK[4] = vec2[](vec2(0.93, 0.25), vec2(-0.25, 0.93), vec2(-0.93, -0.25),
     vec2(0.25, -0.93));
@@ -74,9 +75,12 @@ void main() {
     float ndl = max(dot(n, u_light_dir), 0.0);
     float sh = ndl > 0.0 ? shadow(n) : 0.0;
     vec3 hemi = mix(u_ground_col, u_sky_col, n.y * 0.5 + 0.5);
-    o_col = vec4(v_col * (hemi + u_light_col * ndl * sh), 1.0);
+    vec3 c = v_col * (hemi + u_light_col * ndl * sh);
+    float depth = -(u_view * vec4(v_world, 1.0)).z;
+    c = mix(c, u_fog_col, 1.0 - exp(-u_fog * depth));
+    o_col = vec4(sqrt(clamp(c, 0.0, 1.0)), 1.0);
     vec3 vn = normalize(mat3(u_view) * n);
-    o_data = vec4(-(u_view * vec4(v_world, 1.0)).z, v_obj, vn.xy);
+    o_data = vec4(depth, v_obj, vn.xy);
 }
 """
 
@@ -100,59 +104,66 @@ _SHADOW_FS = """
 void main() {}
 """
 
-_SCREEN_VS = """
+_SKY_VS = """
 #version 330
 in vec2 in_xy;
 out vec2 v_uv;
-void main() { v_uv = in_xy * 0.5 + 0.5; gl_Position = vec4(in_xy, 0.0, 1.0); }
+void main() { v_uv = in_xy * 0.5 + 0.5; gl_Position = vec4(in_xy, 1.0, 1.0); }
 """
 
-_SCREEN_FS = """
+_SKY_FS = """
 #version 330
-uniform sampler2D u_col; uniform sampler2D u_data;
-uniform ivec2 u_size;         // target size in pixels
-uniform int u_step;           // ink line width in pixels
 uniform mat3 u_cam_to_world;
 uniform vec4 u_window;        // the frustum window at distance 1: min x, min y, max x, max y
 uniform vec3 u_zenith; uniform vec3 u_horizon; uniform vec3 u_below;
-uniform vec3 u_fog_col; uniform float u_fog;
-uniform float u_ink;
 in vec2 v_uv;
 layout(location = 0) out vec4 o_col;
-layout(location = 1) out vec4 o_line;
-float edge(ivec2 px, vec4 d0) {
-    // Right and lower neighbours only: half the fetches, and a one-sided line is as clear.
-    float e = 0.0;
-    for (int k = 0; k < 2; k++) {
-        ivec2 q = min(px + (k == 0 ? ivec2(u_step, 0) : ivec2(0, -u_step)), u_size - 1);
-        vec4 d1 = texelFetch(u_data, max(q, ivec2(0)), 0);
-        if (abs(d1.y - d0.y) > 0.5) return 1.0;
-        float z = max(min(d0.x, d1.x), 1e-3);
-        e = max(e, smoothstep(0.015, 0.04, abs(d1.x - d0.x) / z));
-        e = max(e, smoothstep(0.25, 0.45, length(d1.zw - d0.zw)));
-    }
-    return e;
-}
-vec3 sky(vec2 uv) {
-    vec3 dir = normalize(u_cam_to_world * vec3(mix(u_window.xy, u_window.zw, uv), -1.0));
-    float h = dir.y;
-    return h >= 0.0 ? mix(u_horizon, u_zenith, pow(h, 0.6)) : mix(u_horizon, u_below, min(1.0, -h * 4.0));
-}
+layout(location = 1) out vec4 o_data;
 void main() {
-    ivec2 px = ivec2(gl_FragCoord.xy);
-    vec4 data = texelFetch(u_data, px, 0);
-    vec3 c;
-    if (data.y < 0.5) {
-        c = sky(v_uv);
-    } else {
-        c = texelFetch(u_col, px, 0).rgb;
-        float f = 1.0 - exp(-u_fog * data.x);
-        c = mix(c, u_fog_col, f);
-    }
-    float e = edge(px, data);
-    o_line = vec4(vec3(1.0 - e), 1.0);
-    c = mix(c, vec3(0.08), e * u_ink);
-    o_col = vec4(sqrt(clamp(c, 0.0, 1.0)), 1.0);  // linear -> display (gamma 2)
+    vec3 dir = normalize(u_cam_to_world * vec3(mix(u_window.xy, u_window.zw, v_uv), -1.0));
+    float h = dir.y;
+    vec3 c = h >= 0.0 ? mix(u_horizon, u_zenith, sqrt(h)) : mix(u_horizon, u_below, min(1.0, -h * 4.0));
+    o_col = vec4(sqrt(c), 1.0);
+    o_data = vec4(0.0);
+}
+"""
+
+# Ink outlines by the inverted hull: each object's back faces, pushed out along their
+# normals by a fixed number of pixels, show only as a rim around its silhouette.
+_OUTLINE_VS = """
+#version 330
+uniform sampler2D u_xf;
+uniform mat4 u_vp;
+uniform vec3 u_eye;
+uniform vec2 u_px;             // line width in clip units (x, y)
+in vec3 in_pos; in vec3 in_nrm; in float in_prim;
+out float v_back;
+void main() {
+    int i = int(in_prim + 0.5);
+    mat4 m = mat4(texelFetch(u_xf, ivec2(0, i), 0), texelFetch(u_xf, ivec2(1, i), 0),
+                  texelFetch(u_xf, ivec2(2, i), 0), texelFetch(u_xf, ivec2(3, i), 0));
+    mat3 nm = mat3(texelFetch(u_xf, ivec2(4, i), 0).xyz, texelFetch(u_xf, ivec2(5, i), 0).xyz,
+                   texelFetch(u_xf, ivec2(6, i), 0).xyz);
+    vec4 w = m * vec4(in_pos, 1.0);
+    vec3 n = normalize(nm * in_nrm);
+    v_back = dot(n, u_eye - w.xyz);
+    vec4 c = u_vp * w;
+    vec4 c2 = u_vp * vec4(w.xyz + n * 0.01, 1.0);
+    vec2 d = c2.xy / c2.w - c.xy / c.w;
+    float len = length(d);
+    if (len > 1e-6) c.xy += d / len * u_px * c.w;
+    gl_Position = c;
+}
+"""
+
+_OUTLINE_FS = """
+#version 330
+uniform vec3 u_ink;
+in float v_back;
+layout(location = 0) out vec4 o_col;
+void main() {
+    if (v_back > 0.0) discard;   // front faces of the hull would cover the object
+    o_col = vec4(u_ink, 1.0);
 }
 """
 
@@ -234,9 +245,10 @@ class Renderer:
         ctx = self.ctx
         self._geo = ctx.program(vertex_shader=_GEOMETRY_VS, fragment_shader=_GEOMETRY_FS)
         self._shadow_prog = ctx.program(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS)
-        self._screen = ctx.program(vertex_shader=_SCREEN_VS, fragment_shader=_SCREEN_FS)
+        self._sky = ctx.program(vertex_shader=_SKY_VS, fragment_shader=_SKY_FS)
+        self._outline = ctx.program(vertex_shader=_OUTLINE_VS, fragment_shader=_OUTLINE_FS)
         quad = np.array([-1, -1, 1, -1, -1, 1, 1, 1], np.float32)
-        self._quad = ctx.vertex_array(self._screen, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")])
+        self._quad = ctx.vertex_array(self._sky, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")])
         self._shadow_tex = ctx.depth_texture((shadow_size, shadow_size))
         self._shadow_tex.compare_func = "<="
         self._shadow_tex.repeat_x = self._shadow_tex.repeat_y = False
@@ -251,28 +263,22 @@ class Renderer:
     def load(self, stage: Any, look: Look | None = None) -> StageScene:
         return StageScene(self, stage, look)
 
-    def targets(self, width: int, height: int) -> Any:
-        key = (width, height)
+    def targets(self, width: int, height: int, passes: bool) -> Any:
+        """Framebuffers by size: display colour only, or with the data target for passes."""
+        key = (width, height, passes)
         if key not in self._targets:
             if len(self._targets) > 4:  # sizes vary rarely; keep memory bounded
-                for t in self._targets.values():
-                    for obj in t:
-                        obj.release()
+                for fbo in self._targets.values():
+                    for attachment in (*fbo.color_attachments, fbo.depth_attachment):
+                        attachment.release()
+                    fbo.release()
                 self._targets.clear()
             ctx = self.ctx
-            col = ctx.texture(key, 4)
-            data = ctx.texture(key, 4, dtype="f2")
-            import moderngl
-
-            for t in (col, data):
-                t.filter = (moderngl.NEAREST, moderngl.NEAREST)
-                t.repeat_x = t.repeat_y = False
-            depth = ctx.depth_renderbuffer(key)
-            geo_fbo = ctx.framebuffer([col, data], depth)
-            out = ctx.renderbuffer(key, 4)
-            line = ctx.renderbuffer(key, 4)
-            out_fbo = ctx.framebuffer([out, line])
-            self._targets[key] = (col, data, depth, geo_fbo, out, line, out_fbo)
+            size = (width, height)
+            colour = [ctx.renderbuffer(size, 4)]
+            if passes:
+                colour.append(ctx.renderbuffer(size, 4, dtype="f4"))
+            self._targets[key] = ctx.framebuffer(colour, ctx.depth_renderbuffer(size))
         return self._targets[key]
 
     def release(self) -> None:
@@ -307,6 +313,9 @@ class StageScene:
         self._vao = ctx.vertex_array(renderer._geo, [layout])
         self._shadow_vao = ctx.vertex_array(
             renderer._shadow_prog, [(self._vbo, "3f 12x 12x 1f 4x", "in_pos", "in_prim")]
+        )
+        self._outline_vao = ctx.vertex_array(
+            renderer._outline, [(self._vbo, "3f 3f 12x 1f 4x", "in_pos", "in_nrm", "in_prim")]
         )
         self._time: float | None = None
         self._light = np.eye(4, dtype=np.float32)
@@ -353,67 +362,72 @@ class StageScene:
         self._pose(time)
         r = self.renderer
         ctx = r.ctx
-        col, data, _depth, geo_fbo, _out, _line, out_fbo = r.targets(width, height)
+        fbo = r.targets(width, height, passes)
+        n_targets = len(fbo.color_attachments)
         gf_cam = camera.GetCamera(time)
         frustum = gf_cam.frustum
         frustum.SetNearFar(Gf.Range1d(NEAR, FAR))
         view = np.asarray(frustum.ComputeViewMatrix(), np.float32)  # row-vector = GL column-major
         proj = np.asarray(frustum.ComputeProjectionMatrix(), np.float32)
-        geo_fbo.use()
-        geo_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        ctx.enable(_DEPTH_TEST)
-        if self.tess.triangles:  # depth pre-pass: then each pixel is shaded once
-            geo_fbo.color_mask = [(False, False, False, False)] * 2
-            self._xf.use(0)
-            _set(r._shadow_prog, "u_xf", 0)
-            _set(r._shadow_prog, "u_light", (view @ proj).astype(np.float32).tobytes())
-            self._shadow_vao.render()
-            geo_fbo.color_mask = [(True, True, True, True)] * 2
-            ctx.depth_func = "<="
+        vp = (view @ proj).astype(np.float32).tobytes()
         look = self.look
-        prog = r._geo
-        self._xf.use(0)
-        r._shadow_tex.use(1)
-        _set(prog, "u_xf", 0)
-        _set(prog, "u_shadow", 1)
-        _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
-        _set(prog, "u_view", view.tobytes())
-        _set(prog, "u_vp", (view @ proj).astype(np.float32).tobytes())
-        _set(prog, "u_light", self._light.T.astype(np.float32).tobytes())
-        _set(prog, "u_light_dir", look.light_dir)
-        _set(prog, "u_light_col", look.light_col)
-        _set(prog, "u_sky_col", look.sky_col)
-        _set(prog, "u_ground_col", look.ground_col)
-        if self.tess.triangles:
-            self._vao.render()
-        ctx.depth_func = "<"
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        # Sky first, everywhere (no depth): the gradient by view direction.
         ctx.disable(_DEPTH_TEST)
-        out_fbo.use()
-        scr = r._screen
-        col.use(2)
-        data.use(4)
-        for name, unit in (("u_col", 2), ("u_data", 4)):
-            _set(scr, name, unit)
-        _set(scr, "u_size", (width, height))
-        _set(scr, "u_step", max(1, round(width / 1600.0)))
+        sky = r._sky
         cam_to_world = np.asarray(gf_cam.transform, np.float64)[:3, :3]  # rows = camera axes
-        _set(scr, "u_cam_to_world", cam_to_world.astype(np.float32).tobytes())
+        _set(sky, "u_cam_to_world", cam_to_world.astype(np.float32).tobytes())
         window = frustum.GetWindow()
         lo, hi = window.GetMin(), window.GetMax()  # off-centre with a lens shift
-        _set(scr, "u_window", (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
-        _set(scr, "u_zenith", look.zenith)
-        _set(scr, "u_horizon", look.horizon)
-        _set(scr, "u_below", look.below)
-        _set(scr, "u_fog_col", look.horizon)
-        _set(scr, "u_fog", look.fog)
-        _set(scr, "u_ink", ink)
+        _set(sky, "u_window", (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
+        _set(sky, "u_zenith", look.zenith)
+        _set(sky, "u_horizon", look.horizon)
+        _set(sky, "u_below", look.below)
         r._quad.render(mode=5)  # TRIANGLE_STRIP
-        rgb = np.frombuffer(out_fbo.read(components=3, attachment=0), np.uint8)
+        if self.tess.triangles:
+            ctx.enable(_DEPTH_TEST)
+            # Depth pre-pass: then each pixel is lit once.
+            _mask(fbo, [(False, False, False, False)] * n_targets)
+            self._xf.use(0)
+            _set(r._shadow_prog, "u_xf", 0)
+            _set(r._shadow_prog, "u_light", vp)
+            self._shadow_vao.render()
+            _mask(fbo, [(True, True, True, True)] * n_targets)
+            ctx.depth_func = "<="
+            prog = r._geo
+            r._shadow_tex.use(1)
+            _set(prog, "u_xf", 0)
+            _set(prog, "u_shadow", 1)
+            _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
+            _set(prog, "u_view", view.tobytes())
+            _set(prog, "u_vp", vp)
+            _set(prog, "u_light", self._light.T.astype(np.float32).tobytes())
+            _set(prog, "u_light_dir", look.light_dir)
+            _set(prog, "u_light_col", look.light_col)
+            _set(prog, "u_sky_col", look.sky_col)
+            _set(prog, "u_ground_col", look.ground_col)
+            _set(prog, "u_fog_col", look.horizon)
+            _set(prog, "u_fog", look.fog)
+            self._vao.render()
+            ctx.depth_func = "<"
+            if ink > 0:
+                line_px = max(1.0, width / 1280.0)
+                out = r._outline
+                _set(out, "u_xf", 0)
+                _set(out, "u_vp", vp)
+                eye = np.asarray(gf_cam.transform, np.float64)[3, :3]
+                _set(out, "u_eye", tuple(float(v) for v in eye))
+                _set(out, "u_px", (2.0 * line_px / width, 2.0 * line_px / height))
+                _set(out, "u_ink", tuple(0.08 + (1 - ink) * 0.5 for _ in range(3)))
+                _mask(fbo, [(True, True, True, True)] + [(False,) * 4] * (n_targets - 1))
+                self._outline_vao.render()
+                _mask(fbo, [(True, True, True, True)] * n_targets)
+            ctx.disable(_DEPTH_TEST)
+        rgb = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8)
         frame = Frame(rgb.reshape(height, width, 3)[::-1])
         if passes:
-            line = np.frombuffer(out_fbo.read(components=1, attachment=1), np.uint8)
-            frame.line = line.reshape(height, width)[::-1].copy()
-            raw = np.frombuffer(geo_fbo.read(components=4, attachment=1, dtype="f4"), np.float32)
+            raw = np.frombuffer(fbo.read(components=4, attachment=1, dtype="f4"), np.float32)
             raw = raw.reshape(height, width, 4)[::-1]
             frame.depth = raw[..., 0].copy()
             frame.ids = np.rint(raw[..., 1]).astype(np.int32)
@@ -421,12 +435,56 @@ class StageScene:
             nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0, 1.0))  # visible faces look back
             frame.normals = np.where((frame.ids > 0)[..., None], np.stack([nx, ny, nz], -1), 0.0
                                      ).astype(np.float32)  # fmt: skip
+            frame.line = line_art(frame.depth, frame.ids, frame.normals,
+                                  max(1, round(width / 1600)))  # fmt: skip
         frame.rgb = np.ascontiguousarray(frame.rgb)
         return frame
 
     def release(self) -> None:
-        for obj in (self._vao, self._shadow_vao, self._vbo, self._xf):
+        for obj in (self._vao, self._shadow_vao, self._outline_vao, self._vbo, self._xf):
             obj.release()
+
+
+def line_art(depth: NDArray[np.float32], ids: NDArray[np.int32], normals: NDArray[np.float32],
+             step: int = 1) -> NDArray[np.uint8]:  # fmt: skip
+    """Ink on white where objects meet, depth breaks or surfaces fold (the edge pass).
+
+    A depth break is a jump in the depth's second difference, so a floor seen at a
+    grazing angle (steep, but smooth) stays clean.
+    """
+    edge = (_neighbours_differ(ids, step)).astype(np.float32)
+    pad = np.pad(depth, step, mode="edge")
+    h, w = depth.shape
+    z = np.maximum(depth, 1e-3)
+    for dy, dx in ((step, 0), (0, step)):
+        before = pad[step - dy : step - dy + h, step - dx : step - dx + w]
+        after = pad[step + dy : step + dy + h, step + dx : step + dx + w]
+        bend = np.abs(before + after - 2 * depth) / z
+        edge = np.maximum(edge, _smoothstep(0.02, 0.06, bend))
+    npad = np.pad(normals, ((step, step), (step, step), (0, 0)), mode="edge")
+    for dy, dx in ((step, 0), (0, step)):
+        other = npad[step + dy : step + dy + h, step + dx : step + dx + w]
+        fold = np.linalg.norm(other - normals, axis=-1)
+        edge = np.maximum(edge, _smoothstep(0.35, 0.6, fold))
+    edge[ids == 0] = np.where(_neighbours_differ(ids, step), edge, 0.0)[ids == 0]
+    return np.rint(255 * (1.0 - edge)).astype(np.uint8)
+
+
+def _neighbours_differ(ids: NDArray[np.int32], step: int) -> NDArray[np.bool_]:
+    out = np.zeros(ids.shape, bool)
+    out[:-step, :] |= ids[:-step, :] != ids[step:, :]
+    out[:, :-step] |= ids[:, :-step] != ids[:, step:]
+    return out
+
+
+def _smoothstep(lo: float, hi: float, x: NDArray[np.float32]) -> NDArray[np.float32]:
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def _mask(fbo: Any, masks: list[tuple[bool, ...]]) -> None:
+    """moderngl takes one tuple for a single attachment, a list for several."""
+    fbo.color_mask = masks[0] if len(masks) == 1 else masks
 
 
 def _set(prog: Any, name: str, value: Any) -> None:
