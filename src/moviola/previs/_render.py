@@ -14,6 +14,7 @@ what a 3D artist sees through that camera in their own tool.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -257,7 +258,7 @@ class Renderer:
         self._shadow_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._shadow_fbo = ctx.framebuffer(depth_attachment=self._shadow_tex)
         self._shadow_size = shadow_size
-        self._targets: dict[tuple[int, int], Any] = {}
+        self._targets: dict[tuple[int, int, bool], Any] = {}
         self._shadow_owner: StageScene | None = None
 
     def load(self, stage: Any, look: Look | None = None) -> StageScene:
@@ -467,7 +468,8 @@ def line_art(depth: NDArray[np.float32], ids: NDArray[np.int32], normals: NDArra
         fold = np.linalg.norm(other - normals, axis=-1)
         edge = np.maximum(edge, _smoothstep(0.35, 0.6, fold))
     edge[ids == 0] = np.where(_neighbours_differ(ids, step), edge, 0.0)[ids == 0]
-    return np.rint(255 * (1.0 - edge)).astype(np.uint8)
+    out: NDArray[np.uint8] = np.rint(255 * (1.0 - edge)).astype(np.uint8)
+    return out
 
 
 def _neighbours_differ(ids: NDArray[np.int32], step: int) -> NDArray[np.bool_]:
@@ -479,10 +481,11 @@ def _neighbours_differ(ids: NDArray[np.int32], step: int) -> NDArray[np.bool_]:
 
 def _smoothstep(lo: float, hi: float, x: NDArray[np.float32]) -> NDArray[np.float32]:
     t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+    out: NDArray[np.float32] = (t * t * (3 - 2 * t)).astype(np.float32)
+    return out
 
 
-def _mask(fbo: Any, masks: list[tuple[bool, ...]]) -> None:
+def _mask(fbo: Any, masks: Sequence[tuple[bool, ...]]) -> None:
     """moderngl takes one tuple for a single attachment, a list for several."""
     fbo.color_mask = masks[0] if len(masks) == 1 else masks
 
