@@ -17,7 +17,9 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -29,19 +31,11 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..core import DependencyError, DocumentError, InputError
-from ._burnin import (
-    Layout,
-    cut_bars,
-    glyph_height,
-    layout,
-    paste_timecode,
-    slate,
-    subtitle,
-    timecode,
-)
+from ._burnin import Layout, cut_bars, layout, slate, stamp_timecode, subtitle, timecode
 from ._render import Renderer
 from ._stage_query import stage_cameras
 from ._tessellate import world_matrices
+from ._yuv import rgb_to_yuv420
 
 ANIMATIC_VERSION = 1
 SAMPLE_RATE = 48000
@@ -119,20 +113,6 @@ def segment_key(spec: MovieSpec, stage_digest: str, cuts: Sequence[Cut], start: 
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def rgb_to_yuv420(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """BT.709 limited-range YUV 4:2:0 in PyAV's planar layout ((h * 3/2) x w)."""
-    f = rgb.astype(np.float32)
-    r, g, b = f[..., 0], f[..., 1], f[..., 2]
-    y = 16 + (0.2126 * r + 0.7152 * g + 0.0722 * b) * (219 / 255)
-    w = y.shape[1]
-    q = (f[0::2, 0::2] + f[1::2, 0::2] + f[0::2, 1::2] + f[1::2, 1::2]) * 0.25
-    r2, g2, b2 = q[..., 0], q[..., 1], q[..., 2]
-    u = 128 + (-0.1146 * r2 - 0.3854 * g2 + 0.5 * b2) * (224 / 255)
-    v = 128 + (0.5 * r2 - 0.4542 * g2 - 0.0458 * b2) * (224 / 255)
-    planes = [np.rint(p).clip(0, 255).astype(np.uint8) for p in (y, u, v)]
-    return np.concatenate([planes[0], planes[1].reshape(-1, w), planes[2].reshape(-1, w)])
-
-
 def _encode(container: Any, stream: Any, rgb: NDArray[np.uint8], pts: int, *,
             yuv: bool = False) -> None:  # fmt: skip
     av = _av()
@@ -140,6 +120,55 @@ def _encode(container: Any, stream: Any, rgb: NDArray[np.uint8], pts: int, *,
     frame.pts = pts
     for packet in stream.encode(frame):
         container.mux(packet)
+
+
+class _Encoder:
+    """x264 on its own thread (PyAV lets go of the GIL while encoding), fed by a short
+    queue: the next frames are composed and rendered while this one is encoded."""
+
+    def __init__(self, container: Any, stream: Any) -> None:
+        self.container, self.stream = container, stream
+        self.queue: queue.Queue[tuple[NDArray[np.uint8], int] | None] = queue.Queue(maxsize=24)
+        self.error: BaseException | None = None
+        self.aborted = False
+        self.thread = threading.Thread(target=self._run, name="moviola-x264", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (item := self.queue.get()) is not None:
+                if not self.aborted:
+                    _encode(self.container, self.stream, item[0], item[1], yuv=True)
+        except BaseException as exc:  # handed to the caller at the next submit or finish
+            self.error = exc
+            while self.queue.get() is not None:  # drain so the producer never blocks
+                pass
+
+    def submit(self, yuv: NDArray[np.uint8], pts: int) -> None:
+        if self.error is not None:
+            self._stop()
+        try:
+            self.queue.put((yuv, pts))
+        except BaseException:
+            self._stop(reraise=False)
+            raise
+
+    def _stop(self, reraise: bool = True) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if reraise and self.error is not None:
+            raise self.error
+
+    def finish(self) -> None:
+        self._stop()
+        _finish(self.container, self.stream)
+
+    def abort(self) -> None:
+        """Stop without encoding what is queued; the container may then be closed."""
+        self.aborted = True
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
 
 
 def _finish(container: Any, stream: Any) -> None:
@@ -208,7 +237,16 @@ def render_segment(
 
     def write(tmp: Path) -> None:
         nonlocal rendered
-        container, stream = _open_writer(tmp, spec)
+        encoder = _Encoder(*_open_writer(tmp, spec))
+        try:
+            _frames(encoder)
+        except BaseException:
+            encoder.abort()  # before the container is closed under the encoding thread
+            raise
+        encoder.finish()
+
+    def _frames(encoder: _Encoder) -> None:
+        nonlocal rendered
         pts = 0
         movie_frame = movie_start
         for cut in cuts:
@@ -219,7 +257,7 @@ def render_segment(
             state: bytes | None = None
             canvas = np.zeros((spec.height, spec.width, 3), np.uint8)
             bars: dict[str, NDArray[np.uint8]] = {}
-            base: tuple[int, str, NDArray[np.uint8], NDArray[np.uint8]] | None = None
+            base: tuple[int, str, NDArray[np.uint8]] | None = None
             version = 0
             for k in range(cut.frames):
                 time = float(cut.stage_start + k)
@@ -238,15 +276,14 @@ def render_segment(
                 text = line.text if line else ""
                 if base is None or base[0] != version or base[1] != text:
                     rgb = _compose(canvas, lay, picture, top, bottom, bars, text)
-                    base = (version, text, rgb_to_yuv420(rgb), rgb[_strip_top(lay) :].copy())
+                    base = (version, text, rgb_to_yuv420(rgb))
                 frame = base[2].copy()
-                _stamp(frame, base[3], lay, timecode(movie_frame, spec.fps), f"{movie_frame:06d}")
-                _encode(container, stream, frame, pts, yuv=True)
+                stamp_timecode(frame, lay, timecode(movie_frame, spec.fps), f"{movie_frame:06d}")
+                encoder.submit(frame, pts)
                 pts += 1
                 movie_frame += 1
                 if progress:
                     progress(1)
-        _finish(container, stream)
 
     try:
         return _atomic_movie(path, write), rendered
@@ -275,34 +312,6 @@ def _compose(canvas: NDArray[np.uint8], lay: Layout, picture: NDArray[np.uint8],
         bars[text] = subtitle(bottom, lay, text) if text else bottom
     canvas[lay.height - bar :] = bars[text]
     return canvas
-
-
-def _strip_rows(lay: Layout) -> tuple[int, int]:
-    """Rows the timecode touches, widened to whole chroma rows (PyAV packs two per row)."""
-    glyph_h = glyph_height(lay)
-    y0 = lay.height - lay.bar + max(0, (lay.bar - glyph_h) // 2)
-    y1 = min(lay.height, y0 + glyph_h)
-    return y0 - y0 % 4, min(lay.height, y1 + (-y1) % 4)
-
-
-def _strip_top(lay: Layout) -> int:
-    """First row kept in RGB per cut: the bottom bar and the chroma rows above it."""
-    return min(_strip_rows(lay)[0], lay.height - lay.bar)
-
-
-def _stamp(yuv: NDArray[np.uint8], strip_rgb: NDArray[np.uint8], lay: Layout, tc: str,
-           label: str) -> None:  # fmt: skip
-    """Burn the timecode into a YUV frame: only the rows it touches are re-converted."""
-    h = lay.height
-    top, end = _strip_rows(lay)
-    lo = _strip_top(lay)
-    strip = strip_rgb.copy()
-    paste_timecode(strip[h - lay.bar - lo :], lay, tc, label)
-    conv = rgb_to_yuv420(strip[top - lo : end - lo])
-    n = end - top
-    yuv[top:end] = conv[:n]
-    yuv[h + top // 4 : h + end // 4] = conv[n : n + n // 4]
-    yuv[h + h // 4 + top // 4 : h + h // 4 + end // 4] = conv[n + n // 4 :]
 
 
 def join_movie(target: Path, segments: Sequence[Path], audio: NDArray[np.float32] | None,

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
 from ._storyboard import _fit, _wrap, font
+from ._yuv import U8, planes, rgb_to_yuv_planes
 
 BAR_RGB = (10, 10, 12)
 TC_START_S = 3600  # record timecode of the movie's first frame: 01:00:00:00
@@ -102,28 +103,62 @@ def subtitle(bottom: NDArray[np.uint8], lay: Layout, text: str) -> NDArray[np.ui
     return np.asarray(img).copy()
 
 
-def glyph_height(lay: Layout) -> int:
-    glyphs, _ = _glyphs(round(24 * lay.height / 720))
-    return int(next(iter(glyphs.values())).shape[0])
+@cache
+def _yuv_glyphs(height: int) -> tuple[dict[str, tuple[U8, U8, U8]], int, int]:
+    """The timecode glyphs as YUV blocks (even sizes, so chroma lines up)."""
+    size = round(24 * height / 720)
+    rgb, w = _glyphs(size)
+    gw = w + w % 2
+    gh = next(iter(rgb.values())).shape[0]
+    gh += gh % 2
+    out: dict[str, tuple[U8, U8, U8]] = {}
+    for ch, img in rgb.items():
+        block = np.empty((gh, gw, 3), np.uint8)
+        block[:] = BAR_RGB
+        block[: img.shape[0], : img.shape[1]] = img
+        out[ch] = rgb_to_yuv_planes(block)
+    return out, gw, gh
 
 
-def paste_timecode(bar: NDArray[np.uint8], lay: Layout, text: str, frame_label: str) -> None:
-    """Write the record timecode (left) and the frame count (right) into a bottom bar."""
+def _timecode_positions(lay: Layout, gw: int, gh: int, label_len: int) -> tuple[int, int, int]:
+    """Top row and the left/right starts of the burnt-in counters (even, for chroma)."""
     k = lay.height / 720
-    glyphs, w = _glyphs(round(24 * k))
-    h = next(iter(glyphs.values())).shape[0]
-    y = max(0, (lay.bar - h) // 2)
-    x = round(22 * k)
-    for ch in text:
-        g = glyphs[ch]
-        bar[y : y + h, x : x + w] = g[: bar.shape[0] - y]
-        x += w
-    x = lay.width - round(22 * k) - w * len(frame_label)
-    for ch in frame_label:
-        glyph = glyphs.get(ch)
-        if glyph is not None:
-            bar[y : y + h, x : x + w] = glyph[: bar.shape[0] - y]
-        x += w
+    y0 = lay.height - lay.bar + max(0, (lay.bar - gh) // 2)
+    left = round(22 * k)
+    right = lay.width - round(22 * k) - gw * label_len
+    return y0 - y0 % 2, left - left % 2, right - right % 2
+
+
+def paste_timecode(bar: U8, lay: Layout, text: str, frame_label: str) -> None:
+    """The RGB twin of :func:`stamp_timecode`, drawing into a bottom bar image."""
+    glyphs, w = _glyphs(round(24 * lay.height / 720))
+    gw, gh = _yuv_glyphs(lay.height)[1:]
+    y0, left, right = _timecode_positions(lay, gw, gh, len(frame_label))
+    y = y0 - (lay.height - lay.bar)
+    for x, chars in ((left, text), (right, frame_label)):
+        for ch in chars:
+            g = glyphs.get(ch)
+            if g is not None:
+                rows = min(g.shape[0], bar.shape[0] - y)
+                bar[y : y + rows, x : x + w] = g[:rows]
+            x += gw
+
+
+def stamp_timecode(yuv: U8, lay: Layout, text: str, frame_label: str) -> None:
+    """Paste the record timecode (left) and frame count (right) into a YUV frame's bottom bar."""
+    glyphs, gw, gh = _yuv_glyphs(lay.height)
+    y_plane, u_plane, v_plane = planes(yuv, lay.height)
+    y0, left, right = _timecode_positions(lay, gw, gh, len(frame_label))
+    if y0 + gh > lay.height:
+        return  # a bar too thin for type
+    for x, chars in ((left, text), (right, frame_label)):
+        for ch in chars:
+            g = glyphs.get(ch)
+            if g is not None and x >= 0 and x + gw <= lay.width:
+                y_plane[y0 : y0 + gh, x : x + gw] = g[0]
+                u_plane[y0 // 2 : (y0 + gh) // 2, x // 2 : (x + gw) // 2] = g[1]
+                v_plane[y0 // 2 : (y0 + gh) // 2, x // 2 : (x + gw) // 2] = g[2]
+            x += gw
 
 
 def slate(lay: Layout, lines: list[tuple[str, str]], title: str) -> NDArray[np.uint8]:

@@ -1,0 +1,38 @@
+"""RGB to BT.709 limited-range YUV 4:2:0, in NumPy: what the animatic encodes.
+
+Composing frames in YUV ourselves means a held picture is converted once, and
+per frame only the timecode's glyphs (pre-converted) are pasted in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+U8 = NDArray[np.uint8]
+
+
+def rgb_to_yuv_planes(rgb: U8) -> tuple[U8, U8, U8]:
+    """Y (h x w) and U, V (h/2 x w/2) planes; height and width must be even."""
+    f = rgb.astype(np.float32)
+    y = 16 + (0.2126 * f[..., 0] + 0.7152 * f[..., 1] + 0.0722 * f[..., 2]) * (219 / 255)
+    q = (f[0::2, 0::2] + f[1::2, 0::2] + f[0::2, 1::2] + f[1::2, 1::2]) * 0.25
+    u = 128 + (-0.1146 * q[..., 0] - 0.3854 * q[..., 1] + 0.5 * q[..., 2]) * (224 / 255)
+    v = 128 + (0.5 * q[..., 0] - 0.4542 * q[..., 1] - 0.0458 * q[..., 2]) * (224 / 255)
+    y8, u8, v8 = (np.rint(p).clip(0, 255).astype(np.uint8) for p in (y, u, v))
+    return y8, u8, v8
+
+
+def rgb_to_yuv420(rgb: U8) -> U8:
+    """BT.709 limited-range YUV 4:2:0 in PyAV's planar layout ((h * 3/2) x w)."""
+    y, u, v = rgb_to_yuv_planes(rgb)
+    w = y.shape[1]
+    return np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)])
+
+
+def planes(yuv: U8, height: int) -> tuple[U8, U8, U8]:
+    """Writable views of the Y, U and V planes of a packed (h * 3/2) x w frame."""
+    w = yuv.shape[1]
+    q = height // 4
+    return (yuv[:height], yuv[height : height + q].reshape(height // 2, w // 2),
+            yuv[height + q : height + 2 * q].reshape(height // 2, w // 2))  # fmt: skip
