@@ -124,3 +124,52 @@ def test_our_projection_agrees_with_usds_camera_to_a_pixel(plan: dict[str, Any])
                 assert abs(ours[0] - usd_px[0]) < 1.0 and abs(ours[1] - usd_px[1]) < 1.0, shot.id
                 checked += 1
     assert checked > 20
+
+
+def test_action_lines_set_poses_for_the_named_character() -> None:
+    from moviola.previs._poses import pose_cues
+
+    beats = [
+        {"kind": "action", "text": "MARA sits at the table. JONAS leans on the fridge."},
+        {"kind": "dialogue", "text": "I sit here.", "character": "MARA"},
+        {"kind": "action", "text": "Jonas points at the window. Mara stands."},
+        {"kind": "action", "text": "She runs."},  # no name: no guess
+        {"kind": "action", "text": "Jonas collapses onto the floor, Mara beside him."},
+    ]
+    assert pose_cues(beats, ["MARA", "JONAS"]) == {
+        "MARA": [(0, "sit"), (2, "stand")],
+        "JONAS": [(2, "point"), (4, "fall")],
+    }
+
+
+def test_a_seated_character_sits_on_a_seat_at_the_table() -> None:
+    from moviola.plan import Camera, Shot
+
+    scene = {
+        "number": "1", "heading": "INT. KITCHEN - NIGHT",
+        "blocking": {"kind": "room", "width": 5.0, "depth": 4.0, "door": [-2.0, -2.0],
+                     "characters": [
+                         {"name": "MARA", "height": 1.7, "marks": [{"beat": 0, "x": -0.75, "y": 0.3, "facing": 0.0}]},
+                         {"name": "JONAS", "height": 1.8, "marks": [{"beat": 0, "x": 0.75, "y": 0.3, "facing": 180.0}]}],
+                     "line": ["MARA", "JONAS"], "camera_side": -1.0},
+        "edit": [{"shot": "1", "beat": 0, "duration_s": 3.0}],
+    }  # fmt: skip
+    shot = Shot("1", "1", "WS", "eye level", "static", 24.0,
+                Camera("alexa35", 0.0, -3.0, 1.6, 90.0))  # fmt: skip
+    beats = [{"kind": "action", "text": "MARA sits at the table. JONAS leans on the fridge."}]
+    stage = build_scene_stage(scene, [shot], 24.0, beats=beats)
+    assert validate_stage(stage) == []
+
+    def height(path: str) -> float:
+        prim = stage.GetPrimAtPath(path)
+        return float(UsdGeom.Xformable(prim).ComputeLocalToWorldTransform(1001 + 10)[3][1])
+
+    assert height("/World/Characters/MARA/pelvis") < 0.6  # seated
+    assert height("/World/Characters/JONAS/pelvis") > 0.9  # standing
+    seat = stage.GetPrimAtPath("/World/Props/seat_MARA")
+    table = stage.GetPrimAtPath("/World/Props/table")
+    assert seat and table
+    seat_at = UsdGeom.Xformable(seat).ComputeLocalToWorldTransform(1001)[3]
+    assert (seat_at[0], -seat_at[2]) == pytest.approx((-0.75, 0.3), abs=1e-6)
+    table_at = UsdGeom.Xformable(table).ComputeLocalToWorldTransform(1001)[3]
+    assert (table_at[0], -table_at[2]) == pytest.approx((0.0, 0.3), abs=1e-6)

@@ -20,6 +20,8 @@ from ..core import DependencyError
 from ..plan import CAMERAS, Shot
 from ..plan._audit import blocking_from_json
 from ..script import parse_heading
+from ._poses import pose_cues
+from ._props import Prop, place_props
 
 FIRST_FRAME = 1001
 #: Mannequin colours, one per character in order (they tell people apart at a glance).
@@ -28,14 +30,17 @@ COLOURS = (
     (0.95, 0.55, 0.15), (0.55, 0.35, 0.28), (0.89, 0.47, 0.76), (0.10, 0.75, 0.80),
 )  # fmt: skip
 #: Joint angles (degrees) of the mannequin's poses: hips, knees, shoulders, elbows, lean.
+#: Hips and shoulders swing forward for positive angles, knees and elbows bend; ``pelvis``
+#: is the pelvis height in metres (for a 1.75 m mannequin), ``lean`` tips the body forward.
 POSES: dict[str, dict[str, float]] = {
-    "stand": {"hip": 0, "knee": 0, "shoulder": 8, "elbow": 10, "lean": 0},
-    "sit": {"hip": -90, "knee": 90, "shoulder": 15, "elbow": 40, "lean": 0},
-    "walk": {"hip": 25, "knee": 15, "shoulder": -20, "elbow": 25, "lean": 4},
-    "run": {"hip": 45, "knee": 60, "shoulder": -45, "elbow": 85, "lean": 12},
-    "point": {"hip": 0, "knee": 0, "shoulder": 90, "elbow": 0, "lean": 0},
-    "fall": {"hip": 30, "knee": 40, "shoulder": 120, "elbow": 30, "lean": -70},
+    "stand": {"hip": 0, "knee": 0, "shoulder": -8, "elbow": 10, "lean": 0, "pelvis": 0.95},
+    "sit": {"hip": 90, "knee": 90, "shoulder": 15, "elbow": 45, "lean": -5, "pelvis": 0.5},
+    "walk": {"hip": 0, "knee": 10, "shoulder": -5, "elbow": 20, "lean": 3, "pelvis": 0.94},
+    "run": {"hip": 10, "knee": 50, "shoulder": 0, "elbow": 90, "lean": 14, "pelvis": 0.9},
+    "point": {"hip": 0, "knee": 0, "shoulder": 85, "elbow": 0, "lean": 0, "pelvis": 0.95},
+    "fall": {"hip": 20, "knee": 30, "shoulder": 150, "elbow": 20, "lean": 85, "pelvis": 0.22},
 }
+POSE_CHANGE_FRAMES = 8  # how long a change of pose takes
 
 
 def _pxr() -> Any:
@@ -84,9 +89,18 @@ def beat_frames(scene: dict[str, Any], fps: float) -> dict[int, int]:
 
 
 def build_scene_stage(
-    scene: dict[str, Any], shots: list[Shot], fps: float, path: Path | None = None
+    scene: dict[str, Any],
+    shots: list[Shot],
+    fps: float,
+    path: Path | None = None,
+    *,
+    beats: list[dict[str, Any]] | None = None,
 ) -> Any:
-    """A USD stage for one scene of a plan (in memory, or a new layer at ``path``)."""
+    """A USD stage for one scene of a plan (in memory, or a new layer at ``path``).
+
+    ``beats`` are the breakdown's beats of the scene (with their text): the action
+    lines set the mannequins' poses (sits, runs, points, falls).
+    """
     _Gf, _Sdf, Usd, UsdGeom = _pxr()
     stage = Usd.Stage.CreateNew(str(path)) if path else Usd.Stage.CreateInMemory()
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
@@ -109,10 +123,17 @@ def build_scene_stage(
     world.GetPrim().SetCustomDataByKey("moviola:set_kind", blocking.kind)
     _set_proxy(stage, blocking)
     frames = beat_frames(scene, fps)
+    cues = pose_cues(beats or [], list(blocking.people))
     UsdGeom.Xform.Define(stage, "/World/Characters")
     for i, (name, person) in enumerate(blocking.people.items()):
+        timeline = [(frames.get(b, FIRST_FRAME), pose) for b, pose in cues.get(name, [])]
         _mannequin(stage, f"/World/Characters/{_safe(name)}", person, COLOURS[i % len(COLOURS)],
-                   frames, fps)  # fmt: skip
+                   frames, fps, timeline)  # fmt: skip
+    props = place_props(blocking, beats or [], cues)
+    if props:
+        UsdGeom.Xform.Define(stage, "/World/Props")
+    for prop in props:
+        _prop(stage, f"/World/Props/{_safe(prop.name)}", prop)
     UsdGeom.Xform.Define(stage, "/World/Cameras")
     for shot in shots:
         timing = timings.get(shot.id, ShotTiming(FIRST_FRAME, FIRST_FRAME))
@@ -136,6 +157,21 @@ def _box(stage: Any, path: str, centre: tuple[float, float, float], size: tuple[
     cube.CreateDisplayColorAttr([Gf.Vec3f(*colour)])
     lo = Gf.Vec3f(-0.5, -0.5, -0.5)
     cube.CreateExtentAttr([lo, -lo])
+
+
+def _prop(stage: Any, path: str, prop: Prop) -> None:
+    """A prop as a block standing on the ground, turned to its yaw."""
+    Gf, _, _, UsdGeom = _pxr()
+    cube = UsdGeom.Cube.Define(stage, path)
+    cube.CreateSizeAttr(1.0)
+    w, h, d = prop.size
+    cube.AddTranslateOp().Set(Gf.Vec3d(*plan_to_world(prop.centre[0], prop.centre[1], h / 2)))
+    cube.AddRotateYOp().Set(prop.yaw)
+    cube.AddScaleOp().Set(Gf.Vec3f(w, h, d))
+    cube.CreateDisplayColorAttr([Gf.Vec3f(*prop.colour)])
+    lo = Gf.Vec3f(-0.5, -0.5, -0.5)
+    cube.CreateExtentAttr([lo, -lo])
+    cube.GetPrim().SetCustomDataByKey("moviola:prop", prop.kind)
 
 
 def _set_proxy(stage: Any, blocking: Any) -> None:
@@ -181,11 +217,13 @@ def _angle_near(angle: float, ref: float) -> float:
 
 
 def _mannequin(stage: Any, path: str, person: Any, colour: tuple[float, float, float],
-               frames: dict[int, int], fps: float) -> None:  # fmt: skip
+               frames: dict[int, int], fps: float,
+               timeline: list[tuple[int, str]] | None = None) -> None:  # fmt: skip
     """An articulated stand-in: pelvis, spine, head, arms and legs as joints.
 
     A character holds each mark until its beat, then walks to the next one at
     a walking pace (turning to face the way they go), legs and arms swinging.
+    ``timeline`` lists (frame, pose) changes; each change takes a few frames.
     """
     Gf, _, _, UsdGeom = _pxr()
     root = UsdGeom.Xform.Define(stage, path)
@@ -226,10 +264,10 @@ def _mannequin(stage: Any, path: str, person: Any, colour: tuple[float, float, f
         prev = (pos, end)
     k = person.height / 1.75
     root.AddScaleOp().Set(Gf.Vec3f(k, k, k))
-    pose = POSES["stand"]
+    poses = _PoseTrack(timeline or [], walks, fps)
     pelvis = UsdGeom.Xform.Define(stage, f"{path}/pelvis")
-    pelvis.AddTranslateOp().Set(Gf.Vec3d(0, 0.95, 0))
-    pelvis.AddRotateXOp().Set(-pose["lean"])
+    poses.animate(pelvis.AddTranslateOp(), "pelvis", translate=True)
+    poses.animate(pelvis.AddRotateXOp(), "lean", sign=-1.0)
     _limb(stage, f"{path}/pelvis/torso", (0, 0.28, 0), 0.17, 0.5, colour)
     neck = UsdGeom.Xform.Define(stage, f"{path}/pelvis/neck")
     neck.AddTranslateOp().Set(Gf.Vec3d(0, 0.68, 0))
@@ -242,37 +280,74 @@ def _mannequin(stage: Any, path: str, person: Any, colour: tuple[float, float, f
     for side, x in (("l", -1), ("r", 1)):
         shoulder = UsdGeom.Xform.Define(stage, f"{path}/pelvis/shoulder_{side}")
         shoulder.AddTranslateOp().Set(Gf.Vec3d(0.21 * x, 0.5, 0))
-        _swing(shoulder.AddRotateXOp(), -pose["shoulder"], -x * 22.0, walks, fps)
+        # Only the right arm points; arms swing opposite to their legs.
+        poses.animate(shoulder.AddRotateXOp(), "shoulder", swing=x * 22.0,
+                      pointing_arm=x > 0)  # fmt: skip
         _limb(stage, f"{path}/pelvis/shoulder_{side}/upper", (0, -0.15, 0), 0.05, 0.28, colour)
         elbow = UsdGeom.Xform.Define(stage, f"{path}/pelvis/shoulder_{side}/elbow")
         elbow.AddTranslateOp().Set(Gf.Vec3d(0, -0.3, 0))
-        elbow.AddRotateXOp().Set(-pose["elbow"])
+        poses.animate(elbow.AddRotateXOp(), "elbow", pointing_arm=x > 0)
         _limb(
             stage, f"{path}/pelvis/shoulder_{side}/elbow/lower", (0, -0.14, 0), 0.045, 0.26, colour
         )
         hip = UsdGeom.Xform.Define(stage, f"{path}/pelvis/hip_{side}")
         hip.AddTranslateOp().Set(Gf.Vec3d(0.1 * x, -0.02, 0))
-        _swing(hip.AddRotateXOp(), -pose["hip"], x * 28.0, walks, fps)
+        poses.animate(hip.AddRotateXOp(), "hip", swing=-x * 28.0)
         _limb(stage, f"{path}/pelvis/hip_{side}/thigh", (0, -0.22, 0), 0.07, 0.42, colour)
         knee = UsdGeom.Xform.Define(stage, f"{path}/pelvis/hip_{side}/knee")
         knee.AddTranslateOp().Set(Gf.Vec3d(0, -0.45, 0))
-        knee.AddRotateXOp().Set(pose["knee"])
+        poses.animate(knee.AddRotateXOp(), "knee", sign=-1.0)
         _limb(stage, f"{path}/pelvis/hip_{side}/knee/shin", (0, -0.22, 0), 0.055, 0.42, colour)
 
 
-def _swing(op: Any, rest: float, amplitude: float, walks: list[Walk], fps: float) -> None:
-    """A joint at rest, swinging like a pendulum while its character walks."""
-    op.Set(rest)
-    if not walks:
-        return
-    op.Set(rest, FIRST_FRAME)
-    step = max(1, round(fps / 8))
-    for walk in walks:
-        op.Set(rest, walk.start)
-        for frame in range(walk.start + step, walk.end, step):
-            phase = 2 * math.pi * (frame - walk.start) / (STRIDE_S * fps)
-            op.Set(rest + amplitude * math.sin(phase), frame)
-        op.Set(rest, walk.end)
+class _PoseTrack:
+    """Joint angles over time: poses from the action, a pendulum swing while walking.
+
+    Angles follow the sign convention of :data:`POSES`: hips and shoulders forward,
+    knees and elbows bent, ``lean`` forward; ``sign`` maps it onto USD's rotateX.
+    """
+
+    def __init__(self, timeline: list[tuple[int, str]], walks: list[Walk], fps: float) -> None:
+        self.changes = sorted(timeline)
+        self.walks = walks
+        self.fps = fps
+
+    def _pose_value(self, joint: str, frame: float, pointing_arm: bool) -> float:
+        value = POSES["stand"][joint]
+        for start, pose in self.changes:
+            if frame <= start:
+                break
+            target = POSES[pose][joint] if (pointing_arm or pose != "point") else POSES["stand"][joint]
+            t = min(1.0, (frame - start) / POSE_CHANGE_FRAMES)
+            value = value + (target - value) * t
+        return value
+
+    def _swing(self, frame: float) -> float:
+        for walk in self.walks:
+            if walk.start < frame < walk.end:
+                return math.sin(2 * math.pi * (frame - walk.start) / (STRIDE_S * self.fps))
+        return 0.0
+
+    def animate(self, op: Any, joint: str, *, sign: float = 1.0, swing: float = 0.0,
+                translate: bool = False, pointing_arm: bool = True) -> None:  # fmt: skip
+        """Author the joint's value, time-sampled only when it changes."""
+        Gf = _pxr()[0]
+
+        def value(frame: float) -> Any:
+            v = sign * self._pose_value(joint, frame, pointing_arm) + swing * self._swing(frame)
+            return Gf.Vec3d(0, v, 0) if translate else v
+
+        keys: set[int] = set()
+        for start, _ in self.changes:
+            keys |= {start, start + POSE_CHANGE_FRAMES // 2, start + POSE_CHANGE_FRAMES}
+        if swing:
+            step = max(1, round(self.fps / 8))
+            for walk in self.walks:
+                keys |= {walk.start, walk.end, *range(walk.start + step, walk.end, step)}
+        op.Set(value(FIRST_FRAME))  # the default, for tools that ignore time
+        if keys:
+            for frame in sorted(keys | {FIRST_FRAME}):
+                op.Set(value(frame), frame)
 
 
 def _limb(stage: Any, path: str, offset: tuple[float, float, float], radius: float, height: float,

@@ -49,7 +49,7 @@ from ._stage_query import stage_cameras
 from ._workflow import write_stage
 
 PREVIS_SCHEMA = "Previs.1"
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 BOARDS_VERSION = 1
 ProgressFn = Callable[[str, int, int], None]
 
@@ -236,7 +236,8 @@ def run_previs(
         if progress:
             progress("layout", i, len(scenes))
         target = out_dir / f"scene-{number}.usda"
-        key = _digest(LAYOUT_VERSION, scene, [s.to_json() for s in by_scene.get(number, [])], fps)
+        key = _digest(LAYOUT_VERSION, scene, [s.to_json() for s in by_scene.get(number, [])], fps,
+                      [b.get("text") for b in beats.get(number, [])])  # fmt: skip
         last = state.get("layout", number) or {}
         if target.exists() and last.get("key") == key:
             stage_paths[number] = target
@@ -246,7 +247,7 @@ def run_previs(
             target.rename(aside)
             notices.append(f"scene {number}: your edited stage was kept as {aside.name}; "
                            "the plan changed, so the layout was rebuilt")  # fmt: skip
-        write_stage(target, scene, by_scene.get(number, []), fps)
+        write_stage(target, scene, by_scene.get(number, []), fps, beats.get(number))
         state.put("layout", number, {"key": key, "written": _file_digest(target)})
         stage_paths[number] = target
         wrote += 1

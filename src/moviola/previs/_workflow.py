@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core import DocumentError, Project
 from ..plan import Shot, load_plan, shots_from_plan
+from ..script import load_breakdown
 from ._layout import build_scene_stage, validate_stage
 
 
@@ -30,20 +31,31 @@ def run_layout(project: Project) -> LayoutResult:
     out_dir = project.path("previs")
     out_dir.mkdir(exist_ok=True)
     stages: dict[str, Path] = {}
+    beats = scene_beats(project)
     for scene in doc["scenes"]:
         number = scene["number"]
         target = out_dir / f"scene-{number}.usda"
-        write_stage(target, scene, [s for s in shots if s.scene == number], fps)
+        write_stage(target, scene, [s for s in shots if s.scene == number], fps,
+                    beats.get(str(number)))  # fmt: skip
         stages[number] = target
     return LayoutResult(stages)
 
 
-def write_stage(target: Path, scene: dict[str, Any], shots: list[Shot], fps: float) -> Path:
+def scene_beats(project: Project) -> dict[str, list[dict[str, Any]]]:
+    """The breakdown's beats (with their text) by scene number; empty without a breakdown."""
+    if not project.path("documents/breakdown.json").exists():
+        return {}
+    doc = load_breakdown(project)
+    return {str(s["number"]): list(s.get("beats", [])) for s in doc.get("scenes", [])}
+
+
+def write_stage(target: Path, scene: dict[str, Any], shots: list[Shot], fps: float,
+                beats: list[dict[str, Any]] | None = None) -> Path:  # fmt: skip
     """Build, validate and save one scene's stage; it replaces ``target`` only when valid."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".usda", dir=target.parent)
     os.close(fd)
     try:
-        stage = build_scene_stage(scene, shots, fps, Path(tmp))
+        stage = build_scene_stage(scene, shots, fps, Path(tmp), beats=beats)
         errors = validate_stage(stage)
         if errors:
             raise DocumentError(
