@@ -12,6 +12,7 @@ apertures being the used filmback (crop rule applied).
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from ..plan import CAMERAS, Shot
 from ..plan._audit import blocking_from_json
 from ..script import parse_heading
 from ._poses import pose_cues
-from ._props import Prop, place_props
+from ._props import Prop, insert_props, place_props
 
 FIRST_FRAME = 1001
 #: Mannequin colours, one per character in order (they tell people apart at a glance).
@@ -124,12 +125,15 @@ def build_scene_stage(
     _set_proxy(stage, blocking)
     frames = beat_frames(scene, fps)
     cues = pose_cues(beats or [], list(blocking.people))
+    if blocking.kind in ("vehicle", "bus"):  # passengers and drivers sit from the start
+        for name in blocking.people:
+            cues[name] = [(0, "sit")] + [c for c in cues.get(name, []) if c[1] != "sit"]
     UsdGeom.Xform.Define(stage, "/World/Characters")
     for i, (name, person) in enumerate(blocking.people.items()):
         timeline = [(frames.get(b, FIRST_FRAME), pose) for b, pose in cues.get(name, [])]
         _mannequin(stage, f"/World/Characters/{_safe(name)}", person, COLOURS[i % len(COLOURS)],
                    frames, fps, timeline)  # fmt: skip
-    props = place_props(blocking, beats or [], cues)
+    props = place_props(blocking, beats or [], cues) + insert_props(shots)
     if props:
         UsdGeom.Xform.Define(stage, "/World/Props")
     for prop in props:
@@ -165,7 +169,8 @@ def _prop(stage: Any, path: str, prop: Prop) -> None:
     cube = UsdGeom.Cube.Define(stage, path)
     cube.CreateSizeAttr(1.0)
     w, h, d = prop.size
-    cube.AddTranslateOp().Set(Gf.Vec3d(*plan_to_world(prop.centre[0], prop.centre[1], h / 2)))
+    centre = plan_to_world(prop.centre[0], prop.centre[1], prop.base + h / 2)
+    cube.AddTranslateOp().Set(Gf.Vec3d(*centre))
     cube.AddRotateYOp().Set(prop.yaw)
     cube.AddScaleOp().Set(Gf.Vec3f(w, h, d))
     cube.CreateDisplayColorAttr([Gf.Vec3f(*prop.colour)])
@@ -190,8 +195,29 @@ def _set_proxy(stage: Any, blocking: Any) -> None:
             ("wall_right", (w / 2, h / 2, 0.0), (0.1, h, d)),
         ):
             _box(stage, f"/World/Set/{name}", c, s, grey)
-    elif blocking.kind in ("vehicle", "bus"):
-        _box(stage, "/World/Set/body", (0.0, 0.55, 0.0), (w + 0.2, 1.1, d + 0.4), (0.75, 0.65, 0.2))
+    elif blocking.kind in ("vehicle", "bus"):  # a hollow shell: floor, sides to the windows, roof
+        body = (0.75, 0.65, 0.2)
+        ww, dd = w + 0.2, d + 0.4
+        roof = 2.3 if blocking.kind == "bus" else 1.5
+        _box(stage, "/World/Set/floor", (0.0, 0.05, 0.0), (ww, 0.1, dd), body)
+        for name, c, size in (
+            ("side_l", (-ww / 2, 0.5, 0.0), (0.06, 0.9, dd)),
+            ("side_r", (ww / 2, 0.5, 0.0), (0.06, 0.9, dd)),
+            ("front", (0.0, 0.5, -dd / 2), (ww, 0.9, 0.06)),
+            ("back", (0.0, 0.5, dd / 2), (ww, 0.9, 0.06)),
+        ):
+            _box(stage, f"/World/Set/{name}", c, size, body)
+        _box(stage, "/World/Set/roof", (0.0, roof, 0.0), (ww, 0.05, dd), body)
+    elif blocking.kind == "vista":  # a skyline: towers in a band ahead of the cameras
+        rng = random.Random(f"skyline {blocking.width} {blocking.depth}")
+        for i in range(40):
+            x = -160.0 + 320.0 * (i + rng.random() * 0.6) / 40
+            y = 90.0 + rng.random() * 130.0
+            height = 10.0 + rng.random() ** 2 * 80.0
+            size = 8.0 + rng.random() * 10.0
+            shade = 0.45 + rng.random() * 0.2
+            _box(stage, f"/World/Set/tower_{i}", plan_to_world(x, y, height / 2),
+                 (size, height, size), (shade, shade, shade * 1.04))  # fmt: skip
     elif blocking.kind in ("street", "large", "rooftop"):
         for i in range(4):
             z = -d / 2 + d * (i + 0.5) / 4

@@ -34,6 +34,7 @@ class Prop:
     size: tuple[float, float, float]
     yaw: float  # degrees on the plan
     colour: tuple[float, float, float] = WOOD
+    base: float = 0.0  # height of its underside (0: on the ground)
 
 
 def _mentioned(beats: list[dict[str, Any]], word: str) -> bool:
@@ -69,10 +70,37 @@ def place_props(blocking: Any, beats: list[dict[str, Any]],
         w, h, d = SIZES[kind]
         props.append(Prop(kind, kind, centre, (min(w, 0.9), h, d), yaw + 90.0, WOOD))
         break  # one working surface is enough to block against
-    if blocking.kind in ("street", "large", "vista", "rooftop"):
+    if blocking.kind in ("street", "large", "rooftop"):
         for kind in VEHICLES:
             if _mentioned(beats, kind):
                 x = blocking.width / 2 - 1.6
                 props.append(Prop(kind, kind, (x, 0.0), SIZES[kind], 90.0, STEEL))
                 break
     return props
+
+
+INSERT = (0.85, 0.62, 0.2)
+
+
+def insert_props(shots: list[Any]) -> list[Prop]:
+    """What an insert looks at: a small object on a stand, where its camera points.
+
+    The plan frames an insert on a point (the prop's place), not on a person; a
+    block there makes the panel read as "the glass", not as an empty floor.
+    """
+    out: list[Prop] = []
+    for shot in shots:
+        if shot.purpose != "insert" or not shot.subject_distance_m:
+            continue
+        c = shot.camera
+        pan, tilt = math.radians(c.pan), math.radians(c.tilt)
+        reach = shot.subject_distance_m * math.cos(tilt)
+        x, y = c.x + reach * math.cos(pan), c.y + reach * math.sin(pan)
+        top = c.height + shot.subject_distance_m * math.sin(tilt)
+        if not 0.2 <= top <= 2.0:
+            continue
+        tag = "".join(ch if ch.isalnum() else "_" for ch in shot.id)
+        out.append(Prop(f"insert_{tag}_stand", "stand", (x, y), (0.5, top - 0.1, 0.5), c.pan, WOOD))
+        out.append(Prop(f"insert_{tag}", "insert", (x, y), (0.16, 0.22, 0.16), c.pan, INSERT,
+                        base=top - 0.1))  # fmt: skip
+    return out
