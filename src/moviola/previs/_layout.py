@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,7 @@ def build_scene_stage(
     world.GetPrim().SetCustomDataByKey("moviola:int_ext", heading.int_ext or "")
     world.GetPrim().SetCustomDataByKey("moviola:time_of_day", heading.time_of_day or "")
     world.GetPrim().SetCustomDataByKey("moviola:set_kind", blocking.kind)
-    _set_proxy(stage, blocking)
+    _set_proxy(stage, blocking, str(scene.get("heading", "")))
     frames = beat_frames(scene, fps)
     cues = pose_cues(beats or [], list(blocking.people))
     if blocking.kind in ("vehicle", "bus"):  # passengers and drivers sit from the start
@@ -179,7 +180,7 @@ def _prop(stage: Any, path: str, prop: Prop) -> None:
     cube.GetPrim().SetCustomDataByKey("moviola:prop", prop.kind)
 
 
-def _set_proxy(stage: Any, blocking: Any) -> None:
+def _set_proxy(stage: Any, blocking: Any, heading: str = "") -> None:
     """Ground, and walls, a vehicle body or buildings by the set's kind."""
     _, _, _, UsdGeom = _pxr()
     UsdGeom.Xform.Define(stage, "/World/Set")
@@ -208,16 +209,17 @@ def _set_proxy(stage: Any, blocking: Any) -> None:
         ):
             _box(stage, f"/World/Set/{name}", c, size, body)
         _box(stage, "/World/Set/roof", (0.0, roof, 0.0), (ww, 0.05, dd), body)
-    elif blocking.kind == "vista":  # a skyline: towers in a band ahead of the cameras
+    elif blocking.kind == "vista" and re.search(r"\b(SKYLINE|CITY|DOWNTOWN)\b", heading.upper()):
+        # A city skyline: towers in a band ahead of the cameras.
         rng = random.Random(f"skyline {blocking.width} {blocking.depth}")
         for i in range(40):
             x = -160.0 + 320.0 * (i + rng.random() * 0.6) / 40
             y = 90.0 + rng.random() * 130.0
             height = 10.0 + rng.random() ** 2 * 80.0
-            size = 8.0 + rng.random() * 10.0
+            span = 8.0 + rng.random() * 10.0
             shade = 0.45 + rng.random() * 0.2
             _box(stage, f"/World/Set/tower_{i}", plan_to_world(x, y, height / 2),
-                 (size, height, size), (shade, shade, shade * 1.04))  # fmt: skip
+                 (span, height, span), (shade, shade, shade * 1.04))  # fmt: skip
     elif blocking.kind in ("street", "large", "rooftop"):
         for i in range(4):
             z = -d / 2 + d * (i + 0.5) / 4
