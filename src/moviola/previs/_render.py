@@ -277,8 +277,8 @@ class Renderer:
             ctx = self.ctx
             size = (width, height)
             colour = [ctx.renderbuffer(size, 4)]
-            if passes:
-                colour.append(ctx.renderbuffer(size, 4, dtype="f4"))
+            if passes:  # a texture reads back faster than a float renderbuffer on llvmpipe
+                colour.append(ctx.texture(size, 4, dtype="f4"))
             self._targets[key] = ctx.framebuffer(colour, ctx.depth_renderbuffer(size))
         return self._targets[key]
 
@@ -451,24 +451,22 @@ def line_art(depth: NDArray[np.float32], ids: NDArray[np.int32], normals: NDArra
     """Ink on white where objects meet, depth breaks or surfaces fold (the edge pass).
 
     A depth break is a jump in the depth's second difference, so a floor seen at a
-    grazing angle (steep, but smooth) stays clean.
+    grazing angle (steep, but smooth) stays clean. A fold is a turn of the normal
+    between neighbours (one minus their dot product).
     """
-    edge = (_neighbours_differ(ids, step)).astype(np.float32)
-    pad = np.pad(depth, step, mode="edge")
-    h, w = depth.shape
+    edge = _neighbours_differ(ids, step).astype(np.float32)
     z = np.maximum(depth, 1e-3)
-    for dy, dx in ((step, 0), (0, step)):
-        before = pad[step - dy : step - dy + h, step - dx : step - dx + w]
-        after = pad[step + dy : step + dy + h, step + dx : step + dx + w]
-        bend = np.abs(before + after - 2 * depth) / z
-        edge = np.maximum(edge, _smoothstep(0.02, 0.06, bend))
-    npad = np.pad(normals, ((step, step), (step, step), (0, 0)), mode="edge")
-    for dy, dx in ((step, 0), (0, step)):
-        other = npad[step + dy : step + dy + h, step + dx : step + dx + w]
-        fold = np.linalg.norm(other - normals, axis=-1)
-        edge = np.maximum(edge, _smoothstep(0.35, 0.6, fold))
-    edge[ids == 0] = np.where(_neighbours_differ(ids, step), edge, 0.0)[ids == 0]
-    out: NDArray[np.uint8] = np.rint(255 * (1.0 - edge)).astype(np.uint8)
+    k = step
+    for axis in (0, 1):
+        d = np.moveaxis(depth, axis, 0)
+        e = np.moveaxis(edge, axis, 0)
+        bend = np.abs(d[: -2 * k] + d[2 * k :] - 2 * d[k:-k]) / np.moveaxis(z, axis, 0)[k:-k]
+        np.maximum(e[k:-k], _smoothstep(0.02, 0.06, bend), out=e[k:-k])
+        n = np.moveaxis(normals, axis, 0)
+        turn = 1.0 - np.einsum("...c,...c->...", n[:-k], n[k:])
+        np.maximum(e[:-k], _smoothstep(0.06, 0.18, turn), out=e[:-k])
+    edge[(ids == 0) & ~_neighbours_differ(ids, step)] = 0.0
+    out: NDArray[np.uint8] = (255.0 - 255.0 * edge).astype(np.uint8)
     return out
 
 
