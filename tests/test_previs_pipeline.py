@@ -158,7 +158,9 @@ def test_a_stage_edited_by_hand_is_kept_and_rendered(rendered: Path) -> None:
     edited = path.read_bytes()
     result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
     assert path.read_bytes() == edited  # the plan did not change: the artist's stage wins
-    assert _steps(result.document)["render"]["status"] == "ran"
+    steps = _steps(result.document)
+    assert steps["render"]["status"] == "ran"
+    assert steps["contact sheets"]["status"] == "ran"  # new pictures, new sheets
 
 
 def test_a_camera_inside_a_wall_is_flagged_not_rendered_silently(rendered: Path) -> None:

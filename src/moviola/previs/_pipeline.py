@@ -261,6 +261,7 @@ def run_previs(
     panels: dict[str, list[dict[str, Any]]] = {}
     passes: dict[str, dict[str, str]] = {}
     rendered_scenes = 0
+    board_keys: dict[str, str] = {}  # what each scene's panels were drawn from
     from pxr import Usd
 
     total_shots = sum(len(by_scene.get(str(s["number"]), [])) for s in scenes)
@@ -270,6 +271,7 @@ def run_previs(
         scene_shots = by_scene.get(number, [])
         texts = shot_texts(scene, beats.get(number, []), scene_shots)
         key = _digest(BOARDS_VERSION, _file_digest(stage_paths[number]), texts, board_width)
+        board_keys[number] = key
         last = state.get("boards", number) or {}
         files_ok = last.get("key") == key and all(
             (project.root / p["image"]).exists() for p in last.get("panels", [])
@@ -320,7 +322,7 @@ def run_previs(
     sheet_scenes = [SheetScene(str(s["number"]), str(s.get("heading", "")), [
         Panel(project.root / p["image"], p["shot"], p["caption"], p["text"], p["key"])
         for p in panels.get(str(s["number"]), [])]) for s in scenes]  # fmt: skip
-    sheets_key = _digest(panels, title, script.revision)
+    sheets_key = _digest(panels, board_keys, title, script.revision)
     sheet = out_dir / "contact_sheet.pdf"
     scene_sheets = {s.number: out_dir / "storyboards" / f"scene-{s.number}.pdf"
                     for s in sheet_scenes}  # fmt: skip
