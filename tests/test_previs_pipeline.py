@@ -116,7 +116,7 @@ def test_a_second_run_does_nothing(rendered: Path) -> None:
     before = movie.stat().st_mtime_ns
     result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
     steps = _steps(result.document)
-    for name in ("breakdown", "plan", "layout", "render", "contact sheets", "animatic"):
+    for name in ("breakdown", "plan", "layout", "render", "contact sheets", "animatic", "exports"):
         assert steps[name]["status"] == "skipped", name
     assert movie.stat().st_mtime_ns == before
 

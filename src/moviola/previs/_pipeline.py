@@ -432,10 +432,21 @@ def run_previs(
                                      "purpose", "subjects", "vfx", "vfx_kind") if k in meta
             } | {"stage_frame": cut.stage_start}))  # fmt: skip
             at += cut.frames
-    otio_timeline = build_timeline(clips, fps, movie, f"{title} previs")
-    editorial = write_timeline_files(otio_timeline, out_dir)
-    problems = check_round_trip(editorial, otio_timeline)
-    notices += [f"editorial round trip: {p}" for p in problems]
+    editorial_key = _digest([(c.name, c.scene, c.start, c.frames, c.metadata) for c in clips],
+                            fps, rel(movie), title)  # fmt: skip
+    editorial = {k: out_dir / f for k, f in (("otio", "timeline.otio"), ("edl", "timeline.edl"),
+                                              ("fcp7", "timeline.xml"), ("fcpx", "timeline.fcpxml"))}  # fmt: skip
+    wrote_exports = 0
+    if state.get("exports", "editorial") != editorial_key or not all(
+        p.exists() for p in editorial.values()
+    ):
+        otio_timeline = build_timeline(clips, fps, movie, f"{title} previs")
+        editorial = write_timeline_files(otio_timeline, out_dir)
+        problems = check_round_trip(editorial, otio_timeline)
+        notices += [f"editorial round trip: {p}" for p in problems]
+        if not problems:
+            state.put("exports", "editorial", editorial_key)
+        wrote_exports += 1
     cameras: dict[str, dict[str, str]] = {}
     for number, path in stage_paths.items():
         key = _file_digest(path)
@@ -448,7 +459,8 @@ def run_previs(
                  for k, v in export_shot_cameras(path, out_dir / "cameras").items()}  # fmt: skip
         cameras.update(files)
         state.put("cameras", number, {"key": key, "files": files})
-    done("ran", f"{len(clips)} clips, {len(cameras)} cameras")
+        wrote_exports += 1
+    done("ran" if wrote_exports else "skipped", f"{len(clips)} clips, {len(cameras)} cameras")
 
     document = {
         "schema": PREVIS_SCHEMA,
