@@ -196,10 +196,11 @@ def _set_proxy(stage: Any, blocking: Any, heading: str = "") -> None:
             ("wall_right", (w / 2, h / 2, 0.0), (0.1, h, d)),
         ):
             _box(stage, f"/World/Set/{name}", c, s, grey)
-    elif blocking.kind in ("vehicle", "bus"):  # a hollow shell: floor, sides to the windows, roof
+    elif blocking.kind in ("vehicle", "bus"):
+        # A cutaway shell: floor and sides up to the windows, no roof, so a camera
+        # outside (as on a car rig) or above still sees the people inside.
         body = (0.75, 0.65, 0.2)
         ww, dd = w + 0.2, d + 0.4
-        roof = 2.3 if blocking.kind == "bus" else 1.5
         _box(stage, "/World/Set/floor", (0.0, 0.05, 0.0), (ww, 0.1, dd), body)
         for name, c, size in (
             ("side_l", (-ww / 2, 0.5, 0.0), (0.06, 0.9, dd)),
@@ -208,7 +209,6 @@ def _set_proxy(stage: Any, blocking: Any, heading: str = "") -> None:
             ("back", (0.0, 0.5, dd / 2), (ww, 0.9, 0.06)),
         ):
             _box(stage, f"/World/Set/{name}", c, size, body)
-        _box(stage, "/World/Set/roof", (0.0, roof, 0.0), (ww, 0.05, dd), body)
     elif blocking.kind == "vista" and re.search(r"\b(SKYLINE|CITY|DOWNTOWN)\b", heading.upper()):
         # A city skyline: towers in a band ahead of the cameras.
         rng = random.Random(f"skyline {blocking.width} {blocking.depth}")
