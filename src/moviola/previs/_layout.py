@@ -187,6 +187,8 @@ def _set_proxy(stage: Any, blocking: Any, heading: str = "") -> None:
     w, d = blocking.width, blocking.depth
     grey = (0.55, 0.55, 0.55)
     ground = max(w, d) * (3.0 if blocking.kind in ("street", "large", "vista", "rooftop") else 1.2)
+    if blocking.kind in ("vehicle", "bus"):
+        ground = 120.0  # the road the vehicle is on, to the horizon
     _box(stage, "/World/Set/ground", (0.0, -0.05, 0.0), (ground, 0.1, ground), (0.42, 0.42, 0.40))
     if blocking.kind in ("room", "corridor"):
         h = 2.7

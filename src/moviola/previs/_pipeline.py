@@ -49,7 +49,7 @@ from ._stage_query import stage_cameras
 from ._workflow import write_stage
 
 PREVIS_SCHEMA = "Previs.1"
-LAYOUT_VERSION = 5  # bump when the stage builder changes what it writes
+LAYOUT_VERSION = 6  # bump when the stage builder changes what it writes
 BOARDS_VERSION = 1
 ProgressFn = Callable[[str, int, int], None]
 
