@@ -200,3 +200,15 @@ def test_cli_prints_previs_json_and_refuses_a_bad_size(rendered: Path, run_cli: 
     bad = run_cli("previs", rendered, "--size", "320by180")
     assert bad.code != 0
     assert "WIDTHxHEIGHT" in bad.err or "320by180" in bad.err
+
+
+def test_a_damaged_cached_segment_is_rendered_again(rendered: Path) -> None:
+    segments = sorted((rendered / "cache" / "previs" / "segments").glob("scene-1-*.mp4"))
+    assert len(segments) == 1
+    segments[0].write_bytes(segments[0].read_bytes()[:500])  # bit rot, not a killed run
+    movie = rendered / "previs" / "animatic.mp4"
+    frames = probe_movie(movie)["frames"]
+    movie.unlink()  # the movie must be joined again, from the cache
+    result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
+    assert "1 of 2 scene segments reused" in _steps(result.document)["animatic"]["detail"]
+    assert probe_movie(movie)["frames"] == frames

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import Project, now_iso, write_text_atomic
+from ..core import DocumentError, Project, now_iso, write_text_atomic
 from ..plan import Finding, Shot, load_plan, run_plan, shots_from_plan
 from ..plan._workflow import PLAN_DOC
 from ..script import load_breakdown, run_breakdown
@@ -33,6 +33,7 @@ from ._animatic import (
     MovieSpec,
     Subtitle,
     join_movie,
+    probe_movie,
     render_segment,
     render_slate,
     segment_key,
@@ -386,7 +387,7 @@ def run_previs(
         subs = [s for s in subtitles if start <= s.start < start + sc.frames]
         key = segment_key(spec, _file_digest(stage_paths[number]), sc.cuts, start, subs)
         seg = segments_dir / f"scene-{number}-{key}.mp4"
-        if seg.exists():
+        if _segment_ok(seg, sc.frames):
             reused += 1
             done_frames += sc.frames
         else:
@@ -478,6 +479,7 @@ def run_previs(
             "storyboards": [p for n in panels.values() for p in n],
             "passes": passes,
             "cameras": cameras,
+            "camera_report": "reports/camera-report.csv",
         },
         "animatic": {"frames": total_frames, "slate_frames": spec.slate_frames,
                      "duration_s": round(total_frames / fps, 3),
@@ -492,6 +494,16 @@ def run_previs(
     path = write_text_atomic(out_dir / "previs.json", json.dumps(document, indent=2,
                              ensure_ascii=False) + "\n")  # fmt: skip
     return PrevisResult(document, path, steps, findings, notices)
+
+
+def _segment_ok(path: Path, frames: int) -> bool:
+    """A cached segment is reused only if it opens and holds every frame it should."""
+    if not path.exists():
+        return False
+    try:
+        return int(probe_movie(path)["frames"]) == frames
+    except DocumentError:
+        return False  # damaged on disk: render it again
 
 
 def _runtime(frames: int, fps: float) -> str:
