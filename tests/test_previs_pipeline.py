@@ -212,3 +212,15 @@ def test_a_damaged_cached_segment_is_rendered_again(rendered: Path) -> None:
     result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
     assert "1 of 2 scene segments reused" in _steps(result.document)["animatic"]["detail"]
     assert probe_movie(movie)["frames"] == frames
+
+
+def test_ctrl_c_says_how_to_resume(rendered: Path, run_cli: Any, monkeypatch: Any) -> None:
+    import moviola.previs
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt  # what the terminal sends; the real resume is tested above
+
+    monkeypatch.setattr(moviola.previs, "run_previs", interrupted)
+    result = run_cli("previs", rendered)
+    assert result.code == 130
+    assert "resume" in result.err

@@ -414,9 +414,14 @@ def previs(
     from ..previs import run_previs
 
     project = open_project(directory)
-    with _progress(not as_json and err.is_terminal) as progress:
-        result = run_previs(project, force=force, size=_size(size), board_width=board_width,
-                            audio=audio, use_model=not no_model, progress=progress)  # fmt: skip
+    try:
+        with _progress(not as_json and err.is_terminal) as progress:
+            result = run_previs(project, force=force, size=_size(size), board_width=board_width,
+                                audio=audio, use_model=not no_model, progress=progress)  # fmt: skip
+    except KeyboardInterrupt:  # Click would swallow it silently; say how to go on
+        err.print("interrupted: finished scenes are kept and nothing half-written is left; "
+                  "run the same command to resume")  # fmt: skip
+        raise typer.Exit(130) from None
     doc = result.document
     if as_json:
         _print_json(doc)
