@@ -111,7 +111,15 @@ def test_the_edl_names_every_cut_and_an_independent_reader_agrees(_rendered: Pat
     assert total + doc["animatic"]["slate_frames"] == doc["animatic"]["frames"]
 
 
+def test_a_moved_project_re_points_its_timelines_at_the_movie(rendered: Path) -> None:
+    result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
+    assert _steps(result.document)["exports"]["status"] == "ran"  # the copy has a new path
+    edl = (rendered / "previs" / "timeline.edl").read_text()
+    assert str((rendered / "previs" / "animatic.mp4").resolve()) in edl
+
+
 def test_a_second_run_does_nothing(rendered: Path) -> None:
+    run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]  # settle the copy
     movie = rendered / "previs" / "animatic.mp4"
     before = movie.stat().st_mtime_ns
     result = run_previs(open_project(rendered), **SMALL)  # type: ignore[arg-type]
@@ -224,3 +232,15 @@ def test_ctrl_c_says_how_to_resume(rendered: Path, run_cli: Any, monkeypatch: An
     result = run_cli("previs", rendered)
     assert result.code == 130
     assert "resume" in result.err
+
+
+def test_force_redoes_everything_but_never_overwrites_an_edited_stage(rendered: Path) -> None:
+    path = rendered / "previs" / "scene-1.usda"
+    text = path.read_text()
+    path.write_text(text.replace('customLayerData', 'customLayerData', 1) + "\n# moved a camera\n")
+    edited = path.read_bytes()
+    result = run_previs(open_project(rendered), force=True, **SMALL)  # type: ignore[arg-type]
+    kept = list((rendered / "previs").glob("scene-1.edited-*.usda"))
+    assert len(kept) == 1 and kept[0].read_bytes() == edited
+    assert "0 of 2 scene segments reused" in _steps(result.document)["animatic"]["detail"]
+    assert any("kept as" in n for n in result.notices)

@@ -183,9 +183,12 @@ class _Encoder:
     def abort(self) -> None:
         """Stop without encoding what is queued; the container may then be closed."""
         self.aborted = True
-        if self.thread.is_alive():
-            self.queue.put(None)
-            self.thread.join()
+        while self.thread.is_alive():  # a second Ctrl-C must not leave it running
+            try:
+                self.queue.put(None, timeout=0.1)
+                self.thread.join()
+            except (KeyboardInterrupt, queue.Full):
+                continue
 
 
 def _finish(container: Any, stream: Any) -> None:
@@ -257,10 +260,10 @@ def render_segment(
         encoder = _Encoder(*_open_writer(tmp, spec))
         try:
             _frames(encoder)
+            encoder.finish()
         except BaseException:
             encoder.abort()  # before the container is closed under the encoding thread
             raise
-        encoder.finish()
 
     def _frames(encoder: _Encoder) -> None:
         nonlocal rendered

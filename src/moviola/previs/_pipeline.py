@@ -175,8 +175,9 @@ def run_previs(
     cache = project.path("cache", "previs")
     cache.mkdir(parents=True, exist_ok=True)
     state = _State(cache / "state.json")
-    if force:
-        state.data = {}
+    if force:  # forget every key, but remember what we wrote: an artist's edit stays safe
+        written = {k: {"written": v.get("written")} for k, v in state.data.get("layout", {}).items()}
+        state.data = {"layout": written} if written else {}
     steps: list[StepTiming] = []
     notices: list[str] = []
 
@@ -243,12 +244,20 @@ def run_previs(
         if target.exists() and last.get("key") == key:
             stage_paths[number] = target
             continue
-        if target.exists() and last.get("written") and _file_digest(target) != last["written"]:
-            aside = target.with_name(f"scene-{number}.edited-{time.strftime('%Y%m%d-%H%M%S')}.usda")
-            target.rename(aside)
-            notices.append(f"scene {number}: your edited stage was kept as {aside.name}; "
-                           "the plan changed, so the layout was rebuilt")  # fmt: skip
-        write_stage(target, scene, by_scene.get(number, []), fps, beats.get(number))
+        fresh = target.with_name(f".{target.stem}.new.usda")
+        try:
+            write_stage(fresh, scene, by_scene.get(number, []), fps, beats.get(number))
+            if target.exists() and target.read_bytes() != fresh.read_bytes() and (
+                not last.get("written") or _file_digest(target) != last["written"]
+            ):  # edited by hand since we wrote it (or we cannot tell): keep it, never overwrite
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                aside = target.with_name(f"scene-{number}.edited-{stamp}.usda")
+                target.rename(aside)
+                notices.append(f"scene {number}: your edited stage was kept as {aside.name}; "
+                               "the plan changed, so the layout was rebuilt")  # fmt: skip
+            fresh.replace(target)
+        finally:
+            fresh.unlink(missing_ok=True)
         state.put("layout", number, {"key": key, "written": _file_digest(target)})
         stage_paths[number] = target
         wrote += 1
@@ -271,7 +280,8 @@ def run_previs(
         number = str(scene["number"])
         scene_shots = by_scene.get(number, [])
         texts = shot_texts(scene, beats.get(number, []), scene_shots)
-        key = _digest(BOARDS_VERSION, _file_digest(stage_paths[number]), texts, board_width)
+        key = _digest(BOARDS_VERSION, _file_digest(stage_paths[number]), texts, board_width,
+                      [s.to_json() for s in scene_shots], scene.get("heading"))  # fmt: skip
         board_keys[number] = key
         last = state.get("boards", number) or {}
         files_ok = last.get("key") == key and all(
@@ -376,8 +386,12 @@ def run_previs(
          else "silent (no espeak-ng)" if audio else "silent"),
         ("Plan", str(plan.get("generated", ""))),
     ]  # fmt: skip
-    slate_path = render_slate(segments_dir / f"slate-{_digest(slate_facts, spec.__dict__)}.mp4",
-                              spec, slate_facts)  # fmt: skip
+    slate_path = segments_dir / f"slate-{_digest(slate_facts, spec.__dict__)}.mp4"
+    if force or not _segment_ok(slate_path, spec.slate_frames):
+        render_slate(slate_path, spec, slate_facts)
+    for old in segments_dir.glob("slate-*.mp4"):
+        if old != slate_path:
+            old.unlink(missing_ok=True)
     segments = [slate_path]
     rendered_frames = 0
     reused = 0
@@ -387,7 +401,7 @@ def run_previs(
         subs = [s for s in subtitles if start <= s.start < start + sc.frames]
         key = segment_key(spec, _file_digest(stage_paths[number]), sc.cuts, start, subs)
         seg = segments_dir / f"scene-{number}-{key}.mp4"
-        if _segment_ok(seg, sc.frames):
+        if not force and _segment_ok(seg, sc.frames):
             reused += 1
             done_frames += sc.frames
         else:
@@ -414,7 +428,7 @@ def run_previs(
         join_movie(movie, segments, track.samples if track is not None and not track.notice
                    else None, spec)  # fmt: skip
         state.put("animatic", "key", movie_key)
-        done("ran" if reused < len(timeline) else "partial",
+        done("partial" if 0 < reused < len(timeline) else "ran",
              f"{total_frames} frames, {rendered_frames} rendered, {reused} of {len(timeline)} "
              "scene segments reused")  # fmt: skip
     else:
@@ -434,7 +448,7 @@ def run_previs(
             } | {"stage_frame": cut.stage_start}))  # fmt: skip
             at += cut.frames
     editorial_key = _digest([(c.name, c.scene, c.start, c.frames, c.metadata) for c in clips],
-                            fps, rel(movie), title)  # fmt: skip
+                            fps, str(movie.resolve()), title)  # fmt: skip
     editorial = {k: out_dir / f for k, f in (("otio", "timeline.otio"), ("edl", "timeline.edl"),
                                               ("fcp7", "timeline.xml"), ("fcpx", "timeline.fcpxml"))}  # fmt: skip
     wrote_exports = 0
