@@ -3,7 +3,7 @@
 Nothing here imports a pipeline stage; every stage builds on this.
 """
 
-from ._atomic import write_bytes_atomic, write_text_atomic
+from ._atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from ._documents import (
     Document,
     dumps_document,
@@ -51,6 +51,7 @@ __all__ = [
     "ScriptFormatError",
     "ScriptRevision",
     "add_script_revision",
+    "atomic_path",
     "decode_text",
     "dumps_document",
     "init_project",

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import queue
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -30,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..core import DependencyError, DocumentError, InputError
+from ..core import DependencyError, DocumentError, InputError, atomic_path
 from ._burnin import Layout, cut_bars, layout, slate, stamp_timecode, subtitle, timecode
 from ._render import Renderer
 from ._stage_query import stage_cameras
@@ -206,21 +205,15 @@ def _atomic_movie(target: Path, write: Callable[[Path], None]) -> Path:
     A failure (or Ctrl-C) closes the encoder and deletes the temporary file, so
     nothing half-written keeps a final name or an open descriptor.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".mp4", dir=target.parent)
-    os.close(fd)
     mark = len(_OPEN)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        while len(_OPEN) > mark:
-            container = _OPEN.pop()
-            with contextlib.suppress(Exception):  # closed already, or failing: keep the first error
-                container.close()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(target, ".mp4") as tmp:
+        try:
+            write(tmp)
+        finally:  # close before the temporary file is renamed or removed
+            while len(_OPEN) > mark:
+                container = _OPEN.pop()
+                with contextlib.suppress(Exception):  # closed already, or failing: keep the first error
+                    container.close()
     return target
 
 

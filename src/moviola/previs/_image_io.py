@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import colorsys
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..core import DependencyError, DocumentError
-
-
-def _temp_beside(path: Path, suffix: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
-def _commit(tmp: Path, path: Path) -> None:
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from ..core import DependencyError, DocumentError, atomic_path, write_bytes_atomic
 
 
 def write_png(path: Path, image: Image.Image | NDArray[np.uint8]) -> Path:
     """Save a PNG under a temporary name, then rename: never a half-written frame."""
     img = image if isinstance(image, Image.Image) else Image.fromarray(image)
-    tmp = _temp_beside(path, ".png")
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG", compress_level=2)
     try:
-        img.save(tmp, format="PNG", compress_level=2)
-        _commit(tmp, path)
+        return write_bytes_atomic(path, buffer.getvalue())
     except OSError as exc:
         raise DocumentError(f"cannot write image: {exc}", path) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def write_exr(path: Path, channels: dict[str, NDArray[np.float32]]) -> Path:
@@ -52,17 +30,13 @@ def write_exr(path: Path, channels: dict[str, NDArray[np.float32]]) -> Path:
         import OpenEXR
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise DependencyError("OpenEXR is not installed (pip install openexr)") from exc
-    tmp = _temp_beside(path, ".exr")
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     data = {k: np.ascontiguousarray(v, np.float32) for k, v in channels.items()}
     try:
-        with OpenEXR.File(header, data) as exr:
+        with atomic_path(path, ".exr") as tmp, OpenEXR.File(header, data) as exr:
             exr.write(str(tmp))
-        _commit(tmp, path)
     except Exception as exc:
         raise DocumentError(f"cannot write EXR: {exc}", path) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -28,19 +28,30 @@ EGL_PACKAGES = "libegl1 libegl-mesa0 libgl1-mesa-dri"
 NEAR, FAR = 0.05, 2000.0
 _DEPTH_TEST = 2  # moderngl.DEPTH_TEST (its own flag, not the GL enum)
 
+# Each prim's model matrix (4 texels) and normal matrix (3) are a row of u_xf.
+_XF_GLSL = """
+uniform sampler2D u_xf;
+mat4 model(int i) {
+    return mat4(texelFetch(u_xf, ivec2(0, i), 0), texelFetch(u_xf, ivec2(1, i), 0),
+                texelFetch(u_xf, ivec2(2, i), 0), texelFetch(u_xf, ivec2(3, i), 0));
+}
+mat3 normal_matrix(int i) {
+    return mat3(texelFetch(u_xf, ivec2(4, i), 0).xyz, texelFetch(u_xf, ivec2(5, i), 0).xyz,
+                texelFetch(u_xf, ivec2(6, i), 0).xyz);
+}
+"""
+
 _GEOMETRY_VS = """
 #version 330
-uniform sampler2D u_xf;
+""" + _XF_GLSL + """
 uniform mat4 u_vp;             // projection x view, the same product the depth pre-pass uses
 invariant gl_Position;
 in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in float in_prim; in float in_obj;
 out vec3 v_world; out vec3 v_nrm; out vec3 v_col; out float v_obj;
 void main() {
     int i = int(in_prim + 0.5);
-    mat4 m = mat4(texelFetch(u_xf, ivec2(0, i), 0), texelFetch(u_xf, ivec2(1, i), 0),
-                  texelFetch(u_xf, ivec2(2, i), 0), texelFetch(u_xf, ivec2(3, i), 0));
-    mat3 nm = mat3(texelFetch(u_xf, ivec2(4, i), 0).xyz, texelFetch(u_xf, ivec2(5, i), 0).xyz,
-                   texelFetch(u_xf, ivec2(6, i), 0).xyz);
+    mat4 m = model(i);
+    mat3 nm = normal_matrix(i);
     vec4 w = m * vec4(in_pos, 1.0);
     v_world = w.xyz; v_nrm = nm * in_nrm; v_col = in_col; v_obj = in_obj;
     gl_Position = u_vp * w;
@@ -87,14 +98,12 @@ void main() {
 
 _SHADOW_VS = """
 #version 330
-uniform sampler2D u_xf;
+""" + _XF_GLSL + """
 uniform mat4 u_light;
 invariant gl_Position;
 in vec3 in_pos; in float in_prim;
 void main() {
-    int i = int(in_prim + 0.5);
-    mat4 m = mat4(texelFetch(u_xf, ivec2(0, i), 0), texelFetch(u_xf, ivec2(1, i), 0),
-                  texelFetch(u_xf, ivec2(2, i), 0), texelFetch(u_xf, ivec2(3, i), 0));
+    mat4 m = model(int(in_prim + 0.5));
     vec4 w = m * vec4(in_pos, 1.0);
     gl_Position = u_light * w;
 }
@@ -133,7 +142,7 @@ void main() {
 # normals by a fixed number of pixels, show only as a rim around its silhouette.
 _OUTLINE_VS = """
 #version 330
-uniform sampler2D u_xf;
+""" + _XF_GLSL + """
 uniform mat4 u_vp;
 uniform vec3 u_eye;
 uniform vec2 u_px;             // line width in clip units (x, y)
@@ -141,10 +150,8 @@ in vec3 in_pos; in vec3 in_nrm; in float in_prim;
 out float v_back;
 void main() {
     int i = int(in_prim + 0.5);
-    mat4 m = mat4(texelFetch(u_xf, ivec2(0, i), 0), texelFetch(u_xf, ivec2(1, i), 0),
-                  texelFetch(u_xf, ivec2(2, i), 0), texelFetch(u_xf, ivec2(3, i), 0));
-    mat3 nm = mat3(texelFetch(u_xf, ivec2(4, i), 0).xyz, texelFetch(u_xf, ivec2(5, i), 0).xyz,
-                   texelFetch(u_xf, ivec2(6, i), 0).xyz);
+    mat4 m = model(i);
+    mat3 nm = normal_matrix(i);
     vec4 w = m * vec4(in_pos, 1.0);
     vec3 n = normalize(nm * in_nrm);
     v_back = dot(n, u_eye - w.xyz);

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ._layout import _safe
+
 
 @dataclass(frozen=True)
 class StageCamera:
@@ -54,11 +56,6 @@ def character_point(stage: Any, name: str, time: float, height: float = 1.2
             scale = float(np.linalg.norm(m[1, :3]))
             return (float(m[3, 0]), float(m[3, 1]) + height * scale, float(m[3, 2]))
     return None
-
-
-def _safe(name: str) -> str:
-    out = "".join(ch if ch.isalnum() else "_" for ch in name)
-    return out if out and not out[0].isdigit() else f"_{out}"
 
 
 def project_world(camera: Any, time: float, point: tuple[float, float, float], width: int,

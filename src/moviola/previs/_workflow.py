@@ -7,13 +7,11 @@ sits under a final name.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core import DocumentError, Project
+from ..core import DocumentError, Project, atomic_path
 from ..plan import Shot, load_plan, shots_from_plan
 from ..script import load_breakdown
 from ._layout import build_scene_stage, validate_stage
@@ -52,10 +50,8 @@ def scene_beats(project: Project) -> dict[str, list[dict[str, Any]]]:
 def write_stage(target: Path, scene: dict[str, Any], shots: list[Shot], fps: float,
                 beats: list[dict[str, Any]] | None = None) -> Path:  # fmt: skip
     """Build, validate and save one scene's stage; it replaces ``target`` only when valid."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".usda", dir=target.parent)
-    os.close(fd)
-    try:
-        stage = build_scene_stage(scene, shots, fps, Path(tmp), beats=beats)
+    with atomic_path(target, ".usda") as tmp:
+        stage = build_scene_stage(scene, shots, fps, tmp, beats=beats)
         errors = validate_stage(stage)
         if errors:
             raise DocumentError(
@@ -63,9 +59,4 @@ def write_stage(target: Path, scene: dict[str, Any], shots: list[Shot], fps: flo
             )
         stage.GetRootLayer().Save()
         del stage
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
