@@ -24,6 +24,8 @@ pxr = pytest.importorskip("pxr")
 av = pytest.importorskip("av")
 
 from moviola.core import DependencyError, DocumentError  # noqa: E402
+from moviola.core._media import encode_frame, finish_movie, frame_at, probe_movie  # noqa: E402
+from moviola.core._yuv import rgb_to_yuv420  # noqa: E402
 from moviola.plan import Shot  # noqa: E402
 from moviola.plan._model import Camera  # noqa: E402
 from moviola.previs import _animatic  # noqa: E402
@@ -32,12 +34,9 @@ from moviola.previs._animatic import (  # noqa: E402
     Cut,
     MovieSpec,
     Subtitle,
-    frame_at,
     join_movie,
-    probe_movie,
     render_segment,
     render_slate,
-    rgb_to_yuv420,
     segment_key,
 )
 from moviola.previs._burnin import BAR_RGB, layout, paste_timecode, timecode  # noqa: E402
@@ -441,8 +440,8 @@ def test_a_flat_colour_comes_back_through_a_player(
     path = tmp_path / "flat.mp4"
     container, stream = _animatic._open_writer(path, spec)
     for i in range(3):
-        _animatic._encode(container, stream, np.full((48, 64, 3), colour, np.uint8), i)
-    _animatic._finish(container, stream)
+        encode_frame(container, stream, np.full((48, 64, 3), colour, np.uint8), i)
+    finish_movie(container, stream)
     with av.open(str(path)) as c:
         frame = next(c.decode(video=0))
         assert (int(frame.colorspace), int(frame.color_range)) == (1, 1)  # BT.709, MPEG range

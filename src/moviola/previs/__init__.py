@@ -1,11 +1,12 @@
 """Previs: USD layout of the plan, renders, storyboards, the animatic and handoffs."""
 
-from ._animatic import Cut, MovieSpec, frame_at, probe_movie
+from ..core._image_io import read_exr, write_exr
+from ..core._media import frame_at, probe_movie
+from ._animatic import Cut, MovieSpec
 from ._camera_export import export_shot_cameras
 from ._checks import check_shot
 from ._contact_sheet import Panel, SheetScene, write_contact_sheet
 from ._editorial import EditClip, build_timeline, check_round_trip, write_timeline_files
-from ._image_io import read_exr, write_exr
 from ._layout import (
     FIRST_FRAME,
     build_scene_stage,

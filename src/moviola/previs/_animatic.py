@@ -13,10 +13,8 @@ standing mannequins is rendered once per cut and repeated.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -29,21 +27,23 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..core import DependencyError, DocumentError, InputError, atomic_path
+from ..core import DocumentError, InputError
+from ..core._media import (
+    atomic_movie,
+    av_module,
+    encode_frame,
+    finish_movie,
+    movie_rate,
+    open_h264,
+    track_container,
+)
+from ..core._yuv import rgb_to_yuv420
 from ._burnin import Layout, cut_bars, layout, slate, stamp_timecode, subtitle, timecode
 from ._render import Renderer
 from ._stage_query import stage_cameras
-from ._yuv import rgb_to_yuv420
 
 ANIMATIC_VERSION = 1
 SAMPLE_RATE = 48000
-# No B-frames, so scene segments join without re-timing; "ultrafast" because most
-# frames repeat and the encoder, not the renderer, sets the pace of a long movie
-# (x264 ultrafast: ~4.5 ms a 720p frame on two cores).
-# Slice threads split each frame across cores: about 20% faster than frame threads
-# for these mostly-repeated frames on two cores.
-_X264 = {"crf": "22", "preset": "ultrafast", "bf": "0", "g": "48",
-         "threads": str(min(8, os.cpu_count() or 2)), "thread_type": "slice"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,32 +78,8 @@ class MovieSpec:
         return round(self.slate_s * self.fps)
 
 
-def _av() -> Any:
-    try:
-        import av
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise DependencyError("PyAV is not installed (pip install 'av>=18,<19')") from exc
-    return av
-
-
-def _rate(fps: float) -> Fraction:
-    if abs(fps - 24000 / 1001) < 1e-3:
-        return Fraction(24000, 1001)
-    if abs(fps - 30000 / 1001) < 1e-3:
-        return Fraction(30000, 1001)
-    return Fraction(fps).limit_denominator(1001)
-
-
 def _open_writer(path: Path, spec: MovieSpec) -> tuple[Any, Any]:
-    av = _av()
-    container = av.open(str(path), "w", format="mp4")
-    _OPEN.append(container)
-    stream = container.add_stream("libx264", rate=_rate(spec.fps))
-    stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
-    stream.options = dict(_X264)
-    cc = stream.codec_context  # BT.709, limited range: what rgb_to_yuv420 produces
-    cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
-    return container, stream
+    return open_h264(path, spec.fps, spec.width, spec.height)
 
 
 def segment_key(spec: MovieSpec, stage_digest: str, cuts: Sequence[Cut], start: int,
@@ -112,15 +88,6 @@ def segment_key(spec: MovieSpec, stage_digest: str, cuts: Sequence[Cut], start: 
     blob = json.dumps([ANIMATIC_VERSION, asdict(spec), stage_digest, [asdict(c) for c in cuts],
                        start, [asdict(s) for s in subtitles]], sort_keys=True)  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _encode(container: Any, stream: Any, rgb: NDArray[np.uint8], pts: int, *,
-            yuv: bool = False) -> None:  # fmt: skip
-    av = _av()
-    frame = av.VideoFrame.from_ndarray(rgb if yuv else rgb_to_yuv420(rgb), format="yuv420p")
-    frame.pts = pts
-    for packet in stream.encode(frame):
-        container.mux(packet)
 
 
 _Job = tuple[NDArray[np.uint8], int, "tuple[Layout, str, str] | None"]
@@ -152,7 +119,7 @@ class _Encoder:
                 if stamp is not None:
                     picture = picture.copy()
                     stamp_timecode(picture, *stamp)
-                _encode(self.container, self.stream, picture, pts, yuv=True)
+                encode_frame(self.container, self.stream, picture, pts, yuv=True)
         except BaseException as exc:  # handed to the caller at the next submit or finish
             self.error = exc
             while self.queue.get() is not None:  # drain so the producer never blocks
@@ -177,7 +144,7 @@ class _Encoder:
 
     def finish(self) -> None:
         self._stop()
-        _finish(self.container, self.stream)
+        finish_movie(self.container, self.stream)
 
     def abort(self) -> None:
         """Stop without encoding what is queued; the container may then be closed."""
@@ -190,33 +157,6 @@ class _Encoder:
                 continue
 
 
-def _finish(container: Any, stream: Any) -> None:
-    for packet in stream.encode():
-        container.mux(packet)
-    container.close()
-
-
-_OPEN: list[Any] = []  # containers being written, closed on any failure
-
-
-def _atomic_movie(target: Path, write: Callable[[Path], None]) -> Path:
-    """Write a movie under a temporary name; rename only when it is whole.
-
-    A failure (or Ctrl-C) closes the encoder and deletes the temporary file, so
-    nothing half-written keeps a final name or an open descriptor.
-    """
-    mark = len(_OPEN)
-    with atomic_path(target, ".mp4") as tmp:
-        try:
-            write(tmp)
-        finally:  # close before the temporary file is renamed or removed
-            while len(_OPEN) > mark:
-                container = _OPEN.pop()
-                with contextlib.suppress(Exception):  # closed already, or failing: keep the first error
-                    container.close()
-    return target
-
-
 def render_slate(path: Path, spec: MovieSpec, facts: list[tuple[str, str]]) -> Path:
     lay = Layout(spec.width, spec.height, spec.width, spec.height)
     card = slate(lay, facts, spec.title)
@@ -224,10 +164,10 @@ def render_slate(path: Path, spec: MovieSpec, facts: list[tuple[str, str]]) -> P
     def write(tmp: Path) -> None:
         container, stream = _open_writer(tmp, spec)
         for i in range(spec.slate_frames):
-            _encode(container, stream, card, i)
-        _finish(container, stream)
+            encode_frame(container, stream, card, i)
+        finish_movie(container, stream)
 
-    return _atomic_movie(path, write)
+    return atomic_movie(path, write)
 
 
 def render_segment(
@@ -298,7 +238,7 @@ def render_segment(
                     progress(1)
 
     try:
-        return _atomic_movie(path, write), rendered
+        return atomic_movie(path, write), rendered
     finally:
         scene.release()
 
@@ -354,13 +294,13 @@ def _compose(canvas: NDArray[np.uint8], lay: Layout, picture: NDArray[np.uint8],
 def join_movie(target: Path, segments: Sequence[Path], audio: NDArray[np.float32] | None,
                spec: MovieSpec) -> Path:  # fmt: skip
     """Concatenate H.264 segments without re-encoding and add the AAC scratch track."""
-    av = _av()
+    av = av_module()
     if not segments:
         raise DocumentError("no segments to join", target)
 
     def write(tmp: Path) -> None:
         out = av.open(str(tmp), "w", format="mp4")
-        _OPEN.append(out)
+        track_container(out)
         first = av.open(str(segments[0]))
         try:
             vs = out.add_stream_from_template(first.streams.video[0])
@@ -372,7 +312,7 @@ def join_movie(target: Path, segments: Sequence[Path], audio: NDArray[np.float32
             a_stream = out.add_stream("aac", rate=SAMPLE_RATE)
             a_stream.layout = "mono"
             a_stream.bit_rate = 128_000
-        frame_dur = 1 / _rate(spec.fps)
+        frame_dur = 1 / movie_rate(spec.fps)
         offset = Fraction(0)
         audio_at = 0
         for seg in segments:
@@ -402,11 +342,11 @@ def join_movie(target: Path, segments: Sequence[Path], audio: NDArray[np.float32
                 out.mux(packet)
         out.close()
 
-    return _atomic_movie(target, write)
+    return atomic_movie(target, write)
 
 
 def _mux_audio(out: Any, stream: Any, audio: NDArray[np.float32], start: int, end: int) -> int:
-    av = _av()
+    av = av_module()
     block = 1024
     at = start
     while at + block <= end or (end == len(audio) and at < end):
@@ -421,41 +361,6 @@ def _mux_audio(out: Any, stream: Any, audio: NDArray[np.float32], start: int, en
             out.mux(packet)
         at += block
     return at
-
-
-def probe_movie(path: Path) -> dict[str, Any]:
-    """What a movie holds, read back: codec, size, frames, duration, audio, timecode."""
-    av = _av()
-    try:
-        c = av.open(str(path))
-    except Exception as exc:
-        raise DocumentError(f"not a readable movie: {exc}", path) from exc
-    try:
-        v = c.streams.video[0]
-        info: dict[str, Any] = {
-            "codec": v.codec_context.name,
-            "width": v.codec_context.width,
-            "height": v.codec_context.height,
-            "fps": float(v.average_rate or 0),
-            "frames": v.frames,
-            "duration_s": (c.duration or 0) / 1_000_000,
-            "audio": [a.codec_context.name for a in c.streams.audio],
-            "timecode": v.metadata.get("timecode")
-            or next((s.metadata.get("timecode") for s in c.streams if s.type == "data"), None),
-        }
-    finally:
-        c.close()
-    return info
-
-
-def frame_at(path: Path, index: int) -> NDArray[np.uint8]:
-    """Decode one frame (0-based) as RGB: for contact checks and tests."""
-    av = _av()
-    with av.open(str(path)) as c:
-        for i, frame in enumerate(c.decode(video=0)):
-            if i == index:
-                return np.asarray(frame.to_ndarray(format="rgb24"))
-    raise DocumentError(f"movie has no frame {index}", path)
 
 
 def still(rgb: NDArray[np.uint8]) -> Image.Image:

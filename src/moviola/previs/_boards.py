@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..core import write_text_atomic
+from ..core._image_io import write_exr, write_png
 from ..plan import Shot
 from ..plan._vocabulary import TRAVELLING
-from ._image_io import id_colour, id_image, write_exr, write_png
+from ._image_io import id_colour, id_image
 from ._render import Renderer
 from ._stage_query import (
     StageCamera,

@@ -26,6 +26,7 @@ from ..core import DocumentError, Project, now_iso, write_text_atomic
 from ..plan import Finding, Shot, load_plan, run_plan, shots_from_plan
 from ..plan._workflow import PLAN_DOC
 from ..script import load_breakdown, run_breakdown
+from ..core._media import probe_movie
 from ._animatic import (
     ANIMATIC_VERSION,
     SAMPLE_RATE,
@@ -33,7 +34,6 @@ from ._animatic import (
     MovieSpec,
     Subtitle,
     join_movie,
-    probe_movie,
     render_segment,
     render_slate,
     segment_key,

@@ -21,10 +21,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import DependencyError
+from ..core._gl import EGL_PACKAGES, create_context
 from ._tessellate import Tessellation, stage_bounds, tessellate, world_matrices
 
-EGL_PACKAGES = "libegl1 libegl-mesa0 libgl1-mesa-dri"
 NEAR, FAR = 0.05, 2000.0
 _DEPTH_TEST = 2  # moderngl.DEPTH_TEST (its own flag, not the GL enum)
 
@@ -216,21 +215,6 @@ class Look:
 def _normalise(v: tuple[float, float, float]) -> tuple[float, float, float]:
     n = math.sqrt(sum(c * c for c in v))
     return (v[0] / n, v[1] / n, v[2] / n)
-
-
-def create_context() -> Any:
-    """A headless GL 3.3+ context through EGL, or a clear error saying what to install."""
-    try:
-        import moderngl
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise DependencyError("moderngl is not installed (pip install moderngl)") from exc
-    try:
-        return moderngl.create_standalone_context(backend="egl", require=330)  # type: ignore[arg-type]
-    except Exception as exc:
-        raise DependencyError(
-            f"no EGL/OpenGL driver for offscreen rendering ({exc}); on Debian/Ubuntu install "
-            f"it with: apt-get install -y {EGL_PACKAGES}"
-        ) from exc
 
 
 @dataclass

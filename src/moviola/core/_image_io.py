@@ -1,0 +1,47 @@
+"""Writing pictures: PNG through Pillow, float images through OpenEXR, always atomically."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from ._atomic import atomic_path, write_bytes_atomic
+from ._errors import DependencyError, DocumentError
+
+
+def write_png(path: Path, image: Image.Image | NDArray[np.uint8]) -> Path:
+    """Save a PNG under a temporary name, then rename: never a half-written frame."""
+    img = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG", compress_level=2)
+    try:
+        return write_bytes_atomic(path, buffer.getvalue())
+    except OSError as exc:
+        raise DocumentError(f"cannot write image: {exc}", path) from exc
+
+
+def write_exr(path: Path, channels: dict[str, NDArray[np.float32]]) -> Path:
+    """A float EXR (ZIP-compressed scanlines) from named 2-D channels, atomically."""
+    try:
+        import OpenEXR
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise DependencyError("OpenEXR is not installed (pip install openexr)") from exc
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    data = {k: np.ascontiguousarray(v, np.float32) for k, v in channels.items()}
+    try:
+        with atomic_path(path, ".exr") as tmp, OpenEXR.File(header, data) as exr:
+            exr.write(str(tmp))
+    except Exception as exc:
+        raise DocumentError(f"cannot write EXR: {exc}", path) from exc
+    return path
+
+
+def read_exr(path: Path) -> dict[str, NDArray[np.float32]]:
+    import OpenEXR
+
+    with OpenEXR.File(str(path), separate_channels=True) as exr:
+        return {k: np.asarray(c.pixels) for k, c in exr.channels().items()}
