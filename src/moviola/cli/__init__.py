@@ -23,6 +23,7 @@ from rich.table import Table
 
 from .. import __version__
 from ..core import MoviolaError, init_project, open_project
+from . import _vfx
 
 app = typer.Typer(
     name="moviola",
@@ -400,7 +401,9 @@ def _size(text: str) -> tuple[int, int]:
 def previs(
     directory: DirArg,
     as_json: JsonOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Ignore the cache; redo every step.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Ignore the cache; redo every step.")
+    ] = False,
     size: Annotated[str, typer.Option(help="Animatic frame size, WIDTHxHEIGHT.")] = "1280x720",
     board_width: Annotated[int, typer.Option(help="Storyboard frame width in pixels.")] = 1920,
     audio: Annotated[
@@ -528,6 +531,9 @@ def shot_delete(
 
     shot = delete_shot(open_project(directory), shot_id)
     out.print(f"Deleted {escape(shot['id'])} ({escape(shot.get('description', ''))})")
+
+
+_vfx.register(app, out, err, _progress, _print_json)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,16 +25,27 @@ def write_png(path: Path, image: Image.Image | NDArray[np.uint8]) -> Path:
         raise DocumentError(f"cannot write image: {exc}", path) from exc
 
 
-def write_exr(path: Path, channels: dict[str, NDArray[np.float32]]) -> Path:
-    """A float EXR (ZIP-compressed scanlines) from named 2-D channels, atomically."""
+def write_exr(path: Path, channels: dict[str, NDArray[np.float32]], *, half: bool = False,
+              header: dict[str, Any] | None = None, compression: str = "ZIP") -> Path:  # fmt: skip
+    """A scanline EXR from named channels (2-D, or (h, w, k) under "RGB"/"RGBA"), atomically.
+
+    ``half`` stores 16-bit floats (what compositors expect of colour layers);
+    ``header`` adds attributes (chromaticities, framesPerSecond, our own keys);
+    ``compression`` is an OpenEXR name: ZIP, PIZ, ZIPS, RLE or NO.
+    """
     try:
         import OpenEXR
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise DependencyError("OpenEXR is not installed (pip install openexr)") from exc
-    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
-    data = {k: np.ascontiguousarray(v, np.float32) for k, v in channels.items()}
+    head = {
+        "compression": getattr(OpenEXR, f"{compression}_COMPRESSION"),
+        "type": OpenEXR.scanlineimage,
+    }
+    head.update(header or {})
+    kind = np.float16 if half else np.float32
+    data = {k: np.ascontiguousarray(v, kind) for k, v in channels.items()}
     try:
-        with atomic_path(path, ".exr") as tmp, OpenEXR.File(header, data) as exr:
+        with atomic_path(path, ".exr") as tmp, OpenEXR.File(head, data) as exr:
             exr.write(str(tmp))
     except Exception as exc:
         raise DocumentError(f"cannot write EXR: {exc}", path) from exc
@@ -44,4 +56,4 @@ def read_exr(path: Path) -> dict[str, NDArray[np.float32]]:
     import OpenEXR
 
     with OpenEXR.File(str(path), separate_channels=True) as exr:
-        return {k: np.asarray(c.pixels) for k, c in exr.channels().items()}
+        return {k: np.asarray(c.pixels, np.float32) for k, c in exr.channels().items()}

@@ -16,8 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
+from ..core._fonts import font
 from ..core._yuv import U8, planes, rgb_to_yuv_planes
-from ._storyboard import _fit, _wrap, font
+from ._storyboard import _fit, _wrap
 
 BAR_RGB = (10, 10, 12)
 TC_START_S = 3600  # record timecode of the movie's first frame: 01:00:00:00

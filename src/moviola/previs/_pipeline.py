@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core import DocumentError, Project, now_iso, write_text_atomic
+from ..core._media import probe_movie
 from ..plan import Finding, Shot, load_plan, run_plan, shots_from_plan
 from ..plan._workflow import PLAN_DOC
 from ..script import load_breakdown, run_breakdown
-from ..core._media import probe_movie
 from ._animatic import (
     ANIMATIC_VERSION,
     SAMPLE_RATE,

@@ -223,7 +223,11 @@ def _bonds(labels: I32, h: int, w: int, ground_y: float | None) -> list[Bond]:
         my = np.bincount(inv, yy) / counts
         for code, c, x, y in zip(uniq, counts, mx, my, strict=True):
             if c >= 2:
-                bonds.append(Bond(int(code // 1_000_000), int(code % 1_000_000), float(x), float(y), float(c)))
+                bonds.append(
+                    Bond(
+                        int(code // 1_000_000), int(code % 1_000_000), float(x), float(y), float(c)
+                    )
+                )
     # anchors: the building's foot on the ground, and where it runs off the frame
     rows = {"bottom": labels[h - 1, :], "top": labels[0, :]}
     cols = {"left": labels[:, 0], "right": labels[:, w - 1]}

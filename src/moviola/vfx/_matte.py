@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -38,7 +39,9 @@ class Region:
 
     def area(self) -> float:
         pts = self.points
-        return 0.5 * abs(sum(pts[i - 1][0] * p[1] - p[0] * pts[i - 1][1] for i, p in enumerate(pts)))
+        return 0.5 * abs(
+            sum(pts[i - 1][0] * p[1] - p[0] * pts[i - 1][1] for i, p in enumerate(pts))
+        )
 
     def as_list(self) -> list[list[float]]:
         return [[round(x, 3), round(y, 3)] for x, y in self.points]
@@ -49,7 +52,9 @@ def parse_box(text: str) -> Region:
     try:
         x0, y0, x1, y1 = (float(v) for v in text.split(","))
     except ValueError:
-        raise InputError(f"--building {text!r} is not x0,y0,x1,y1 (four numbers, plate pixels)") from None
+        raise InputError(
+            f"--building {text!r} is not x0,y0,x1,y1 (four numbers, plate pixels)"
+        ) from None
     x0, x1 = sorted((x0, x1))
     y0, y1 = sorted((y0, y1))
     return Region(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), "box")
@@ -70,7 +75,9 @@ def read_polygon(path: Path) -> Region:
             points = [tuple(float(v) for v in line.replace(";", ",").split(",")[:2])  # type: ignore[misc]
                       for line in text.splitlines() if line.strip() and not line.startswith("#")]  # fmt: skip
         except ValueError:
-            raise InputError("not a polygon: give JSON [[x, y], ...] or one x,y per line", path) from None
+            raise InputError(
+                "not a polygon: give JSON [[x, y], ...] or one x,y per line", path
+            ) from None
     if len(points) < 3 or any(len(p) != 2 for p in points):
         raise InputError(f"a polygon needs at least 3 points, this has {len(points)}", path)
     return Region(tuple(points), path.name)
@@ -108,8 +115,10 @@ def guided_filter(guide: F32, src: F32, radius: int, eps: float) -> F32:
     """He et al.'s guided filter (grey guide): edges of ``src`` snap to edges of ``guide``."""
     k = (2 * radius + 1, 2 * radius + 1)
 
-    def box(a: F32) -> F32:
-        return np.asarray(cv2.boxFilter(a, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT), np.float32)
+    def box(a: NDArray[np.floating[Any]]) -> F32:
+        return np.asarray(
+            cv2.boxFilter(a, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT), np.float32
+        )
 
     mi, mp = box(guide), box(src)
     var = box(guide * guide) - mi * mi
@@ -119,7 +128,9 @@ def guided_filter(guide: F32, src: F32, radius: int, eps: float) -> F32:
     return np.asarray(box(a) * guide + box(b), np.float32)
 
 
-def building_matte(display: U8, region: Region, *, refine: bool = True, polygon: bool = False) -> F32:
+def building_matte(
+    display: U8, region: Region, *, refine: bool = True, polygon: bool = False
+) -> F32:
     """Soft matte (h, w) in [0, 1] of the building inside ``region``.
 
     ``display`` is the plate as 8-bit display RGB, at the size the matte is wanted.
@@ -135,6 +146,12 @@ def building_matte(display: U8, region: Region, *, refine: bool = True, polygon:
         sh, sw = small.shape[:2]
         inside = region_mask(region, sw, sh, scale)
         gc = np.where(inside > 0, cv2.GC_PR_FGD, cv2.GC_BGD).astype(np.uint8)
+        if not polygon:  # a rough box is drawn loose: its rim is probably sky, not building
+            rim = inside - cv2.erode(
+                inside, np.ones((3, 3), np.uint8), iterations=max(2, round(0.03 * max(sh, sw)))
+            )
+            rim[int(sh * 0.97) :, :] = 0  # the foot of the box usually sits on the building
+            gc[(rim > 0) & (gc == cv2.GC_PR_FGD)] = cv2.GC_PR_BGD
         if polygon:  # trust the polygon's interior, let its rim go either way
             core = cv2.erode(inside, np.ones((5, 5), np.uint8), iterations=2)
             rim = cv2.dilate(inside, np.ones((5, 5), np.uint8), iterations=2)

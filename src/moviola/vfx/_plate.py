@@ -99,7 +99,9 @@ def _check_file(path: Path) -> bytes:
     return head
 
 
-def load_plate(path: Path, *, colourspace: str | None = None, max_frames: int | None = None) -> Plate:
+def load_plate(
+    path: Path, *, colourspace: str | None = None, max_frames: int | None = None
+) -> Plate:
     """Read a plate; ``colourspace`` overrides what the file says (or does not say)."""
     path = Path(path)
     head = _check_file(path)
@@ -123,7 +125,9 @@ def _icc_space(path: Path, img: Image.Image) -> str | None:
     try:
         from PIL import ImageCms
 
-        desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(__import__("io").BytesIO(icc)))
+        desc = ImageCms.getProfileDescription(
+            ImageCms.ImageCmsProfile(__import__("io").BytesIO(icc))
+        )
     except Exception:  # an unreadable profile is as unknown as a strange one
         desc = ""
     low = desc.lower()
@@ -144,7 +148,11 @@ def _load_still(path: Path, img: Image.Image, colourspace: str | None) -> Plate:
         img.load()
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"the image data is truncated or corrupt ({exc})", path) from exc
-    space = resolve_colourspace(colourspace, path=path) if colourspace else (_icc_space(path, img) or SRGB)
+    space = (
+        resolve_colourspace(colourspace, path=path)
+        if colourspace
+        else (_icc_space(path, img) or SRGB)
+    )
     space = resolve_colourspace(space, path=path)
     if img.mode in ("I;16", "I;16B", "I"):
         arr = np.asarray(img, np.float32) / (65535.0 if img.mode.startswith("I;16") else 1.0)

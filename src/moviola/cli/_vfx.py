@@ -1,0 +1,200 @@
+"""``moviola vfx ...``: the VFX shot commands (collapse for now)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..core import InputError, open_project
+
+vfx_app = typer.Typer(help="VFX shots on real plates: building collapse.", no_args_is_help=True)
+
+
+def _floats(text: str | None, count: int, name: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(
+            f"{name} {text!r} is not {count} comma-separated numbers"
+        ) from None
+    if len(values) != count:
+        raise typer.BadParameter(f"{name} {text!r} needs {count} numbers")
+    return values
+
+
+def _resolution(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    return [w, h]
+
+
+def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json: Any) -> None:
+    """Attach ``vfx`` to the main app (called by the cli package)."""
+    app.add_typer(vfx_app, name="vfx")
+
+    @vfx_app.command("collapse")
+    def collapse(
+        plate: Annotated[Path | None, typer.Option(help="The plate: a JPEG/PNG/EXR still or a short locked-off video.")] = None,
+        building: Annotated[str | None, typer.Option(help="Rough box around the building, x0,y0,x1,y1 in plate pixels.")] = None,
+        polygon: Annotated[Path | None, typer.Option(help="The building's outline instead: JSON [[x,y],...] or x,y lines.")] = None,
+        out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the layers, movie, sheet and report.json.")] = None,
+        preview: Annotated[bool, typer.Option("--preview", help="Fast look: at most 960 px wide, 48 frames, no EXRs.")] = False,
+        seed: Annotated[int | None, typer.Option(help="Seed: the same seed renders the same shot.")] = None,
+        frames: Annotated[int | None, typer.Option(help="Frames to render (final 120, preview 48).")] = None,
+        resolution: Annotated[str | None, typer.Option(help="Output WIDTHxHEIGHT (even); default the plate's.")] = None,
+        mode: Annotated[str | None, typer.Option(help="pancake (from the top), topple or blast.")] = None,
+        direction: Annotated[str | None, typer.Option(help="left or right: which way a topple falls.")] = None,
+        failure: Annotated[str | None, typer.Option(help="x,y in plate pixels where the failure starts.")] = None,
+        start_frame: Annotated[int | None, typer.Option(help="Frame where it starts (default half a second in).")] = None,
+        fps: Annotated[float | None, typer.Option(help="Frame rate (a video plate's own by default).")] = None,
+        height_m: Annotated[float | None, typer.Option(help="The building's visible height in metres (sets the scale).")] = None,
+        ground_y: Annotated[float | None, typer.Option(help="Plate y of the ground line (default: the building's foot).")] = None,
+        debris_size: Annotated[float | None, typer.Option(help="Shard size multiplier (>1: fewer, bigger).")] = None,
+        debris_amount: Annotated[float | None, typer.Option(help="Fine chips multiplier.")] = None,
+        dust_density: Annotated[float | None, typer.Option(help="Dust multiplier.")] = None,
+        dust_colour: Annotated[str | None, typer.Option("--dust-colour", "--dust-color", help="r,g,b in sRGB 0-1 (default: matched to the plate).")] = None,
+        wind: Annotated[str | None, typer.Option(help="vx,vy in m/s (x right, y down).")] = None,
+        shake: Annotated[float | None, typer.Option(help="Camera shake multiplier (0 = none).")] = None,
+        grain: Annotated[float | None, typer.Option(help="Grain multiplier (0 = none).")] = None,
+        motion_blur: Annotated[float | None, typer.Option(help="Shutter as a fraction of a frame (0.5 = 180 deg).")] = None,
+        no_refine: Annotated[bool, typer.Option("--no-refine", help="Use the box/polygon as the matte as it is.")] = False,
+        clean_plate: Annotated[Path | None, typer.Option(help="Your own clean plate instead of ours.")] = None,
+        plate_colorspace: Annotated[str | None, typer.Option("--plate-colorspace", "--plate-colourspace", help="OCIO colour space of the plate (default: what the file says, else sRGB).")] = None,
+        name: Annotated[str | None, typer.Option(help="Shot name used in file names.")] = None,
+        recipe_file: Annotated[Path | None, typer.Option("--recipe", help="Render this recipe (options given override it).")] = None,
+        project: Annotated[Path | None, typer.Option(help="A Moviola project: keep the recipe in it (vfx/NAME/recipe.json).")] = None,
+        refiner: Annotated[str | None, typer.Option(help="Generative refiner plug-in (default passthrough).")] = None,
+        prompt: Annotated[str | None, typer.Option(help="Prompt for the refiner.")] = None,
+        cpu_price: Annotated[float | None, typer.Option(help="Cloud price per vCPU-hour, USD, for the cost report.")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Replace a different render already in --out.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print report.json on stdout instead of a summary.")] = False,
+    ) -> None:  # fmt: skip
+        """A building collapse on a real plate: layered ACEScg EXRs, review movie, sheet, report."""
+        from ..vfx import (
+            CollapseRecipe,
+            parse_box,
+            preview_of,
+            read_polygon,
+            read_recipe,
+            run_collapse,
+            write_recipe,
+        )
+        from ..vfx._cost import CPU_PRICE_PER_VCPU_HOUR
+        from ..vfx._plate import load_plate
+
+        proj = open_project(project) if project is not None else None
+        if recipe_file is not None:
+            base = read_recipe(recipe_file)
+        else:
+            if plate is None:
+                raise typer.BadParameter("give --plate (or --recipe)")
+            if (building is None) == (polygon is None):
+                raise typer.BadParameter(
+                    "give the building as --building x0,y0,x1,y1 or --polygon FILE"
+                )
+            region = parse_box(building) if building is not None else read_polygon(polygon)  # type: ignore[arg-type]
+            base = CollapseRecipe(plate=str(plate.resolve()), building=[list(p) for p in region.points],
+                                  building_source=region.source)  # fmt: skip
+        if plate is not None and recipe_file is not None:
+            base = replace(base, plate=str(plate.resolve()), plate_sha256=None)
+        changes: dict[str, Any] = {
+            "seed": seed, "frames": frames, "resolution": _resolution(resolution), "mode": mode,
+            "direction": direction, "failure": _floats(failure, 2, "--failure"), "start_frame": start_frame,
+            "fps": fps, "height_m": height_m, "ground_y": ground_y, "debris_size": debris_size,
+            "debris_amount": debris_amount, "dust_density": dust_density,
+            "dust_colour": _floats(dust_colour, 3, "--dust-colour"), "wind": _floats(wind, 2, "--wind"),
+            "shake": shake, "grain": grain, "motion_blur": motion_blur,
+            "clean_plate": str(clean_plate.resolve()) if clean_plate else None,
+            "plate_colourspace": plate_colorspace, "name": name, "refiner": refiner, "prompt": prompt,
+        }  # fmt: skip
+        if no_refine:
+            changes["refine"] = False
+        known = {f.name for f in fields(CollapseRecipe)}
+        recipe = replace(base, **{k: v for k, v in changes.items() if v is not None and k in known})
+        if fps is None and recipe_file is None:  # a video plate's own rate
+            info = load_plate(
+                Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1
+            )
+            if info.fps:
+                recipe = replace(recipe, fps=info.fps)
+        if frames is None and preview and recipe_file is None:
+            recipe = replace(recipe, frames=48)
+        if preview:
+            info = load_plate(
+                Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1
+            )
+            recipe = preview_of(recipe, (info.width, info.height))
+        recipe = recipe.validate()
+        if proj is not None:
+            folder = proj.root / "vfx" / recipe.name
+            if not preview:
+                write_recipe(folder / "recipe.json", replace(recipe, preview=False))
+            out_dir = out_dir or folder / ("preview" if preview else "render")
+        if out_dir is None:
+            raise typer.BadParameter("give --out DIR (or --project DIR)")
+        try:
+            with progress_ctx(not as_json and err.is_terminal) as progress:
+                report = run_collapse(recipe, out_dir, force=force, progress=progress,
+                                      cpu_price=cpu_price if cpu_price is not None else CPU_PRICE_PER_VCPU_HOUR)  # fmt: skip
+        except KeyboardInterrupt:
+            err.print("interrupted: every finished frame is kept and nothing half-written is left; "
+                      "run the same command to resume")  # fmt: skip
+            raise typer.Exit(130) from None
+        if as_json:
+            print_json(report)
+            return
+        _summary(out, report, out_dir)
+
+    @vfx_app.command("report")
+    def show_report(
+        directory: Annotated[
+            Path, typer.Argument(help="A collapse render folder (holding report.json).")
+        ],
+    ) -> None:
+        """Print the time and cost report of a finished render."""
+        path = directory / "report.json"
+        if not path.is_file():
+            raise InputError("no report.json here: render into this folder first", directory)
+        _summary(out, json.loads(path.read_text(encoding="utf-8")), directory)
+
+
+def _summary(out: Any, report: dict[str, Any], folder: Path) -> None:
+    cost = report["cost"]
+    table = Table(title=f"{escape(report['shot'])}: {report['frames']} frames at "
+                  f"{report['resolution'][0]}x{report['resolution'][1]} in {report['wall_s']:.1f} s",
+                  header_style="bold")  # fmt: skip
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for stage, seconds in report["stages"].items():
+        table.add_row(stage, f"{seconds:.2f}")
+    out.print(table)
+    trad = cost["traditional"]
+    out.print(f"[bold]CPU[/]        {cost['cpu_hours']:.4f} CPU-hours on {cost['cores']} cores "
+              f"({cost['seconds_per_frame']:.2f} s a frame); at ${cost['price_per_vcpu_hour_usd']:.4f}/vCPU-hour: "
+              f"${cost['cost_usd']:.4f}")  # fmt: skip
+    out.print(f"[bold]Traditional[/] {trad['artist_hours'][0]:g}-{trad['artist_hours'][1]:g} artist hours, "
+              f"${trad['cost_usd'][0]:,.0f}-{trad['cost_usd'][1]:,.0f} a shot (sources in report.json)")  # fmt: skip
+    o = report["outputs"]
+    out.print(f"[bold]Movie[/]      {escape(str(folder / o['movie']))}")
+    out.print(f"[bold]Sheet[/]      {escape(str(folder / o['contact_sheet']))}")
+    if o["layers"]:
+        out.print(
+            f"[bold]Layers[/]     {escape(str(folder / 'layers'))}/ ({', '.join(o['layers'])}; ACEScg EXR)"
+        )
+    if report.get("resumed_from"):
+        out.print(
+            f"[yellow]resumed[/] at frame {report['resumed_from']} ({report['frames_rendered']} rendered now)"
+        )
+    out.print(f"[bold]Report[/]     {escape(str(folder / 'report.json'))}")

@@ -1,0 +1,341 @@
+"""``moviola vfx collapse``: a building collapse on a plate, from recipe to reviewed layers.
+
+Stages, each timed for the report: load, matte, clean_plate, fracture,
+simulate, particles, render (frames, layers and the review movie, pipelined:
+the GPU or llvmpipe draws frame n+1 while worker threads composite, write and
+encode frame n), contact_sheet. A render that stops (Ctrl-C, a kill, a full
+disk) leaves only whole frames; running the same recipe into the same folder
+again picks up at the first incomplete frame and re-encodes the movie from
+the frames already on disk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from ..core import InputError, write_text_atomic
+from ..core._colour import config_name, working_to_srgb8
+from ..core._image_io import read_exr
+from ..core._media import atomic_movie, encode_frame, finish_movie, open_h264
+from ._cost import CPU_PRICE_PER_VCPU_HOUR, CostReport, cpu_seconds
+from ._frames import FrameLayers, render_frame
+from ._outputs import (
+    LAYERS,
+    check_out_dir,
+    first_missing,
+    layer_path,
+    sequence_pattern,
+    write_layer,
+    write_state,
+)
+from ._plate import load_plate
+from ._recipe import CollapseRecipe, write_recipe
+from ._refiner import RefineRequest, check_refined, is_passthrough, load_refiner
+from ._render import LayerRenderer, puff_textures
+from ._review import (
+    X264_REVIEW,
+    checker_over,
+    contact_sheet,
+    facts_line,
+    matte_picture,
+    pick_frames,
+)
+from ._shot import Prepared, prepare, run_simulation
+
+F32 = NDArray[np.float32]
+U8 = NDArray[np.uint8]
+Progress = Callable[[str, int, int], None]
+REPORT_SCHEMA = "CollapseReport.1"
+
+
+def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, progress: Progress | None = None,
+                 cpu_price: float = CPU_PRICE_PER_VCPU_HOUR) -> dict[str, Any]:  # fmt: skip
+    """Render ``recipe`` into ``out``; returns the report (also written as report.json)."""
+    wall0, cpu0 = time.perf_counter(), cpu_seconds()
+    stages: dict[str, float] = {}
+    mark = [wall0]
+
+    def tick(name: str) -> None:
+        now = time.perf_counter()
+        stages[name] = round(stages.get(name, 0.0) + now - mark[0], 3)
+        mark[0] = now
+
+    recipe = recipe.validate()
+    out = Path(out)
+    start_offset = round(recipe.start_s() * recipe.fps)
+    plate = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace,
+                       max_frames=recipe.frames + start_offset + 1)  # fmt: skip
+    if recipe.plate_sha256 and recipe.plate_sha256 != plate.digest:
+        raise InputError("the plate is not the one this recipe was made with (its sha256 differs); "
+                         "make a new recipe for it", plate.path)  # fmt: skip
+    recipe = replace(recipe, plate_sha256=plate.digest)
+    key = recipe.key()
+    refiner = load_refiner(recipe.refiner)
+    resumable = check_out_dir(out, key, force)
+    out.mkdir(parents=True, exist_ok=True)
+    write_recipe(out / "recipe.json", recipe)
+    write_state(out, key, {"frames_done": 0})
+    prep = prepare(
+        recipe,
+        plate,
+        tick,
+        clean_plate_path=Path(recipe.clean_plate) if recipe.clean_plate else None,
+    )
+    if progress:
+        progress("simulate", 0, recipe.frames)
+    simd = run_simulation(
+        prep, tick, (lambda n: progress("simulate", n, recipe.frames)) if progress else None
+    )
+    layers = () if recipe.preview else LAYERS + (() if is_passthrough(refiner) else ("refined",))
+    first, last = recipe.first_frame, recipe.last_frame
+    resume_at = (
+        first_missing(out, recipe.name, first, last, layers) if (resumable and layers) else first
+    )
+    w, h = prep.size
+    renderer = LayerRenderer(w, h, prep.atlas, puff_textures(recipe.seed))
+    renderer.set_plate(prep.fill)
+    chosen = pick_frames(first, recipe.frames, first + start_offset)
+    kept: dict[int, U8] = {}
+    breakdown: list[tuple[str, U8]] = []
+    key_frame = chosen[0]
+    extra = {"moviola_recipe_key": key, "moviola_shot": recipe.name}
+    movie = out / f"{recipe.name}_review.mp4"
+    rendered = 0
+
+    def layer_futures(pool: ThreadPoolExecutor, frame: int, fl: FrameLayers, refined: F32 | None,
+                      link: bool) -> list[Future[Any]]:  # fmt: skip
+        if recipe.preview:
+            return []
+        jobs: list[tuple[str, dict[str, F32], Path | None]] = [
+            (
+                "cleanplate",
+                {"RGB": fl.cleanplate},
+                layer_path(out, recipe.name, "cleanplate", first) if link else None,
+            ),
+            ("dustback", {"RGBA": fl.dustback}, None),
+            ("debris", {"RGBA": fl.debris}, None),
+            ("dust", {"RGBA": fl.dust}, None),
+            ("lightwrap", {"RGB": fl.lightwrap}, None),
+            ("grain", {"RGB": fl.grain}, None),
+            ("mattes", dict(fl.mattes), None),
+        ]
+        if refined is not None:
+            jobs.append(("refined", {"RGB": refined}, None))
+        futures = [pool.submit(write_layer, out, recipe.name, layer, frame, ch, recipe.fps, extra, link_to=lk)
+                   for layer, ch, lk in jobs]  # fmt: skip
+        comp = np.concatenate([fl.comp, np.ones((h, w, 1), np.float32)], axis=2)
+
+        def comp_last() -> Path:  # the comp is renamed last: a frame with a comp has every layer
+            for f in futures:
+                f.result()
+            return write_layer(out, recipe.name, "comp", frame, {"RGBA": comp}, recipe.fps, extra)
+
+        return [pool.submit(comp_last)]
+
+    def write(tmp: Path) -> None:
+        nonlocal rendered
+        container, stream = open_h264(tmp, recipe.fps, w, h, X264_REVIEW)
+        pending: deque[tuple[int, Future[U8], list[Future[Any]]]] = deque()
+        pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="moviola-vfx")
+
+        def drain(limit: int) -> None:
+            while len(pending) > limit:
+                frame, srgb_f, writes = pending.popleft()
+                for f in writes:
+                    f.result()
+                srgb = srgb_f.result()
+                encode_frame(container, stream, srgb, frame - first)
+                if frame in chosen:
+                    kept[frame] = srgb
+                if writes:
+                    write_state(out, key, {"frames_done": frame - first + 1})
+                if progress:
+                    progress("render", frame - first + 1, recipe.frames)
+
+        try:
+            for index in range(recipe.frames):
+                frame = first + index
+                if frame < resume_at:
+                    srgb_f = pool.submit(_srgb_from_exr, layer_path(out, recipe.name, "refined" if "refined"
+                                                                    in layers else "comp", frame))  # fmt: skip
+                    pending.append((frame, srgb_f, []))
+                else:
+                    fl = render_frame(renderer, prep, simd, index)
+                    rendered += 1
+                    refined = None
+                    picture = fl.comp
+                    if not is_passthrough(refiner):
+                        refined = _refine(refiner, recipe, fl, frame)
+                        picture = refined
+                    if frame == key_frame:
+                        breakdown.extend(_breakdown(fl))
+                    still = (
+                        prep.plate.frame_count == 1
+                        and not simd.shake[index].any()
+                        and frame != first
+                    )
+                    writes = layer_futures(
+                        pool, frame, fl, refined, still and not simd.shake[0].any()
+                    )
+                    pending.append((frame, pool.submit(working_to_srgb8, picture), writes))
+                drain(3)
+            drain(0)
+            finish_movie(container, stream)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    try:
+        atomic_movie(movie, write)
+    finally:
+        renderer.release()
+    tick("render")
+    if not breakdown and not recipe.preview:  # resumed past the key frame: read its layers back
+        breakdown = _breakdown_from_disk(out, recipe.name, key_frame)
+    sheet = out / f"{recipe.name}_contact_sheet.png"
+    before = working_to_srgb8(prep.image)
+    wall_so_far = time.perf_counter() - wall0
+    contact_sheet(sheet, f"{recipe.name}: building collapse", facts_line(recipe, prep.size, wall_so_far), before,
+                  [(f, kept[f]) for f in chosen if f in kept], breakdown)  # fmt: skip
+    tick("contact_sheet")
+    wall = time.perf_counter() - wall0
+    cost = CostReport(wall, cpu_seconds() - cpu0, recipe.frames, prep.size, cpu_price)
+    report = _report(recipe, prep, simd, out, movie, sheet, layers, stages, wall, cost, renderer.info,
+                     resume_at if resume_at > first else None, rendered, refiner)  # fmt: skip
+    import json
+
+    write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
+    write_state(out, key, {"frames_done": recipe.frames, "complete": True})
+    return report
+
+
+def _srgb_from_exr(path: Path) -> U8:
+    ch = read_exr(path)
+    rgb = np.stack([ch["R"], ch["G"], ch["B"]], axis=-1)
+    return working_to_srgb8(rgb)
+
+
+def _breakdown(fl: FrameLayers) -> list[tuple[str, U8]]:
+    clean = working_to_srgb8(fl.cleanplate)
+    black = np.zeros_like(clean)
+    out = [("clean plate", clean)]
+    for name, layer in (("dust behind", fl.dustback), ("debris", fl.debris), ("dust", fl.dust)):
+        shown = working_to_srgb8(np.clip(layer[..., :3], 0, None)) if layer[..., 3].any() else black
+        out.append((name, checker_over(layer, shown)))
+    out.append(("mattes: building, revealed, debris, dust", matte_picture(fl.mattes)))
+    return out
+
+
+def _breakdown_from_disk(out: Path, name: str, frame: int) -> list[tuple[str, U8]]:
+    try:
+
+        def rgba(layer: str) -> F32:
+            ch = read_exr(layer_path(out, name, layer, frame))
+            return np.stack([ch[c] for c in ("R", "G", "B", "A") if c in ch], axis=-1)
+
+        clean = rgba("cleanplate")
+        mattes = read_exr(layer_path(out, name, "mattes", frame))
+        zero = np.zeros((*clean.shape[:2], 1), np.float32)
+        fl = FrameLayers(clean[..., :3], rgba("dustback"), rgba("debris"), rgba("dust"), zero, zero, mattes,
+                         clean[..., :3])  # fmt: skip
+        return _breakdown(fl)
+    except (OSError, KeyError, ValueError):
+        return []
+
+
+def _refine(refiner: Any, recipe: CollapseRecipe, fl: FrameLayers, frame: int) -> F32:
+    """Hand the frame and its control passes to a generative refiner."""
+    m = fl.mattes
+    depth = np.maximum.reduce(
+        [0.5 * m["building"], 0.35 * m["dustback"], 0.55 * m["debris"], 0.8 * m["dust"]]
+    )
+    grey = cv2.cvtColor(working_to_srgb8(fl.comp), cv2.COLOR_RGB2GRAY)
+    edges = cv2.Canny(grey, 60, 160).astype(np.float32) / 255.0
+    request = RefineRequest(
+        frame, fl.comp, depth.astype(np.float32), dict(m), edges, recipe.prompt, recipe.seed
+    )
+    return check_refined(request, refiner.refine(request), recipe.refiner)
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for dist in ("pymunk", "opencolorio", "opencv-python-headless", "moderngl", "openexr", "av"):
+        try:
+            out[dist] = version(dist)
+        except Exception:  # an alternative build (opencv-python) or a source tree
+            continue
+    return out
+
+
+def _report(recipe: CollapseRecipe, prep: Prepared, simd: Any, out: Path, movie: Path, sheet: Path,
+            layers: tuple[str, ...], stages: dict[str, float], wall: float, cost: CostReport, gl: str,
+            resumed_from: int | None, rendered: int, refiner: Any) -> dict[str, Any]:  # fmt: skip
+    def rel(p: Path) -> str:
+        return str(p.relative_to(out))
+
+    first, last = recipe.first_frame, recipe.last_frame
+    outputs: dict[str, Any] = {
+        "movie": rel(movie),
+        "contact_sheet": rel(sheet),
+        "recipe": "recipe.json",
+        "layers": {
+            layer: str(
+                Path(sequence_pattern(out, recipe.name, layer, first, last)).relative_to(out)
+            )
+            for layer in layers
+        },  # fmt: skip
+    }
+    return {
+        "schema": REPORT_SCHEMA,
+        "shot": recipe.name,
+        "frames": recipe.frames,
+        "first_frame": first,
+        "last_frame": last,
+        "fps": recipe.fps,
+        "resolution": [prep.size[0], prep.size[1]],
+        "preview": recipe.preview,
+        "wall_s": round(wall, 3),
+        "stages": stages,
+        "outputs": outputs,
+        "paths_relative_to": str(out.resolve()),
+        "frames_rendered": rendered,
+        "resumed_from": resumed_from,
+        "seed": recipe.seed,
+        "mode": recipe.mode,
+        "recipe_key": recipe.key(),
+        "colour": {
+            "working_space": "ACEScg",
+            "review": "sRGB (inverse of the plate's input transform)",
+            "ocio_config": config_name(),
+        },  # fmt: skip
+        "plate": {
+            "path": str(prep.plate.path),
+            "sha256": prep.plate.digest,
+            "kind": prep.plate.kind,
+            "colourspace": prep.plate.colourspace,
+            "size": [prep.plate.width, prep.plate.height],
+        },  # fmt: skip
+        "simulation": {
+            "engine": "pymunk (Chipmunk2D)",
+            "shards": len(prep.fracture.shards),
+            "bonds": simd.sim.bonds,
+            "bonds_broken": simd.sim.broken,
+            "peak_dust_puffs": simd.particles.peak_dust,
+            "peak_chips": simd.particles.peak_chips,
+            "px_per_m": round(prep.px_per_m, 3),
+        },  # fmt: skip
+        "refiner": {"name": refiner.name, "licence": refiner.licence},
+        "renderer": gl,
+        "versions": _versions(),
+        "cost": cost.as_dict(),
+    }

@@ -1,0 +1,139 @@
+"""Where a collapse shot's files go, and how a frame is written so it is never half there.
+
+    DIR/layers/<layer>/<name>_<layer>.1001.exr ...   one sequence per layer
+    DIR/<name>_review.mp4                          sRGB H.264 review movie
+    DIR/<name>_contact_sheet.png                   before / after
+    DIR/recipe.json                                the recipe this render used
+    DIR/report.json                                times, cost, outputs
+    DIR/.moviola-render.json                       what is here, for resuming
+
+Each EXR is written under a temporary name and renamed; a frame counts as done
+when every one of its layers is there, so a render killed mid-frame resumes at
+that frame. The comp is renamed last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..core import DocumentError, ProjectError, write_text_atomic
+from ..core._image_io import write_exr
+
+F32 = NDArray[np.float32]
+LAYERS = ("cleanplate", "dustback", "debris", "dust", "lightwrap", "grain", "mattes", "comp")
+STATE_FILE = ".moviola-render.json"
+# ACEScg: AP1 primaries, the ACES white point (x, y of R, G, B, white)
+ACESCG_CHROMATICITIES = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
+
+
+def layer_path(out: Path, name: str, layer: str, frame: int) -> Path:
+    return out / "layers" / layer / f"{name}_{layer}.{frame:04d}.exr"
+
+
+def sequence_pattern(out: Path, name: str, layer: str, first: int, last: int) -> str:
+    """The sequence in the field's notation: ``name_layer.1001-1120#.exr``."""
+    return str(out / "layers" / layer / f"{name}_{layer}.{first}-{last}#.exr")
+
+
+def frame_done(out: Path, name: str, frame: int, layers: Sequence[str] = LAYERS) -> bool:
+    return all(layer_path(out, name, layer, frame).is_file() for layer in layers)
+
+
+def first_missing(
+    out: Path, name: str, first: int, last: int, layers: Sequence[str] = LAYERS
+) -> int:
+    """The first frame not completely on disk (``last + 1`` when all are)."""
+    for frame in range(first, last + 1):
+        if not frame_done(out, name, frame, layers):
+            return frame
+    return last + 1
+
+
+def check_out_dir(out: Path, key: str, force: bool) -> bool:
+    """May we render into ``out``? True when it holds a resumable render of this recipe.
+
+    A folder with another recipe's render, or with files that are not ours, is
+    refused unless ``force``: it may be somebody's work.
+    """
+    if out.exists() and not out.is_dir():
+        raise ProjectError("--out is a file, not a folder", out)
+    state_path = out / STATE_FILE
+    if state_path.is_file():
+        try:
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = {}
+        if state.get("key") == key:
+            return True
+        if not force:
+            raise ProjectError(
+                "this folder holds the render of a different recipe (or different settings); "
+                "pass --force to replace it, or choose another --out",
+                out,
+            )
+        _clear(out)
+        return False
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise ProjectError("this folder is not empty and holds no Moviola render; choose an empty "
+                               "--out or pass --force to render into it anyway", out)  # fmt: skip
+        _clear(out)
+    return False
+
+
+def _clear(out: Path) -> None:
+    """Remove what a previous render of ours left (only our own files and folders)."""
+    layers = out / "layers"
+    if layers.is_dir():
+        shutil.rmtree(layers)
+    for item in out.glob("*_review.mp4"):
+        item.unlink()
+    for item in out.glob("*_contact_sheet.png"):
+        item.unlink()
+    for name in ("report.json", "recipe.json", STATE_FILE):
+        (out / name).unlink(missing_ok=True)
+
+
+def write_state(out: Path, key: str, data: dict[str, Any]) -> None:
+    write_text_atomic(out / STATE_FILE, json.dumps({"key": key, **data}, indent=2) + "\n")
+
+
+def exr_header(layer: str, frame: int, fps: float, extra: dict[str, str]) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "chromaticities": ACESCG_CHROMATICITIES,
+        "framesPerSecond": (round(fps * 1000), 1000),
+        "moviola_layer": layer,
+        "comments": "scene-linear ACEScg; premultiplied alpha",
+    }
+    head.update(extra)
+    return head
+
+
+def write_layer(out: Path, name: str, layer: str, frame: int, channels: dict[str, F32], fps: float,
+                extra: dict[str, str], *, link_to: Path | None = None) -> Path:  # fmt: skip
+    """One layer of one frame, atomically; ``link_to`` hard-links an identical earlier frame."""
+    path = layer_path(out, name, layer, frame)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if link_to is not None and link_to.is_file():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.link")
+        try:
+            tmp.unlink(missing_ok=True)
+            os.link(link_to, tmp)
+            os.replace(tmp, path)
+            return path
+        except OSError:  # a file system without hard links: write it out
+            tmp.unlink(missing_ok=True)
+    compression = "PIZ" if layer in ("comp", "cleanplate", "grain") else "ZIP"
+    try:
+        return write_exr(path, channels, half=True, header=exr_header(layer, frame, fps, extra),
+                         compression=compression)  # fmt: skip
+    except DocumentError:
+        raise

@@ -1,0 +1,492 @@
+"""Drawing the collapse's layers with OpenGL (moderngl on EGL; llvmpipe without a GPU).
+
+Every layer is drawn in premultiplied scene-linear ACEScg into float targets,
+through the same shaken camera (a 2-D affine "view"), and read back:
+
+- ``clean``: the clean plate;
+- ``dustback`` and ``dust``: the puffs behind and in front of the facade plane,
+  back to front, each lit on the CPU (sun through the cloud, sky fill);
+- ``debris``: the shards with their own pixels, motion-blurred by drawing each
+  at several instants across the shutter and averaging, plus the chips,
+  stretched along their velocity by the shutter.
+
+Image y runs down and row 0 is the top: the projection is flipped so that a
+read-back framebuffer comes out in image order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from ..core._gl import create_context
+from ._fracture import Fracture
+
+F32 = NDArray[np.float32]
+
+_VIEW = """
+uniform vec2 u_size;      // output px
+uniform mat3 u_view;      // shake: image px -> image px
+vec4 to_clip(vec2 p) {
+    vec2 q = (u_view * vec3(p, 1.0)).xy;
+    return vec4(q / u_size * 2.0 - 1.0, 0.0, 1.0);  // y flipped: row 0 reads back first
+}
+"""
+
+_PLATE_VS = (
+    "#version 330\n"
+    + _VIEW
+    + """
+in vec2 in_xy;
+out vec2 v_uv;
+void main() { v_uv = in_xy / u_size; gl_Position = to_clip(in_xy); }
+"""
+)
+_PLATE_FS = """
+#version 330
+uniform sampler2D u_tex;
+in vec2 v_uv;
+out vec4 o;
+void main() { o = vec4(texture(u_tex, v_uv).rgb, 1.0); }
+"""
+
+_SHARD_VS = (
+    "#version 330\n"
+    + _VIEW
+    + """
+in vec2 in_corner;                       // 0..1 over the shard's box
+in vec4 i_box;                           // x0, y0, x1, y1 in the source image (px)
+in vec4 i_pose;                          // centroid at rest (x, y), now (x, y)
+in vec4 i_rot;                           // angle (rad), opacity, crack exposure, scale
+in vec2 i_atlas;                         // the box's corner in the atlas (px)
+uniform vec2 u_atlas_size;
+out vec2 v_uv; out float v_opacity; out float v_crack;
+void main() {
+    vec2 src = mix(i_box.xy, i_box.zw, in_corner);
+    vec2 local = (src - i_pose.xy) * i_rot.w;
+    float c = cos(i_rot.x), s = sin(i_rot.x);
+    vec2 p = vec2(c * local.x - s * local.y, s * local.x + c * local.y) + i_pose.zw;
+    v_uv = (i_atlas + (src - i_box.xy)) / u_atlas_size;
+    v_opacity = i_rot.y; v_crack = i_rot.z;
+    gl_Position = to_clip(p);
+}
+"""
+)
+_SHARD_FS = """
+#version 330
+uniform sampler2D u_atlas;               // premultiplied ACEScg + alpha
+uniform sampler2D u_faces;               // 1 on a crack between shards
+uniform vec3 u_face_col;                 // broken concrete, lit like the facade
+in vec2 v_uv; in float v_opacity; in float v_crack;
+layout(location = 0) out vec4 o;
+layout(location = 1) out vec4 o_moved;   // alpha of the pieces that have come loose
+void main() {
+    vec4 c = texture(u_atlas, v_uv);
+    float f = texture(u_faces, v_uv).r * v_crack;
+    c.rgb = mix(c.rgb, u_face_col * c.a, f);
+    o = c * v_opacity;
+    o_moved = vec4(o.a * step(0.001, v_crack));
+}
+"""
+
+_CHIP_VS = (
+    "#version 330\n"
+    + _VIEW
+    + """
+in vec2 in_corner;                       // -0.5..0.5
+in vec4 i_chip;                          // x, y, vx*shutter, vy*shutter (px)
+in vec4 i_look;                          // size, rot, alpha, unused
+in vec3 i_col;
+out vec3 v_col; out float v_alpha; out vec2 v_q;
+void main() {
+    vec2 streak = i_chip.zw;
+    float len = length(streak);
+    vec2 dir = len > 1e-3 ? streak / len : vec2(cos(i_look.y), sin(i_look.y));
+    vec2 side = vec2(-dir.y, dir.x);
+    float along = i_look.x + len;
+    vec2 p = i_chip.xy + dir * in_corner.x * along + side * in_corner.y * i_look.x;
+    v_col = i_col; v_alpha = i_look.z * i_look.x / along; v_q = in_corner * 2.0;
+    gl_Position = to_clip(p);
+}
+"""
+)
+_CHIP_FS = """
+#version 330
+in vec3 v_col; in float v_alpha; in vec2 v_q;
+layout(location = 0) out vec4 o;
+layout(location = 1) out vec4 o_moved;
+void main() {
+    float a = v_alpha * clamp(1.5 - 1.5 * dot(v_q, v_q), 0.0, 1.0);
+    o = vec4(v_col * a, a);
+    o_moved = vec4(a);
+}
+"""
+
+_PUFF_VS = (
+    "#version 330\n"
+    + _VIEW
+    + """
+in vec2 in_corner;                       // -1..1
+in vec4 i_puff;                          // x, y, radius, rotation
+in vec4 i_col;                           // lit colour (rgb), alpha
+in float i_variant;
+uniform vec2 u_sun;                      // light travel direction in the image plane
+out vec2 v_uv; out vec4 v_col; out float v_variant; out vec2 v_sun;
+void main() {
+    float c = cos(i_puff.w), s = sin(i_puff.w);
+    vec2 q = vec2(c * in_corner.x - s * in_corner.y, s * in_corner.x + c * in_corner.y);
+    v_uv = in_corner * 0.5 + 0.5;
+    // the sun as seen in the puff's own (rotated) texture frame
+    v_sun = vec2(c * u_sun.x + s * u_sun.y, -s * u_sun.x + c * u_sun.y);
+    v_col = i_col; v_variant = i_variant;
+    gl_Position = to_clip(i_puff.xy + q * i_puff.z);
+}
+"""
+)
+_PUFF_FS = """
+#version 330
+uniform sampler2D u_puffs;               // 4 variants side by side: density, d/dx, d/dy
+in vec2 v_uv; in vec4 v_col; in float v_variant; in vec2 v_sun;
+out vec4 o;
+void main() {
+    vec3 t = texture(u_puffs, vec2((v_uv.x + v_variant) * 0.25, v_uv.y)).rgb;
+    float a = t.r * v_col.a;
+    // lit where the puff's surface faces the sun (its density falls off toward it)
+    float lit = clamp(0.92 - 0.7 * dot(t.gb * 2.0 - 1.0, v_sun), 0.6, 1.25);
+    o = vec4(v_col.rgb * lit * a, a);
+}
+"""
+
+_ACCUM_VS = """
+#version 330
+in vec2 in_xy;
+out vec2 v_uv;
+void main() { v_uv = in_xy * 0.5 + 0.5; gl_Position = vec4(in_xy, 0.0, 1.0); }
+"""
+_ACCUM_FS = """
+#version 330
+uniform sampler2D u_tex; uniform sampler2D u_moved; uniform float u_weight;
+in vec2 v_uv;
+layout(location = 0) out vec4 o;
+layout(location = 1) out vec4 o_moved;
+void main() { o = texture(u_tex, v_uv) * u_weight; o_moved = texture(u_moved, v_uv) * u_weight; }
+"""
+
+
+@dataclass
+class ShardAtlas:
+    """Every shard's pixels (premultiplied) and its crack mask, packed into one texture."""
+
+    rgba: F32  # (H, W, 4)
+    faces: F32  # (H, W)
+    offsets: F32  # (n, 2) where each shard's box starts in the atlas
+    boxes: F32  # (n, 4) each shard's box in the source image
+    centroids: F32  # (n, 2)
+
+
+def build_atlas(fracture: Fracture, foreground: F32, matte: F32) -> ShardAtlas:
+    """Pack shard boxes on shelves, each keeping its own pixels (1 px gutter).
+
+    Each sprite also carries a one-pixel rim of its neighbours' pixels (the
+    plate's own), so shards drawn over each other at rest overlap instead of
+    meeting edge to edge: resampled edges would otherwise let the sky show
+    through every crack before it opens.
+    """
+    shards = fracture.shards
+    h_img, w_img = matte.shape
+    grown = [(max(0, s.bbox[0] - 1), max(0, s.bbox[1] - 1), min(w_img, s.bbox[2] + 1), min(h_img, s.bbox[3] + 1))
+             for s in shards]  # fmt: skip
+    order = sorted(range(len(shards)), key=lambda i: -(grown[i][3] - grown[i][1]))
+    width = int(
+        max(
+            256,
+            min(8192, np.sqrt(sum((b[2] - b[0] + 2) * (b[3] - b[1] + 2) for b in grown)) * 1.25),
+        )
+    )
+    width = max(width, max(b[2] - b[0] + 2 for b in grown))
+    offsets = np.zeros((len(shards), 2), np.float32)
+    x = y = shelf = 0
+    for i in order:
+        x0, y0, x1, y1 = grown[i]
+        w, h = x1 - x0 + 2, y1 - y0 + 2
+        if x + w > width:
+            x, y, shelf = 0, y + shelf, 0
+        offsets[i] = (x + 1, y + 1)
+        x += w
+        shelf = max(shelf, h)
+    height = y + shelf
+    rgba = np.zeros((height, width, 4), np.float32)
+    faces = np.zeros((height, width), np.float32)
+    rim_kernel = np.ones((3, 3), np.uint8)
+    for i in range(len(shards)):
+        x0, y0, x1, y1 = grown[i]
+        ax, ay = int(offsets[i, 0]), int(offsets[i, 1])
+        lab = fracture.labels[y0:y1, x0:x1]
+        mine = (lab == i).astype(np.uint8)
+        own = (cv2.dilate(mine, rim_kernel) & (lab >= 0)).astype(np.float32)
+        a = matte[y0:y1, x0:x1] * own
+        rgba[ay : ay + y1 - y0, ax : ax + x1 - x0, :3] = foreground[y0:y1, x0:x1] * own[..., None]
+        rgba[ay : ay + y1 - y0, ax : ax + x1 - x0, 3] = a
+        faces[ay : ay + y1 - y0, ax : ax + x1 - x0] = fracture.edge[y0:y1, x0:x1] * own
+    boxes = np.array(grown, np.float32)
+    cents = np.array([s.centroid for s in shards], np.float32)
+    return ShardAtlas(rgba, faces, offsets, boxes, cents)
+
+
+def puff_textures(seed: int, size: int = 96) -> F32:
+    """Four billowing puffs side by side: density and its gradient (cauliflower dust)."""
+    rng = np.random.default_rng(seed + 31)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    u, v = (xx + 0.5) / size * 2 - 1, (yy + 0.5) / size * 2 - 1
+    out = np.zeros((size, size * 4, 3), np.float32)
+    for k in range(4):
+        rr = np.sqrt(u * u + v * v)
+        ang = np.arctan2(v, u)
+        # a round body with a lumpy, cauliflower rim (a few big lobes, some smaller ones)
+        lobes = sum(rng.uniform(0.05, 0.12) / (m ** 0.6) * np.sin(m * ang + rng.uniform(0, 2 * np.pi))
+                    for m in (3, 5, 7, 11))  # fmt: skip
+        noise = np.zeros_like(u)
+        amp, total = 1.0, 0.0
+        for octave in range(3):
+            f = 1.5 * 2**octave
+            for _ in range(3):
+                a = rng.uniform(0, 2 * np.pi)
+                noise += amp * np.sin(
+                    f * (u * np.cos(a) + v * np.sin(a)) * np.pi + rng.uniform(0, 2 * np.pi)
+                )
+                total += amp
+            amp *= 0.45
+        noise /= total
+        edge = 0.8 + lobes + 0.06 * noise
+        d = np.clip((edge - rr) / 0.38, 0.0, 1.0)
+        d = d * d * (3 - 2 * d)
+        d *= 0.85 + 0.15 * noise
+        d = np.clip(d, 0.0, 1.0)
+        gy, gx = np.gradient(d)
+        scale = size / 6.0
+        out[:, k * size : (k + 1) * size, 0] = d
+        out[:, k * size : (k + 1) * size, 1] = np.clip(gx * scale * 0.5 + 0.5, 0, 1)
+        out[:, k * size : (k + 1) * size, 2] = np.clip(gy * scale * 0.5 + 0.5, 0, 1)
+    return out
+
+
+@dataclass
+class Layers:
+    """One frame's layers, (h, w, 4) premultiplied float32 (clean plate's alpha is 1)."""
+
+    clean: F32
+    dustback: F32
+    debris: F32
+    dust: F32
+    moved: F32  # (h, w) alpha of the debris that has come loose
+
+
+class LayerRenderer:
+    """Holds the GL context, the textures and the targets for one shot."""
+
+    def __init__(self, width: int, height: int, atlas: ShardAtlas, puffs: F32) -> None:
+        self.ctx = ctx = create_context()
+        self.info = str(ctx.info.get("GL_RENDERER", "unknown"))
+        self.size = (width, height)
+        self.atlas = atlas
+        self._plate_prog = ctx.program(vertex_shader=_PLATE_VS, fragment_shader=_PLATE_FS)
+        self._shard_prog = ctx.program(vertex_shader=_SHARD_VS, fragment_shader=_SHARD_FS)
+        self._chip_prog = ctx.program(vertex_shader=_CHIP_VS, fragment_shader=_CHIP_FS)
+        self._puff_prog = ctx.program(vertex_shader=_PUFF_VS, fragment_shader=_PUFF_FS)
+        self._accum_prog = ctx.program(vertex_shader=_ACCUM_VS, fragment_shader=_ACCUM_FS)
+        h_a, w_a = atlas.rgba.shape[:2]
+        self._atlas = ctx.texture(
+            (w_a, h_a), 4, np.ascontiguousarray(atlas.rgba).tobytes(), dtype="f4"
+        )
+        self._faces = ctx.texture(
+            (w_a, h_a), 1, np.ascontiguousarray(atlas.faces).tobytes(), dtype="f4"
+        )
+        for tex in (self._atlas, self._faces):
+            tex.repeat_x = tex.repeat_y = False
+        ph, pw = puffs.shape[:2]
+        self._puffs = ctx.texture((pw, ph), 3, np.ascontiguousarray(puffs).tobytes(), dtype="f4")
+        self._puffs.repeat_x = self._puffs.repeat_y = False
+        self._plate: Any = None
+        self._targets = [
+            ctx.framebuffer(
+                [
+                    ctx.texture((width, height), 4, dtype="f4"),
+                    ctx.texture((width, height), 4, dtype="f4"),
+                ]
+            )
+            for _ in range(2)
+        ]  # colour, and the loose pieces' alpha
+        self._dust_fbo = ctx.framebuffer([ctx.texture((width, height), 4, dtype="f4")])
+        self._plate_fbo = ctx.framebuffer([ctx.texture((width, height), 4, dtype="f4")])
+        unit = np.array([0, 0, 1, 0, 0, 1, 1, 1], np.float32)
+        centred = np.array([-0.5, -0.5, 0.5, -0.5, -0.5, 0.5, 0.5, 0.5], np.float32)
+        ndc = np.array([-1, -1, 1, -1, -1, 1, 1, 1], np.float32)
+        self._unit = ctx.buffer(unit.tobytes())
+        self._centred = ctx.buffer(centred.tobytes())
+        self._ndc = ctx.buffer(ndc.tobytes())
+        self._accum_vao = ctx.vertex_array(self._accum_prog, [(self._ndc, "2f", "in_xy")])
+        quad = np.array([0, 0, width, 0, 0, height, width, height], np.float32)
+        self._plate_vao = ctx.vertex_array(
+            self._plate_prog, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")]
+        )
+        for prog in (self._plate_prog, self._shard_prog, self._chip_prog, self._puff_prog):
+            prog["u_size"].value = (float(width), float(height))
+        self._shard_prog["u_atlas_size"].value = (float(w_a), float(h_a))
+        self._shard_prog["u_atlas"].value = 0
+        self._shard_prog["u_faces"].value = 1
+        self._puff_prog["u_puffs"].value = 0
+        self._accum_prog["u_tex"].value = 0
+        self._accum_prog["u_moved"].value = 1
+        self._plate_prog["u_tex"].value = 0
+        self._shard_rows: Any = None
+        self._chip_rows: Any = None
+        self._puff_rows: Any = None
+
+    def set_plate(self, image: F32) -> None:
+        """The clean plate to draw under everything (ACEScg, (h, w, 3))."""
+        h, w = image.shape[:2]
+        data = np.ascontiguousarray(image, np.float32).tobytes()
+        if self._plate is None or self._plate.size != (w, h):
+            self._plate = self.ctx.texture((w, h), 3, data, dtype="f4")
+            self._plate.repeat_x = self._plate.repeat_y = False
+        else:
+            self._plate.write(data)
+
+    def _set_view(self, view: F32) -> None:
+        m = tuple(float(v) for v in np.asarray(view, np.float32).T.reshape(-1))  # column-major
+        for prog in (self._plate_prog, self._shard_prog, self._chip_prog, self._puff_prog):
+            prog["u_view"].value = m
+
+    def _read(self, fbo: Any, attachment: int = 0) -> F32:
+        w, h = self.size
+        raw = np.frombuffer(fbo.read(components=4, dtype="f4", attachment=attachment), np.float32)
+        return raw.reshape(h, w, 4).copy()
+
+    def render(self, view: F32, samples: list[F32], chips: F32, shutter_px_s: float,
+               dust_back: F32, dust_front: F32, sun: tuple[float, float],
+               face_colour: tuple[float, float, float]) -> Layers:  # fmt: skip
+        """One frame. ``samples`` are shard instance rows across the shutter (see shard_rows)."""
+        ctx = self.ctx
+        self._set_view(view)
+        ctx.enable_only(0)
+        # the clean plate
+        self._plate_fbo.use()
+        self._plate_fbo.clear(0, 0, 0, 0)
+        self._plate.use(0)
+        self._plate_vao.render(mode=_STRIP)
+        clean = self._read(self._plate_fbo)
+        # debris: each shutter sample drawn over itself, then averaged
+        accum, scratch = self._targets
+        accum.use()
+        accum.clear(0, 0, 0, 0)
+        self._shard_prog["u_face_col"].value = face_colour
+        for rows in samples:
+            if len(samples) > 1:
+                scratch.use()
+                scratch.clear(0, 0, 0, 0)
+            self._draw_shards(rows)
+            if len(samples) > 1:
+                accum.use()
+                ctx.enable(_BLEND)
+                ctx.blend_func = (_ONE, _ONE)
+                scratch.color_attachments[0].use(0)
+                scratch.color_attachments[1].use(1)
+                self._accum_prog["u_weight"].value = 1.0 / len(samples)
+                self._accum_vao.render(mode=_STRIP)
+                ctx.disable(_BLEND)
+        accum.use()
+        self._draw_chips(chips, shutter_px_s)
+        debris = self._read(accum)
+        moved = self._read(accum, attachment=1)[..., 0].copy()
+        dustback = self._draw_puffs(dust_back, sun, self._dust_fbo)
+        dust = self._draw_puffs(dust_front, sun, self._dust_fbo)
+        return Layers(clean, dustback, debris, dust, moved)
+
+    def _draw_shards(self, rows: F32) -> None:
+        if not len(rows):
+            return
+        ctx = self.ctx
+        ctx.enable(_BLEND)
+        ctx.blend_func = (_ONE, _ONE_MINUS_SRC_ALPHA)
+        data = np.ascontiguousarray(rows, np.float32)
+        self._ensure(data.nbytes, "_shard_rows")
+        self._shard_rows.write(data.tobytes())
+        vao = ctx.vertex_array(self._shard_prog, [
+            (self._unit, "2f", "in_corner"),
+            (self._shard_rows, "4f 4f 4f 2f/i", "i_box", "i_pose", "i_rot", "i_atlas"),
+        ])  # fmt: skip
+        self._atlas.use(0)
+        self._faces.use(1)
+        vao.render(mode=_STRIP, instances=len(rows))
+        vao.release()
+        ctx.disable(_BLEND)
+
+    def _ensure(self, nbytes: int, name: str) -> None:
+        buf = getattr(self, name, None)
+        if buf is None or buf.size < nbytes:
+            if buf is not None:
+                buf.release()
+            setattr(self, name, self.ctx.buffer(reserve=max(nbytes, 64) * 2))
+
+    def _draw_chips(self, chips: F32, shutter_s: float) -> None:
+        if not len(chips):
+            return
+        ctx = self.ctx
+        x, y, vx, vy, size, r, g, b, rot, alpha = chips.T
+        rows = np.stack([x, y, vx * shutter_s, vy * shutter_s, size, rot, alpha,
+                         np.zeros_like(x), r, g, b], axis=1).astype(np.float32)  # fmt: skip
+        self._ensure(rows.nbytes, "_chip_rows")
+        self._chip_rows.write(rows.tobytes())
+        vao = ctx.vertex_array(self._chip_prog, [
+            (self._centred, "2f", "in_corner"),
+            (self._chip_rows, "4f 4f 3f/i", "i_chip", "i_look", "i_col"),
+        ])  # fmt: skip
+        ctx.enable(_BLEND)
+        ctx.blend_func = (_ONE, _ONE_MINUS_SRC_ALPHA)
+        vao.render(mode=_STRIP, instances=len(rows))
+        vao.release()
+        ctx.disable(_BLEND)
+
+    def _draw_puffs(self, puffs: F32, sun: tuple[float, float], target: Any) -> F32:
+        """``puffs`` rows: x, y, radius, rotation, r, g, b, alpha, variant; back to front."""
+        ctx = self.ctx
+        target.use()
+        target.clear(0, 0, 0, 0)
+        if len(puffs):
+            rows = np.ascontiguousarray(puffs, np.float32)
+            self._ensure(rows.nbytes, "_puff_rows")
+            self._puff_rows.write(rows.tobytes())
+            vao = ctx.vertex_array(self._puff_prog, [
+                (self._ndc, "2f", "in_corner"),
+                (self._puff_rows, "4f 4f 1f/i", "i_puff", "i_col", "i_variant"),
+            ])  # fmt: skip
+            self._puff_prog["u_sun"].value = sun
+            self._puffs.use(0)
+            ctx.enable(_BLEND)
+            ctx.blend_func = (_ONE, _ONE_MINUS_SRC_ALPHA)
+            vao.render(mode=_STRIP, instances=len(rows))
+            vao.release()
+            ctx.disable(_BLEND)
+        return self._read(target)
+
+    def release(self) -> None:
+        self.ctx.release()
+
+
+_STRIP = 5  # GL_TRIANGLE_STRIP
+_BLEND = 1  # moderngl.BLEND
+_ONE, _ONE_MINUS_SRC_ALPHA = 1, 0x0303
+
+
+def shard_rows(atlas: ShardAtlas, pose: F32, opacity: F32, crack: F32, scale: F32,
+               order: NDArray[np.intp] | None = None) -> F32:  # fmt: skip
+    """Instance rows for the shard pass, drawn in ``order`` (pose, opacity... already in it)."""
+    idx = np.arange(len(atlas.boxes)) if order is None else order
+    rows = np.concatenate([atlas.boxes[idx], atlas.centroids[idx], pose[:, :2], pose[:, 2:3],
+                           opacity[:, None], crack[:, None], scale[:, None], atlas.offsets[idx]],
+                          axis=1)  # fmt: skip
+    return np.asarray(rows[opacity > 1e-3], np.float32)

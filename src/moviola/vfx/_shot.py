@@ -1,0 +1,208 @@
+"""Setting up a collapse shot: from recipe and plate to everything the frames need.
+
+Stages (each timed by the caller): fit the plate to the output, find the
+building's matte, make the clean plate, fracture, simulate, and run the dust.
+Nothing here writes files; the frames and outputs are the caller's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from ..core import InputError
+from ..core._colour import SRGB, convert, working_to_srgb8
+from ._cleanplate import clean_plate, hole_mask
+from ._comp import PlateLight, estimate_light, overscan_for, plate_noise, shake_offsets
+from ._fracture import Fracture, fracture
+from ._matte import Region, building_matte, check_region
+from ._particles import ParticleFrames, ParticleSettings, simulate_particles
+from ._plate import Fit, Plate, apply_fit, fit_plate, load_plate
+from ._recipe import CollapseRecipe
+from ._render import ShardAtlas, build_atlas
+from ._simulate import SimResult, SimSettings, simulate
+
+F32 = NDArray[np.float32]
+Tick = Callable[[str], None]
+
+
+@dataclass
+class Prepared:
+    recipe: CollapseRecipe
+    plate: Plate
+    fit: Fit
+    size: tuple[int, int]
+    image: F32  # the plate at output size (ACEScg), at the collapse's start
+    matte: F32
+    hole: F32
+    fill: F32  # the clean plate at output size (for a still; a video blends per frame)
+    fracture: Fracture
+    atlas: ShardAtlas
+    light: PlateLight
+    noise: F32
+    grain_px: float
+    px_per_m: float
+    ground_y: float
+    failure: tuple[float, float]
+    face_colour: tuple[float, float, float]
+    dust_albedo: F32
+
+
+@dataclass
+class Simulated:
+    sim: SimResult
+    particles: ParticleFrames
+    shake: F32  # (frames, 3) dx, dy, roll
+    overscan: float
+
+
+def output_size(recipe: CollapseRecipe, plate: Plate) -> tuple[int, int]:
+    if recipe.resolution:
+        return int(recipe.resolution[0]), int(recipe.resolution[1])
+    return plate.width - plate.width % 2, plate.height - plate.height % 2
+
+
+def _fitted_region(region: Region, fit: Fit) -> Region:
+    return Region(tuple(fit.point(x, y) for x, y in region.points), region.source)
+
+
+def prepare(
+    recipe: CollapseRecipe, plate: Plate, tick: Tick, *, clean_plate_path: Path | None = None
+) -> Prepared:
+    """Everything up to the simulation: matte, clean plate, fracture, light, grain."""
+    region = check_region(Region(tuple((float(x), float(y)) for x, y in recipe.building),
+                                 recipe.building_source), plate.width, plate.height)  # fmt: skip
+    w, h = output_size(recipe, plate)
+    _, top, _, _ = region.bounds
+    fit = fit_plate(plate.width, plate.height, w, h, keep_top=top)
+    start_index = round(recipe.start_s() * (plate.fps or recipe.fps))
+    image = apply_fit(plate.frame(start_index), fit)
+    inside = _fitted_region(region, fit)
+    x0, y0, x1, y1 = inside.bounds
+    if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
+        raise InputError(
+            f"the building falls outside the {w}x{h} output frame once the plate is fitted to it"
+        )
+    tick("load")
+    display = working_to_srgb8(image)
+    matte = building_matte(display, check_region(inside, w, h), refine=recipe.refine,
+                           polygon=recipe.building_source != "box")  # fmt: skip
+    tick("matte")
+    hole = hole_mask(matte)
+    if clean_plate_path is not None:
+        user = load_plate(clean_plate_path, colourspace=recipe.plate_colourspace)
+        if (user.width, user.height) != (plate.width, plate.height):
+            raise InputError(f"the clean plate is {user.width}x{user.height}, the plate "
+                             f"{plate.width}x{plate.height}; they must match", clean_plate_path)  # fmt: skip
+        fill = apply_fit(user.frame(0), fit)
+    else:
+        fill = clean_plate(image, hole)
+    tick("clean_plate")
+    ys, xs = np.nonzero(matte > 0.5)
+    if len(ys) == 0:
+        raise InputError("the building matte is empty after fitting the plate to the output")
+    top_y, foot_y = float(ys.min()), float(ys.max())
+    if recipe.ground_y is not None:
+        ground = fit.point(0.0, recipe.ground_y)[1]
+    elif foot_y >= h - 2:  # the foot is off-frame: the ground is just below the frame
+        ground = h + 0.04 * h
+    else:
+        ground = foot_y + 1.0
+    px_per_m = max(ground - top_y, 8.0) / recipe.height_m
+    failure = _failure_point(recipe, fit, matte, xs, ys, ground, top_y)
+    area_frac = float(matte.sum()) / (w * h)
+    base = 240.0 if not recipe.preview else 150.0
+    count = int(
+        np.clip(
+            round(base / max(recipe.debris_size, 0.1) ** 2 * math.sqrt(area_frac / 0.35)), 24, 900
+        )
+    )
+    rng = np.random.default_rng(recipe.seed)
+    frac = fracture(image, matte, count=count, failure=failure, rng=rng, ground_y=ground)
+    # the shards carry the facade unmixed from the clean plate behind its soft edge,
+    # so at rest debris over clean plate gives back the plate exactly
+    foreground = np.maximum(image - (1.0 - matte[..., None]) * fill, 0.0).astype(np.float32)
+    atlas = build_atlas(frac, foreground, matte)
+    tick("fracture")
+    light = estimate_light(image, matte, hole)
+    noise = plate_noise(apply_fit(plate.frame(0), fit) if fit.scale <= 1 else plate.frame(0))
+    building = image[matte > 0.5].mean(axis=0)
+    grey = np.full(3, float(building.mean()), np.float32)
+    face = (0.55 * (0.6 * grey + 0.4 * building)).astype(np.float32)
+    if recipe.dust_colour is not None:
+        albedo = convert(np.array([[recipe.dust_colour]], np.float32), SRGB, "ACEScg")[0, 0]
+    else:  # concrete and plaster dust: the building's hue, mostly greyed, fairly bright
+        albedo = 0.65 * grey + 0.35 * building
+        albedo = albedo * (0.42 / max(float(albedo.mean()), 1e-4))
+    return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
+                    max(1.0, fit.scale), px_per_m, ground, failure,
+                    tuple(float(v) for v in face), np.asarray(albedo, np.float32))  # type: ignore[arg-type]  # fmt: skip
+
+
+def _failure_point(recipe: CollapseRecipe, fit: Fit, matte: F32, xs: NDArray[np.intp], ys: NDArray[np.intp],
+                   ground: float, top_y: float) -> tuple[float, float]:  # fmt: skip
+    if recipe.failure is not None:
+        return fit.point(float(recipe.failure[0]), float(recipe.failure[1]))
+    if recipe.mode == "topple":
+        x = float(xs.min()) if recipe.direction == "left" else float(xs.max())
+        return x, ground
+    if recipe.mode == "blast":
+        return float(np.median(xs)), top_y + 0.55 * (min(ground, matte.shape[0]) - top_y)
+    high = xs[ys <= top_y + 0.08 * (ground - top_y)]
+    return float(np.median(high)), top_y + 0.06 * (ground - top_y)
+
+
+def run_simulation(
+    prep: Prepared, tick: Tick, progress: Callable[[int], None] | None = None
+) -> Simulated:
+    r = prep.recipe
+    w, h = prep.size
+    settings = SimSettings(fps=r.fps, frames=r.frames, start_s=r.start_s(), mode=r.mode,
+                           failure=prep.failure, px_per_m=prep.px_per_m, ground_y=prep.ground_y,
+                           frame_size=(w, h), direction=-1 if r.direction == "left" else 1,
+                           substeps=8 if not r.preview else 6, seed=r.seed)  # fmt: skip
+    sim = simulate(prep.fracture, settings, progress=progress)
+    tick("simulate")
+    colours = _shard_colours(prep)
+    radius = np.array(
+        [math.sqrt(max(s.area, 1.0) / math.pi) for s in prep.fracture.shards], np.float32
+    )
+    psettings = ParticleSettings(px_per_m=prep.px_per_m, ground_y=prep.ground_y, fps=r.fps,
+                                 frames=r.frames, dust_density=r.dust_density,
+                                 debris_amount=r.debris_amount, wind=(float(r.wind[0]), float(r.wind[1])),
+                                 max_dust=6000 if not r.preview else 2500,
+                                 max_chips=3000 if not r.preview else 1200, seed=r.seed)  # fmt: skip
+    particles = simulate_particles(sim, psettings, colours, radius)
+    shake = shake_offsets(sim.shake, r.fps, r.shake, (w, h), r.seed)
+    tick("particles")
+    return Simulated(sim, particles, shake, overscan_for(shake, (w, h)))
+
+
+def _shard_colours(prep: Prepared) -> F32:
+    lab = prep.fracture.labels
+    n = len(prep.fracture.shards)
+    ok = lab >= 0
+    counts = np.maximum(np.bincount(lab[ok], minlength=n), 1)
+    out = np.stack(
+        [np.bincount(lab[ok], prep.image[..., c][ok], minlength=n) / counts for c in range(3)],
+        axis=1,
+    )
+    return np.asarray(out, np.float32)
+
+
+def blend_clean(prep: Prepared, frame_index: int) -> F32:
+    """This frame's clean plate: the fill inside the hole, the live plate outside it."""
+    if prep.plate.frame_count == 1:
+        return prep.fill
+    live = apply_fit(prep.plate.frame(frame_index), prep.fit)
+    soft = (
+        np.clip(cv2.GaussianBlur(prep.hole, (0, 0), 1.0) * 1.5, 0, 1)[..., None]
+        * prep.hole[..., None]
+    )
+    return np.asarray(live * (1 - soft) + prep.fill * soft, np.float32)
