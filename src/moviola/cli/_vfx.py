@@ -129,8 +129,6 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             )
             if info.fps:
                 recipe = replace(recipe, fps=info.fps)
-        if frames is None and preview and recipe_file is None:
-            recipe = replace(recipe, frames=48)
         if preview:
             info = load_plate(
                 Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1

@@ -68,7 +68,7 @@ def _processor(src: str, dst: str) -> Any:
     return ocio_config().getProcessor(src, dst).getDefaultCPUProcessor()
 
 
-def convert(image: F32, src: str, dst: str) -> F32:
+def convert(image: NDArray[np.floating[Any]], src: str, dst: str) -> F32:
     """``image`` (h, w, 3) float32 converted between two colour spaces of the config.
 
     Returns a new array; OCIO works in place and lets go of the GIL, so callers
@@ -81,11 +81,11 @@ def convert(image: F32, src: str, dst: str) -> F32:
     return out
 
 
-def to_working(image: F32, src: str) -> F32:
+def to_working(image: NDArray[np.floating[Any]], src: str) -> F32:
     return convert(image, src, WORKING_SPACE)
 
 
-def working_to_srgb8(image: F32) -> NDArray[np.uint8]:
+def working_to_srgb8(image: NDArray[np.floating[Any]]) -> NDArray[np.uint8]:
     """Scene-linear ACEScg to 8-bit sRGB, the inverse of how an sRGB plate came in.
 
     The inverse input transform (not a tone-mapping display view) is used so a

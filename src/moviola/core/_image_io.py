@@ -25,7 +25,7 @@ def write_png(path: Path, image: Image.Image | NDArray[np.uint8]) -> Path:
         raise DocumentError(f"cannot write image: {exc}", path) from exc
 
 
-def write_exr(path: Path, channels: dict[str, NDArray[np.float32]], *, half: bool = False,
+def write_exr(path: Path, channels: dict[str, NDArray[np.floating[Any]]], *, half: bool = False,
               header: dict[str, Any] | None = None, compression: str = "ZIP") -> Path:  # fmt: skip
     """A scanline EXR from named channels (2-D, or (h, w, k) under "RGB"/"RGBA"), atomically.
 

@@ -29,7 +29,7 @@ from ..core._colour import config_name, working_to_srgb8
 from ..core._image_io import read_exr
 from ..core._media import atomic_movie, encode_frame, finish_movie, open_h264
 from ._cost import CPU_PRICE_PER_VCPU_HOUR, CostReport, cpu_seconds
-from ._frames import FrameLayers, render_frame
+from ._frames import Drawn, FrameLayers, draw_frame, finish_frame
 from ._outputs import (
     LAYERS,
     check_out_dir,
@@ -54,6 +54,7 @@ from ._review import (
 from ._shot import Prepared, prepare, run_simulation
 
 F32 = NDArray[np.float32]
+FA = NDArray[np.floating[Any]]
 U8 = NDArray[np.uint8]
 Progress = Callable[[str, int, int], None]
 REPORT_SCHEMA = "CollapseReport.1"
@@ -75,7 +76,7 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
     out = Path(out)
     start_offset = round(recipe.start_s() * recipe.fps)
     plate = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace,
-                       max_frames=recipe.frames + start_offset + 1)  # fmt: skip
+                       max_seconds=recipe.frames / recipe.fps + 0.5)  # fmt: skip
     if recipe.plate_sha256 and recipe.plate_sha256 != plate.digest:
         raise InputError("the plate is not the one this recipe was made with (its sha256 differs); "
                          "make a new recipe for it", plate.path)  # fmt: skip
@@ -113,83 +114,73 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
     movie = out / f"{recipe.name}_review.mp4"
     rendered = 0
 
-    def layer_futures(pool: ThreadPoolExecutor, frame: int, fl: FrameLayers, refined: F32 | None,
-                      link: bool) -> list[Future[Any]]:  # fmt: skip
+    def write_layers(frame: int, fl: FrameLayers, refined: FA | None, link: bool) -> None:
+        """Every layer of a frame, one file after another, the comp last: a frame with a
+        comp on disk has all its layers."""
         if recipe.preview:
-            return []
-        jobs: list[tuple[str, dict[str, F32], Path | None]] = [
-            (
-                "cleanplate",
-                {"RGB": fl.cleanplate},
-                layer_path(out, recipe.name, "cleanplate", first) if link else None,
-            ),
+            return
+        jobs: list[tuple[str, dict[str, FA], Path | None]] = [
+            ("cleanplate", {"RGB": fl.cleanplate}, layer_path(out, recipe.name, "cleanplate", first) if link else None),
             ("dustback", {"RGBA": fl.dustback}, None),
             ("debris", {"RGBA": fl.debris}, None),
             ("dust", {"RGBA": fl.dust}, None),
             ("lightwrap", {"RGB": fl.lightwrap}, None),
             ("grain", {"RGB": fl.grain}, None),
             ("mattes", dict(fl.mattes), None),
-        ]
+        ]  # fmt: skip
         if refined is not None:
             jobs.append(("refined", {"RGB": refined}, None))
-        futures = [pool.submit(write_layer, out, recipe.name, layer, frame, ch, recipe.fps, extra, link_to=lk)
-                   for layer, ch, lk in jobs]  # fmt: skip
-        comp = np.concatenate([fl.comp, np.ones((h, w, 1), np.float32)], axis=2)
+        jobs.append(("comp", {"RGBA": np.concatenate([fl.comp, np.ones((h, w, 1), np.float16)], axis=2)}, None))
+        for layer, channels, link_to in jobs:
+            write_layer(out, recipe.name, layer, frame, channels, recipe.fps, extra, link_to=link_to)
 
-        def comp_last() -> Path:  # the comp is renamed last: a frame with a comp has every layer
-            for f in futures:
-                f.result()
-            return write_layer(out, recipe.name, "comp", frame, {"RGBA": comp}, recipe.fps, extra)
-
-        return [pool.submit(comp_last)]
+    def process(drawn: Drawn, link: bool) -> U8:
+        """A worker thread's share of a frame: finish it, write its layers, picture it."""
+        fl = finish_frame(prep, drawn)
+        frame = first + drawn.index
+        refined: FA | None = None
+        if not is_passthrough(refiner):
+            refined = _refine(refiner, recipe, fl, frame)
+        if frame == key_frame:
+            breakdown.extend(_breakdown(fl))
+        write_layers(frame, fl, refined, link)
+        return working_to_srgb8(refined if refined is not None else fl.comp)
 
     def write(tmp: Path) -> None:
         nonlocal rendered
         container, stream = open_h264(tmp, recipe.fps, w, h, X264_REVIEW)
-        pending: deque[tuple[int, Future[U8], list[Future[Any]]]] = deque()
-        pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="moviola-vfx")
+        pending: deque[tuple[int, Future[U8], bool]] = deque()
+        # the GL thread draws frame n+1 while workers finish, write and picture frame n
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="moviola-vfx")
 
         def drain(limit: int) -> None:
             while len(pending) > limit:
-                frame, srgb_f, writes = pending.popleft()
-                for f in writes:
-                    f.result()
+                frame, srgb_f, new = pending.popleft()
                 srgb = srgb_f.result()
                 encode_frame(container, stream, srgb, frame - first)
                 if frame in chosen:
                     kept[frame] = srgb
-                if writes:
+                if new and layers:
                     write_state(out, key, {"frames_done": frame - first + 1})
                 if progress:
                     progress("render", frame - first + 1, recipe.frames)
 
         try:
+            still_camera = not simd.shake[0].any()
             for index in range(recipe.frames):
                 frame = first + index
                 if frame < resume_at:
-                    srgb_f = pool.submit(_srgb_from_exr, layer_path(out, recipe.name, "refined" if "refined"
-                                                                    in layers else "comp", frame))  # fmt: skip
-                    pending.append((frame, srgb_f, []))
+                    shown = "refined" if "refined" in layers else "comp"
+                    pending.append((frame, pool.submit(_srgb_from_exr, layer_path(out, recipe.name, shown, frame)),
+                                    False))  # fmt: skip
                 else:
-                    fl = render_frame(renderer, prep, simd, index)
+                    drawn = draw_frame(renderer, prep, simd, index)
                     rendered += 1
-                    refined = None
-                    picture = fl.comp
-                    if not is_passthrough(refiner):
-                        refined = _refine(refiner, recipe, fl, frame)
-                        picture = refined
-                    if frame == key_frame:
-                        breakdown.extend(_breakdown(fl))
-                    still = (
-                        prep.plate.frame_count == 1
-                        and not simd.shake[index].any()
-                        and frame != first
-                    )
-                    writes = layer_futures(
-                        pool, frame, fl, refined, still and not simd.shake[0].any()
-                    )
-                    pending.append((frame, pool.submit(working_to_srgb8, picture), writes))
-                drain(3)
+                    # a still plate under a still camera: every clean plate frame is the first one
+                    link = prep.plate.frame_count == 1 and still_camera and not simd.shake[index].any() \
+                        and frame != first  # fmt: skip
+                    pending.append((frame, pool.submit(process, drawn, link), True))
+                drain(2)
             drain(0)
             finish_movie(container, stream)
         finally:
@@ -246,8 +237,10 @@ def _breakdown_from_disk(out: Path, name: str, frame: int) -> list[tuple[str, U8
         clean = rgba("cleanplate")
         mattes = read_exr(layer_path(out, name, "mattes", frame))
         zero = np.zeros((*clean.shape[:2], 1), np.float32)
-        fl = FrameLayers(clean[..., :3], rgba("dustback"), rgba("debris"), rgba("dust"), zero, zero, mattes,
-                         clean[..., :3])  # fmt: skip
+        f16 = np.float16
+        fl = FrameLayers(clean[..., :3].astype(f16), rgba("dustback").astype(f16), rgba("debris").astype(f16),
+                         rgba("dust").astype(f16), zero.astype(f16), zero.astype(f16),
+                         {k: v.astype(f16) for k, v in mattes.items()}, clean[..., :3].astype(f16))  # fmt: skip
         return _breakdown(fl)
     except (OSError, KeyError, ValueError):
         return []
@@ -261,9 +254,9 @@ def _refine(refiner: Any, recipe: CollapseRecipe, fl: FrameLayers, frame: int) -
     )
     grey = cv2.cvtColor(working_to_srgb8(fl.comp), cv2.COLOR_RGB2GRAY)
     edges = cv2.Canny(grey, 60, 160).astype(np.float32) / 255.0
-    request = RefineRequest(
-        frame, fl.comp, depth.astype(np.float32), dict(m), edges, recipe.prompt, recipe.seed
-    )
+    request = RefineRequest(frame, fl.comp.astype(np.float32), depth.astype(np.float32),
+                            {k: v.astype(np.float32) for k, v in m.items()}, edges, recipe.prompt,
+                            recipe.seed)  # fmt: skip
     return check_refined(request, refiner.refine(request), recipe.refiner)
 
 

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ._comp import comp_from_layers, grain, half, light_wrap, view_matrix
-from ._render import LayerRenderer, shard_rows
+from ._comp import grain, light_wrap, view_matrix
+from ._render import LayerRenderer, Layers, shard_rows
 from ._shot import Prepared, Simulated, blend_clean
 from ._simulate import CRUSH_FADE_S
 
 F32 = NDArray[np.float32]
+F16 = NDArray[np.float16]
 
 
 @dataclass
 class FrameLayers:
-    """Half-rounded layers of one frame (what the EXRs hold) and the comp made from them."""
+    """One frame's layers as the half floats the EXRs hold, and the comp made from them."""
 
-    cleanplate: F32  # (h, w, 3)
-    dustback: F32  # (h, w, 4)
-    debris: F32
-    dust: F32
-    lightwrap: F32  # (h, w, 3)
-    grain: F32
-    mattes: dict[str, F32]  # (h, w) each
-    comp: F32  # (h, w, 3)
+    cleanplate: F16  # (h, w, 3)
+    dustback: F16  # (h, w, 4)
+    debris: F16
+    dust: F16
+    lightwrap: F16  # (h, w, 3)
+    grain: F16
+    mattes: dict[str, F16]  # (h, w) each
+    comp: F16  # (h, w, 3)
 
 
 def _shutter_times(t: float, fps: float, shutter: float, samples: int, end: float) -> list[float]:
@@ -79,71 +81,143 @@ def light_dust(prep: Prepared, puffs: F32, size: tuple[int, int]) -> tuple[F32, 
     return np.asarray(rows[order], np.float32), np.asarray(z[order], np.float32)
 
 
-def render_frame(
-    renderer: LayerRenderer, prep: Prepared, simd: Simulated, index: int
-) -> FrameLayers:
-    """Frame ``index`` (0-based) of the shot, every layer and the comp."""
+@dataclass
+class Drawn:
+    """What the GL pass gives for one frame, before the CPU finishes it."""
+
+    index: int
+    layers: Layers
+    view: F32
+    box: tuple[int, int, int, int] | None  # where loose pieces are, output px
+
+
+def draw_frame(renderer: LayerRenderer, prep: Prepared, simd: Simulated, index: int) -> Drawn:
+    """The GL part of frame ``index`` (0-based): shards across the shutter, chips, dust."""
     r = prep.recipe
     w, h = prep.size
     t = index / r.fps
     sim = simd.sim
     end = float(sim.times[-1])
-    # shards: still ones need one sample, moving ones several across the shutter
-    samples = 6 if not r.preview else 3
+    samples = 5 if not r.preview else 3
     times = _shutter_times(t, r.fps, r.motion_blur, samples, end)
-    poses = [sim.pose_at(s) for s in times]
-    if len(poses) > 1 and np.abs(poses[-1] - poses[0]).max() < 0.05:
-        poses, times = [poses[len(poses) // 2]], [t]
-    rows = []
     rest = prep.atlas.centroids
     radius = np.sqrt(np.array([max(s.area, 1.0) for s in prep.fracture.shards], np.float32) / np.pi)
     open_px = max(1.0, 0.15 * prep.px_per_m)
-    for pose, ts in zip(poses, times, strict=True):
+    order = np.argsort(sim.slice, kind="stable")  # back slices first
+    states = []
+    for ts in times:
+        pose = sim.pose_at(ts)
         # a crushed shard crumbles: it shrinks into its own dust, and only then fades
         gone = np.clip((ts - sim.crushed) / CRUSH_FADE_S, 0.0, 1.0)
         scale = (1.0 - 0.75 * gone).astype(np.float32)
         opacity = np.clip((1.0 - gone) / 0.35, 0.0, 1.0).astype(np.float32)
         # a crack's raw face shows as the piece moves away from where it sat
-        moved = (
-            np.hypot(pose[:, 0] - rest[:, 0], pose[:, 1] - rest[:, 1]) + np.abs(pose[:, 2]) * radius
-        )
+        moved = np.hypot(pose[:, 0] - rest[:, 0], pose[:, 1] - rest[:, 1]) + np.abs(pose[:, 2]) * radius
         crack = np.clip(moved / open_px, 0.0, 1.0).astype(np.float32)
-        order = np.argsort(sim.slice, kind="stable")  # back slices first
-        rows.append(
-            shard_rows(prep.atlas, pose[order], opacity[order], crack[order], scale[order], order)
-        )
+        states.append((pose, opacity, crack, scale))
+    mid = states[len(states) // 2]
+    first, last = states[0], states[-1]
+    # which shards move during the shutter (they are drawn at every instant and averaged)
+    change = (np.abs(last[0][:, :2] - first[0][:, :2]).max(axis=1) + np.abs(last[0][:, 2] - first[0][:, 2]) * radius
+              + np.abs(last[1] - first[1]) * 10 + np.abs(last[3] - first[3]) * radius)  # fmt: skip
+    moving = change > 0.05
+    still_order = order[~moving[order]]
+    move_order = order[moving[order]]
+    def rows(state: tuple[F32, F32, F32, F32], which: NDArray[np.intp]) -> F32:
+        pose, opacity, crack, scale = state
+        return shard_rows(prep.atlas, pose[which], opacity[which], crack[which], scale[which], which)
+
+    static = rows(mid, still_order)
+    samples_rows = [rows(st, move_order) for st in states] if len(move_order) else []
     dx, dy, roll = (float(v) for v in simd.shake[index])
     view = view_matrix(dx, dy, roll, (w, h), simd.overscan)
+    box = _moving_box(prep, [st[0] for st in states], move_order, view, (w, h)) if len(move_order) else None
     if prep.plate.frame_count > 1:
         renderer.set_plate(blend_clean(prep, index))
     lit, z = light_dust(prep, simd.particles.dust[index], (w, h))
     back, front = lit[z < 0], lit[z >= 0]
-    layers = renderer.render(view, rows, simd.particles.chips[index], r.motion_blur / r.fps, back, front,
-                             prep.light.direction, prep.face_colour)  # fmt: skip
-    clean = half(layers.clean[..., :3])
-    dustback, debris, dust = half(layers.dustback), half(layers.debris), half(layers.dust)
+    layers = renderer.render(view, static, samples_rows, box, simd.particles.chips[index],
+                             r.motion_blur / r.fps, back, front, prep.light.direction,
+                             prep.face_colour)  # fmt: skip
+    chips = simd.particles.chips[index]
+    if len(chips):  # chips are loose too: grow the box to hold them
+        cx, cy = chips[:, 0], chips[:, 1]
+        cb = (int(max(0, cx.min() - 8)), int(max(0, cy.min() - 8)), int(min(w, cx.max() + 8)),
+              int(min(h, cy.max() + 8)))  # fmt: skip
+        box = cb if box is None else (min(box[0], cb[0]), min(box[1], cb[1]), max(box[2], cb[2]), max(box[3], cb[3]))
+    return Drawn(index, layers, view, box)
+
+
+def _moving_box(prep: Prepared, poses: list[F32], which: NDArray[np.intp], view: F32,
+                size: tuple[int, int]) -> tuple[int, int, int, int] | None:  # fmt: skip
+    """The output-pixel box every moving shard covers at some instant of the shutter."""
+    boxes = prep.atlas.boxes[which]
+    rest = prep.atlas.centroids[which]
+    corners = np.stack([boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [0, 3]], boxes[:, [2, 3]]], axis=1)
+    local = corners - rest[:, None, :]
+    pts = []
+    for pose in poses:
+        p = pose[which]
+        c, s = np.cos(p[:, 2])[:, None], np.sin(p[:, 2])[:, None]
+        x = c * local[..., 0] - s * local[..., 1] + p[:, None, 0]
+        y = s * local[..., 0] + c * local[..., 1] + p[:, None, 1]
+        pts.append(np.stack([x, y], axis=-1).reshape(-1, 2))
+    allp = np.concatenate(pts)
+    q = allp @ view[:2, :2].T + view[:2, 2]
+    w, h = size
+    x0, y0 = np.floor(q.min(axis=0)) - 2
+    x1, y1 = np.ceil(q.max(axis=0)) + 2
+    x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+def finish_frame(prep: Prepared, drawn: Drawn) -> FrameLayers:
+    """The CPU part: light wrap, grain, mattes and the comp (thread-safe: numpy and OpenCV).
+
+    The over-chain is computed once, in exactly the order comp_from_layers uses,
+    from the half-float layers the EXRs get: the comp written equals the comp a
+    compositor rebuilds from the files, bit for bit.
+    """
+    r = prep.recipe
+    w, h = prep.size
+    index, layers, view = drawn.index, drawn.layers, drawn.view
+    clean = layers.clean[..., :3].astype(np.float32)
+    dustback, debris, dust = (a.astype(np.float32) for a in (layers.dustback, layers.debris, layers.dust))
     under = dustback[..., :3] + (1.0 - dustback[..., 3:4]) * clean
-    moved = half(np.minimum(layers.moved, debris[..., 3]))
-    # the plate's own edges already have their light; only loose pieces need wrapping
-    wrap = half(light_wrap(under, moved, max(2.0, 0.004 * max(w, h)), r.light_wrap))
     mid = debris[..., :3] + (1.0 - debris[..., 3:4]) * under
-    signal = dust[..., :3] + (1.0 - dust[..., 3:4]) * mid
+    over = dust[..., :3] + (1.0 - dust[..., 3:4]) * mid
+    moved = np.minimum(layers.moved.astype(np.float32), debris[..., 3])
+    # the plate's own edges already have their light; only loose pieces need wrapping
+    wrap16 = np.zeros((h, w, 3), np.float16)
+    if drawn.box is not None and r.light_wrap > 0:
+        radius = max(2.0, 0.004 * max(w, h))
+        pad = int(3 * radius) + 2
+        x0, y0, x1, y1 = drawn.box
+        x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+        wrap16[y0:y1, x0:x1] = light_wrap(under[y0:y1, x0:x1], moved[y0:y1, x0:x1], radius, r.light_wrap)
     # a still plate has frozen grain: living grain over the whole frame makes it footage;
     # a video's own grain lives, so ours goes only where we added pixels
-    weight = 1.0 if prep.plate.frame_count == 1 else np.clip(dust[..., 3] + (1 - dust[..., 3]) * (
-        dustback[..., 3] + prep.hole * (1 - debris[..., 3])), 0, 1)[..., None]  # fmt: skip
-    g = grain((h, w), prep.noise * r.grain, prep.grain_px, r.seed, index, signal) * weight
-    grain_layer = half(g)
-    comp = half(comp_from_layers(clean, dustback, debris, dust, wrap, grain_layer))
-    building = cv2.warpAffine(
-        prep.matte, view[:2].astype(np.float64), (w, h), flags=cv2.INTER_LINEAR
-    )
+    weight: Any = 1.0
+    if prep.plate.frame_count > 1:
+        weight = np.clip(dust[..., 3] + (1 - dust[..., 3]) * (dustback[..., 3] + prep.hole * (1 - debris[..., 3])),
+                         0, 1)[..., None]  # fmt: skip
+    grain16 = (grain((h, w), prep.noise * r.grain, prep.grain_px, r.seed, index, over) * weight).astype(np.float16)
+    comp = (over + wrap16.astype(np.float32) + grain16.astype(np.float32)).astype(np.float16)
+    building = cv2.warpAffine(prep.matte, view[:2].astype(np.float64), (w, h), flags=cv2.INTER_LINEAR)
     mattes = {
-        "building": half(building),
-        "revealed": half(building * (1.0 - debris[..., 3])),
-        "debris": debris[..., 3].copy(),
-        "loose": moved,
-        "dust": dust[..., 3].copy(),
-        "dustback": dustback[..., 3].copy(),
+        "building": building.astype(np.float16),
+        "revealed": (building * (1.0 - debris[..., 3])).astype(np.float16),
+        "debris": layers.debris[..., 3],
+        "loose": moved.astype(np.float16),
+        "dust": layers.dust[..., 3],
+        "dustback": layers.dustback[..., 3],
     }
-    return FrameLayers(clean, dustback, debris, dust, wrap, grain_layer, mattes, comp)
+    return FrameLayers(layers.clean[..., :3], layers.dustback, layers.debris, layers.dust, wrap16, grain16,
+                       mattes, comp)  # fmt: skip
+
+
+def render_frame(renderer: LayerRenderer, prep: Prepared, simd: Simulated, index: int) -> FrameLayers:
+    """Frame ``index`` (0-based) of the shot, every layer and the comp, in one call."""
+    return finish_frame(prep, draw_frame(renderer, prep, simd, index))

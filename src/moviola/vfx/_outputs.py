@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from ..core import DocumentError, ProjectError, write_text_atomic
 from ..core._image_io import write_exr
 
-F32 = NDArray[np.float32]
+F32 = NDArray[np.floating[Any]]
 LAYERS = ("cleanplate", "dustback", "debris", "dust", "lightwrap", "grain", "mattes", "comp")
 STATE_FILE = ".moviola-render.json"
 # ACEScg: AP1 primaries, the ACES white point (x, y of R, G, B, white)

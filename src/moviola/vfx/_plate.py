@@ -56,15 +56,28 @@ class Plate:
     height: int
     fps: float | None  # a video's rate; None for a still
     digest: str  # sha256 of the file's bytes, for recipes and resume keys
-    frames: list[F32] = field(repr=False)  # ACEScg (h, w, 3); one for a still
+    frames: list[F32] = field(repr=False)  # ACEScg (h, w, 3): a still's one frame
+    encoded: list[U8] = field(default_factory=list, repr=False)  # a video's frames, 8-bit as decoded
+    _cache: dict[int, F32] = field(default_factory=dict, repr=False)
 
     @property
     def frame_count(self) -> int:
-        return len(self.frames)
+        return len(self.encoded) or len(self.frames)
 
     def frame(self, index: int) -> F32:
-        """Frame ``index`` (0-based); a still, or a video past its end, holds its last frame."""
-        return self.frames[min(max(index, 0), len(self.frames) - 1)]
+        """Frame ``index`` (0-based) in ACEScg; a still, or a video past its end, holds its last."""
+        i = min(max(index, 0), self.frame_count - 1)
+        if not self.encoded:
+            return self.frames[i]
+        if i not in self._cache:  # videos stay 8-bit in memory; convert frames as they are used
+            if len(self._cache) > 4:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[i] = to_working(self.encoded[i].astype(np.float32) / 255.0, self.colourspace)
+        return self._cache[i]
+
+    def frame_at(self, seconds: float) -> F32:
+        """The plate at a time (a still is the same at every time)."""
+        return self.frame(round(seconds * (self.fps or 24.0)))
 
 
 def _digest(path: Path) -> str:
@@ -99,10 +112,12 @@ def _check_file(path: Path) -> bytes:
     return head
 
 
-def load_plate(
-    path: Path, *, colourspace: str | None = None, max_frames: int | None = None
-) -> Plate:
-    """Read a plate; ``colourspace`` overrides what the file says (or does not say)."""
+def load_plate(path: Path, *, colourspace: str | None = None, max_frames: int | None = None,
+               max_seconds: float | None = None) -> Plate:  # fmt: skip
+    """Read a plate; ``colourspace`` overrides what the file says (or does not say).
+
+    A video is decoded up to ``max_frames`` frames or ``max_seconds`` seconds.
+    """
     path = Path(path)
     head = _check_file(path)
     if head.startswith(_EXR_MAGIC):
@@ -112,7 +127,7 @@ def load_plate(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return _load_video(path, colourspace, max_frames)
+        return _load_video(path, colourspace, max_frames, max_seconds)
     except OSError as exc:
         raise InputError(f"cannot read the plate: {exc}", path) from exc
     return _load_still(path, img, colourspace)
@@ -215,7 +230,8 @@ def _rotate(rgb: U8, degrees: float) -> U8:
     return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
 
 
-def _load_video(path: Path, colourspace: str | None, max_frames: int | None) -> Plate:
+def _load_video(path: Path, colourspace: str | None, max_frames: int | None,
+                max_seconds: float | None) -> Plate:  # fmt: skip
     from ..core._media import av_module
 
     av = av_module()
@@ -233,6 +249,8 @@ def _load_video(path: Path, colourspace: str | None, max_frames: int | None) -> 
         _check_size(path, cc.width or 16, cc.height or 16)
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 24.0
+        if max_seconds is not None:
+            limit = min(limit, max(1, math.ceil(max_seconds * fps) + 1))
         for frame in container.decode(video=0):
             rgb = np.asarray(frame.to_ndarray(format="rgb24"))
             frames.append(_rotate(rgb, float(getattr(frame, "rotation", 0) or 0)))
@@ -252,9 +270,8 @@ def _load_video(path: Path, colourspace: str | None, max_frames: int | None) -> 
         raise InputError("the video changes size mid-stream; give a locked-off plate", path)
     space = resolve_colourspace(colourspace or SRGB, path=path)
     h, w = frames[0].shape[:2]
-    working = [to_working(f.astype(np.float32) / 255.0, space) for f in frames]
     return Plate(path, "video", space, w, h, fps if math.isfinite(fps) and fps > 0 else 24.0,
-                 _digest(path), working)  # fmt: skip
+                 _digest(path), [], frames)  # fmt: skip
 
 
 @dataclass(frozen=True)

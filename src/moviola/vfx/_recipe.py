@@ -129,12 +129,22 @@ class CollapseRecipe:
 
 
 def preview_of(recipe: CollapseRecipe, plate_size: tuple[int, int]) -> CollapseRecipe:
-    """The preview version: at most 960 px wide, 48 frames, the same seed and look."""
+    """The preview: the whole shot, at most 960 px wide and in 48 frames, same seed and look.
+
+    The 48 frames span the shot's full duration (a lower frame rate, so the
+    movie plays in real time), because a preview that stops two seconds in
+    shows nothing of the collapse. The physics runs at the final's time step.
+    """
     w, h = recipe.resolution or list(plate_size)
     if w > PREVIEW_MAX_WIDTH:
         h, w = round(h * PREVIEW_MAX_WIDTH / w), PREVIEW_MAX_WIDTH
-    return replace(recipe, preview=True, resolution=[w - w % 2, h - h % 2],
-                   frames=min(recipe.frames, PREVIEW_FRAMES))  # fmt: skip
+    frames = min(recipe.frames, PREVIEW_FRAMES)
+    fps = recipe.fps * frames / recipe.frames
+    start = None
+    if recipe.start_frame is not None:
+        start = recipe.first_frame + round(recipe.start_s() * fps)
+    return replace(recipe, preview=True, resolution=[w - w % 2, h - h % 2], frames=frames, fps=fps,
+                   start_frame=start)  # fmt: skip
 
 
 def recipe_to_document(recipe: CollapseRecipe, folder: Path | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from ..core._gl import create_context
 from ._fracture import Fracture
 
 F32 = NDArray[np.float32]
+F16 = NDArray[np.float16]
 
 _VIEW = """
 uniform vec2 u_size;      // output px
@@ -81,6 +82,7 @@ _SHARD_FS = """
 uniform sampler2D u_atlas;               // premultiplied ACEScg + alpha
 uniform sampler2D u_faces;               // 1 on a crack between shards
 uniform vec3 u_face_col;                 // broken concrete, lit like the facade
+uniform float u_weight;                  // 1, or 1/samples when shutter instants are summed
 in vec2 v_uv; in float v_opacity; in float v_crack;
 layout(location = 0) out vec4 o;
 layout(location = 1) out vec4 o_moved;   // alpha of the pieces that have come loose
@@ -88,7 +90,7 @@ void main() {
     vec4 c = texture(u_atlas, v_uv);
     float f = texture(u_faces, v_uv).r * v_crack;
     c.rgb = mix(c.rgb, u_face_col * c.a, f);
-    o = c * v_opacity;
+    o = c * (v_opacity * u_weight);
     o_moved = vec4(o.a * step(0.001, v_crack));
 }
 """
@@ -169,11 +171,27 @@ void main() { v_uv = in_xy * 0.5 + 0.5; gl_Position = vec4(in_xy, 0.0, 1.0); }
 """
 _ACCUM_FS = """
 #version 330
-uniform sampler2D u_tex; uniform sampler2D u_moved; uniform float u_weight;
+uniform sampler2D u_tex; uniform sampler2D u_moved;
 in vec2 v_uv;
 layout(location = 0) out vec4 o;
 layout(location = 1) out vec4 o_moved;
-void main() { o = texture(u_tex, v_uv) * u_weight; o_moved = texture(u_moved, v_uv) * u_weight; }
+void main() {
+    // summed shutter instants: where pieces overlapped the sum passes full cover;
+    // scale it back so overlaps read as opaque, not as double brightness
+    vec4 c = texture(u_tex, v_uv);
+    float k = c.a > 1.0 ? 1.0 / c.a : 1.0;
+    o = c * k;
+    o_moved = min(texture(u_moved, v_uv), vec4(1.0));
+}
+"""
+
+
+_COPY_FS = """
+#version 330
+uniform sampler2D u_tex;
+in vec2 v_uv;
+out vec4 o;
+void main() { o = texture(u_tex, v_uv); }
 """
 
 
@@ -276,13 +294,13 @@ def puff_textures(seed: int, size: int = 96) -> F32:
 
 @dataclass
 class Layers:
-    """One frame's layers, (h, w, 4) premultiplied float32 (clean plate's alpha is 1)."""
+    """One frame's layers, (h, w, 4) premultiplied half floats (the clean plate's alpha is 1)."""
 
-    clean: F32
-    dustback: F32
-    debris: F32
-    dust: F32
-    moved: F32  # (h, w) alpha of the debris that has come loose
+    clean: F16
+    dustback: F16
+    debris: F16
+    dust: F16
+    moved: F16  # (h, w) alpha of the debris that has come loose
 
 
 class LayerRenderer:
@@ -311,17 +329,22 @@ class LayerRenderer:
         self._puffs = ctx.texture((pw, ph), 3, np.ascontiguousarray(puffs).tobytes(), dtype="f4")
         self._puffs.repeat_x = self._puffs.repeat_y = False
         self._plate: Any = None
-        self._targets = [
-            ctx.framebuffer(
-                [
-                    ctx.texture((width, height), 4, dtype="f4"),
-                    ctx.texture((width, height), 4, dtype="f4"),
-                ]
-            )
-            for _ in range(2)
-        ]  # colour, and the loose pieces' alpha
-        self._dust_fbo = ctx.framebuffer([ctx.texture((width, height), 4, dtype="f4")])
-        self._plate_fbo = ctx.framebuffer([ctx.texture((width, height), 4, dtype="f4")])
+        # half-float targets: what the EXRs hold, and read back four times faster than float
+        def target(n: int) -> Any:
+            return ctx.framebuffer([ctx.texture((width, height), 4, dtype="f2") for _ in range(n)])
+
+        self._debris_fbo = target(2)  # colour, and the loose pieces' alpha
+        self._accum_fbo = target(2)
+        self._dust_fbo = target(1)
+        # dust is soft: drawn at half size (a quarter of the fill work), then upsampled here
+        half_size = (max(1, width // 2), max(1, height // 2))
+        self._dust_half = ctx.framebuffer([ctx.texture(half_size, 4, dtype="f2")])
+        self._dust_half.color_attachments[0].filter = (_LINEAR, _LINEAR)
+        self._dust_half.color_attachments[0].repeat_x = False
+        self._dust_half.color_attachments[0].repeat_y = False
+        self._plate_fbo = target(1)
+        self._plate_view: tuple[float, ...] | None = None
+        self._clean: Any = None
         unit = np.array([0, 0, 1, 0, 0, 1, 1, 1], np.float32)
         centred = np.array([-0.5, -0.5, 0.5, -0.5, -0.5, 0.5, 0.5, 0.5], np.float32)
         ndc = np.array([-1, -1, 1, -1, -1, 1, 1, 1], np.float32)
@@ -329,6 +352,9 @@ class LayerRenderer:
         self._centred = ctx.buffer(centred.tobytes())
         self._ndc = ctx.buffer(ndc.tobytes())
         self._accum_vao = ctx.vertex_array(self._accum_prog, [(self._ndc, "2f", "in_xy")])
+        self._copy_prog = ctx.program(vertex_shader=_ACCUM_VS, fragment_shader=_COPY_FS)
+        self._copy_prog["u_tex"].value = 0
+        self._copy_vao = ctx.vertex_array(self._copy_prog, [(self._ndc, "2f", "in_xy")])
         quad = np.array([0, 0, width, 0, 0, height, width, height], np.float32)
         self._plate_vao = ctx.vertex_array(
             self._plate_prog, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")]
@@ -338,6 +364,7 @@ class LayerRenderer:
         self._shard_prog["u_atlas_size"].value = (float(w_a), float(h_a))
         self._shard_prog["u_atlas"].value = 0
         self._shard_prog["u_faces"].value = 1
+        self._shard_prog["u_weight"].value = 1.0
         self._puff_prog["u_puffs"].value = 0
         self._accum_prog["u_tex"].value = 0
         self._accum_prog["u_moved"].value = 1
@@ -355,63 +382,78 @@ class LayerRenderer:
             self._plate.repeat_x = self._plate.repeat_y = False
         else:
             self._plate.write(data)
+        self._clean = None
 
     def _set_view(self, view: F32) -> None:
         m = tuple(float(v) for v in np.asarray(view, np.float32).T.reshape(-1))  # column-major
         for prog in (self._plate_prog, self._shard_prog, self._chip_prog, self._puff_prog):
             prog["u_view"].value = m
 
-    def _read(self, fbo: Any, attachment: int = 0) -> F32:
+    def _read(self, fbo: Any, attachment: int = 0, components: int = 4) -> F16:
         w, h = self.size
-        raw = np.frombuffer(fbo.read(components=4, dtype="f4", attachment=attachment), np.float32)
-        return raw.reshape(h, w, 4).copy()
+        out = np.empty((h, w, components), np.float16)
+        fbo.read_into(out, components=components, attachment=attachment, dtype="f2")
+        return out
 
-    def render(self, view: F32, samples: list[F32], chips: F32, shutter_px_s: float,
-               dust_back: F32, dust_front: F32, sun: tuple[float, float],
+    def render(self, view: F32, static: F32, moving: list[F32], box: tuple[int, int, int, int] | None,
+               chips: F32, shutter_s: float, dust_back: F32, dust_front: F32, sun: tuple[float, float],
                face_colour: tuple[float, float, float]) -> Layers:  # fmt: skip
-        """One frame. ``samples`` are shard instance rows across the shutter (see shard_rows)."""
+        """One frame, every layer as half floats.
+
+        ``static`` are the shard rows that hold still through the shutter, drawn
+        once; ``moving`` the rows of the others at each shutter instant, averaged
+        inside ``box`` (output px: x0, y0, x1, y1) and laid over the static ones.
+        Moving pieces are always drawn in front of standing ones.
+        """
         ctx = self.ctx
         self._set_view(view)
         ctx.enable_only(0)
-        # the clean plate
-        self._plate_fbo.use()
-        self._plate_fbo.clear(0, 0, 0, 0)
-        self._plate.use(0)
-        self._plate_vao.render(mode=_STRIP)
-        clean = self._read(self._plate_fbo)
-        # debris: each shutter sample drawn over itself, then averaged
-        accum, scratch = self._targets
-        accum.use()
-        accum.clear(0, 0, 0, 0)
+        key = tuple(float(v) for v in view.reshape(-1))
+        if self._clean is None or key != self._plate_view:  # a still plate under a still camera: once
+            self._plate_fbo.use()
+            self._plate_fbo.clear(0, 0, 0, 0)
+            self._plate.use(0)
+            self._plate_vao.render(mode=_STRIP)
+            self._clean = self._read(self._plate_fbo)
+            self._plate_view = key
         self._shard_prog["u_face_col"].value = face_colour
-        for rows in samples:
-            if len(samples) > 1:
-                scratch.use()
-                scratch.clear(0, 0, 0, 0)
-            self._draw_shards(rows)
-            if len(samples) > 1:
-                accum.use()
-                ctx.enable(_BLEND)
-                ctx.blend_func = (_ONE, _ONE)
-                scratch.color_attachments[0].use(0)
-                scratch.color_attachments[1].use(1)
-                self._accum_prog["u_weight"].value = 1.0 / len(samples)
-                self._accum_vao.render(mode=_STRIP)
-                ctx.disable(_BLEND)
-        accum.use()
-        self._draw_chips(chips, shutter_px_s)
-        debris = self._read(accum)
-        moved = self._read(accum, attachment=1)[..., 0].copy()
-        dustback = self._draw_puffs(dust_back, sun, self._dust_fbo)
-        dust = self._draw_puffs(dust_front, sun, self._dust_fbo)
-        return Layers(clean, dustback, debris, dust, moved)
+        debris = self._debris_fbo
+        debris.use()
+        debris.clear(0, 0, 0, 0)
+        self._draw_shards(static)
+        if moving and box is not None:
+            # every shutter instant of the moving pieces summed at 1/n weight in one target
+            # (one draw per instant, no full-screen passes), then laid over the standing ones
+            x0, y0, x1, y1 = box
+            ctx.scissor = (x0, y0, x1 - x0, y1 - y0)  # rows are image rows: y is flipped already
+            self._accum_fbo.use()
+            self._accum_fbo.clear(0, 0, 0, 0)
+            self._shard_prog["u_weight"].value = 1.0 / len(moving)
+            for rows in moving:
+                self._draw_shards(rows, additive=True)
+            self._shard_prog["u_weight"].value = 1.0
+            debris.use()
+            ctx.enable(_BLEND)
+            ctx.blend_func = (_ONE, _ONE_MINUS_SRC_ALPHA)
+            self._accum_fbo.color_attachments[0].use(0)
+            self._accum_fbo.color_attachments[1].use(1)
+            self._accum_vao.render(mode=_STRIP)
+            ctx.disable(_BLEND)
+            ctx.scissor = None
+        debris.use()
+        self._draw_chips(chips, shutter_s)
+        colour = self._read(debris)
+        moved = self._read(debris, attachment=1, components=1)[..., 0]
+        dustback = self._draw_puffs(dust_back, sun)
+        dust = self._draw_puffs(dust_front, sun)
+        return Layers(self._clean, dustback, colour, dust, moved)
 
-    def _draw_shards(self, rows: F32) -> None:
+    def _draw_shards(self, rows: F32, additive: bool = False) -> None:
         if not len(rows):
             return
         ctx = self.ctx
         ctx.enable(_BLEND)
-        ctx.blend_func = (_ONE, _ONE_MINUS_SRC_ALPHA)
+        ctx.blend_func = (_ONE, _ONE) if additive else (_ONE, _ONE_MINUS_SRC_ALPHA)
         data = np.ascontiguousarray(rows, np.float32)
         self._ensure(data.nbytes, "_shard_rows")
         self._shard_rows.write(data.tobytes())
@@ -451,11 +493,16 @@ class LayerRenderer:
         vao.release()
         ctx.disable(_BLEND)
 
-    def _draw_puffs(self, puffs: F32, sun: tuple[float, float], target: Any) -> F32:
+    def _draw_puffs(self, puffs: F32, sun: tuple[float, float]) -> F16:
         """``puffs`` rows: x, y, radius, rotation, r, g, b, alpha, variant; back to front."""
         ctx = self.ctx
-        target.use()
-        target.clear(0, 0, 0, 0)
+        target = self._dust_fbo
+        if not len(puffs):
+            target.use()
+            target.clear(0, 0, 0, 0)
+            return self._read(target)
+        self._dust_half.use()
+        self._dust_half.clear(0, 0, 0, 0)
         if len(puffs):
             rows = np.ascontiguousarray(puffs, np.float32)
             self._ensure(rows.nbytes, "_puff_rows")
@@ -471,6 +518,9 @@ class LayerRenderer:
             vao.render(mode=_STRIP, instances=len(rows))
             vao.release()
             ctx.disable(_BLEND)
+        target.use()  # bilinear upsample to the frame
+        self._dust_half.color_attachments[0].use(0)
+        self._copy_vao.render(mode=_STRIP)
         return self._read(target)
 
     def release(self) -> None:
@@ -478,6 +528,7 @@ class LayerRenderer:
 
 
 _STRIP = 5  # GL_TRIANGLE_STRIP
+_LINEAR = 0x2601
 _BLEND = 1  # moderngl.BLEND
 _ONE, _ONE_MINUS_SRC_ALPHA = 1, 0x0303
 

@@ -13,7 +13,7 @@ from ..core._fonts import font
 from ..core._image_io import write_png
 
 U8 = NDArray[np.uint8]
-F32 = NDArray[np.float32]
+F32 = NDArray[np.floating[Any]]
 # review movies are for looking: a quality x264 preset, not the animatic's fastest
 X264_REVIEW = {"crf": "18", "preset": "veryfast", "bf": "0", "g": "24", "threads": "0"}
 

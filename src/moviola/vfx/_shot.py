@@ -29,6 +29,7 @@ from ._render import ShardAtlas, build_atlas
 from ._simulate import SimResult, SimSettings, simulate
 
 F32 = NDArray[np.float32]
+SIM_RATE = 192.0  # physics steps a second, preview and final alike (8 a frame at 24 fps)
 Tick = Callable[[str], None]
 
 
@@ -81,8 +82,7 @@ def prepare(
     w, h = output_size(recipe, plate)
     _, top, _, _ = region.bounds
     fit = fit_plate(plate.width, plate.height, w, h, keep_top=top)
-    start_index = round(recipe.start_s() * (plate.fps or recipe.fps))
-    image = apply_fit(plate.frame(start_index), fit)
+    image = apply_fit(plate.frame_at(recipe.start_s()), fit)
     inside = _fitted_region(region, fit)
     x0, y0, x1, y1 = inside.bounds
     if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
@@ -117,7 +117,7 @@ def prepare(
     px_per_m = max(ground - top_y, 8.0) / recipe.height_m
     failure = _failure_point(recipe, fit, matte, xs, ys, ground, top_y)
     area_frac = float(matte.sum()) / (w * h)
-    base = 240.0 if not recipe.preview else 150.0
+    base = 240.0  # the preview fractures like the final: what you preview is what you get
     count = int(
         np.clip(
             round(base / max(recipe.debris_size, 0.1) ** 2 * math.sqrt(area_frac / 0.35)), 24, 900
@@ -166,7 +166,7 @@ def run_simulation(
     settings = SimSettings(fps=r.fps, frames=r.frames, start_s=r.start_s(), mode=r.mode,
                            failure=prep.failure, px_per_m=prep.px_per_m, ground_y=prep.ground_y,
                            frame_size=(w, h), direction=-1 if r.direction == "left" else 1,
-                           substeps=8 if not r.preview else 6, seed=r.seed)  # fmt: skip
+                           substeps=max(4, round(SIM_RATE / r.fps)), seed=r.seed)  # fmt: skip
     sim = simulate(prep.fracture, settings, progress=progress)
     tick("simulate")
     colours = _shard_colours(prep)
@@ -200,7 +200,7 @@ def blend_clean(prep: Prepared, frame_index: int) -> F32:
     """This frame's clean plate: the fill inside the hole, the live plate outside it."""
     if prep.plate.frame_count == 1:
         return prep.fill
-    live = apply_fit(prep.plate.frame(frame_index), prep.fit)
+    live = apply_fit(prep.plate.frame_at(frame_index / prep.recipe.fps), prep.fit)
     soft = (
         np.clip(cv2.GaussianBlur(prep.hole, (0, 0), 1.0) * 1.5, 0, 1)[..., None]
         * prep.hole[..., None]
