@@ -21,18 +21,26 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from scipy.ndimage import binary_fill_holes
 
 F32 = NDArray[np.float32]
 _WORK_SIDE = 960
 
 
 def hole_mask(matte: F32) -> F32:
-    """Where the building was, grown by ~0.4% of the frame so its fringe goes too."""
+    """Where the building was, grown by ~0.4% of the frame so its fringe goes too.
+
+    Openings the matte leaves inside the building (sky seen through an arch) stay
+    out of the hole: what the plate shows there is already what is behind.
+    """
     h, w = matte.shape
     r = max(2, round(0.004 * max(h, w)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    grown = cv2.dilate((matte > 0.01).astype(np.uint8), kernel)
-    return np.asarray(grown, np.float32)
+    solid = (matte > 0.01).astype(np.uint8)
+    grown = cv2.dilate(solid, kernel)
+    openings = binary_fill_holes(solid > 0) & (solid == 0)
+    openings = cv2.erode(openings.astype(np.uint8), kernel) > 0
+    return np.asarray(grown * ~openings, np.float32)
 
 
 def _push_pull(values: F32, weight: F32) -> F32:

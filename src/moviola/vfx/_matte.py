@@ -173,6 +173,7 @@ def building_matte(
             f"no building found inside the region ({region.source}); draw a tighter box or a "
             "polygon, or turn refinement off (--no-refine)"
         )
+    hard = hard * (1.0 - see_through(display, hard))
     grey = cv2.cvtColor(display, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     radius = max(2, round(max(h, w) / (2 * _GRABCUT_SIDE)) + 1)  # spans the upsampling's steps
     soft = guided_filter(grey, hard, radius, 2e-4)
@@ -180,6 +181,34 @@ def building_matte(
     soft[soft < 0.02] = 0.0
     soft[soft > 0.98] = 1.0
     return np.asarray(soft, np.float32)
+
+
+def see_through(display: U8, hard: F32) -> F32:
+    """Openings in the building where the sky shows through (arches, a belfry's windows).
+
+    GrabCut keeps them as building because they are enclosed by it; left in, they
+    fall with the debris as blue shards. A patch inside the matte whose colour is
+    the sky's (within two standard deviations of the sky just around the building,
+    in Lab) and which is big enough to be an opening, not a blue tile, is sky.
+    """
+    h, w = hard.shape
+    inside = hard > 0.5
+    if inside.sum() < 100:
+        return np.zeros((h, w), np.float32)
+    lab = cv2.cvtColor(display, cv2.COLOR_RGB2LAB).astype(np.float32)
+    r = max(3, round(0.03 * max(h, w)))
+    ring = (cv2.dilate(inside.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0) & ~inside
+    if ring.sum() < 50:
+        return np.zeros((h, w), np.float32)
+    sky = lab[ring]
+    mean, cov = sky.mean(axis=0), np.cov(sky.T) + np.eye(3) * 4.0
+    diff = lab - mean
+    d2 = np.einsum("...i,ij,...j->...", diff, np.linalg.inv(cov), diff)
+    candidate = (inside & (d2 < 4.0)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
+    min_area = max(20, int(0.0002 * h * w))
+    keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area) + 1
+    return np.isin(labels, keep).astype(np.float32)
 
 
 def _largest_parts(fg: U8) -> U8:

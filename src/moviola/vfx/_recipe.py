@@ -63,7 +63,7 @@ class CollapseRecipe:
     wind: list[float] = field(default_factory=lambda: [1.5, 0.0])  # m/s, x right, y down
     shake: float = 1.0
     grain: float = 1.0
-    light_wrap: float = 0.35
+    light_wrap: float = 0.2
     motion_blur: float = 0.5  # shutter as a fraction of the frame (0.5 = 180 degrees)
     seed: int = 1
     preview: bool = False

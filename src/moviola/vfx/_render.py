@@ -122,7 +122,7 @@ in vec3 v_col; in float v_alpha; in vec2 v_q;
 layout(location = 0) out vec4 o;
 layout(location = 1) out vec4 o_moved;
 void main() {
-    float a = v_alpha * clamp(1.5 - 1.5 * dot(v_q, v_q), 0.0, 1.0);
+    float a = v_alpha * clamp(2.5 - 2.5 * dot(v_q, v_q), 0.0, 1.0);
     o = vec4(v_col * a, a);
     o_moved = vec4(a);
 }
@@ -158,7 +158,7 @@ void main() {
     vec3 t = texture(u_puffs, vec2((v_uv.x + v_variant) * 0.25, v_uv.y)).rgb;
     float a = t.r * v_col.a;
     // lit where the puff's surface faces the sun (its density falls off toward it)
-    float lit = clamp(0.92 - 0.7 * dot(t.gb * 2.0 - 1.0, v_sun), 0.6, 1.25);
+    float lit = clamp(0.97 - 0.35 * dot(t.gb * 2.0 - 1.0, v_sun), 0.75, 1.15);
     o = vec4(v_col.rgb * lit * a, a);
 }
 """
@@ -269,8 +269,8 @@ def puff_textures(seed: int, size: int = 96) -> F32:
                     for m in (3, 5, 7, 11))  # fmt: skip
         noise = np.zeros_like(u)
         amp, total = 1.0, 0.0
-        for octave in range(3):
-            f = 1.5 * 2**octave
+        for octave in range(2):
+            f = 1.2 * 2**octave
             for _ in range(3):
                 a = rng.uniform(0, 2 * np.pi)
                 noise += amp * np.sin(
@@ -282,7 +282,7 @@ def puff_textures(seed: int, size: int = 96) -> F32:
         edge = 0.8 + lobes + 0.06 * noise
         d = np.clip((edge - rr) / 0.38, 0.0, 1.0)
         d = d * d * (3 - 2 * d)
-        d *= 0.85 + 0.15 * noise
+        d *= 0.9 + 0.1 * noise
         d = np.clip(d, 0.0, 1.0)
         gy, gx = np.gradient(d)
         scale = size / 6.0

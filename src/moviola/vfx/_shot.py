@@ -139,7 +139,7 @@ def prepare(
         albedo = convert(np.array([[recipe.dust_colour]], np.float32), SRGB, "ACEScg")[0, 0]
     else:  # concrete and plaster dust: the building's hue, mostly greyed, fairly bright
         albedo = 0.65 * grey + 0.35 * building
-        albedo = albedo * (0.42 / max(float(albedo.mean()), 1e-4))
+        albedo = albedo * (0.5 / max(float(albedo.mean()), 1e-4))
     return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
                     max(1.0, fit.scale), px_per_m, ground, failure,
                     tuple(float(v) for v in face), np.asarray(albedo, np.float32))  # type: ignore[arg-type]  # fmt: skip
