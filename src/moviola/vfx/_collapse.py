@@ -36,6 +36,7 @@ from ._outputs import (
     first_missing,
     layer_path,
     sequence_pattern,
+    sweep_temporaries,
     write_layer,
     write_state,
 )
@@ -207,6 +208,7 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
 
     write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
     write_state(out, key, {"frames_done": recipe.frames, "complete": True})
+    sweep_temporaries(out)  # nothing hidden is left behind by a finished render
     return report
 
 

@@ -210,10 +210,14 @@ def finish_frame(prep: Prepared, drawn: Drawn) -> FrameLayers:
     step = np.float32(2.0 ** np.floor(np.log2(max(float(prep.noise.min()) * r.grain / 8.0, 2.0**-16))))
     grain16 = (np.rint(g / step) * step).astype(np.float16)
     comp = (over + wrap16.astype(np.float32) + grain16.astype(np.float32)).astype(np.float16)
-    building = cv2.warpAffine(prep.matte, view[:2].astype(np.float64), (w, h), flags=cv2.INTER_LINEAR)
+    # the view maps pixel corners (as GL does); OpenCV maps pixel centres
+    m = view[:2].astype(np.float64)
+    m[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    building = cv2.warpAffine(prep.matte, m, (w, h), flags=cv2.INTER_LINEAR)
     mattes = {
         "building": building.astype(np.float16),
-        "revealed": (building * (1.0 - debris[..., 3])).astype(np.float16),
+        # where the building was and no debris covers now (0 at rest, soft edges included)
+        "revealed": np.maximum(building - debris[..., 3], 0.0).astype(np.float16),
         "debris": layers.debris[..., 3],
         "loose": moved.astype(np.float16),
         "dust": layers.dust[..., 3],

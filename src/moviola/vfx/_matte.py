@@ -10,6 +10,7 @@ sub-pixel alpha instead of staircases.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,8 @@ def read_polygon(path: Path) -> Region:
 
 def check_region(region: Region, width: int, height: int) -> Region:
     """Refuse a region of no area or outside the plate; clip one that runs off its edges."""
+    if not all(math.isfinite(c) for p in region.points for c in p):
+        raise InputError(f"the building region ({region.source}) has a coordinate that is not a finite number")
     if region.area() < 1.0:
         raise InputError(f"the building region ({region.source}) has zero area: {region.as_list()}")
     x0, y0, x1, y1 = region.bounds
@@ -205,7 +208,7 @@ def see_through(display: U8, hard: F32) -> F32:
     diff = lab - mean
     d2 = np.einsum("...i,ij,...j->...", diff, np.linalg.inv(cov), diff)
     candidate = (inside & (d2 < 4.0)).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
     min_area = max(20, int(0.0002 * h * w))
     keep = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= min_area) + 1
     return np.isin(labels, keep).astype(np.float32)

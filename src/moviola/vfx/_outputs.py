@@ -72,6 +72,7 @@ def check_out_dir(out: Path, key: str, force: bool) -> bool:
         except (OSError, ValueError):
             state = {}
         if state.get("key") == key:
+            sweep_temporaries(out)
             return True
         if not force:
             raise ProjectError(
@@ -87,6 +88,17 @@ def check_out_dir(out: Path, key: str, force: bool) -> bool:
                                "--out or pass --force to render into it anyway", out)  # fmt: skip
         _clear(out)
     return False
+
+
+def sweep_temporaries(out: Path) -> int:
+    """Delete the hidden temporary files a killed render left (never a final name)."""
+    gone = 0
+    for folder in [out, *sorted((out / "layers").glob("*"))] if (out / "layers").is_dir() else [out]:
+        for item in folder.glob(".*"):
+            if item.is_file() and item.name != STATE_FILE and item.suffix in (".exr", ".mp4", ".tmp", ".link"):
+                item.unlink(missing_ok=True)
+                gone += 1
+    return gone
 
 
 def _clear(out: Path) -> None:
@@ -130,6 +142,8 @@ def write_layer(out: Path, name: str, layer: str, frame: int, channels: dict[str
             os.replace(tmp, path)
             return path
         except OSError:  # a file system without hard links: write it out
+            pass
+        finally:
             tmp.unlink(missing_ok=True)
     compression = "PIZ" if layer in ("comp", "cleanplate", "grain") else "ZIP"
     try:

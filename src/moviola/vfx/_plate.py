@@ -124,9 +124,13 @@ def load_plate(path: Path, *, colourspace: str | None = None, max_frames: int | 
         return _load_exr(path, colourspace)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # we check sizes ourselves
+            try:
+                img = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = limit
+    except UnidentifiedImageError:
         return _load_video(path, colourspace, max_frames, max_seconds)
     except OSError as exc:
         raise InputError(f"cannot read the plate: {exc}", path) from exc

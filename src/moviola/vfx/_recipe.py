@@ -32,6 +32,7 @@ register_schema(RECIPE_SCHEMA, 1)
 FINAL_FRAMES = 120
 PREVIEW_FRAMES = 48
 PREVIEW_MAX_WIDTH = 960
+PREVIEW_MIN_FPS = 4.0
 
 
 @dataclass(frozen=True)
@@ -133,13 +134,17 @@ def preview_of(recipe: CollapseRecipe, plate_size: tuple[int, int]) -> CollapseR
 
     The 48 frames span the shot's full duration (a lower frame rate, so the
     movie plays in real time), because a preview that stops two seconds in
-    shows nothing of the collapse. The physics runs at the final's time step.
+    shows nothing of the collapse; a shot so long that this would fall under
+    4 fps is previewed over its first 12 seconds. The physics runs at the
+    final's time step.
     """
     w, h = recipe.resolution or list(plate_size)
     if w > PREVIEW_MAX_WIDTH:
         h, w = round(h * PREVIEW_MAX_WIDTH / w), PREVIEW_MAX_WIDTH
     frames = min(recipe.frames, PREVIEW_FRAMES)
     fps = recipe.fps * frames / recipe.frames
+    if fps < PREVIEW_MIN_FPS:  # a long shot: preview its start at a watchable rate
+        fps = min(recipe.fps, PREVIEW_MIN_FPS)
     start = None
     if recipe.start_frame is not None:
         start = recipe.first_frame + round(recipe.start_s() * fps)

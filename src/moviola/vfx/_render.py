@@ -245,7 +245,10 @@ def build_atlas(fracture: Fracture, foreground: F32, matte: F32) -> ShardAtlas:
         ax, ay = int(offsets[i, 0]), int(offsets[i, 1])
         lab = fracture.labels[y0:y1, x0:x1]
         mine = (lab == i).astype(np.uint8)
-        own = (cv2.dilate(mine, rim_kernel) & (lab >= 0)).astype(np.float32)
+        # the rim takes only neighbours' solid pixels: a soft edge pixel drawn twice
+        # would count its facade twice
+        solid = (lab >= 0) & (matte[y0:y1, x0:x1] >= 0.999)
+        own = np.maximum(mine, cv2.dilate(mine, rim_kernel) & solid).astype(np.float32)
         a = matte[y0:y1, x0:x1] * own
         rgba[ay : ay + y1 - y0, ax : ax + x1 - x0, :3] = foreground[y0:y1, x0:x1] * own[..., None]
         rgba[ay : ay + y1 - y0, ax : ax + x1 - x0, 3] = a

@@ -103,6 +103,14 @@ def prepare(
         fill = apply_fit(user.frame(0), fit)
     else:
         fill = clean_plate(image, hole)
+        matte = _consistent_matte(image, fill, matte, hole)
+        # where no building is (the matte is 0, even inside the hole's safety margin) the
+        # plate itself is the clean plate; the fill goes only behind the building
+        # (the seam between the two is feathered inside the building's soft edge, where
+        # the shards' own pixels cover it until they fall)
+        behind = cv2.GaussianBlur((matte > 0.5).astype(np.float32), (0, 0), 0.8)
+        behind = (np.clip(behind * 2.0, 0.0, 1.0) * (matte > 0))[..., None]
+        fill = np.asarray(image * (1.0 - behind) + fill * behind, np.float32)
     tick("clean_plate")
     ys, xs = np.nonzero(matte > 0.5)
     if len(ys) == 0:
@@ -143,6 +151,35 @@ def prepare(
     return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
                     max(1.0, fit.scale), px_per_m, ground, failure,
                     tuple(float(v) for v in face), np.asarray(albedo, np.float32))  # type: ignore[arg-type]  # fmt: skip
+
+
+def _consistent_matte(image: F32, fill: F32, matte: F32, hole: F32) -> F32:
+    """Make the matte agree with the clean plate, so that debris over it is the plate at rest.
+
+    The shards carry ``plate - (1 - a) * clean`` (premultiplied). Two kinds of
+    pixel in the hole need more matte than GrabCut gave them:
+
+    - where that facade would go negative (a dark ornament edge against a
+      bright filled sky), a = 1 - min(plate / clean) keeps it non-negative;
+    - the fringe just outside the matte, where the plate is not yet the clean
+      plate: its coverage is estimated along the line from the clean plate's
+      colour to the nearby facade's (the classic colour-line unmixing).
+    """
+    inside = (matte > 0.5).astype(np.float32)
+    k = 2 * max(2, round(0.004 * max(image.shape[:2]))) + 5  # wider than the hole's margin
+    weight = cv2.blur(inside, (k, k))
+    near_facade = cv2.blur(image * inside[..., None], (k, k)) / np.maximum(weight, 1e-6)[..., None]
+    overall = image[matte > 0.5].mean(axis=0) if inside.any() else image.mean(axis=(0, 1))
+    facade = np.where((weight > 0)[..., None], near_facade, overall)  # thin spires far from the body
+    d = facade - fill
+    along = ((image - fill) * d).sum(axis=2) / np.maximum((d * d).sum(axis=2), 1e-8)
+    est = np.clip(along, 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(fill > 1e-6, image / np.maximum(fill, 1e-6), 1.0).min(axis=2)
+    need = np.clip(1.0 - ratio, 0.0, 1.0)
+    raised = np.maximum(need, est) * (hole > 0)
+    raised[raised < 0.02] = 0.0  # the fracture takes what is above 0.02
+    return np.asarray(np.maximum(matte, raised), np.float32)
 
 
 def _failure_point(recipe: CollapseRecipe, fit: Fit, matte: F32, xs: NDArray[np.intp], ys: NDArray[np.intp],
