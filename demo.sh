@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up, then break down, plan and previs the bundled example screenplay
-# (examples/nevada). Ends with the animatic and a one-screen summary of where things are.
+# (examples/nevada), then bring down the bundled building (examples/palace). Ends with
+# the animatic, the collapse shot and a one-screen summary of where things are.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
@@ -11,3 +12,4 @@ PROJECT=${1:-demo-project}
 "$M" breakdown "$PROJECT"
 "$M" plan "$PROJECT"
 "$M" previs "$PROJECT"
+"$M" vfx collapse --recipe examples/palace/recipe.json --project "$PROJECT"

@@ -129,16 +129,16 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             )
             if info.fps:
                 recipe = replace(recipe, fps=info.fps)
+        final = recipe.validate()
         if preview:
-            info = load_plate(
-                Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1
-            )
-            recipe = preview_of(recipe, (info.width, info.height))
-        recipe = recipe.validate()
-        if proj is not None:
+            info = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1)
+            recipe = preview_of(recipe, (info.width, info.height)).validate()
+        if proj is not None:  # the project keeps the shot's recipe (and its plate), previewed or not
             folder = proj.root / "vfx" / recipe.name
-            if not preview:
-                write_recipe(folder / "recipe.json", replace(recipe, preview=False))
+            kept = _keep_plate(Path(final.plate), folder, proj.root)
+            final = replace(final, plate=str(kept))
+            recipe = replace(recipe, plate=str(kept))
+            write_recipe(folder / "recipe.json", final)
             out_dir = out_dir or folder / ("preview" if preview else "render")
         if out_dir is None:
             raise typer.BadParameter("give --out DIR (or --project DIR)")
@@ -166,6 +166,27 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         if not path.is_file():
             raise InputError("no report.json here: render into this folder first", directory)
         _summary(out, json.loads(path.read_text(encoding="utf-8")), directory)
+
+
+def _keep_plate(plate: Path, folder: Path, root: Path) -> Path:
+    """The plate inside the project (copied once, atomically), so the project carries its inputs."""
+    import hashlib
+    import shutil
+
+    from ..core import atomic_path
+
+    plate = plate.resolve()
+    if plate.is_relative_to(root.resolve()):
+        return plate
+    digest = hashlib.sha256(plate.read_bytes()).hexdigest()
+    dest = folder / "plate" / plate.name
+    if dest.is_file() and hashlib.sha256(dest.read_bytes()).hexdigest() != digest:
+        dest = dest.with_name(f"{plate.stem}.{digest[:8]}{plate.suffix}")  # never overwrite a plate
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(dest, plate.suffix) as tmp:
+            shutil.copyfile(plate, tmp)
+    return dest
 
 
 def _summary(out: Any, report: dict[str, Any], folder: Path) -> None:
