@@ -12,4 +12,4 @@ PROJECT=${1:-demo-project}
 "$M" breakdown "$PROJECT"
 "$M" plan "$PROJECT"
 "$M" previs "$PROJECT"
-"$M" vfx collapse --recipe examples/palace/recipe.json --project "$PROJECT"
+"$M" vfx collapse --recipe examples/palace/recipe.json --project "$PROJECT" --shot 11A  # the script's collapse shot

@@ -291,3 +291,32 @@ def test_cli_reports_bad_input_in_one_line_with_exit_code_2(tmp_path: Path) -> N
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and "plate.jpg" in lines[0] and "truncated" in lines[0], result.stderr
     assert not (tmp_path / "o" / "layers").exists()
+
+
+def test_a_project_keeps_plate_and_recipe_and_the_plan_shot_points_at_it(tmp_path: Path) -> None:
+    from moviola.core import init_project, open_project
+    from moviola.plan import load_plan, run_plan
+    from moviola.script import import_script, run_breakdown
+
+    root = tmp_path / "film"
+    project = init_project(root, name="film")
+    import_script(project, ROOT / "tests" / "data" / "previs" / "rooftop.fountain")
+    project = open_project(root)
+    run_breakdown(project, use_model=False)
+    run_plan(project)
+    shot_id = load_plan(project)["shots"][0]["id"]
+    result = subprocess.run(_cli(["vfx", "collapse", "--plate", str(PLATE), "--building", BOX, "--project",
+                                  str(root), "--shot", shot_id, "--name", "fall", "--preview", "--resolution",
+                                  "320x240", "--frames", "24", "--json"]),
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (root / "vfx" / "fall" / "plate" / PLATE.name).read_bytes() == PLATE.read_bytes()
+    recipe = json.loads((root / "vfx" / "fall" / "recipe.json").read_text())
+    assert recipe["schema"] == "CollapseRecipe.1" and recipe["plate"] == f"plate/{PLATE.name}"
+    assert recipe["preview"] is False and recipe["frames"] == 24  # the shot itself, not its preview
+    assert (root / "vfx" / "fall" / "preview" / "fall_review.mp4").is_file()
+    shot = next(s for s in load_plan(project)["shots"] if s["id"] == shot_id)
+    assert shot["vfx_recipe"] == "vfx/fall/recipe.json" and shot["vfx_kind"] == "collapse"
+    run_plan(project)  # a re-plan keeps the link, like any edit made by hand
+    shot = next(s for s in load_plan(project)["shots"] if s["id"] == shot_id)
+    assert shot["vfx_recipe"] == "vfx/fall/recipe.json"

@@ -75,6 +75,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         name: Annotated[str | None, typer.Option(help="Shot name used in file names.")] = None,
         recipe_file: Annotated[Path | None, typer.Option("--recipe", help="Render this recipe (options given override it).")] = None,
         project: Annotated[Path | None, typer.Option(help="A Moviola project: keep the recipe in it (vfx/NAME/recipe.json).")] = None,
+        shot: Annotated[str | None, typer.Option(help="With --project: the plan's shot this is (it will point at the recipe).")] = None,
         refiner: Annotated[str | None, typer.Option(help="Generative refiner plug-in (default passthrough).")] = None,
         prompt: Annotated[str | None, typer.Option(help="Prompt for the refiner.")] = None,
         cpu_price: Annotated[float | None, typer.Option(help="Cloud price per vCPU-hour, USD, for the cost report.")] = None,
@@ -139,7 +140,14 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             final = replace(final, plate=str(kept))
             recipe = replace(recipe, plate=str(kept))
             write_recipe(folder / "recipe.json", final)
+            if shot is not None:
+                from ..plan import set_shot
+
+                link = str((folder / "recipe.json").relative_to(proj.root))
+                set_shot(proj, shot, {"vfx": True, "vfx_kind": "collapse", "vfx_recipe": link})
             out_dir = out_dir or folder / ("preview" if preview else "render")
+        elif shot is not None:
+            raise typer.BadParameter("--shot needs --project (the plan lives in a project)")
         if out_dir is None:
             raise typer.BadParameter("give --out DIR (or --project DIR)")
         try:

@@ -66,6 +66,7 @@ class Shot:
     duration_s: float = 0.0
     vfx: bool = False
     vfx_kind: str | None = None
+    vfx_recipe: str | None = None  # the shot's VFX recipe, relative to the project folder
     purpose: str = ""  # establishing, master, two-shot, ots, single, insert, pov, ...
     description: str = ""
     notes: str = ""
@@ -160,6 +161,9 @@ def shot_from_json(data: dict[str, Any], characters: set[str] | None = None) -> 
     if vfx_kind is not None and vfx_kind not in VFX_KINDS:
         raise DocumentError(f"shot {sid}: field 'vfx_kind' = {vfx_kind!r} is not one of "
                             f"{', '.join(VFX_KINDS)}")  # fmt: skip
+    recipe = data.get("vfx_recipe")
+    if recipe is not None and (not isinstance(recipe, str) or not recipe.strip()):
+        raise DocumentError(f"shot {sid}: field 'vfx_recipe' must be a path (a string) or null")
     return Shot(
         id=sid,
         scene=str(data.get("scene", "")),
@@ -177,6 +181,7 @@ def shot_from_json(data: dict[str, Any], characters: set[str] | None = None) -> 
         duration_s=duration,
         vfx=bool(data.get("vfx", False)),
         vfx_kind=vfx_kind,
+        vfx_recipe=recipe,
         purpose=str(data.get("purpose", "")),
         description=str(data.get("description", "")),
         notes=str(data.get("notes", "")),

@@ -23,7 +23,7 @@ PLANNER_VERSION = 1
 
 EDITABLE = (
     "size", "angle", "movement", "lens_mm", "camera", "fps", "shutter_deg", "subjects",
-    "duration_s", "vfx", "vfx_kind", "notes", "cross_line", "description",
+    "duration_s", "vfx", "vfx_kind", "vfx_recipe", "notes", "cross_line", "description",
 )  # fmt: skip
 
 

@@ -110,6 +110,7 @@ def run_audit(project: Project) -> list[Finding]:
 SETTABLE = {
     "lens_mm": float, "size": str, "angle": str, "movement": str, "duration_s": float,
     "notes": str, "cross_line": bool, "fps": float, "shutter_deg": float, "description": str,
+    "vfx": bool, "vfx_kind": str, "vfx_recipe": str,
 }  # fmt: skip
 
 
