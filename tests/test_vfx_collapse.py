@@ -159,10 +159,12 @@ def test_every_loose_piece_ends_at_rest_or_out_of_frame() -> None:
     assert loose.sum() > 10
     end, before = sim.poses[-1], sim.poses[-9]  # the last frame against the one before it
     speed = np.hypot(*(end[:, :2] - before[:, :2]).T) * 24.0 / prep.px_per_m  # m/s
-    h = prep.size[1]
-    visible = end[:, 1] < h
-    still_moving = loose & visible & (speed > 0.5)
-    assert still_moving.sum() <= 0.05 * loose.sum(), (still_moving.sum(), loose.sum())
+    w, h = prep.size
+    visible = (end[:, 1] < h) & (end[:, 0] > 0) & (end[:, 0] < w)
+    moving = loose & visible & (speed > 0.5)
+    # what still moves is settling into the pile at the foot, not falling through the air
+    assert not (moving & (end[:, 1] < prep.ground_y - 0.2 * h)).any(), end[moving][:5]
+    assert moving.sum() <= 0.1 * loose.sum(), (moving.sum(), loose.sum())
     # and nothing is left hanging: a loose piece in frame is near the ground or on the pile
     high = loose & visible & (end[:, 1] < prep.ground_y - 0.6 * h)
     assert not high.any(), end[high][:5]

@@ -3,10 +3,12 @@
 The region the building covered (its matte, grown a little so no fringe of
 facade survives) is filled from the surroundings in two parts:
 
-- a smooth base, a plane per channel fitted by least squares to a ring of
-  background around the hole: a sky's gradient, darker overhead and paler
-  toward the horizon, carries on across the hole instead of going flat (a
-  quadratic was tried: it overshoots into saturated colour across big holes);
+- where the ring of background around the hole is mostly smooth sky, a smooth
+  base: a plane per channel fitted by least squares to that ring, so a sky's
+  gradient (darker overhead, paler toward the horizon) carries on across the
+  hole instead of going flat (a quadratic overshoots into saturated colour
+  across big holes; a plane through bricks and grass does too, so busy
+  surroundings get no base);
 - the difference between plate and base, pulled into the hole by push-pull
   (a pyramid fill: Gortler et al. 1996), so the fill meets the edge without a
   seam and clouds at the edge fade into it.
@@ -65,7 +67,7 @@ def _push_pull(values: F32, weight: F32) -> F32:
     return coarse
 
 
-def _quadratic_base(image: F32, known: NDArray[np.bool_], ring: NDArray[np.bool_]) -> F32:
+def _plane_base(image: F32, known: NDArray[np.bool_], ring: NDArray[np.bool_]) -> F32:
     h, w = known.shape
     ys, xs = np.nonzero(ring)
     if len(xs) < 12:
@@ -82,14 +84,32 @@ def _quadratic_base(image: F32, known: NDArray[np.bool_], ring: NDArray[np.bool_
     coef, *_ = np.linalg.lstsq(basis(u, v), image[ys, xs].astype(np.float64), rcond=None)
     gy, gx = np.mgrid[0:h, 0:w]
     surface = basis(gx / w - 0.5, gy / h - 0.5) @ coef
-    # a plane runs away far from its data: scale it back (all channels alike, so the
-    # hue holds) to within the brightness the ring holds
+    # a plane runs away far from its data: keep its brightness and its hue (each
+    # channel's share of the brightness) within what the ring holds
     samples = image[ys, xs].astype(np.float64)
-    lum = samples.mean(axis=1)
+    lum = np.maximum(samples.mean(axis=1), 1e-6)
     lo, hi = np.percentile(lum, 2), np.percentile(lum, 98)
+    share = samples / lum[:, None]
+    s_lo, s_hi = np.percentile(share, 2, axis=0), np.percentile(share, 98, axis=0)
     now = np.maximum(surface.mean(axis=2, keepdims=True), 1e-6)
-    surface = surface * (np.clip(now, lo, hi) / now)
+    hue = np.clip(surface / now, s_lo, s_hi)
+    surface = hue * np.clip(now, lo, hi)
     return np.asarray(np.maximum(surface, 0.0), np.float32)
+
+
+def _sky_like(image: F32, ring: NDArray[np.bool_]) -> bool:
+    """Is what surrounds the hole mostly smooth sky (where a gradient carries on)?
+
+    A plane through bricks, grass and sky extrapolates to colours that are none
+    of them; there the push-pull fill alone, which only blends what borders the
+    hole, is the safer guess.
+    """
+    if ring.sum() < 50:
+        return False
+    lum = image.mean(axis=2)
+    detail = np.abs(lum - cv2.GaussianBlur(lum, (0, 0), 2.0))
+    smooth = detail[ring] < 0.015 * max(float(np.median(lum[ring])), 0.05) * 4
+    return bool(smooth.mean() > 0.7)
 
 
 def clean_plate(image: F32, hole: F32) -> F32:
@@ -103,7 +123,7 @@ def clean_plate(image: F32, hole: F32) -> F32:
     r = max(3, round(0.12 * max(size)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     ring = (cv2.dilate(small_hole.astype(np.uint8), kernel) > 0) & known
-    base = _quadratic_base(small, known, ring)
+    base = _plane_base(small, known, ring) if _sky_like(small, ring) else np.zeros_like(small)
     residual = _push_pull(small - base, known.astype(np.float32))
     fill_small = base + residual
     fill = np.asarray(cv2.resize(fill_small, (w, h), interpolation=cv2.INTER_CUBIC), np.float32)

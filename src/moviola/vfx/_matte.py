@@ -23,6 +23,7 @@ from ..core import InputError
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
+MIN_SHARE = 0.35  # a building fills at least this much of the box drawn round it
 _GRABCUT_SIDE = 360  # GrabCut costs ~1 s an iteration at 512x384 on one core
 
 
@@ -148,29 +149,24 @@ def building_matte(
                            interpolation=cv2.INTER_AREA)  # fmt: skip
         sh, sw = small.shape[:2]
         inside = region_mask(region, sw, sh, scale)
-        gc = np.where(inside > 0, cv2.GC_PR_FGD, cv2.GC_BGD).astype(np.uint8)
-        if not polygon:  # a rough box is drawn loose: its rim is probably sky, not building
-            rim = inside - cv2.erode(
-                inside, np.ones((3, 3), np.uint8), iterations=max(2, round(0.03 * max(sh, sw)))
-            )
-            rim[int(sh * 0.97) :, :] = 0  # the foot of the box usually sits on the building
-            gc[(rim > 0) & (gc == cv2.GC_PR_FGD)] = cv2.GC_PR_BGD
-        if polygon:  # trust the polygon's interior, let its rim go either way
-            core = cv2.erode(inside, np.ones((5, 5), np.uint8), iterations=2)
-            rim = cv2.dilate(inside, np.ones((5, 5), np.uint8), iterations=2)
-            gc[(rim > 0) & (inside == 0)] = cv2.GC_PR_BGD
-            gc[core > 0] = cv2.GC_PR_FGD
-        # GrabCut needs some certain background; the frame edges the region does not touch are
-        gc_ok = (gc == cv2.GC_BGD).any() or (gc == cv2.GC_PR_BGD).any()
-        if gc_ok:
+        bgr = np.ascontiguousarray(small[..., ::-1])
+        fg = None
+        # first with a loose box's top band taken as probable sky; if that leaves the
+        # building a small part of its own box (a facade as pale as the sky), without it
+        for sky_band in ((True, False) if not polygon else (False,)):
+            gc = _grabcut_seed(inside, polygon, sky_band)
+            if not ((gc == cv2.GC_BGD).any() or (gc == cv2.GC_PR_BGD).any()):
+                break  # nothing to learn a background from: the region is the building
             bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-            bgr = np.ascontiguousarray(small[..., ::-1])
             cv2.setRNGSeed(0)  # GrabCut's k-means start: deterministic mattes
             cv2.grabCut(bgr, gc, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
-            fg = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
-            fg = _largest_parts(fg)
+            fg = _largest_parts(np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8))
+            if fg.sum() >= MIN_SHARE * inside.sum():
+                break
+        if fg is not None and fg.sum() >= MIN_SHARE * inside.sum():
             big = cv2.resize(fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
             hard = (big > 0.5).astype(np.float32) * hard
+        # else: GrabCut could not tell this building from its surroundings; the region as drawn
     if hard.sum() < 64:
         raise InputError(
             f"no building found inside the region ({region.source}); draw a tighter box or a "
@@ -184,6 +180,25 @@ def building_matte(
     soft[soft < 0.02] = 0.0
     soft[soft > 0.98] = 1.0
     return np.asarray(soft, np.float32)
+
+
+def _grabcut_seed(inside: U8, polygon: bool, sky_band: bool) -> U8:
+    """GrabCut's starting labels: outside certain background, inside probable building."""
+    gc = np.where(inside > 0, cv2.GC_PR_FGD, cv2.GC_BGD).astype(np.uint8)
+    sh, sw = inside.shape
+    if sky_band:  # a rough box is drawn loose above a building: its top band is probably sky
+        ys = np.flatnonzero(inside.any(axis=1))
+        if len(ys) and ys[0] > 0:  # a box at the frame's top edge: the building goes on above
+            band = max(2, round(0.03 * max(sh, sw)))
+            strip = np.zeros_like(inside)
+            strip[ys[0] : ys[0] + band] = inside[ys[0] : ys[0] + band]
+            gc[(strip > 0) & (gc == cv2.GC_PR_FGD)] = cv2.GC_PR_BGD
+    if polygon:  # trust the polygon's interior, let its rim go either way
+        core = cv2.erode(inside, np.ones((5, 5), np.uint8), iterations=2)
+        rim = cv2.dilate(inside, np.ones((5, 5), np.uint8), iterations=2)
+        gc[(rim > 0) & (inside == 0)] = cv2.GC_PR_BGD
+        gc[core > 0] = cv2.GC_PR_FGD
+    return gc
 
 
 def see_through(display: U8, hard: F32) -> F32:
@@ -205,8 +220,12 @@ def see_through(display: U8, hard: F32) -> F32:
         return np.zeros((h, w), np.float32)
     sky = lab[ring]
     mean, cov = sky.mean(axis=0), np.cov(sky.T) + np.eye(3) * 4.0
+    inv = np.linalg.inv(cov)
+    body = lab[inside].mean(axis=0) - mean
+    if float(body @ inv @ body) < 9.0:  # a facade the colour of the sky: no opening can be told
+        return np.zeros((h, w), np.float32)
     diff = lab - mean
-    d2 = np.einsum("...i,ij,...j->...", diff, np.linalg.inv(cov), diff)
+    d2 = np.einsum("...i,ij,...j->...", diff, inv, diff)
     candidate = (inside & (d2 < 4.0)).astype(np.uint8)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
     min_area = max(20, int(0.0002 * h * w))

@@ -55,7 +55,7 @@ class CollapseRecipe:
     frames: int = FINAL_FRAMES
     first_frame: int = 1001
     fps: float = 24.0
-    resolution: list[int] | None = None  # [w, h]; None: the plate's own (even)
+    resolution: list[int] | None = None  # [w, h]; None: the plate's own (to a multiple of 4)
     height_m: float = 30.0  # the building's visible height, which sets the scale
     debris_size: float = 1.0  # > 1: fewer, bigger shards
     debris_amount: float = 1.0  # fine chips
@@ -95,8 +95,9 @@ class CollapseRecipe:
             problems.append(f"fps {self.fps} is not between 1 and 120")
         if self.resolution is not None:
             w, h = self.resolution
-            if w < 64 or h < 64 or w > 8192 or h > 8192 or w % 2 or h % 2:
-                problems.append(f"resolution {w}x{h} must be even and between 64 and 8192")
+            if w < 64 or h < 64 or w > 8192 or h > 8192 or w % 4 or h % 4:
+                problems.append(f"resolution {w}x{h} must be multiples of 4 between 64 and 8192 "
+                                "(H.264 4:2:0 review movie)")  # fmt: skip
         for name in ("debris_size", "debris_amount", "dust_density", "shake", "grain", "light_wrap",
                      "motion_blur"):  # fmt: skip
             value = getattr(self, name)
@@ -148,7 +149,7 @@ def preview_of(recipe: CollapseRecipe, plate_size: tuple[int, int]) -> CollapseR
     start = None
     if recipe.start_frame is not None:
         start = recipe.first_frame + round(recipe.start_s() * fps)
-    return replace(recipe, preview=True, resolution=[w - w % 2, h - h % 2], frames=frames, fps=fps,
+    return replace(recipe, preview=True, resolution=[w - w % 4, h - h % 4], frames=frames, fps=fps,
                    start_frame=start)  # fmt: skip
 
 

@@ -66,7 +66,7 @@ class Simulated:
 def output_size(recipe: CollapseRecipe, plate: Plate) -> tuple[int, int]:
     if recipe.resolution:
         return int(recipe.resolution[0]), int(recipe.resolution[1])
-    return plate.width - plate.width % 2, plate.height - plate.height % 2
+    return plate.width - plate.width % 4, plate.height - plate.height % 4
 
 
 def _fitted_region(region: Region, fit: Fit) -> Region:
