@@ -258,8 +258,8 @@ def _emit(e: Event, rng: np.random.Generator, ppm: float, s: ParticleSettings,
             births.append((e.x + rng.normal(0, 0.4 * ppm), e.y + rng.normal(0, 0.4 * ppm),
                            rng.normal(0, 0.8 * ppm), rng.normal(0.5, 0.8) * ppm,
                            rng.uniform(0.4, 0.9) * ppm, 0.45, 0.1))  # fmt: skip
-        for _ in range(int(rng.poisson(2.0 * a))):
-            chips.append((e.x, e.y, rng.normal(0, 2.5 * ppm), rng.normal(-1.0, 2.5) * ppm,
+        for _ in range(int(rng.poisson(1.0 * a))):
+            chips.append((e.x, e.y, rng.normal(0, 1.2 * ppm), rng.normal(0.5, 1.5) * ppm,
                           rng.uniform(0.08, 0.25) * ppm, *(col * rng.uniform(0.3, 0.6))))  # fmt: skip
     elif e.kind == "crush":
         j = _nearest_shard(sim, e)
@@ -269,9 +269,9 @@ def _emit(e: Event, rng: np.random.Generator, ppm: float, s: ParticleSettings,
             births.append((e.x + rng.normal(0, 0.4 * rad), e.y + rng.normal(0, 0.4 * rad),
                            e.vx * 0.5 + rng.normal(0, 1.5 * ppm), e.vy * 0.4 + rng.normal(0, 1.0 * ppm),
                            rad * rng.uniform(0.6, 1.0), 1.0, 0.25))  # fmt: skip
-        for _ in range(int(rng.poisson(5.0 * a))):
+        for _ in range(int(rng.poisson(4.0 * a))):
             chips.append((e.x + rng.normal(0, 0.5 * rad), e.y + rng.normal(0, 0.5 * rad),
-                          e.vx + rng.normal(0, 3.0 * ppm), e.vy + rng.normal(0, 3.0 * ppm),
+                          e.vx + rng.normal(0, 1.2 * ppm), e.vy + rng.normal(0, 1.2 * ppm),
                           rng.uniform(0.1, 0.35) * ppm, *(shade * rng.uniform(0.35, 0.7))))  # fmt: skip
     elif e.kind == "ground":
         strength = min(1.0, math.log1p(e.energy / 2000.0) / 6.0)
@@ -288,8 +288,8 @@ def _emit(e: Event, rng: np.random.Generator, ppm: float, s: ParticleSettings,
         for _ in range(int(rng.poisson(min(3.0, 0.5 + e.energy / 20000.0) * d))):
             births.append((e.x, e.y, rng.normal(0, 1.0 * ppm), rng.normal(0, 1.0 * ppm),
                            rng.uniform(0.4, 0.8) * ppm, 0.5, 0.15))  # fmt: skip
-        for _ in range(int(rng.poisson(1.5 * a))):
-            chips.append((e.x, e.y, e.vx * 0.5 + rng.normal(0, 3.0 * ppm), rng.normal(-2.0, 2.0) * ppm,
+        for _ in range(int(rng.poisson(1.0 * a))):
+            chips.append((e.x, e.y, e.vx * 0.5 + rng.normal(0, 1.5 * ppm), rng.normal(-1.0, 1.5) * ppm,
                           rng.uniform(0.08, 0.2) * ppm, *(col * rng.uniform(0.3, 0.6))))  # fmt: skip
 
 

@@ -80,7 +80,7 @@ void main() {
 _SHARD_FS = """
 #version 330
 uniform sampler2D u_atlas;               // premultiplied ACEScg + alpha
-uniform sampler2D u_faces;               // 1 on a crack between shards
+uniform sampler2D u_faces;               // r: near a crack; g: the rim (neighbours' pixels)
 uniform vec3 u_face_col;                 // broken concrete, lit like the facade
 uniform float u_weight;                  // 1, or 1/samples when shutter instants are summed
 in vec2 v_uv; in float v_opacity; in float v_crack;
@@ -88,7 +88,8 @@ layout(location = 0) out vec4 o;
 layout(location = 1) out vec4 o_moved;   // alpha of the pieces that have come loose
 void main() {
     vec4 c = texture(u_atlas, v_uv);
-    float f = texture(u_faces, v_uv).r * v_crack;
+    vec2 face = texture(u_faces, v_uv).rg;
+    float f = max(face.r, face.g) * v_crack;   // a moving piece's broken edges and thickness
     c.rgb = mix(c.rgb, u_face_col * c.a, f);
     o = c * (v_opacity * u_weight);
     o_moved = vec4(o.a * step(0.001, v_crack));
@@ -200,7 +201,7 @@ class ShardAtlas:
     """Every shard's pixels (premultiplied) and its crack mask, packed into one texture."""
 
     rgba: F32  # (H, W, 4)
-    faces: F32  # (H, W)
+    faces: F32  # (H, W, 2): near a crack (0..1), rim of neighbours' pixels (0/1)
     offsets: F32  # (n, 2) where each shard's box starts in the atlas
     boxes: F32  # (n, 4) each shard's box in the source image
     centroids: F32  # (n, 2)
@@ -209,14 +210,17 @@ class ShardAtlas:
 def build_atlas(fracture: Fracture, foreground: F32, matte: F32) -> ShardAtlas:
     """Pack shard boxes on shelves, each keeping its own pixels (1 px gutter).
 
-    Each sprite also carries a one-pixel rim of its neighbours' pixels (the
-    plate's own), so shards drawn over each other at rest overlap instead of
-    meeting edge to edge: resampled edges would otherwise let the sky show
-    through every crack before it opens.
+    Each sprite also carries a rim (3 px at 1920) of its neighbours' solid
+    pixels (the plate's own), so shards drawn over each other at rest overlap
+    instead of meeting edge to edge: resampled edges would otherwise let the sky
+    show through every crack. Once a piece moves, its rim turns to broken
+    concrete: the thickness of the slab, which is what shows between pieces
+    coming apart, not the sky behind the building.
     """
     shards = fracture.shards
     h_img, w_img = matte.shape
-    grown = [(max(0, s.bbox[0] - 1), max(0, s.bbox[1] - 1), min(w_img, s.bbox[2] + 1), min(h_img, s.bbox[3] + 1))
+    r = max(1, round(0.0016 * max(h_img, w_img)))  # 3 px at 1920
+    grown = [(max(0, s.bbox[0] - r), max(0, s.bbox[1] - r), min(w_img, s.bbox[2] + r), min(h_img, s.bbox[3] + r))
              for s in shards]  # fmt: skip
     order = sorted(range(len(shards)), key=lambda i: -(grown[i][3] - grown[i][1]))
     width = int(
@@ -238,8 +242,8 @@ def build_atlas(fracture: Fracture, foreground: F32, matte: F32) -> ShardAtlas:
         shelf = max(shelf, h)
     height = y + shelf
     rgba = np.zeros((height, width, 4), np.float32)
-    faces = np.zeros((height, width), np.float32)
-    rim_kernel = np.ones((3, 3), np.uint8)
+    faces = np.zeros((height, width, 2), np.float32)  # crack proximity, rim
+    rim_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     for i in range(len(shards)):
         x0, y0, x1, y1 = grown[i]
         ax, ay = int(offsets[i, 0]), int(offsets[i, 1])
@@ -248,11 +252,13 @@ def build_atlas(fracture: Fracture, foreground: F32, matte: F32) -> ShardAtlas:
         # the rim takes only neighbours' solid pixels: a soft edge pixel drawn twice
         # would count its facade twice
         solid = (lab >= 0) & (matte[y0:y1, x0:x1] >= 0.999)
-        own = np.maximum(mine, cv2.dilate(mine, rim_kernel) & solid).astype(np.float32)
+        rim = (cv2.dilate(mine, rim_kernel) & solid & (mine == 0)).astype(np.float32)
+        own = np.maximum(mine.astype(np.float32), rim)
         a = matte[y0:y1, x0:x1] * own
         rgba[ay : ay + y1 - y0, ax : ax + x1 - x0, :3] = foreground[y0:y1, x0:x1] * own[..., None]
         rgba[ay : ay + y1 - y0, ax : ax + x1 - x0, 3] = a
-        faces[ay : ay + y1 - y0, ax : ax + x1 - x0] = fracture.edge[y0:y1, x0:x1] * own
+        faces[ay : ay + y1 - y0, ax : ax + x1 - x0, 0] = fracture.edge[y0:y1, x0:x1] * own
+        faces[ay : ay + y1 - y0, ax : ax + x1 - x0, 1] = rim
     boxes = np.array(grown, np.float32)
     cents = np.array([s.centroid for s in shards], np.float32)
     return ShardAtlas(rgba, faces, offsets, boxes, cents)
@@ -324,7 +330,7 @@ class LayerRenderer:
             (w_a, h_a), 4, np.ascontiguousarray(atlas.rgba).tobytes(), dtype="f4"
         )
         self._faces = ctx.texture(
-            (w_a, h_a), 1, np.ascontiguousarray(atlas.faces).tobytes(), dtype="f4"
+            (w_a, h_a), 2, np.ascontiguousarray(atlas.faces).tobytes(), dtype="f4"
         )
         for tex in (self._atlas, self._faces):
             tex.repeat_x = tex.repeat_y = False
