@@ -322,3 +322,14 @@ def test_a_project_keeps_plate_and_recipe_and_the_plan_shot_points_at_it(tmp_pat
     run_plan(project)  # a re-plan keeps the link, like any edit made by hand
     shot = next(s for s in load_plan(project)["shots"] if s["id"] == shot_id)
     assert shot["vfx_recipe"] == "vfx/fall/recipe.json"
+
+
+def test_duration_sets_how_fast_the_failure_runs() -> None:
+    plate = load_plate(PLATE)
+    times = {}
+    for duration in (1.0, 3.0):
+        prep = prepare(small_recipe(frames=96, duration_s=duration), plate, lambda name: None)
+        sim = run_simulation(prep, lambda name: None).sim
+        loose = np.isfinite(sim.detach)
+        times[duration] = float(np.median(sim.detach[loose]))
+    assert times[1.0] < times[3.0] - 0.3, times

@@ -59,6 +59,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         failure: Annotated[str | None, typer.Option(help="x,y in plate pixels where the failure starts.")] = None,
         start_frame: Annotated[int | None, typer.Option(help="Frame where it starts (default half a second in).")] = None,
         fps: Annotated[float | None, typer.Option(help="Frame rate (a video plate's own by default).")] = None,
+        duration: Annotated[float | None, typer.Option(help="Seconds the failure takes to run its course (default: as physics has it).")] = None,
         height_m: Annotated[float | None, typer.Option(help="The building's visible height in metres (sets the scale).")] = None,
         ground_y: Annotated[float | None, typer.Option(help="Plate y of the ground line (default: the building's foot).")] = None,
         debris_size: Annotated[float | None, typer.Option(help="Shard size multiplier (>1: fewer, bigger).")] = None,
@@ -112,7 +113,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             base = replace(base, plate=str(plate.resolve()), plate_sha256=None)
         changes: dict[str, Any] = {
             "seed": seed, "frames": frames, "resolution": _resolution(resolution), "mode": mode,
-            "direction": direction, "failure": _floats(failure, 2, "--failure"), "start_frame": start_frame,
+            "direction": direction, "failure": _floats(failure, 2, "--failure"), "start_frame": start_frame, "duration_s": duration,
             "fps": fps, "height_m": height_m, "ground_y": ground_y, "debris_size": debris_size,
             "debris_amount": debris_amount, "dust_density": dust_density,
             "dust_colour": _floats(dust_colour, 3, "--dust-colour"), "wind": _floats(wind, 2, "--wind"),

@@ -52,6 +52,7 @@ class CollapseRecipe:
     direction: str = "left"  # which way a topple falls
     failure: list[float] | None = None  # plate x, y where it starts; None: by mode
     start_frame: int | None = None  # None: half a second in
+    duration_s: float | None = None  # how long the failure runs (None: as physics has it)
     frames: int = FINAL_FRAMES
     first_frame: int = 1001
     fps: float = 24.0
@@ -103,6 +104,8 @@ class CollapseRecipe:
             value = getattr(self, name)
             if not 0.0 <= value <= 10.0:
                 problems.append(f"{name} {value} is not between 0 and 10")
+        if self.duration_s is not None and not 0.2 <= self.duration_s <= 60.0:
+            problems.append(f"duration_s {self.duration_s} is not between 0.2 and 60 seconds")
         if not 2.0 <= self.height_m <= 1000.0:
             problems.append(f"height_m {self.height_m} is not between 2 and 1000")
         if len(self.building) < 3:

@@ -203,7 +203,8 @@ def run_simulation(
     settings = SimSettings(fps=r.fps, frames=r.frames, start_s=r.start_s(), mode=r.mode,
                            failure=prep.failure, px_per_m=prep.px_per_m, ground_y=prep.ground_y,
                            frame_size=(w, h), direction=-1 if r.direction == "left" else 1,
-                           substeps=max(4, round(SIM_RATE / r.fps)), seed=r.seed)  # fmt: skip
+                           substeps=max(4, round(SIM_RATE / r.fps)), seed=r.seed,
+                           duration_s=r.duration_s)  # fmt: skip
     sim = simulate(prep.fracture, settings, progress=progress)
     tick("simulate")
     colours = _shard_colours(prep)

@@ -64,6 +64,7 @@ class SimSettings:
     direction: int = -1  # topple: -1 left, +1 right
     substeps: int = 8  # per frame; the shutter samples are taken from these
     seed: int = 1
+    duration_s: float | None = None  # how long the failure takes to run its course
 
 
 @dataclass
@@ -293,7 +294,10 @@ def _schedule(s: SimSettings, tau: float, fx: float, fy: float, top: float, span
     if s.mode == "pancake":
         # a front that runs down from the failure point at a little under free fall
         # (progressive collapses measure 0.6-0.9 g), deeper where it started
-        depth = 0.5 * 0.8 * GRAVITY * s.px_per_m * tau * tau + storey * 0.5
+        accel = 0.8 * GRAVITY
+        if s.duration_s:  # the front reaches the foot in the time asked for (within 0.2-3 g)
+            accel = min(3.0 * GRAVITY, max(0.2 * GRAVITY, 2.0 * (span / s.px_per_m) / s.duration_s**2))
+        depth = 0.5 * accel * s.px_per_m * tau * tau + storey * 0.5
 
         def pancake(bond: _Bond) -> float:
             ahead = fy + depth - bond.y - abs(bond.x - fx) * 0.25
@@ -301,6 +305,7 @@ def _schedule(s: SimSettings, tau: float, fx: float, fy: float, top: float, span
             return 1.0 if ahead < lag else 0.0
 
         return pancake
+    pace = 2.0 / s.duration_s if s.duration_s else 1.0  # topple and blast: 2 s by default
     if s.mode == "topple":
         hinge_x = fx
 
@@ -308,14 +313,14 @@ def _schedule(s: SimSettings, tau: float, fx: float, fy: float, top: float, span
             if bond.b < 0:  # the foot: everything but the hinge side lets go
                 near_hinge = (bond.x - hinge_x) * s.direction > -storey * 1.5
                 return 1.0 if near_hinge and tau < 0.8 else 0.0
-            return max(0.35, 1.0 - 0.5 * tau)  # the falling mass tears apart as it tips
+            return max(0.35, 1.0 - 0.5 * tau * pace)  # the falling mass tears apart as it tips
 
         return topple
 
     def blast(bond: _Bond) -> float:  # the blast floor is gone; the rest is shaken loose
         if abs(bond.y - fy) < storey * 1.2:
             return 0.0
-        return max(0.25, 1.0 - 0.8 * tau)
+        return max(0.25, 1.0 - 0.8 * tau * pace)
 
     return blast
 
