@@ -333,3 +333,34 @@ def test_duration_sets_how_fast_the_failure_runs() -> None:
         loose = np.isfinite(sim.detach)
         times[duration] = float(np.median(sim.detach[loose]))
     assert times[1.0] < times[3.0] - 0.3, times
+
+
+def test_a_locked_off_video_plate_collapses_with_the_live_plate_around_it(tmp_path: Path) -> None:
+    """A short video: frames follow the plate's own rate, and outside the building the plate lives."""
+    av = pytest.importorskip("av")
+    from PIL import Image
+
+    still = np.asarray(Image.open(PLATE).convert("RGB").resize((256, 192)))
+    video = tmp_path / "plate.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 256, 192, "yuv420p"
+        for i in range(12):  # the light breathes a little, as real footage does
+            frame = np.clip(still.astype(np.float32) * (0.9 + 0.02 * i), 0, 255).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    box = [[44.0, 4.0], [256.0, 4.0], [256.0, 192.0], [44.0, 192.0]]
+    recipe = CollapseRecipe(plate=str(video), building=box, resolution=[256, 192], frames=10, shake=0.0,
+                            name="palace")  # fmt: skip
+    report = run_collapse(recipe, tmp_path / "out")
+    assert report["plate"]["kind"] == "video" and report["fps"] == 24.0
+    first = rgba(layer_path(tmp_path / "out", "palace", "cleanplate", 1001))
+    last = rgba(layer_path(tmp_path / "out", "palace", "cleanplate", 1010))
+    sky = (slice(150, 190), slice(0, 30))  # open sky, far from the building: the live plate
+    assert last[sky].mean() > first[sky].mean() * 1.1
+    layer = {name: rgba(layer_path(tmp_path / "out", "palace", name, 1006)) for name in LAYERS if name != "mattes"}
+    rebuilt = comp_from_layers(layer["cleanplate"], layer["dustback"], layer["debris"], layer["dust"],
+                               layer["lightwrap"], layer["grain"]).astype(np.float16)  # fmt: skip
+    assert np.array_equal(rebuilt.astype(np.float32), layer["comp"][..., :3])
