@@ -364,3 +364,15 @@ def test_a_locked_off_video_plate_collapses_with_the_live_plate_around_it(tmp_pa
     rebuilt = comp_from_layers(layer["cleanplate"], layer["dustback"], layer["debris"], layer["dust"],
                                layer["lightwrap"], layer["grain"]).astype(np.float16)  # fmt: skip
     assert np.array_equal(rebuilt.astype(np.float32), layer["comp"][..., :3])
+
+
+def test_vfx_report_prints_stages_cost_and_where_things_are(render: tuple[Path, dict[str, Any]]) -> None:
+    out, _ = render
+    result = subprocess.run(_cli(["vfx", "report", str(out)]), capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for word in ("simulate", "render", "CPU-hours", "artist hours", "palace_review.mp4", "report.json"):
+        assert word in result.stdout, word
+    missing = subprocess.run(_cli(["vfx", "report", str(out / "layers")]), capture_output=True, text=True,
+                             timeout=120)  # fmt: skip
+    assert missing.returncode == 2 and "report.json" in missing.stderr
