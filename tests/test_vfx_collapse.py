@@ -376,3 +376,24 @@ def test_vfx_report_prints_stages_cost_and_where_things_are(render: tuple[Path, 
     missing = subprocess.run(_cli(["vfx", "report", str(out / "layers")]), capture_output=True, text=True,
                              timeout=120)  # fmt: skip
     assert missing.returncode == 2 and "report.json" in missing.stderr
+
+
+def test_ctrl_c_stops_cleanly_with_exit_130_and_says_how_to_resume(tmp_path: Path) -> None:
+    out = tmp_path / "shot"
+    args = ["vfx", "collapse", "--plate", str(PLATE), "--building", BOX, "--out", str(out),
+            "--resolution", "320x240", "--frames", "60", "--name", "palace"]  # fmt: skip
+    proc = subprocess.Popen(_cli(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    comp_dir = out / "layers" / "comp"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if comp_dir.is_dir() and len(list(comp_dir.glob("palace_comp.*.exr"))) >= 4:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "resume" in stderr
+    assert not [p for p in out.rglob(".*") if p.is_file() and p.name != ".moviola-render.json"]
+    assert not (out / "palace_review.mp4").exists()
+    for path in (out / "layers").rglob("palace_*.exr"):
+        read_exr(path)

@@ -221,7 +221,9 @@ def _summary(out: Any, report: dict[str, Any], folder: Path) -> None:
         out.print(
             f"[bold]Layers[/]     {escape(str(folder / 'layers'))}/ ({', '.join(o['layers'])}; ACEScg EXR)"
         )
-    if report.get("resumed_from"):
+    if report.get("resumed_from") and not report.get("frames_rendered"):
+        out.print("[green]every frame was already on disk[/]: nothing re-rendered, movie and sheet refreshed")
+    elif report.get("resumed_from"):
         out.print(
             f"[yellow]resumed[/] at frame {report['resumed_from']} ({report['frames_rendered']} rendered now)"
         )
