@@ -104,13 +104,13 @@ def prepare(
     else:
         fill = clean_plate(image, hole)
         matte = _consistent_matte(image, fill, matte, hole)
-        # where no building is (the matte is 0, even inside the hole's safety margin) the
-        # plate itself is the clean plate; the fill goes only behind the building
-        # (the seam between the two is feathered inside the building's soft edge, where
-        # the shards' own pixels cover it until they fall)
-        behind = cv2.GaussianBlur((matte > 0.5).astype(np.float32), (0, 0), 0.8)
-        behind = (np.clip(behind * 2.0, 0.0, 1.0) * (matte > 0))[..., None]
-        fill = np.asarray(image * (1.0 - behind) + fill * behind, np.float32)
+        # fill again from everything the (now complete) matte leaves out, so the fill meets
+        # the sky right at the building's edge and no seam traces its outline once it is gone;
+        # where no building is, the plate itself is the clean plate
+        solid = (matte > 0).astype(np.uint8)
+        tight = cv2.dilate(solid, np.ones((3, 3), np.uint8)).astype(np.float32)
+        fill = clean_plate(image, tight)
+        fill = np.asarray(np.where(solid[..., None] > 0, fill, image), np.float32)
     tick("clean_plate")
     ys, xs = np.nonzero(matte > 0.5)
     if len(ys) == 0:

@@ -262,9 +262,15 @@ def simulate(fracture: Fracture, settings: SimSettings, *,
                 keep.append(bond)
         alive = keep
         for j in np.flatnonzero(result.detach + crush_delay <= t).tolist():
+            if math.isfinite(result.crushed[j]):
+                continue
             v = bodies[j].velocity
-            if math.isfinite(result.crushed[j]) or v.x * v.x + v.y * v.y < 2.0:
-                continue  # crushed already, or not falling: a loose piece at rest stays whole
+            if v.x * v.x + v.y * v.y < 2.0:
+                # at rest: a piece on the pile stays whole, but a loose stack standing
+                # higher than a couple of storeys is what the falling floors crush
+                height_m = s.ground_y / ppm - bodies[j].position.y
+                if height_m < 7.0 or t - result.detach[j] < 0.5 + crush_delay[j]:
+                    continue
             result.crushed[j] = t  # crushed: no more collisions, it turns to dust as it falls
             space.remove(shapes[j])
             for other in alive:
