@@ -23,7 +23,7 @@ from rich.table import Table
 
 from .. import __version__
 from ..core import MoviolaError, init_project, open_project
-from . import _vfx
+from . import _consent, _vfx
 
 app = typer.Typer(
     name="moviola",
@@ -534,6 +534,7 @@ def shot_delete(
 
 
 _vfx.register(app, out, err, _progress, _print_json)
+_consent.register(app, out, _print_json)
 
 
 def main(argv: list[str] | None = None) -> int:

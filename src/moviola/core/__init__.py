@@ -16,6 +16,7 @@ from ._documents import (
     write_document,
 )
 from ._errors import (
+    ConsentError,
     DependencyError,
     DocumentError,
     InputError,
@@ -39,6 +40,7 @@ from ._textio import MAX_SCRIPT_BYTES, DecodedText, decode_text, read_bytes_chec
 __all__ = [
     "MANIFEST",
     "MAX_SCRIPT_BYTES",
+    "ConsentError",
     "DecodedText",
     "DependencyError",
     "Document",

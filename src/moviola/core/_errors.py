@@ -57,3 +57,9 @@ class DependencyError(MoviolaError):
     """An optional dependency (an extra) is needed but not installed."""
 
     exit_code = 5
+
+
+class ConsentError(MoviolaError):
+    """A likeness edit without a valid consent on record (missing, expired, out of scope)."""
+
+    exit_code = 6

@@ -3,6 +3,7 @@ bodies, dust, layered ACEScg EXRs, review movie, contact sheet, cost report)."""
 
 from ._collapse import REPORT_SCHEMA, run_collapse
 from ._comp import LAYER_ORDER, comp_from_layers
+from ._consent import ConsentRecord, check_consent, new_consent, read_consent, write_consent
 from ._cost import CPU_PRICE_PER_VCPU_HOUR, TRADITIONAL
 from ._matte import Region, building_matte, check_region, parse_box, read_polygon
 from ._outputs import LAYERS, layer_path
@@ -22,21 +23,26 @@ __all__ = [
     "REPORT_SCHEMA",
     "TRADITIONAL",
     "CollapseRecipe",
+    "ConsentRecord",
     "PassThrough",
     "Plate",
     "RefineRequest",
     "Refiner",
     "Region",
     "building_matte",
+    "check_consent",
     "check_region",
     "comp_from_layers",
     "layer_path",
     "load_plate",
     "load_refiner",
+    "new_consent",
     "parse_box",
     "preview_of",
+    "read_consent",
     "read_polygon",
     "read_recipe",
     "run_collapse",
+    "write_consent",
     "write_recipe",
 ]

@@ -1,0 +1,61 @@
+"""``moviola consent ...``: recording and checking a performer's consent to likeness edits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from ..core import open_project
+
+consent_app = typer.Typer(help="Performers' consent to likeness edits: record, check.", no_args_is_help=True)
+
+
+def register(app: typer.Typer, out: Any, print_json: Any) -> None:
+    """Attach ``consent`` to the main app (called by the cli package)."""
+    app.add_typer(consent_app, name="consent")
+
+    @consent_app.command("new")
+    def new(
+        performer: Annotated[str, typer.Option(help="The performer whose likeness may be edited.")],
+        scope: Annotated[str, typer.Option(help="'project' (all of it) or shot ids: 12A,12B.")],
+        expires: Annotated[str, typer.Option(help="Last day it is valid, YYYY-MM-DD.")],
+        signed_by: Annotated[str, typer.Option(help="Who signed it (the performer or their agent).")],
+        out_file: Annotated[Path | None, typer.Option("--out", help="Where to write the record (JSON).")] = None,
+        project: Annotated[Path | None, typer.Option(help="Keep it in this project (consent/).")] = None,
+        signed_on: Annotated[str | None, typer.Option(help="Signing date, YYYY-MM-DD (default today).")] = None,
+        notes: Annotated[str, typer.Option(help="Anything the record should carry.")] = "",
+    ) -> None:
+        """Write a consent record (never over an existing one)."""
+        from ..vfx._consent import new_consent, write_consent
+
+        proj = open_project(project) if project is not None else None
+        record = new_consent(performer, scope, expires, signed_by, signed_on=signed_on,
+                             project=proj.name if proj else None, notes=notes)  # fmt: skip
+        if out_file is None:
+            if proj is None:
+                raise typer.BadParameter("give --out FILE (or --project DIR)")
+            slug = re.sub(r"[^a-z0-9]+", "-", record.performer.lower()).strip("-") or "performer"
+            out_file = proj.root / "consent" / f"{slug}.{record.signed_on}.json"
+        path = write_consent(out_file, record)
+        out.print(f"Consent of {escape(record.performer)} for {escape(', '.join(record.scope))} until "
+                  f"{record.expires}, signed by {escape(record.signed_by)}: {escape(str(path))}")  # fmt: skip
+
+    @consent_app.command("check")
+    def check(
+        record_file: Annotated[Path, typer.Argument(help="A consent record.")],
+        performer: Annotated[str | None, typer.Option(help="The performer to be edited.")] = None,
+        shot: Annotated[str | None, typer.Option(help="The shot to be edited.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the metadata it grants as JSON.")] = False,
+    ) -> None:
+        """Say whether the record allows the edit (exit 6 and why, if not)."""
+        from ..vfx._consent import check_consent
+
+        meta = check_consent(record_file, performer=performer, shot=shot)
+        if as_json:
+            print_json(meta)
+            return
+        out.print(f"valid: {escape(meta['moviola_consent_performer'])}, until {meta['moviola_consent_expires']}")
