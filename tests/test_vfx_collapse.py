@@ -397,3 +397,24 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_says_how_to_resume(tmp_path: Pat
     assert not (out / "palace_review.mp4").exists()
     for path in (out / "layers").rglob("palace_*.exr"):
         read_exr(path)
+
+
+def test_an_exr_plate_in_linear_rec709_comes_out_in_acescg(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from moviola.core._colour import convert
+
+    srgb = np.asarray(Image.open(PLATE).convert("RGB").resize((256, 192)), np.float32) / 255.0
+    linear = convert(srgb, "sRGB - Texture", "Linear Rec.709 (sRGB)")
+    plate = tmp_path / "plate.exr"
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    with OpenEXR.File(header, {"RGB": linear}) as exr:  # no chromaticities: Rec.709 by the standard
+        exr.write(str(plate))
+    box = [[44.0, 4.0], [256.0, 4.0], [256.0, 192.0], [44.0, 192.0]]
+    recipe = CollapseRecipe(plate=str(plate), building=box, resolution=[256, 192], frames=3, grain=0.0,
+                            shake=0.0, start_frame=1003, name="palace")  # fmt: skip
+    report = run_collapse(recipe, tmp_path / "out")
+    assert report["plate"]["kind"] == "exr" and report["plate"]["colourspace"] == "Linear Rec.709 (sRGB)"
+    comp = rgba(layer_path(tmp_path / "out", "palace", "comp", 1001))[..., :3]
+    expected = convert(linear, "Linear Rec.709 (sRGB)", "ACEScg")
+    assert np.mean(np.abs(comp - expected).max(axis=2) < 2e-3) > 0.99
