@@ -418,3 +418,15 @@ def test_an_exr_plate_in_linear_rec709_comes_out_in_acescg(tmp_path: Path) -> No
     comp = rgba(layer_path(tmp_path / "out", "palace", "comp", 1001))[..., :3]
     expected = convert(linear, "Linear Rec.709 (sRGB)", "ACEScg")
     assert np.mean(np.abs(comp - expected).max(axis=2) < 2e-3) > 0.99
+
+
+def test_the_standing_part_of_the_building_has_no_holes(render: tuple[Path, dict[str, Any]]) -> None:
+    """While the top comes down, the storeys below it stand whole: no sky through the wall."""
+    out, _ = render
+    for frame in (1015, 1022, 1030):
+        mattes = read_exr(layer_path(out, "palace", "mattes", frame))
+        building, revealed = mattes["building"], mattes["revealed"]
+        rows = np.flatnonzero(building.max(axis=1) > 0.5)
+        lower = slice(rows[0] + (rows[-1] - rows[0]) // 2, rows[-1] + 1)  # the lower half still stands
+        holes = (revealed[lower] > 0.5).sum()
+        assert holes <= 0.002 * (building[lower] > 0.5).sum(), (frame, holes)

@@ -176,6 +176,11 @@ def simulate(fracture: Fracture, settings: SimSettings, *,
         bonds.append(_Bond(link.a, link.b, link.x, link.y, length_m, strength, pivot, gear,
                            float(rng.exponential(0.12))))  # fmt: skip
 
+    holding = np.zeros(n, np.int64)  # bonds still holding each shard
+    for glue in bonds:
+        holding[glue.a] += 1
+        if glue.b >= 0:
+            holding[glue.b] += 1
     result = SimResult(np.zeros(0, np.float32), np.zeros((0, n, 3), np.float32),
                        np.full(n, np.inf, np.float32), np.full(n, np.inf, np.float32), slices,
                        bonds=len(bonds))  # fmt: skip
@@ -254,6 +259,8 @@ def simulate(fracture: Fracture, settings: SimSettings, *,
                 bond.alive = False
                 result.broken += 1
                 for k in (bond.a, bond.b):
+                    if k >= 0:
+                        holding[k] -= 1
                     if k >= 0 and not math.isfinite(result.detach[k]):
                         result.detach[k] = t
                         bodies[k].activate()
@@ -268,8 +275,10 @@ def simulate(fracture: Fracture, settings: SimSettings, *,
             if v.x * v.x + v.y * v.y < 2.0:
                 # at rest: a piece on the pile stays whole, but a loose stack standing
                 # higher than a couple of storeys is what the falling floors crush
+                # (only once nothing holds it: a piece still bonded is part of a standing wall,
+                # and crushing it would punch a hole the sky shows through)
                 height_m = s.ground_y / ppm - bodies[j].position.y
-                if height_m < 7.0 or t - result.detach[j] < 0.5 + crush_delay[j]:
+                if holding[j] > 0 or height_m < 7.0 or t - result.detach[j] < 0.5 + crush_delay[j]:
                     continue
             result.crushed[j] = t  # crushed: no more collisions, it turns to dust as it falls
             space.remove(shapes[j])
@@ -277,6 +286,9 @@ def simulate(fracture: Fracture, settings: SimSettings, *,
                 if other.alive and j in (other.a, other.b):
                     space.remove(other.pivot, other.gear)
                     other.alive = False
+                    for k in (other.a, other.b):
+                        if k >= 0:
+                            holding[k] -= 1
             alive = [other for other in alive if other.alive]
             body = bodies[j]
             v = body.velocity
