@@ -430,3 +430,17 @@ def test_the_standing_part_of_the_building_has_no_holes(render: tuple[Path, dict
         lower = slice(rows[0] + (rows[-1] - rows[0]) // 2, rows[-1] + 1)  # the lower half still stands
         holes = (revealed[lower] > 0.5).sum()
         assert holes <= 0.002 * (building[lower] > 0.5).sum(), (frame, holes)
+
+
+def test_force_renders_a_finished_render_again_and_an_engine_change_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "shot"
+    run_collapse(small_recipe(frames=2), out)
+    again = run_collapse(small_recipe(frames=2), out)
+    assert again["frames_rendered"] == 0  # everything was on disk
+    forced = run_collapse(small_recipe(frames=2), out, force=True)
+    assert forced["frames_rendered"] == 2 and forced["resumed_from"] is None
+    monkeypatch.setattr("moviola.vfx._recipe.ENGINE_VERSION", 999)  # a newer engine draws differently
+    with pytest.raises(ProjectError, match="different recipe"):
+        run_collapse(small_recipe(frames=2), out)

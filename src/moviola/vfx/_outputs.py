@@ -61,7 +61,8 @@ def check_out_dir(out: Path, key: str, force: bool) -> bool:
     """May we render into ``out``? True when it holds a resumable render of this recipe.
 
     A folder with another recipe's render, or with files that are not ours, is
-    refused unless ``force``: it may be somebody's work.
+    refused unless ``force``: it may be somebody's work. ``force`` also renders a
+    resumable render again from its first frame.
     """
     if out.exists() and not out.is_dir():
         raise ProjectError("--out is a file, not a folder", out)
@@ -71,12 +72,13 @@ def check_out_dir(out: Path, key: str, force: bool) -> bool:
             state = json.loads(state_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             state = {}
-        if state.get("key") == key:
+        if state.get("key") == key and not force:
             sweep_temporaries(out)
             return True
         if not force:
             raise ProjectError(
-                "this folder holds the render of a different recipe (or different settings); "
+                "this folder holds the render of a different recipe (other settings, or an older "
+                "Moviola engine); "
                 "pass --force to replace it, or choose another --out",
                 out,
             )

@@ -29,6 +29,8 @@ from ._simulate import MODES
 RECIPE_SCHEMA = "CollapseRecipe"
 register_schema(RECIPE_SCHEMA, 1)
 
+#: Bumped whenever the same recipe would render different frames (a resume then starts over).
+ENGINE_VERSION = 2
 FINAL_FRAMES = 120
 PREVIEW_FRAMES = 48
 PREVIEW_MAX_WIDTH = 960
@@ -78,10 +80,12 @@ class CollapseRecipe:
         return self.first_frame + self.frames - 1
 
     def key(self) -> str:
-        """A digest of everything that shows in the frames (not the name or paths)."""
+        """A digest of everything that shows in the frames (not the name or paths), and of
+        the engine's version: a resumed render never mixes frames of two engines."""
         data = asdict(self)
         for k in ("plate", "clean_plate", "name"):
             data.pop(k)
+        data["engine"] = ENGINE_VERSION
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
 
     def validate(self) -> CollapseRecipe:
