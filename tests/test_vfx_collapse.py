@@ -211,6 +211,15 @@ def test_preview_writes_movie_and_sheet_and_no_layers(tmp_path: Path) -> None:
     assert abs(movie["duration_s"] - 5.0) < 0.3  # the whole shot, at a lower rate
 
 
+def _wait_for_comps(proc: subprocess.Popen[Any], comp_dir: Path, count: int) -> None:
+    """Until a running render has written ``count`` comp frames (or ended, or two minutes)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if comp_dir.is_dir() and len(list(comp_dir.glob("palace_comp.*.exr"))) >= count:
+            return
+        time.sleep(0.05)
+
+
 def _cli(args: list[str]) -> list[str]:
     return [sys.executable, "-c", "from moviola.cli import main; raise SystemExit(main())", *args]
 
@@ -224,11 +233,7 @@ def test_a_killed_render_resumes_and_matches_an_uninterrupted_one(render: tuple[
     proc = subprocess.Popen(_cli(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
     comp_dir = out / "layers" / "comp"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if comp_dir.is_dir() and len(list(comp_dir.glob("palace_comp.*.exr"))) >= 8:
-            break
-        time.sleep(0.05)
+    _wait_for_comps(proc, comp_dir, 8)
     assert proc.poll() is None, "the render finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -384,11 +389,7 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_says_how_to_resume(tmp_path: Pat
             "--resolution", "320x240", "--frames", "60", "--name", "palace"]  # fmt: skip
     proc = subprocess.Popen(_cli(args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     comp_dir = out / "layers" / "comp"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if comp_dir.is_dir() and len(list(comp_dir.glob("palace_comp.*.exr"))) >= 4:
-            break
-        time.sleep(0.05)
+    _wait_for_comps(proc, comp_dir, 4)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr

@@ -11,6 +11,7 @@ the frames already on disk.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import Callable
@@ -204,8 +205,6 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
     cost = CostReport(wall, cpu_seconds() - cpu0, recipe.frames, prep.size, cpu_price)
     report = _report(recipe, prep, simd, out, movie, sheet, layers, stages, wall, cost, renderer.info,
                      resume_at if resume_at > first else None, rendered, refiner)  # fmt: skip
-    import json
-
     write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
     write_state(out, key, {"frames_done": recipe.frames, "complete": True})
     sweep_temporaries(out)  # nothing hidden is left behind by a finished render

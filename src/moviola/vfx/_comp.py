@@ -27,17 +27,18 @@ F32 = NDArray[np.float32]
 LAYER_ORDER = ("cleanplate", "dustback", "debris", "dust", "lightwrap", "grain")
 
 
-def half(a: F32) -> F32:
-    """Round to what an EXR half channel holds, back in float32."""
-    return np.asarray(a, np.float16).astype(np.float32)
+def over_chain(clean: F32, dustback: F32, debris: F32, dust: F32) -> tuple[F32, F32, F32]:
+    """``under``, ``mid`` and ``over`` of the formula above (RGB), in its exact order."""
+    under = dustback[..., :3] + (1.0 - dustback[..., 3:4]) * clean[..., :3]
+    mid = debris[..., :3] + (1.0 - debris[..., 3:4]) * under
+    over = dust[..., :3] + (1.0 - dust[..., 3:4]) * mid
+    return under, mid, over
 
 
 def comp_from_layers(clean: F32, dustback: F32, debris: F32, dust: F32, lightwrap: F32,
                      grain: F32) -> F32:  # fmt: skip
     """The final comp's RGB (h, w, 3) from the layers; the one formula used everywhere."""
-    under = dustback[..., :3] + (1.0 - dustback[..., 3:4]) * clean[..., :3]
-    mid = debris[..., :3] + (1.0 - debris[..., 3:4]) * under
-    over = dust[..., :3] + (1.0 - dust[..., 3:4]) * mid
+    over = over_chain(clean, dustback, debris, dust)[2]
     return np.asarray(over + lightwrap[..., :3] + grain[..., :3], np.float32)
 
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ._comp import grain, light_wrap, view_matrix
+from ._comp import grain, light_wrap, over_chain, view_matrix
 from ._render import LayerRenderer, Layers, shard_rows
 from ._shot import Prepared, Simulated, blend_clean
 from ._simulate import CRUSH_FADE_S
@@ -186,9 +186,7 @@ def finish_frame(prep: Prepared, drawn: Drawn) -> FrameLayers:
     index, layers, view = drawn.index, drawn.layers, drawn.view
     clean = layers.clean[..., :3].astype(np.float32)
     dustback, debris, dust = (a.astype(np.float32) for a in (layers.dustback, layers.debris, layers.dust))
-    under = dustback[..., :3] + (1.0 - dustback[..., 3:4]) * clean
-    mid = debris[..., :3] + (1.0 - debris[..., 3:4]) * under
-    over = dust[..., :3] + (1.0 - dust[..., 3:4]) * mid
+    under, _, over = over_chain(clean, dustback, debris, dust)
     moved = np.minimum(layers.moved.astype(np.float32), debris[..., 3])
     # the plate's own edges already have their light; only loose pieces need wrapping
     wrap16 = np.zeros((h, w, 3), np.float16)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import DocumentError, ProjectError, write_text_atomic
+from ..core import ProjectError, write_text_atomic
 from ..core._image_io import write_exr
 
 F32 = NDArray[np.floating[Any]]
@@ -148,8 +148,5 @@ def write_layer(out: Path, name: str, layer: str, frame: int, channels: dict[str
         finally:
             tmp.unlink(missing_ok=True)
     compression = "PIZ" if layer in ("comp", "cleanplate", "grain") else "ZIP"
-    try:
-        return write_exr(path, channels, half=True, header=exr_header(layer, frame, fps, extra),
-                         compression=compression)  # fmt: skip
-    except DocumentError:
-        raise
+    return write_exr(path, channels, half=True, header=exr_header(layer, frame, fps, extra),
+                     compression=compression)  # fmt: skip

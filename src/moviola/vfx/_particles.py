@@ -26,10 +26,6 @@ from ._simulate import CRUSH_FADE_S, GRAVITY, Event, SimResult
 
 F32 = NDArray[np.float32]
 
-DUST_FIELDS = ("x", "y", "r", "alpha", "z", "tint", "rot", "variant", "vx", "vy")
-CHIP_FIELDS = ("x", "y", "vx", "vy", "size", "r", "g", "b", "rot", "alpha")
-
-
 @dataclass(frozen=True)
 class ParticleSettings:
     px_per_m: float
@@ -46,7 +42,11 @@ class ParticleSettings:
 
 @dataclass
 class ParticleFrames:
-    """Per output frame: the dust puffs and chips alive, as (n, fields) float32 arrays."""
+    """Per output frame: the dust puffs and chips alive, as (n, fields) float32 arrays.
+
+    Dust rows: x, y, r, alpha, z, tint, rot, variant, vx, vy.
+    Chip rows: x, y, vx, vy, size, r, g, b, rot, alpha.
+    """
 
     dust: list[F32] = field(default_factory=list)
     chips: list[F32] = field(default_factory=list)

@@ -457,24 +457,28 @@ class LayerRenderer:
         dust = self._draw_puffs(dust_front, sun)
         return Layers(self._clean, dustback, colour, dust, moved)
 
-    def _draw_shards(self, rows: F32, additive: bool = False) -> None:
+    def _instanced(self, prog: Any, corners: Any, buffer: str, rows: F32, layout: str,
+                   names: tuple[str, ...], *, additive: bool = False) -> None:  # fmt: skip
+        """One quad per row of ``rows`` through ``prog``, premultiplied over (or summed)."""
         if not len(rows):
             return
         ctx = self.ctx
+        data = np.ascontiguousarray(rows, np.float32)
+        self._ensure(data.nbytes, buffer)
+        instances = getattr(self, buffer)
+        instances.write(data.tobytes())
+        vao = ctx.vertex_array(prog, [(corners, "2f", "in_corner"), (instances, layout, *names)])
         ctx.enable(_BLEND)
         ctx.blend_func = (_ONE, _ONE) if additive else (_ONE, _ONE_MINUS_SRC_ALPHA)
-        data = np.ascontiguousarray(rows, np.float32)
-        self._ensure(data.nbytes, "_shard_rows")
-        self._shard_rows.write(data.tobytes())
-        vao = ctx.vertex_array(self._shard_prog, [
-            (self._unit, "2f", "in_corner"),
-            (self._shard_rows, "4f 4f 4f 2f/i", "i_box", "i_pose", "i_rot", "i_atlas"),
-        ])  # fmt: skip
-        self._atlas.use(0)
-        self._faces.use(1)
-        vao.render(mode=_STRIP, instances=len(rows))
+        vao.render(mode=_STRIP, instances=len(data))
         vao.release()
         ctx.disable(_BLEND)
+
+    def _draw_shards(self, rows: F32, additive: bool = False) -> None:
+        self._atlas.use(0)
+        self._faces.use(1)
+        self._instanced(self._shard_prog, self._unit, "_shard_rows", rows, "4f 4f 4f 2f/i",
+                        ("i_box", "i_pose", "i_rot", "i_atlas"), additive=additive)  # fmt: skip
 
     def _ensure(self, nbytes: int, name: str) -> None:
         buf = getattr(self, name, None)
@@ -486,25 +490,14 @@ class LayerRenderer:
     def _draw_chips(self, chips: F32, shutter_s: float) -> None:
         if not len(chips):
             return
-        ctx = self.ctx
         x, y, vx, vy, size, r, g, b, rot, alpha = chips.T
         rows = np.stack([x, y, vx * shutter_s, vy * shutter_s, size, rot, alpha,
                          np.zeros_like(x), r, g, b], axis=1).astype(np.float32)  # fmt: skip
-        self._ensure(rows.nbytes, "_chip_rows")
-        self._chip_rows.write(rows.tobytes())
-        vao = ctx.vertex_array(self._chip_prog, [
-            (self._centred, "2f", "in_corner"),
-            (self._chip_rows, "4f 4f 3f/i", "i_chip", "i_look", "i_col"),
-        ])  # fmt: skip
-        ctx.enable(_BLEND)
-        ctx.blend_func = (_ONE, _ONE_MINUS_SRC_ALPHA)
-        vao.render(mode=_STRIP, instances=len(rows))
-        vao.release()
-        ctx.disable(_BLEND)
+        self._instanced(self._chip_prog, self._centred, "_chip_rows", rows, "4f 4f 3f/i",
+                        ("i_chip", "i_look", "i_col"))  # fmt: skip
 
     def _draw_puffs(self, puffs: F32, sun: tuple[float, float]) -> F16:
         """``puffs`` rows: x, y, radius, rotation, r, g, b, alpha, variant; back to front."""
-        ctx = self.ctx
         target = self._dust_fbo
         if not len(puffs):
             target.use()
@@ -512,21 +505,10 @@ class LayerRenderer:
             return self._read(target)
         self._dust_half.use()
         self._dust_half.clear(0, 0, 0, 0)
-        if len(puffs):
-            rows = np.ascontiguousarray(puffs, np.float32)
-            self._ensure(rows.nbytes, "_puff_rows")
-            self._puff_rows.write(rows.tobytes())
-            vao = ctx.vertex_array(self._puff_prog, [
-                (self._ndc, "2f", "in_corner"),
-                (self._puff_rows, "4f 4f 1f/i", "i_puff", "i_col", "i_variant"),
-            ])  # fmt: skip
-            self._puff_prog["u_sun"].value = sun
-            self._puffs.use(0)
-            ctx.enable(_BLEND)
-            ctx.blend_func = (_ONE, _ONE_MINUS_SRC_ALPHA)
-            vao.render(mode=_STRIP, instances=len(rows))
-            vao.release()
-            ctx.disable(_BLEND)
+        self._puff_prog["u_sun"].value = sun
+        self._puffs.use(0)
+        self._instanced(self._puff_prog, self._ndc, "_puff_rows", puffs, "4f 4f 1f/i",
+                        ("i_puff", "i_col", "i_variant"))  # fmt: skip
         target.use()  # bilinear upsample to the frame
         self._dust_half.color_attachments[0].use(0)
         self._copy_vao.render(mode=_STRIP)
