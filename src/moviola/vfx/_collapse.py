@@ -12,6 +12,7 @@ the frames already on disk.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -65,6 +66,17 @@ REPORT_SCHEMA = "CollapseReport.1"
 def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, progress: Progress | None = None,
                  cpu_price: float = CPU_PRICE_PER_VCPU_HOUR) -> dict[str, Any]:  # fmt: skip
     """Render ``recipe`` into ``out``; returns the report (also written as report.json)."""
+    try:
+        return _run_collapse(recipe, Path(out), force, progress, cpu_price)
+    except KeyboardInterrupt:
+        # the workers have stopped by now; a write cut short can leave its hidden temporary
+        if Path(out).is_dir():
+            sweep_temporaries(Path(out))
+        raise
+
+
+def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Progress | None,
+                  cpu_price: float) -> dict[str, Any]:  # fmt: skip
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
     stages: dict[str, float] = {}
     mark = [wall0]
@@ -115,6 +127,7 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
     extra = {"moviola_recipe_key": key, "moviola_shot": recipe.name}
     movie = out / f"{recipe.name}_review.mp4"
     rendered = 0
+    turn, next_refine = threading.Condition(), [max(resume_at, first)]
 
     def write_layers(frame: int, fl: FrameLayers, refined: FA | None, link: bool) -> None:
         """Every layer of a frame, one file after another, the comp last: a frame with a
@@ -138,11 +151,18 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
 
     def process(drawn: Drawn, link: bool) -> U8:
         """A worker thread's share of a frame: finish it, write its layers, picture it."""
-        fl = finish_frame(prep, drawn)
         frame = first + drawn.index
-        refined: FA | None = None
-        if not is_passthrough(refiner):
-            refined = _refine(refiner, recipe, fl, frame)
+        try:
+            fl = finish_frame(prep, drawn)
+            refined: FA | None = None
+            if not is_passthrough(refiner):
+                with turn:  # a refiner sees frames one at a time and in order (models keep temporal state)
+                    turn.wait_for(lambda: next_refine[0] >= frame)
+                    refined = _refine(refiner, recipe, fl, frame)
+        finally:  # a failed frame still hands the turn on, so no worker waits forever
+            with turn:
+                next_refine[0] = max(next_refine[0], frame + 1)
+                turn.notify_all()
         if frame == key_frame:
             breakdown.extend(_breakdown(fl))
         write_layers(frame, fl, refined, link)
