@@ -109,7 +109,9 @@ class MaskPainter:
     def fill(self, canvas: NDArray[np.uint8], idx: list[int], value: int = 255) -> None:
         cv2.fillPoly(canvas, [np.round(self.lm[idx] * 16).astype(np.int32)], value, cv2.LINE_AA, 4)
 
-    def line(self, canvas: NDArray[np.uint8], idx: list[int], width: float, value: int = 255) -> None:
+    def line(
+        self, canvas: NDArray[np.uint8], idx: list[int], width: float, value: int = 255
+    ) -> None:
         t = max(1, round(width * self.scale))
         cv2.polylines(canvas, [np.round(self.lm[idx] * 16).astype(np.int32)], False, value, t,
                       cv2.LINE_AA, 4)  # fmt: skip
@@ -128,19 +130,18 @@ class MaskPainter:
         return np.asarray(grown, np.uint8)
 
     def soft(self, canvas: NDArray[np.uint8], feather: float) -> F32:
-        """Blur by ``feather`` face units and return at full size, 0..1."""
-        img = canvas.astype(np.float32) / 255.0
+        """Blur by ``feather`` face units; 0..1 at the painter's (reduced) size."""
+        img = canvas.astype(np.float32) * np.float32(1.0 / 255.0)
         sigma = feather * self.scale
         if sigma > 0.3:
-            img = cv2.GaussianBlur(img, (0, 0), sigma)
-        if self.step > 1:
-            img = cv2.resize(img, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
+            img = np.asarray(cv2.GaussianBlur(img, (0, 0), sigma), np.float32)
         return img
 
 
 def face_masks(lm: F32, shape: tuple[int, int], scale: float, feather: float = 0.12,
-               step: int = 2) -> dict[str, F32]:  # fmt: skip
-    """Soft masks (0..1, crop-sized) for a face whose landmarks ``lm`` are in crop pixels.
+               step: int = 1) -> dict[str, F32]:  # fmt: skip
+    """Soft masks (0..1) for a face whose landmarks ``lm`` are in pixels of an image of
+    ``shape``, painted at 1/``step`` of that size (ceil(h/step), ceil(w/step)).
 
     ``skin``: the face oval without eyes, brows, lips and nostrils, feathered by
     ``feather`` face units. ``lines``: where wrinkles are worth removing (all skin a
