@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,35 @@ def write_png(path: Path, image: Image.Image | NDArray[np.uint8]) -> Path:
         return write_bytes_atomic(path, buffer.getvalue())
     except OSError as exc:
         raise DocumentError(f"cannot write image: {exc}", path) from exc
+
+
+def png_bytes(image: NDArray[np.uint8] | NDArray[np.uint16], text: dict[str, str] | None = None,
+              level: int = 1) -> bytes:  # fmt: skip
+    """Encode RGB (8- or 16-bit) as PNG with the Up filter and zlib ``level``, plus tEXt chunks.
+
+    Written by hand because frame sequences need speed: one filter for the whole
+    picture (Up suits photographic frames) at zlib level 1 is several times faster
+    than an encoder that tries every filter on every row, for files about a tenth
+    larger.
+    """
+    h, w, c = image.shape
+    deep = image.dtype == np.uint16
+    rows = (image.astype(">u2") if deep else image).reshape(h, -1).view(np.uint8)
+    raw = np.empty((h, rows.shape[1] + 1), np.uint8)
+    raw[:, 0] = 2  # Up
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])  # wraps modulo 256, as PNG wants
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    colour = {3: 2, 4: 6}[c]
+    out = [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16 if deep else 8, colour, 0, 0, 0))]
+    for key, value in (text or {}).items():
+        out.append(chunk(b"tEXt", key.encode("latin-1", "replace")[:79] + b"\0" + value.encode("latin-1", "replace")))
+    out.append(chunk(b"IDAT", zlib.compress(raw.tobytes(), level)))
+    out.append(chunk(b"IEND", b""))
+    return b"".join(out)
 
 
 def write_exr(path: Path, channels: dict[str, NDArray[np.floating[Any]]], *, half: bool = False,

