@@ -41,9 +41,10 @@ from ._consent import check_consent
 from ._face_models import MODELS
 from ._face_quality import SAME_PERSON, FaceJudge, FlickerMeter, dlib_box, landmark_jitter
 from ._face_track import FaceFinder, FaceTracker, Selector
-from ._footage import Footage, as8, from_display, open_footage, to_display
+from ._footage import Footage, open_footage
 from ._outputs import STATE_FILE, check_out_dir, sweep_temporaries, write_state
-from ._retouch import RetouchState, Strengths, retouch
+from ._picture import Picture, YuvFormat, as8, to_display
+from ._retouch import RetouchState, Strengths, plan_retouch, work_size
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
@@ -58,7 +59,7 @@ PREVIEW_MAX_FRAMES = 120
 REVIEW_MAX_WIDTH = 1280
 FADE_S = 0.25  # a lost face's edit fades out (and a found one fades in) over this long
 # the treated movie is a deliverable: near-transparent quality, at a speed that keeps 1080p real time
-X264_TREATED = {**X264_FAST, "crf": "14", "preset": "ultrafast"}
+X264_TREATED = {**X264_FAST, "crf": "16", "preset": "ultrafast"}
 X264_SPLIT = {**X264_FAST, "crf": "20", "preset": "ultrafast"}
 
 
@@ -112,11 +113,11 @@ class _Item:
     """One frame on its way down the pipeline."""
 
     index: int
-    frame: NDArray[Any]  # as stored (8-bit, 16-bit, or float)
+    frame: Picture  # as stored: RGB (8-bit, 16-bit, float) or the video's YUV
     landmarks: F32 | None  # what to treat (tracked, or held while fading)
     weight: float  # how much of the edit (fades)
     status: str
-    treated: NDArray[Any] | None = None
+    treated: Picture | None = None
     box: tuple[int, int, int, int] | None = None  # the retouched region (x0, y0, x1, y1)
 
 
@@ -189,7 +190,6 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     meta = {**consent, "moviola_deage_years": f"{settings.years:g}", "moviola_recipe_key": key,
             "Software": f"Moviola {_moviola_version()}"}  # fmt: skip
     fmt = settings.frame_format
-    depth = footage.depth if (w, h) == (footage.width, footage.height) else "8"
     write_frames = fmt != "none"
     movie = out / f"{settings.name}_deaged.mp4"
     review = out / f"{settings.name}_review.mp4"
@@ -221,9 +221,8 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                 _treat(item, settings, state)
                 t0 = stages.add("retouch", t0)
                 assert item.treated is not None
-                before8, after8 = as8(item.frame), as8(item.treated)
-                flicker.add(before8, after8, dlib_box(item.landmarks) if item.landmarks is not None and
-                            item.weight > 0 else None)  # fmt: skip
+                flicker.add(item.frame.gray(), item.treated.gray(),
+                            dlib_box(item.landmarks) if item.landmarks is not None and item.weight > 0 else None)
                 stages.add("measure", t0)
                 _put(q_write, item, threads[1])
         except BaseException as exc:  # handed to the caller's thread
@@ -239,22 +238,22 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                     continue
                 t0 = time.perf_counter()
                 assert item.treated is not None
-                before8, after8 = as8(item.frame), as8(item.treated)
                 if treated_out is not None:
-                    _encode(treated_out, after8, item.index)
+                    _encode(treated_out, item.treated, item.index)
                 t0 = stages.add("encode", t0)
                 if item.landmarks is not None and item.weight > 0:
                     cx = float(item.landmarks[fr.FACE_OVAL, 0].mean())
                     split_x[0] += (cx - split_x[0]) * (1.0 if item.index == 0 else 0.2)
-                _encode(review_out, _split_frame(before8, after8, split_x[0], rw, rh, settings.years), item.index)
+                _encode(review_out, _split_frame(item.frame, item.treated, split_x[0], rw, rh, settings.years),
+                        item.index)  # fmt: skip
                 t0 = stages.add("review", t0)
                 if item.index in samples and item.landmarks is not None and item.weight >= 1.0:
-                    kept[item.index] = _keep(before8, after8, item.landmarks)
+                    kept[item.index] = _keep(item.frame, item.treated, item.landmarks)
                 if write_frames:
                     number = FIRST_FRAME + item.index
                     path = frame_path(out, settings.name, number, fmt)
                     if not (resumable and path.is_file()):
-                        _write_frame(path, item.treated, depth, fmt, meta, fps)
+                        _write_frame(path, item.treated.to_rgb_frame(), fmt, meta, fps)
                     written[0] += 1
                     if written[0] % 8 == 0:
                         write_state(out, key, {"frames_done": written[0]})
@@ -268,8 +267,9 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     threads: list[threading.Thread] = []
 
     def run_pass(movie_tmp: Path | None, review_tmp: Path) -> None:
-        treated_out = _open_movie(movie_tmp, fps, w, h, X264_TREATED, meta) if movie_tmp else None
-        review_out = _open_movie(review_tmp, fps, rw, rh, X264_SPLIT, meta)
+        yuv = footage.yuv or YuvFormat()
+        treated_out = _open_movie(movie_tmp, fps, w, h, X264_TREATED, meta, yuv) if movie_tmp else None
+        review_out = _open_movie(review_tmp, fps, rw, rh, X264_SPLIT, meta, yuv)
         threads[:] = [threading.Thread(target=retoucher, name="moviola-retouch", daemon=True),
                       threading.Thread(target=writer, args=(treated_out, review_out), name="moviola-write",
                                        daemon=True)]  # fmt: skip
@@ -398,10 +398,10 @@ def _track_all(footage: Footage, limit: int, size: tuple[int, int], tracker: Fac
     for index, frame in footage.frames():
         if index >= limit or stop.is_set():
             break
-        if (frame.shape[1], frame.shape[0]) != (w, h):
-            frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+        if (frame.width, frame.height) != (w, h):
+            frame = frame.resized(w, h)
         t = stages.add("decode", t)
-        step = tracker.step(as8(frame), index)
+        step = tracker.step(frame, index)
         if step.status == "tracked":
             assert step.landmarks is not None
             # full strength from the first frame; a face found later (or found again) fades in
@@ -431,34 +431,35 @@ def _track_all(footage: Footage, limit: int, size: tuple[int, int], tracker: Fac
 
 
 def _treat(item: _Item, settings: DeageSettings, state: RetouchState) -> None:
-    """Retouch the face region and composite it into a copy of the frame."""
+    """Retouch the face region and put the change into a copy of the frame."""
     frame = item.frame
     if item.landmarks is None or item.weight <= 0:
         item.treated = frame
         return
-    hgt, wid = frame.shape[:2]
     x0, y0, x1, y1 = fr.face_box(item.landmarks, 0.3)
-    x0, y0 = max(0, math.floor(x0)), max(0, math.floor(y0))
-    x1, y1 = min(wid, math.ceil(x1)), min(hgt, math.ceil(y1))
-    if x1 - x0 < 16 or y1 - y0 < 16:
+    box = frame.even_box((max(0, math.floor(x0)), max(0, math.floor(y0)),
+                          min(frame.width, math.ceil(x1)), min(frame.height, math.ceil(y1))))  # fmt: skip
+    if box[2] - box[0] < 16 or box[3] - box[1] < 16:
         item.treated = frame
         return
-    region = frame[y0:y1, x0:x1]
-    crop = to_display(region)
-    lm = (item.landmarks - np.array([x0, y0], np.float32)).astype(np.float32)
-    done = retouch(crop, lm, settings.years, settings.strengths, state)
-    alpha = done.matte * np.float32(item.weight)
-    mixed = crop + (done.image - crop) * alpha[..., None]
-    new_region = from_display(mixed, region)
-    keep = alpha <= 0.0  # outside the matte the plate comes back exactly
-    new_region[keep] = region[keep]
-    treated = frame.copy()
-    treated[y0:y1, x0:x1] = new_region
-    item.treated, item.box = treated, (x0, y0, x1, y1)
+    lm = (item.landmarks - np.array(box[:2], np.float32)).astype(np.float32)
+    size = (box[2] - box[0], box[3] - box[1])
+    # the region is read once, at the size the retouch works at (swscale does both for video)
+    work = frame.rgb8(box, work_size(lm, size)) if frame.yuv is not None or frame.data.dtype == np.uint8 \
+        else _work_floats(frame.display(box), work_size(lm, size))  # fmt: skip
+    plan = plan_retouch(work, lm, size, settings.years, settings.strengths, state)
+    item.treated, item.box = frame.retouched(box, plan, item.weight), box
 
 
-def _open_movie(path: Path, fps: float, w: int, h: int, options: dict[str, str],
-                meta: dict[str, str]) -> tuple[Any, Any]:  # fmt: skip
+def _work_floats(region: F32, size: tuple[int, int]) -> F32:
+    if (region.shape[1], region.shape[0]) == size:
+        return region
+    return np.asarray(cv2.resize(region, size, interpolation=cv2.INTER_AREA), np.float32)
+
+
+def _open_movie(path: Path, fps: float, w: int, h: int, options: dict[str, str], meta: dict[str, str],
+                yuv: YuvFormat) -> tuple[Any, Any]:  # fmt: skip
+    """An H.264 movie tagged with the source's own matrix and range (its code values go in as they are)."""
     from ..core._media import movie_rate
 
     av = av_module()
@@ -470,48 +471,54 @@ def _open_movie(path: Path, fps: float, w: int, h: int, options: dict[str, str],
     stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
     stream.options = dict(options)
     cc = stream.codec_context
-    cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
+    matrix = 1 if yuv.matrix == "bt709" else 6
+    cc.colorspace, cc.color_primaries, cc.color_trc = matrix, matrix, matrix
+    cc.color_range = 2 if yuv.full_range else 1
     return container, stream
 
 
-def _encode(movie: tuple[Any, Any], rgb: U8, index: int) -> None:
-    from av.video.reformatter import Colorspace
-
+def _encode(movie: tuple[Any, Any], pic: Picture | NDArray[Any], index: int) -> None:
     av = av_module()
     container, stream = movie
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
-        format="yuv420p", dst_colorspace=Colorspace.ITU709)
+    if isinstance(pic, Picture) and pic.yuv is not None:
+        frame = av.VideoFrame.from_ndarray(pic.data, format="yuv420p")
+    else:
+        from av.video.reformatter import Colorspace
+
+        rgb = as8(pic.data if isinstance(pic, Picture) else pic)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
+            format="yuv420p", dst_colorspace=Colorspace.ITU709)  # fmt: skip
     frame.pts = index
     for packet in stream.encode(frame):
         container.mux(packet)
 
 
-def _split_frame(before: U8, after: U8, split: float, w: int, h: int, years: float) -> U8:
+def _split_frame(before: Picture, after: Picture, split: float, w: int, h: int, years: float) -> Picture:
     """Before on the left of the face's middle, after on the right, scaled for review."""
-    sx = int(np.clip(round(split), 1, before.shape[1] - 1))
-    frame = np.concatenate([before[:, :sx], after[:, sx:]], axis=1)
-    if (frame.shape[1], frame.shape[0]) != (w, h):
-        frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-    x = round(sx * w / before.shape[1])
-    frame[:, max(0, x - 1) : x + 1] = 255
+    sx = int(np.clip(round(split / 2) * 2, 2, before.width - 2))
+    frame = after.copy()
+    if before.yuv is not None:
+        for mine, theirs, cut in zip(frame.planes(), before.planes(), (sx, sx // 2, sx // 2), strict=True):
+            mine[:, :cut] = theirs[:, :cut]
+    else:
+        frame.data[:, :sx] = before.data[:, :sx]
+    small = frame.resized(w, h)
+    x = round(sx * w / before.width) // 2 * 2
     size = max(0.5, h / 720)
-    for text, org in (("BEFORE", (max(8, x - int(150 * size)), int(40 * size))),
-                      (f"AFTER  -{years:g} y", (x + int(14 * size), int(40 * size)))):  # fmt: skip
-        cv2.putText(frame, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, (0, 0, 0), max(2, int(4 * size)),
-                    cv2.LINE_AA)  # fmt: skip
-        cv2.putText(frame, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, (255, 255, 255),
-                    max(1, int(1.5 * size)), cv2.LINE_AA)  # fmt: skip
-    return frame
+    labels = [("BEFORE", (max(8, x - int(150 * size)), int(40 * size))),
+              (f"AFTER  -{years:g} y", (x + int(14 * size), int(40 * size)))]  # fmt: skip
+    small.draw_divider(x, labels, size)
+    return small
 
 
-def _keep(before: U8, after: U8, lm: F32) -> tuple[U8, U8, tuple[int, int, int, int]]:
+def _keep(before: Picture, after: Picture, lm: F32) -> tuple[U8, U8, tuple[int, int, int, int]]:
     """A sample for the quality report: both pictures around the face, and the face's box in them."""
     left, top, right, bottom = dlib_box(lm)
     side = right - left
-    x0, y0 = max(0, left - side), max(0, top - side)
-    x1, y1 = min(before.shape[1], right + side), min(before.shape[0], bottom + side)
+    x0, y0, x1, y1 = before.even_box((max(0, left - side), max(0, top - side),
+                                      min(before.width, right + side), min(before.height, bottom + side)))  # fmt: skip
     box = (left - x0, top - y0, right - x0, bottom - y0)
-    return before[y0:y1, x0:x1].copy(), after[y0:y1, x0:x1].copy(), box
+    return before.rgb8((x0, y0, x1, y1)), after.rgb8((x0, y0, x1, y1)), box
 
 
 def _quality(judge: FaceJudge, kept: dict[int, tuple[U8, U8, tuple[int, int, int, int]]]) -> dict[str, Any]:
@@ -530,7 +537,7 @@ def _quality(judge: FaceJudge, kept: dict[int, tuple[U8, U8, tuple[int, int, int
             "age_before": mean("age_before"), "age_after": mean("age_after")}  # fmt: skip
 
 
-def _write_frame(path: Path, img: NDArray[Any], depth: str, fmt: str, meta: dict[str, str], fps: float) -> None:
+def _write_frame(path: Path, img: NDArray[Any], fmt: str, meta: dict[str, str], fps: float) -> None:
     if fmt == "png":
         write_bytes_atomic(path, png_bytes(img, meta))
         return
@@ -551,14 +558,14 @@ def _reference_matcher(reference: str, finder: FaceFinder, judge: FaceJudge) -> 
         raise InputError("no face found in the reference photo", path)
     face = max(faces, key=lambda f: f.size)
     finder.reset()
-    lm = finder.mesh(ref, face.centre, 1.9 * face.size)
+    lm = finder.mesh(Picture(ref), face.centre, 1.9 * face.size)
     finder.reset()
     if lm is None:
         raise InputError("the face in the reference photo could not be measured", path)
     target = judge.descriptor(ref, dlib_box(lm))
 
     def distance(rgb: U8, box: Any) -> float:
-        m = finder.mesh(rgb, box.centre, 1.9 * box.size)
+        m = finder.mesh(Picture(rgb), box.centre, 1.9 * box.size)
         finder.reset()
         if m is None:
             return 9.0

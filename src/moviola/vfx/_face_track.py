@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from ..core import InputError
 from . import _face_regions as fr
 from ._face_models import import_mediapipe, model_path
+from ._picture import Picture
 from ._smoothing import OneEuroFilter
 
 F32 = NDArray[np.float32]
@@ -98,13 +99,23 @@ class FaceFinder:
         self._mesh.close()
         self._mesh = self._mesh_factory()
 
-    def mesh(self, rgb: U8, centre: tuple[float, float], size: float) -> F32 | None:
+    def mesh(self, pic: Picture, centre: tuple[float, float], size: float) -> F32 | None:
         """478 landmarks (x, y in frame pixels) of the face in a square of side ``size``
         around ``centre``, or None if the mesh finds no face there."""
         scale = MESH_CROP / size
         cx, cy = centre
-        m = np.array([[scale, 0, MESH_CROP / 2 - cx * scale], [0, scale, MESH_CROP / 2 - cy * scale]], np.float32)
-        crop = cv2.warpAffine(rgb, m, (MESH_CROP, MESH_CROP), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        half = size / 2 + 2
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        x1, y1 = min(pic.width, int(cx + half) + 1), min(pic.height, int(cy + half) + 1)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        x0, y0, x1, y1 = pic.even_box((x0, y0, x1, y1))
+        # only the face's square is converted, straight to the mesh's scale
+        rw, rh = max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale))
+        region = pic.rgb8((x0, y0, x1, y1), (rw, rh))
+        sx, sy = rw / (x1 - x0), rh / (y1 - y0)
+        m = np.array([[1, 0, (x0 - cx) * sx + MESH_CROP / 2], [0, 1, (y0 - cy) * sy + MESH_CROP / 2]], np.float32)
+        crop = cv2.warpAffine(region, m, (MESH_CROP, MESH_CROP), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         result = self._mesh.process({"image": np.ascontiguousarray(crop)})
         if not result.multi_face_landmarks:
@@ -112,7 +123,7 @@ class FaceFinder:
         pts = np.array([(p.x, p.y) for p in result.multi_face_landmarks[0].landmark], np.float32) * MESH_CROP
         if len(pts) != fr.MESH_POINTS:
             return None
-        return ((pts - MESH_CROP / 2) / scale + np.array([cx, cy], np.float32)).astype(np.float32)
+        return ((pts - MESH_CROP / 2) / np.array([sx, sy], np.float32) + np.array([cx, cy], np.float32)).astype(np.float32)
 
     def close(self) -> None:
         self._detector.close()
@@ -175,7 +186,9 @@ class FaceTracker:
         self.faces_seen = 0
 
     def _flow(self, gray: U8, pts: F32) -> tuple[F32, NDArray[np.bool_]]:
-        """Carry ``pts`` from the previous frame into this one with pyramidal Lucas-Kanade."""
+        """Carry ``pts`` from the previous frame into this one with pyramidal Lucas-Kanade,
+        on the face's surroundings scaled so the face is about 200 px (the cost stays the
+        same for a close-up in 4K)."""
         assert self.prev_gray is not None
         box = box_of(pts)
         pad = 0.3 * box.size
@@ -184,29 +197,34 @@ class FaceTracker:
         x1, y1 = min(w, int(box.x1 + pad) + 1), min(h, int(box.y1 + pad) + 1)
         if x1 - x0 < 16 or y1 - y0 < 16:
             return pts, np.zeros(len(pts), bool)
+        f = min(1.0, 200.0 / max(box.size, 1.0))
+        size = (max(8, round((x1 - x0) * f)), max(8, round((y1 - y0) * f)))
+        a, b = self.prev_gray[y0:y1, x0:x1], gray[y0:y1, x0:x1]
+        if f < 1.0:
+            a = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
+            b = cv2.resize(b, size, interpolation=cv2.INTER_LINEAR)
+        k = np.array([size[0] / (x1 - x0), size[1] / (y1 - y0)], np.float32)
         shift = np.array([x0, y0], np.float32)
-        win = max(9, int(box.size / 14) | 1)
         nxt, status, _err = cv2.calcOpticalFlowPyrLK(
-            self.prev_gray[y0:y1, x0:x1], gray[y0:y1, x0:x1], (pts - shift).reshape(-1, 1, 2), None,
-            winSize=(win, win), maxLevel=3,
-            criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+            a, b, ((pts - shift) * k).reshape(-1, 1, 2), None, winSize=(11, 11), maxLevel=2,
+            criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03),
         )  # fmt: skip
         ok = status.reshape(-1).astype(bool)
-        moved = nxt.reshape(-1, 2) + shift
+        moved = nxt.reshape(-1, 2) / k + shift
         # a point whose flow strays far from its neighbours' (a blink, an occlusion) is not trusted
         d = moved - pts
         med = np.median(d[ok], axis=0) if ok.any() else np.zeros(2, np.float32)
         ok &= np.hypot(*(d - med).T) < 0.08 * box.size
         return np.asarray(moved, np.float32), ok
 
-    def step(self, rgb: U8, index: int) -> TrackStep:
-        gray = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), np.uint8)
+    def step(self, pic: Picture, index: int) -> TrackStep:
+        gray = pic.gray()
         try:
-            return self._step(rgb, gray, index)
+            return self._step(pic, gray, index)
         finally:
             self.prev_gray = gray
 
-    def _step(self, rgb: U8, gray: U8, index: int) -> TrackStep:
+    def _step(self, pic: Picture, gray: U8, index: int) -> TrackStep:
         # the last landmarks (or, while lost, the held ones) carried into this frame by flow
         base = self.last if self.last is not None else self.held
         predicted: F32 | None = None
@@ -215,11 +233,15 @@ class FaceTracker:
             predicted, ok = self._flow(gray, base)
         raw: F32 | None = None
         if self.last is not None and predicted is not None:
-            box = box_of(predicted)
-            raw = self.finder.mesh(rgb, box.centre, 1.9 * box.size)
+            # the mesh's crop follows the face's overall motion (the median flow), not the
+            # flow of single points, so the crop itself does not shake
+            box = box_of(self.last)
+            shift = np.median((predicted - self.last)[ok], axis=0) if ok.sum() > 20 else np.zeros(2)
+            centre = (box.centre[0] + float(shift[0]), box.centre[1] + float(shift[1]))
+            raw = self.finder.mesh(pic, centre, 1.9 * box.size)
         fresh = raw is None
         if fresh:
-            raw = self._acquire(rgb, index)
+            raw = self._acquire(pic, index)
         if raw is None:
             self._lose()
             self.held = predicted if predicted is not None and ok.mean() > 0.5 else None
@@ -244,7 +266,8 @@ class FaceTracker:
         self.filter.reset()
         self.finder.reset()
 
-    def _acquire(self, rgb: U8, index: int) -> F32 | None:
+    def _acquire(self, pic: Picture, index: int) -> F32 | None:
+        rgb = pic.rgb8()
         faces = [f for f in self.finder.detect(rgb) if f.score >= 0.5]
         self.faces_seen = max(self.faces_seen, len(faces))
         if not faces:
@@ -257,7 +280,7 @@ class FaceTracker:
         else:
             face = self.selector.choose(rgb, faces, index)
         self.finder.reset()
-        lm = self.finder.mesh(rgb, face.centre, 1.9 * face.size)
+        lm = self.finder.mesh(pic, face.centre, 1.9 * face.size)
         if lm is None:  # the mesh wants a second look at a fresh face: once more, same crop
-            lm = self.finder.mesh(rgb, face.centre, 1.9 * face.size)
+            lm = self.finder.mesh(pic, face.centre, 1.9 * face.size)
         return lm

@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 
 from ..core import InputError
 from ..core._image_io import read_exr
-from ._plate import _EXR_MAGIC, _check_file, _check_size, _digest, _rotate
+from ._picture import Picture, YuvFormat, rotate_picture, yuv_format
+from ._plate import _EXR_MAGIC, _check_file, _check_size, _digest
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp")
 _HASHES = re.compile(r"#+")
@@ -50,6 +51,7 @@ class Footage:
     rotation: int = 0  # degrees a video is turned to play upright
     frame_times: list[float] = field(default_factory=list)  # a video's frame times, seconds
     counted: bool = False  # count is exact
+    yuv: YuvFormat | None = None  # a video's matrix and range
 
     @property
     def variable_rate(self) -> bool:
@@ -60,16 +62,17 @@ class Footage:
         typical = float(np.median(d))
         return typical > 0 and bool(np.any(np.abs(d - typical) > 0.1 * typical))
 
-    def frames(self, start: int = 0) -> Iterator[tuple[int, Frame]]:
-        """(index, frame) from frame ``start`` (0-based) to the end."""
+    def frames(self, start: int = 0) -> Iterator[tuple[int, Picture]]:
+        """(index, picture) from frame ``start`` (0-based) to the end: RGB for images, the
+        decoder's own YUV 4:2:0 for video."""
         if self.kind == "video":
             yield from self._video_frames(start)
             return
         files = self.files or [self.path]
         for i in range(start, len(files)):
-            yield i, _read_image(files[i], self.width, self.height)
+            yield i, Picture(_read_image(files[i], self.width, self.height))
 
-    def _video_frames(self, start: int) -> Iterator[tuple[int, Frame]]:
+    def _video_frames(self, start: int) -> Iterator[tuple[int, Picture]]:
         from ..core._media import av_module
 
         av = av_module()
@@ -86,8 +89,13 @@ class Footage:
                         times.append(float(frame.time) if frame.time is not None else i / self.fps)
                     if i < start:
                         continue
-                    rgb = np.asarray(frame.to_ndarray(format="rgb24"))
-                    yield i, _rotate(rgb, float(getattr(frame, "rotation", 0) or 0))
+                    fmt = yuv_format(frame.colorspace, frame.color_range, frame.height)
+                    if frame.format.name != "yuv420p" or frame.width % 2 or frame.height % 4:
+                        rgb = np.asarray(frame.to_ndarray(format="rgb24"))
+                        pic = Picture(rgb)
+                    else:
+                        pic = Picture(np.asarray(frame.to_ndarray()), fmt, frame.height)
+                    yield i, rotate_picture(pic, float(getattr(frame, "rotation", 0) or 0))
             except InputError:
                 raise
             except av.error.FFmpegError as exc:
@@ -101,33 +109,6 @@ class Footage:
         return {"path": str(self.path), "kind": self.kind, "width": self.width, "height": self.height,
                 "fps": self.fps, "frames": self.count, "depth": self.depth, "rotation": self.rotation,
                 "variable_frame_rate": self.variable_rate}  # fmt: skip
-
-
-def to_display(region: Frame) -> NDArray[np.float32]:
-    """0..1 display-referred RGB; a linear EXR is given an sRGB-like curve (gamma 2.4)."""
-    if region.dtype == np.uint8:
-        return region.astype(np.float32) * np.float32(1 / 255)
-    if region.dtype == np.uint16:
-        return region.astype(np.float32) * np.float32(1 / 65535)
-    return np.asarray(np.power(np.maximum(region, 0.0), np.float32(1 / 2.4)), np.float32)
-
-
-def from_display(region: NDArray[np.float32], like: Frame) -> Frame:
-    """Back to the storage type of ``like`` (the inverse of ``to_display``)."""
-    if like.dtype == np.uint8:
-        return np.asarray(np.clip(np.rint(region * 255.0), 0, 255), np.uint8)
-    if like.dtype == np.uint16:
-        return np.asarray(np.clip(np.rint(region * 65535.0), 0, 65535), np.uint16)
-    return np.asarray(np.power(np.maximum(region, 0.0), np.float32(2.4)), np.float32)
-
-
-def as8(img: Frame) -> NDArray[np.uint8]:
-    """An 8-bit picture of a frame of any depth (for tracking, measuring, review)."""
-    if img.dtype == np.uint8:
-        return np.asarray(img, np.uint8)
-    if img.dtype == np.uint16:
-        return np.asarray(img >> 8, np.uint8)
-    return np.asarray(from_display(to_display(img), np.zeros(0, np.uint8)), np.uint8)
 
 
 def _read_image(path: Path, width: int | None = None, height: int | None = None) -> Frame:
@@ -256,6 +237,7 @@ def _open_video(path: Path, fps: float | None) -> Footage:
         if first is None:
             raise InputError("the video holds no frames", path)
         rotation = round(float(getattr(first, "rotation", 0) or 0) / 90) % 4 * 90
+        yuv = yuv_format(first.colorspace, first.color_range, first.height)
         w, h = first.width, first.height
         if rotation in (90, 270):
             w, h = h, w
@@ -265,4 +247,4 @@ def _open_video(path: Path, fps: float | None) -> Footage:
         estimate = stream.frames or max(1, round(duration * rate_used))
     finally:
         container.close()
-    return Footage(path, "video", w, h, rate_used, int(estimate), "8", _digest(path), rotation=rotation)
+    return Footage(path, "video", w, h, rate_used, int(estimate), "8", _digest(path), rotation=rotation, yuv=yuv)

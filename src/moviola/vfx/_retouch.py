@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -164,7 +165,9 @@ def warp_field(lm: F32, scale: float, shape: tuple[int, int], amounts: dict[str,
     dx = gx.reshape(-1, 1) - p[None, :, 0]
     dy = gy.reshape(-1, 1) - p[None, :, 1]
     kg = np.exp((dx * dx + dy * dy) * np.float32(-1.0 / (2 * r * r)))
-    return WarpField((kg @ coef).reshape(gh, gw, 2).astype(np.float32), step, h, w)
+    grid = (kg @ coef).reshape(gh, gw, 2).astype(np.float32)
+    grid[np.hypot(grid[..., 0], grid[..., 1]) < 0.01] = 0.0  # exactly still far from the face
+    return WarpField(grid, step, h, w)
 
 
 @dataclass
@@ -172,18 +175,27 @@ class WarpField:
     """A displacement field on a coarse grid (one node every ``step`` pixels)."""
 
     grid: F32  # (gh, gw, 2)
-    step: int
+    step: float
     h: int
     w: int
 
     def _upsampled(self, grid: F32) -> F32:
         gh, gw = grid.shape[:2]
-        size = ((gw - 1) * self.step + 1, (gh - 1) * self.step + 1)
+        size = (round((gw - 1) * self.step) + 1, round((gh - 1) * self.step) + 1)
         up = np.asarray(cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR), np.float32)
         return up[: self.h, : self.w]  # a view: its users make new arrays from it
 
     def full(self) -> F32:
         return self._upsampled(self.grid)
+
+    def scaled(self, k: float) -> WarpField:
+        """The same warp, ``k`` times as strong (a fading edit), or at ``k`` times the size
+        when ``resize`` (for a chroma plane at half size)."""
+        return WarpField(self.grid * np.float32(k), self.step, self.h, self.w)
+
+    def half(self) -> WarpField:
+        """The field for a plane at half size (4:2:0 chroma)."""
+        return WarpField(self.grid * np.float32(0.5), self.step / 2, (self.h + 1) // 2, (self.w + 1) // 2)
 
     def at(self, pts: F32) -> F32:
         """The displacement at points (bilinear on the grid)."""
@@ -206,7 +218,7 @@ class WarpField:
 _GRIDS: dict[tuple[int, int], tuple[F32, F32]] = {}
 
 
-def apply_warp(img: F32, field: WarpField) -> F32:
+def apply_warp(img: NDArray[Any], field: WarpField) -> NDArray[Any]:
     """Move the picture by the field: the pixel at x shows what was at x - d(x)."""
     h, w = img.shape[:2]
     if (h, w) not in _GRIDS:
@@ -218,7 +230,7 @@ def apply_warp(img: F32, field: WarpField) -> F32:
     d = field.full()
     moved = cv2.remap(img, gx - d[..., 0], gy - d[..., 1], cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REFLECT)  # fmt: skip
-    return np.asarray(moved, np.float32)
+    return np.asarray(moved, img.dtype)
 
 
 def _mean_in(values: F32, weight: F32) -> float:
@@ -230,28 +242,85 @@ def _up(img: F32, w: int, h: int) -> F32:
     return np.asarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
-def retouch(
-    crop: F32, lm: F32, years: float, strengths: Strengths, state: RetouchState
-) -> Retouched:
-    """De-age the face in ``crop`` (h, w, 3 display RGB 0..1) whose landmarks ``lm`` are in
-    crop pixels.
+@dataclass
+class RetouchPlan:
+    """What the retouch will do to a face region: a smooth tonal change (display units,
+    worked out at a reduced size and already weighted by the skin matte) and a warp."""
 
-    Only the wrinkle band needs full resolution; folds, tone, the under-eye lift and
-    chroma are smooth corrections, worked out on a copy about 24 px to the face unit
-    and scaled back up. That keeps a 1080p face near ten milliseconds.
-    """
+    delta: F32  # (wh, ww, 3)
+    skin: F32  # (wh, ww)
+    field: WarpField | None  # in the region's own pixels
+    size: tuple[int, int]  # the region (w, h)
+    landmarks: F32  # the region's landmarks after the warp
+
+
+def work_size(lm: F32, size: tuple[int, int], max_unit: float = 90.0) -> tuple[int, int]:
+    """The size to work a region out at: no finer than ``max_unit`` pixels to the face unit,
+    so a 4K close-up costs what a 1080p medium shot does."""
+    w, h = size
+    f = min(1.0, max_unit / max(fr.face_scale(lm), 1e-3))
+    return (max(8, round(w * f)), max(8, round(h * f))) if f < 1.0 else (w, h)
+
+
+def plan_retouch(work: NDArray[Any], lm: F32, size: tuple[int, int], years: float, strengths: Strengths,
+                 state: RetouchState) -> RetouchPlan:  # fmt: skip
+    """Work out the retouch of a face region from ``work`` (the region at ``work_size``:
+    8-bit RGB or display floats); ``lm`` are the landmarks in the full region's pixels."""
     amounts = strengths.scaled(years)
-    scale = fr.face_scale(lm)
-    h, w = crop.shape[:2]
-    field_xy = warp_field(lm, scale, (h, w), amounts)
-    warped = apply_warp(crop, field_xy) if field_xy is not None else crop
-    lm2 = lm if field_xy is None else np.asarray(lm + field_xy.at(lm), np.float32)
+    w, h = size
+    field = warp_field(lm, fr.face_scale(lm), (h, w), amounts)
+    ww, wh = work.shape[1], work.shape[0]
+    lm_w = lm * np.array([ww / w, wh / h], np.float32)
+    work_f = work.astype(np.float32) * np.float32(1 / 255) if work.dtype == np.uint8 else np.asarray(work, np.float32)
+    delta, skin = _tonal(work_f, lm_w, fr.face_scale(lm_w), amounts, strengths.feather, state)
+    moved = lm if field is None else np.asarray(lm + field.at(lm), np.float32)
+    return RetouchPlan(delta, skin, field, (w, h), moved)
 
-    # the smooth corrections, on a small copy
+
+def apply_plan(region: F32, plan: RetouchPlan, weight: float = 1.0) -> F32:
+    """The retouched region (display floats): the tonal change, then the warp."""
+    w, h = plan.size
+    out = region + _up(plan.delta, w, h) * np.float32(weight)
+    if plan.field is not None:
+        out = apply_warp(out, plan.field.scaled(weight))
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def retouch(crop: NDArray[Any], lm: F32, years: float, strengths: Strengths, state: RetouchState,
+            max_unit: float = 90.0) -> Retouched:  # fmt: skip
+    """De-age the face in ``crop`` (h, w, 3: 8-bit, or display RGB 0..1 as float) whose
+    landmarks ``lm`` are in crop pixels: ``plan_retouch`` then ``apply_plan``.
+
+    The tonal edits are worked out on a copy no finer than ``max_unit`` pixels to the
+    face unit and added back as a smooth correction, so the plate's finest texture
+    (pores, grain) is never resampled; the warp moves the crop's own pixels.
+    """
+    h, w = crop.shape[:2]
+    ww, wh = work_size(lm, (w, h), max_unit)
+    work = cv2.resize(crop, (ww, wh), interpolation=cv2.INTER_AREA) if (ww, wh) != (w, h) else crop
+    plan = plan_retouch(work, lm, (w, h), years, strengths, state)
+    base = crop.astype(np.float32) * np.float32(1 / 255) if crop.dtype == np.uint8 else np.asarray(crop, np.float32)
+    image = apply_plan(base, plan)
+    matte = _up(plan.skin, w, h)
+    if plan.field is not None:
+        matte = np.maximum(matte, plan.field.support())
+    return Retouched(image, matte, plan.landmarks)
+
+
+def _tonal(img: F32, lm: F32, scale: float, amounts: dict[str, float], feather: float,
+           state: RetouchState) -> tuple[F32, F32]:  # fmt: skip
+    """The tonal edits of ``img`` as a correction to add (already weighted by the skin
+    matte), and that matte.
+
+    Only the wrinkle band needs this resolution; folds, tone, the under-eye lift and
+    chroma are smooth corrections, worked out on a still smaller copy (about 24 px to
+    the face unit) and scaled back up.
+    """
+    h, w = img.shape[:2]
     step = max(1, int(scale // 24))
-    masks = fr.face_masks(lm2, (h, w), scale, strengths.feather, step=step)
+    masks = fr.face_masks(lm, (h, w), scale, feather, step=step)
     sh, sw = masks["skin"].shape
-    small = np.asarray(cv2.resize(warped, (sw, sh), interpolation=cv2.INTER_AREA), np.float32)
+    small = np.asarray(cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA), np.float32)
     s_scale = scale / step
     skin_s = masks["skin"]
     luma_s = small @ _LUMA
@@ -259,9 +328,7 @@ def retouch(
     g2_s = blur(luma_s, 0.075 * s_scale)
     g3_s = blur(luma_s, 0.28 * s_scale)
     coarse = g2_s - g3_s
-    tau_mid, tau_coarse = state.texture(
-        _mean_in(np.abs(luma_s - g2_s), skin_s), _mean_in(np.abs(coarse), skin_s)
-    )
+    tau_mid, tau_coarse = state.texture(_mean_in(np.abs(luma_s - g2_s), skin_s), _mean_in(np.abs(coarse), skin_s))
     folds = np.maximum(masks["folds"], np.float32(0.45) * skin_s) * np.float32(amounts["folds"])
     spare = np.exp(-np.square(coarse * np.float32(1.0 / tau_coarse)))
     d_luma = -coarse * folds * spare * np.where(coarse < 0.0, np.float32(0.85), np.float32(0.35))
@@ -270,14 +337,12 @@ def retouch(
     d_luma += np.float32(lift) * masks["under_eye"]
     tone = skin_s * np.float32(amounts["tone"])
     d_luma -= (g3_s - blur(luma_s, 0.6 * s_scale)) * (np.float32(0.35) * tone)  # blotchy tone
-    d_chroma = (blur(chroma_s, 0.5 * s_scale) - blur(chroma_s, 0.05 * s_scale)) * (
-        np.float32(0.7) * tone
-    )[..., None]
+    d_chroma = (blur(chroma_s, 0.5 * s_scale) - blur(chroma_s, 0.05 * s_scale)) * (np.float32(0.7) * tone)[..., None]
     d_small = d_chroma + d_luma[..., None]
 
-    # the wrinkle band, at full size: pull back dark creases most, and spare strong
-    # structure (glasses rims, the nose's edge, a mole) by how far it stands out of texture
-    luma = np.asarray(cv2.transform(warped, _LUMA[None, :]), np.float32).reshape(h, w)
+    # the wrinkle band: pull back dark creases most, and spare strong structure
+    # (glasses rims, the nose's edge, a mole) by how far it stands out of skin texture
+    luma = np.asarray(cv2.transform(img, _LUMA[None, :]), np.float32).reshape(h, w)
     g1 = np.asarray(cv2.GaussianBlur(luma, (0, 0), max(0.6, 0.006 * scale)), np.float32)
     mid = g1 - _up(g2_s, w, h)
     lines = _up(masks["lines"], w, h) * np.float32(amounts["wrinkles"])
@@ -288,7 +353,5 @@ def retouch(
     # keep the face's overall colour where the plate has it: no drift against neck and ears
     drift = np.array([_mean_in(delta[::4, ::4, c], skin[::4, ::4]) for c in range(3)], np.float32)
     delta -= drift * np.float32(0.6)
-    result = warped + delta * skin[..., None]
-    np.clip(result, 0.0, 1.0, out=result)
-    matte = skin if field_xy is None else np.maximum(skin, field_xy.support())
-    return Retouched(result, matte, lm2)
+    delta *= skin[..., None]
+    return delta, skin

@@ -1,0 +1,248 @@
+"""A frame as the footage stores it: RGB for images, YUV 4:2:0 planes for video.
+
+De-aging changes a face and nothing else, so a video frame is never converted
+to RGB and back as a whole: only the face region is, to be retouched, and the
+change comes back as a difference through the source's own matrix (BT.709 or
+BT.601, limited or full range). A pixel the edit does not touch keeps its exact
+code values, and a 1080p frame costs two plane copies instead of two colour
+conversions (each about as dear as decoding it, on a small CPU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from ._retouch import RetouchPlan, apply_plan, apply_warp
+
+U8 = NDArray[np.uint8]
+F32 = NDArray[np.float32]
+Frame = NDArray[Any]
+
+
+def to_display(region: Frame) -> NDArray[np.float32]:
+    """0..1 display-referred RGB; a linear EXR is given an sRGB-like curve (gamma 2.4)."""
+    if region.dtype == np.uint8:
+        return region.astype(np.float32) * np.float32(1 / 255)
+    if region.dtype == np.uint16:
+        return region.astype(np.float32) * np.float32(1 / 65535)
+    return np.asarray(np.power(np.maximum(region, 0.0), np.float32(1 / 2.4)), np.float32)
+
+
+def from_display(region: NDArray[np.float32], like: Frame) -> Frame:
+    """Back to the storage type of ``like`` (the inverse of ``to_display``)."""
+    if like.dtype == np.uint8:
+        return np.asarray(np.clip(np.rint(region * 255.0), 0, 255), np.uint8)
+    if like.dtype == np.uint16:
+        return np.asarray(np.clip(np.rint(region * 65535.0), 0, 65535), np.uint16)
+    return np.asarray(np.power(np.maximum(region, 0.0), np.float32(2.4)), np.float32)
+
+
+def as8(img: Frame) -> NDArray[np.uint8]:
+    """An 8-bit picture of a frame of any depth (for tracking, measuring, review)."""
+    if img.dtype == np.uint8:
+        return np.asarray(img, np.uint8)
+    if img.dtype == np.uint16:
+        return np.asarray(img >> 8, np.uint8)
+    return np.asarray(from_display(to_display(img), np.zeros(0, np.uint8)), np.uint8)
+
+
+def rotate_picture(pic: Picture, degrees: float) -> Picture:
+    """Turn a picture upright by a display matrix's counter-clockwise degrees."""
+    turns = round(degrees / 90) % 4
+    if not turns:
+        return pic
+    if pic.yuv is None:
+        return Picture(np.ascontiguousarray(np.rot90(pic.data, k=turns)))
+    y, u, v = (np.rot90(p, k=turns) for p in pic.planes())
+    h, w = y.shape
+    packed = np.concatenate([y, np.ascontiguousarray(u).reshape(-1, w), np.ascontiguousarray(v).reshape(-1, w)])
+    return Picture(packed, pic.yuv, h)
+
+# R'G'B' -> Y'CbCr rows (Kr, Kg, Kb) per matrix
+_MATRICES = {
+    "bt709": ((0.2126, 0.7152, 0.0722), (-0.1146, -0.3854, 0.5), (0.5, -0.4542, -0.0458)),
+    "bt601": ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312)),
+}
+
+
+@dataclass(frozen=True)
+class YuvFormat:
+    matrix: str = "bt709"
+    full_range: bool = False
+
+    def forward(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """(3x3 gain, offsets) from R'G'B' in 0..1 to Y'CbCr code values."""
+        m = np.asarray(_MATRICES[self.matrix], np.float32)
+        ys, cs = (255.0, 255.0) if self.full_range else (219.0, 224.0)
+        gain = m * np.array([[ys], [cs], [cs]], np.float32)
+        off = np.array([0.0 if self.full_range else 16.0, 128.0, 128.0], np.float32)
+        return gain, off
+
+
+def yuv_format(colorspace: int | None, color_range: int | None, height: int) -> YuvFormat:
+    """From FFmpeg's tags: 1 is BT.709; 5, 6 are BT.601; unknown follows FFmpeg (HD is 709)."""
+    full = color_range == 2
+    if colorspace == 1:
+        return YuvFormat("bt709", full)
+    if colorspace in (5, 6):
+        return YuvFormat("bt601", full)
+    return YuvFormat("bt709" if height >= 720 else "bt601", full)
+
+
+class Picture:
+    """One frame; ``rgb`` pictures hold (h, w, 3), ``yuv`` ones a packed (h*3/2, w) I420 array."""
+
+    def __init__(self, data: NDArray[Any], yuv: YuvFormat | None = None, height: int | None = None) -> None:
+        self.data = data
+        self.yuv = yuv
+        if yuv is None:
+            self.height, self.width = data.shape[:2]
+        else:
+            self.height = int(height if height is not None else data.shape[0] * 2 // 3)
+            self.width = data.shape[1]
+
+    # views -----------------------------------------------------------------------------
+    def planes(self) -> tuple[U8, U8, U8]:
+        h, w = self.height, self.width
+        q = h // 4
+        d = self.data
+        return (d[:h], d[h : h + q].reshape(h // 2, w // 2), d[h + q : h + 2 * q].reshape(h // 2, w // 2))
+
+    def gray(self) -> U8:
+        if self.yuv is not None:
+            return self.planes()[0]
+        return np.asarray(cv2.cvtColor(as8(self.data), cv2.COLOR_RGB2GRAY), np.uint8)
+
+    def rgb8(self, box: tuple[int, int, int, int] | None = None, size: tuple[int, int] | None = None) -> U8:
+        """8-bit RGB of the frame or of ``box`` (x0, y0, x1, y1; for video, a box from
+        ``even_box``), scaled to ``size`` (w, h) if given. Video goes through swscale
+        with the source's matrix and range: converting and scaling a region in one step."""
+        if self.yuv is None:
+            img = as8(self.data if box is None else self.data[box[1] : box[3], box[0] : box[2]])
+            if size is not None and (img.shape[1], img.shape[0]) != size:
+                img = np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), np.uint8)
+            return img
+        from av import VideoFrame
+        from av.video.reformatter import ColorRange, Colorspace
+
+        x0, y0, x1, y1 = self._even(box)
+        frame = VideoFrame.from_ndarray(self._packed((x0, y0, x1, y1)), format="yuv420p")
+        w, h = size if size is not None else (x1 - x0, y1 - y0)
+        out = frame.reformat(width=w, height=h, format="rgb24",
+                             src_colorspace=Colorspace.ITU709 if self.yuv.matrix == "bt709" else Colorspace.ITU601,
+                             src_color_range=ColorRange.JPEG if self.yuv.full_range else ColorRange.MPEG)  # fmt: skip
+        return np.asarray(out.to_ndarray(), np.uint8)
+
+    def _packed(self, box: tuple[int, int, int, int]) -> U8:
+        """A region as its own packed I420 array (the layout PyAV reads)."""
+        x0, y0, x1, y1 = box
+        if box == (0, 0, self.width, self.height):
+            return np.asarray(self.data, np.uint8)
+        y, u, v = self.planes()
+        w, h = x1 - x0, y1 - y0
+        out = np.empty((h * 3 // 2, w), np.uint8)
+        out[:h] = y[y0:y1, x0:x1]
+        q = h // 4
+        out[h : h + q] = u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].reshape(-1, w)
+        out[h + q :] = v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].reshape(-1, w)
+        return out
+
+    def _even(self, box: tuple[int, int, int, int] | None) -> tuple[int, int, int, int]:
+        """Even x edges and y edges on multiples of 4: a region of 4:2:0 planes that packs."""
+        if box is None:
+            return 0, 0, self.width, self.height
+        x0, y0, x1, y1 = box
+        return x0 // 2 * 2, y0 // 4 * 4, min(self.width, (x1 + 1) // 2 * 2), min(self.height, (y1 + 3) // 4 * 4)
+
+    def even_box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """``box`` grown to what the picture can change on its own (even edges for 4:2:0)."""
+        return self._even(box) if self.yuv is not None else box
+
+    def display(self, box: tuple[int, int, int, int]) -> NDArray[Any]:
+        """The region as the retouch should take it: 8-bit RGB, or display floats."""
+        if self.yuv is not None or self.data.dtype == np.uint8:
+            return self.rgb8(box)
+        x0, y0, x1, y1 = box
+        return to_display(self.data[y0:y1, x0:x1])
+
+    # edits -----------------------------------------------------------------------------
+    def copy(self) -> Picture:
+        return Picture(self.data.copy(), self.yuv, self.height)
+
+    def retouched(self, box: tuple[int, int, int, int], plan: RetouchPlan, weight: float = 1.0) -> Picture:
+        """A copy with ``plan`` applied to the region ``box`` (from ``even_box``), ``weight`` of it.
+
+        Video: the tonal change goes into Y'CbCr through the source's matrix at the
+        work size, then each plane is changed and warped at its own size. Where the
+        plan changes nothing the stored values stay exactly as they were."""
+        x0, y0, x1, y1 = box
+        out = self.copy()
+        if self.yuv is None:
+            region = out.data[y0:y1, x0:x1]
+            done = apply_plan(to_display(region), plan, weight)
+            out.data[y0:y1, x0:x1] = from_display(done, region)
+            return out
+        gain, _ = self.yuv.forward()
+        d = np.asarray(cv2.transform(plan.delta, gain), np.float32) * np.float32(weight)  # code values
+        y, u, v = out.planes()
+        w, h = x1 - x0, y1 - y0
+        field = plan.field.scaled(weight) if plan.field is not None else None
+        for plane, k, (pw, ph), f, sl in (
+            (y, 0, (w, h), field, np.s_[y0:y1, x0:x1]),
+            (u, 1, (w // 2, h // 2), field.half() if field else None, np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]),
+            (v, 2, (w // 2, h // 2), field.half() if field else None, np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]),
+        ):  # fmt: skip
+            region = plane[sl]
+            new = region.astype(np.float32) + cv2.resize(d[..., k], (pw, ph), interpolation=cv2.INTER_LINEAR)
+            if f is not None:
+                new = apply_warp(new, f)
+            region[:] = np.clip(np.rint(new), 0, 255).astype(np.uint8)
+        return out
+
+    def resized(self, w: int, h: int) -> Picture:
+        """A scaled copy (w, h even for video): linear filtering, fine for review and preview."""
+        if self.yuv is None:
+            return Picture(np.asarray(cv2.resize(self.data, (w, h), interpolation=cv2.INTER_AREA)))
+        y, u, v = self.planes()
+        out = np.empty((h * 3 // 2, w), np.uint8)
+        out[:h] = cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR)
+        q = h // 4
+        out[h : h + q] = cv2.resize(u, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR).reshape(-1, w)
+        out[h + q :] = cv2.resize(v, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR).reshape(-1, w)
+        return Picture(out, self.yuv, h)
+
+    def draw_divider(self, x: int, labels: list[tuple[str, tuple[int, int]]], size: float) -> None:
+        """A white line at ``x`` and white labels with a dark edge, in place (neutral in any format)."""
+        thick, thin = max(2, int(4 * size)), max(1, int(1.5 * size))
+        if self.yuv is None:
+            self.data[:, max(0, x - 1) : x + 1] = 255
+            for text, org in labels:
+                cv2.putText(self.data, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, (0, 0, 0), thick, cv2.LINE_AA)
+                cv2.putText(self.data, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, (255, 255, 255), thin,
+                            cv2.LINE_AA)  # fmt: skip
+            return
+        y, u, v = self.planes()
+        lo, hi = (0, 255) if self.yuv.full_range else (16, 235)
+        mask = np.zeros_like(y)
+        mask[:, max(0, x - 1) : x + 1] = 255
+        y[:, max(0, x - 1) : x + 1] = hi
+        for text, org in labels:
+            cv2.putText(y, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, lo, thick, cv2.LINE_AA)
+            cv2.putText(y, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, hi, thin, cv2.LINE_AA)
+            cv2.putText(mask, text, org, cv2.FONT_HERSHEY_DUPLEX, 0.9 * size, 255, thick, cv2.LINE_AA)
+        grey = cv2.resize(mask, (u.shape[1], u.shape[0]), interpolation=cv2.INTER_AREA) > 0
+        u[grey] = 128
+        v[grey] = 128
+
+    def to_rgb_frame(self) -> NDArray[Any]:
+        """The whole frame as stored RGB (8/16-bit or float) for writing frame files."""
+        if self.yuv is None:
+            return self.data
+        return self.rgb8()
+
+
