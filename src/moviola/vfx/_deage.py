@@ -56,10 +56,11 @@ FIRST_FRAME = 1001
 FRAME_FORMATS = ("png", "exr", "none")
 PREVIEW_MAX_WIDTH = 960
 PREVIEW_MAX_FRAMES = 120
-REVIEW_MAX_WIDTH = 1280
+REVIEW_MAX_WIDTH = 960
+MESH_EVERY = 2
 FADE_S = 0.25  # a lost face's edit fades out (and a found one fades in) over this long
 # the treated movie is a deliverable: near-transparent quality, at a speed that keeps 1080p real time
-X264_TREATED = {**X264_FAST, "crf": "16", "preset": "ultrafast"}
+X264_TREATED = {**X264_FAST, "crf": "18", "preset": "ultrafast"}
 X264_SPLIT = {**X264_FAST, "crf": "20", "preset": "ultrafast"}
 
 
@@ -79,6 +80,8 @@ class DeageSettings:
     frames: int | None = None  # at most this many frames
     fps: float | None = None  # a sequence's rate (a video says its own)
     frame_format: str = "png"
+    movie: bool = True  # the treated movie (H.264, full size)
+    review: bool = True  # the before/after split movie
     shot: str | None = None
     project: str | None = None
     allow_non_commercial: bool = False
@@ -184,7 +187,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     finder = FaceFinder()
     judge = FaceJudge()
     matcher = _reference_matcher(settings.reference, finder, judge) if settings.reference else None
-    tracker = FaceTracker(finder, Selector(settings.face, matcher, settings.plate), fps)
+    tracker = FaceTracker(finder, Selector(settings.face, matcher, settings.plate), fps, mesh_every=MESH_EVERY)
     t = stages.add("load_models", t)
     samples = set(np.linspace(0, max(0, limit - 1), 3 if settings.preview else 8).round().astype(int).tolist())
     meta = {**consent, "moviola_deage_years": f"{settings.years:g}", "moviola_recipe_key": key,
@@ -212,6 +215,8 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     q_write: queue.Queue[_Item | None] = queue.Queue(maxsize=3)
     split_x = [float(w) / 2]
 
+    thread_cpu: dict[str, float] = {}
+
     def retoucher() -> None:
         try:
             while (item := q_retouch.get()) is not None:
@@ -229,6 +234,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
             errors.append(exc)
             stop.set()
         finally:
+            thread_cpu["retouch"] = time.thread_time()
             _put(q_write, None, threads[1])
 
     def writer(treated_out: Any, review_out: Any) -> None:
@@ -240,13 +246,14 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                 assert item.treated is not None
                 if treated_out is not None:
                     _encode(treated_out, item.treated, item.index)
-                t0 = stages.add("encode", t0)
+                    t0 = stages.add("encode", t0)
                 if item.landmarks is not None and item.weight > 0:
                     cx = float(item.landmarks[fr.FACE_OVAL, 0].mean())
                     split_x[0] += (cx - split_x[0]) * (1.0 if item.index == 0 else 0.2)
-                _encode(review_out, _split_frame(item.frame, item.treated, split_x[0], rw, rh, settings.years),
-                        item.index)  # fmt: skip
-                t0 = stages.add("review", t0)
+                if review_out is not None:
+                    split = _split_frame(item.frame, item.treated, split_x[0], rw, rh, settings.years)
+                    _encode(review_out, split, item.index)
+                    t0 = stages.add("review", t0)
                 if item.index in samples and item.landmarks is not None and item.weight >= 1.0:
                     kept[item.index] = _keep(item.frame, item.treated, item.landmarks)
                 if write_frames:
@@ -263,18 +270,21 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
         except BaseException as exc:
             errors.append(exc)
             stop.set()
+        finally:
+            thread_cpu["write"] = time.thread_time()
 
     threads: list[threading.Thread] = []
 
-    def run_pass(movie_tmp: Path | None, review_tmp: Path) -> None:
+    def run_pass(movie_tmp: Path | None, review_tmp: Path | None) -> None:
         yuv = footage.yuv or YuvFormat()
         treated_out = _open_movie(movie_tmp, fps, w, h, X264_TREATED, meta, yuv) if movie_tmp else None
-        review_out = _open_movie(review_tmp, fps, rw, rh, X264_SPLIT, meta, yuv)
+        review_out = _open_movie(review_tmp, fps, rw, rh, X264_SPLIT, meta, yuv) if review_tmp else None
         threads[:] = [threading.Thread(target=retoucher, name="moviola-retouch", daemon=True),
                       threading.Thread(target=writer, args=(treated_out, review_out), name="moviola-write",
                                        daemon=True)]  # fmt: skip
         for th in threads:
             th.start()
+        cpu0 = time.thread_time()
         try:
             _track_all(footage, limit, (w, h), tracker, fps, stages, q_retouch, stop, counts, track_raw,
                        track_smooth, scales, progress, threads[0])  # fmt: skip
@@ -282,23 +292,30 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
             stop.set()  # the workers drop what is queued and finish
             raise
         finally:
+            thread_cpu["decode_track"] = time.thread_time() - cpu0
             _put(q_retouch, None, threads[0])
             for th in threads:
                 th.join()
         if errors:
             raise errors[0]
-        if treated_out is not None:
-            finish_movie(*treated_out)
-        finish_movie(*review_out)
+        for opened in (treated_out, review_out):
+            if opened is not None:
+                finish_movie(*opened)
+
+    make_movie = settings.movie and not (still or settings.preview)
+    make_review = settings.review or settings.preview
+
+    def with_review(movie_tmp: Path | None) -> None:
+        if make_review:
+            atomic_movie(review, lambda r: run_pass(movie_tmp, r))
+        else:
+            run_pass(movie_tmp, None)
 
     pass0 = time.perf_counter()
-    def both(movie_tmp: Path) -> None:
-        atomic_movie(review, lambda r: run_pass(movie_tmp, r))
-
-    if still or settings.preview:
-        atomic_movie(review, lambda r: run_pass(None, r))
+    if make_movie:
+        atomic_movie(movie, with_review)
     else:
-        atomic_movie(movie, both)
+        with_review(None)
     pass_s = time.perf_counter() - pass0
     frames = len(track_smooth)
     if counts["treated"] == 0:
@@ -336,8 +353,10 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
         "age_after": quality["age_after"],
         "flicker_before": fb,
         "flicker_after": fa,
-        "landmark_jitter_raw": landmark_jitter(track_raw, scales),
-        "landmark_jitter_smoothed": landmark_jitter(track_smooth, scales),
+        # measured on the frames the mesh ran on, so the two compare
+        "landmark_jitter_raw": landmark_jitter(track_raw, scales, MESH_EVERY),
+        "landmark_jitter_smoothed": landmark_jitter(
+            [s if r is not None else None for s, r in zip(track_smooth, track_raw, strict=True)], scales, MESH_EVERY),
         "samples": quality["samples"],
         "frames_treated": counts["treated"],
         "frames_fading": counts["faded"],
@@ -357,8 +376,10 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
 
     deage_sheet(sheet, settings, report, kept)
     stages.add("contact_sheet", t)
-    outputs: dict[str, Any] = {"review": review.name, "contact_sheet": sheet.name, "report": "report.json"}
-    if not (still or settings.preview):
+    outputs: dict[str, Any] = {"contact_sheet": sheet.name, "report": "report.json"}
+    if make_review:
+        outputs["review"] = review.name
+    if make_movie:
         outputs["movie"] = movie.name
     if write_frames:
         outputs["frames"] = f"frames/{settings.name}.####.{fmt}"
@@ -367,6 +388,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     report["outputs"] = outputs
     report["stages"] = {k: round(v, 3) for k, v in stages.seconds.items()}
     report["render_s"] = round(pass_s, 3)
+    report["thread_cpu_s"] = {k: round(v, 3) for k, v in thread_cpu.items()}
     report["wall_s"] = round(time.perf_counter() - wall0, 3)
     write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
     write_state(out, key, {"frames_done": frames, "complete": True})

@@ -127,12 +127,12 @@ class FlickerMeter:
         return round(self._sums[0] / self._count, 3), round(self._sums[1] / self._count, 3)
 
 
-def landmark_jitter(track: list[F32 | None], scale: list[float]) -> float | None:
-    """Mean second difference of the landmarks, in thousandths of the face's size: what a
-    steady face shows as shimmer. None without three tracked frames in a row."""
+def landmark_jitter(track: list[F32 | None], scale: list[float], step: int = 1) -> float | None:
+    """Mean second difference of the landmarks over frames ``step`` apart, in thousandths of
+    the face's size: what a steady face shows as shimmer. None without three such frames."""
     total, n = 0.0, 0
-    for i in range(2, len(track)):
-        a, b, c = track[i - 2], track[i - 1], track[i]
+    for i in range(2 * step, len(track)):
+        a, b, c = track[i - 2 * step], track[i - step], track[i]
         if a is None or b is None or c is None or scale[i] <= 0:
             continue
         total += float(np.linalg.norm(c - 2 * b + a, axis=1).mean()) / scale[i] * 1000.0

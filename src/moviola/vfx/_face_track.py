@@ -170,15 +170,58 @@ def _listing(faces: list[FaceBox]) -> str:
     return "; ".join(f"{i + 1}: {f.describe()}" for i, f in enumerate(faces))
 
 
+# points that move with the skull, not with expressions: they give the head's pose
+STABLE = [33, 133, 362, 263, 1, 4, 5, 6, 168, 197, 195, 10, 151, 9, 234, 454, 93, 323, 127, 356, 130, 359]
+
+
+def similarity(src: F32, dst: F32) -> F32:
+    """The least-squares similarity (Umeyama) taking ``src`` points to ``dst``, as 4 numbers
+    (a, b, tx, ty): x' = a x - b y + tx, y' = b x + a y + ty."""
+    ms, md = src.mean(axis=0), dst.mean(axis=0)
+    s0, d0 = src - ms, dst - md
+    var = float((s0 * s0).sum()) or 1.0
+    a = float((s0 * d0).sum()) / var
+    b = float((s0[:, 0] * d0[:, 1] - s0[:, 1] * d0[:, 0]).sum()) / var
+    tx = md[0] - (a * ms[0] - b * ms[1])
+    ty = md[1] - (b * ms[0] + a * ms[1])
+    return np.array([a, b, tx, ty], np.float32)
+
+
+def apply_similarity(t: F32 | None, pts: F32 | None) -> F32:
+    assert t is not None and pts is not None
+    a, b, tx, ty = (float(v) for v in t)
+    x, y = pts[:, 0], pts[:, 1]
+    return np.stack([a * x - b * y + tx, b * x + a * y + ty], axis=1).astype(np.float32)
+
+
+def invert(t: F32) -> F32:
+    a, b, tx, ty = (float(v) for v in t)
+    n = a * a + b * b or 1.0
+    ia, ib = a / n, -b / n
+    return np.array([ia, ib, -(ia * tx - ib * ty), -(ib * tx + ia * ty)], np.float32)
+
+
+def compose(first_then: F32, t: F32) -> F32:
+    """``first_then`` applied after ``t``."""
+    a2, b2, tx2, ty2 = (float(v) for v in first_then)
+    a1, b1, tx1, ty1 = (float(v) for v in t)
+    return np.array([a2 * a1 - b2 * b1, b2 * a1 + a2 * b1, a2 * tx1 - b2 * ty1 + tx2, b2 * tx1 + a2 * ty1 + ty2],
+                    np.float32)  # fmt: skip
+
+
 class FaceTracker:
     """Follows one face: flow-assisted, smoothed landmarks frame by frame."""
 
-    def __init__(self, finder: FaceFinder, selector: Selector, fps: float, *, blend: float = 0.4,
-                 min_cutoff: float = 1.2, beta: float = 0.02) -> None:  # fmt: skip
+    def __init__(self, finder: FaceFinder, selector: Selector, fps: float, *, blend: float = 0.3,
+                 min_cutoff: float = 1.0, beta: float = 0.05, mesh_every: int = 1) -> None:  # fmt: skip
         self.finder, self.selector = finder, selector
         self.dt = 1.0 / max(fps, 1.0)
         self.blend = blend  # how much of the mesh's measurement goes into each new position
-        self.filter = OneEuroFilter(min_cutoff=min_cutoff, beta=beta)
+        self.mesh_every = mesh_every  # run the mesh on every n-th frame, flow alone in between
+        self.shape_filter = OneEuroFilter(min_cutoff=min_cutoff, beta=beta)
+        self.reference: F32 | None = None  # the face as first measured: the frame shapes live in
+        self.shape: F32 | None = None
+        self.pose: F32 | None = None
         self.last: F32 | None = None  # last smoothed landmarks
         self.last_box: FaceBox | None = None
         self.held: F32 | None = None
@@ -227,43 +270,58 @@ class FaceTracker:
     def _step(self, pic: Picture, gray: U8, index: int) -> TrackStep:
         # the last landmarks (or, while lost, the held ones) carried into this frame by flow
         base = self.last if self.last is not None else self.held
-        predicted: F32 | None = None
+        motion: F32 | None = None  # this frame's head motion, a similarity from the flow
         ok = np.zeros(fr.MESH_POINTS, bool)
         if base is not None and self.prev_gray is not None:
-            predicted, ok = self._flow(gray, base)
+            flowed, ok = self._flow(gray, base)
+            if ok.sum() >= 12:
+                motion = similarity(base[ok], flowed[ok])
+        carried = apply_similarity(motion, base) if (motion is not None and base is not None) else None
+        if self.mesh_every > 1 and self.last is not None and carried is not None and index % self.mesh_every:
+            # between mesh frames the flow alone carries the face, as a whole
+            assert self.pose is not None and motion is not None
+            self.pose = compose(motion, self.pose)
+            self.last = apply_similarity(self.pose, self.shape)
+            return TrackStep(self.last, None, "tracked", None)
         raw: F32 | None = None
-        if self.last is not None and predicted is not None:
-            # the mesh's crop follows the face's overall motion (the median flow), not the
-            # flow of single points, so the crop itself does not shake
-            box = box_of(self.last)
-            shift = np.median((predicted - self.last)[ok], axis=0) if ok.sum() > 20 else np.zeros(2)
-            centre = (box.centre[0] + float(shift[0]), box.centre[1] + float(shift[1]))
-            raw = self.finder.mesh(pic, centre, 1.9 * box.size)
+        if self.last is not None and carried is not None:
+            box = box_of(carried)  # the mesh's crop follows the head's motion, not single points
+            raw = self.finder.mesh(pic, box.centre, 1.9 * box.size)
         fresh = raw is None
         if fresh:
             raw = self._acquire(pic, index)
         if raw is None:
             self._lose()
-            self.held = predicted if predicted is not None and ok.mean() > 0.5 else None
+            self.held = carried if carried is not None and ok.mean() > 0.5 else None
             return TrackStep(None, None, "lost", self.held)
         box = box_of(raw)
         if box.size < MIN_FACE:
             self._lose()
             self.held = None
             return TrackStep(None, raw, "small", None)
-        if not fresh and predicted is not None:
-            alpha = np.where(ok, np.float32(self.blend), np.float32(1.0))[:, None]
-            fused = predicted + (raw - predicted) * alpha
+        if fresh or self.reference is None or self.pose is None:
+            c = raw[STABLE].mean(axis=0)
+            self.reference = (raw - c).astype(np.float32)  # centred: a pose turns about the face
+            self.shape_filter.reset()
+            self.pose = None
+        # pose (where the head is) and shape (what the face does) are steadied apart: the pose
+        # is carried by the flow and corrected a little by each measurement, so it follows
+        # the head without lag; the shape, in the face's own frame, changes slowly
+        measured = similarity(self.reference[STABLE], raw[STABLE])
+        if self.pose is not None and motion is not None:
+            predicted = compose(motion, self.pose)
+            pose = predicted + (measured - predicted) * np.float32(self.blend)
         else:
-            fused = raw
-            self.filter.reset()
-        smooth = self.filter(fused, self.dt).astype(np.float32)
-        self.last, self.last_box, self.held = smooth, box, None
-        return TrackStep(smooth, raw, "tracked", None)
+            pose = measured
+        shape = apply_similarity(invert(measured), raw)
+        self.shape = self.shape_filter(shape, self.dt).astype(np.float32)
+        self.pose = pose.astype(np.float32)
+        self.last = apply_similarity(self.pose, self.shape)
+        self.last_box, self.held = box, None
+        return TrackStep(self.last, raw, "tracked", None)
 
     def _lose(self) -> None:
-        self.last = None
-        self.filter.reset()
+        self.last = self.reference = None
         self.finder.reset()
 
     def _acquire(self, pic: Picture, index: int) -> F32 | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class Footage:
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            stream.thread_count = min(4, os.cpu_count() or 2)  # more threads than cores only adds switching
             times: list[float] = []
             i = -1
             try:

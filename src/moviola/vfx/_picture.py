@@ -133,7 +133,7 @@ class Picture:
         x0, y0, x1, y1 = self._even(box)
         frame = VideoFrame.from_ndarray(self._packed((x0, y0, x1, y1)), format="yuv420p")
         w, h = size if size is not None else (x1 - x0, y1 - y0)
-        out = frame.reformat(width=w, height=h, format="rgb24",
+        out = frame.reformat(width=w, height=h, format="rgb24", threads=1,
                              src_colorspace=Colorspace.ITU709 if self.yuv.matrix == "bt709" else Colorspace.ITU601,
                              src_color_range=ColorRange.JPEG if self.yuv.full_range else ColorRange.MPEG)  # fmt: skip
         return np.asarray(out.to_ndarray(), np.uint8)
@@ -192,16 +192,17 @@ class Picture:
         y, u, v = out.planes()
         w, h = x1 - x0, y1 - y0
         field = plan.field.scaled(weight) if plan.field is not None else None
-        for plane, k, (pw, ph), f, sl in (
-            (y, 0, (w, h), field, np.s_[y0:y1, x0:x1]),
-            (u, 1, (w // 2, h // 2), field.half() if field else None, np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]),
-            (v, 2, (w // 2, h // 2), field.half() if field else None, np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]),
-        ):  # fmt: skip
-            region = plane[sl]
-            new = region.astype(np.float32) + cv2.resize(d[..., k], (pw, ph), interpolation=cv2.INTER_LINEAR)
-            if f is not None:
-                new = apply_warp(new, f)
-            region[:] = np.clip(np.rint(new), 0, 255).astype(np.uint8)
+        # warp the stored 8-bit values, then add the (smooth) tonal change with one
+        # saturating, rounding add: warp(x + d) and warp(x) + d differ by nothing visible
+        ry = y[y0:y1, x0:x1]
+        moved = apply_warp(ry, field) if field is not None else ry
+        ry[:] = cv2.add(moved, cv2.resize(d[..., 0], (w, h), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_8U)
+        cs = np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+        uv = cv2.merge([u[cs], v[cs]])
+        if field is not None:
+            uv = apply_warp(uv, field.half())
+        uv = cv2.add(uv, cv2.resize(d[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_8U)
+        u[cs], v[cs] = uv[..., 0], uv[..., 1]
         return out
 
     def resized(self, w: int, h: int) -> Picture:

@@ -115,7 +115,7 @@ def blur(img: F32, sigma: float) -> F32:
 
 
 def warp_field(lm: F32, scale: float, shape: tuple[int, int], amounts: dict[str, float],
-               step: int = 16) -> WarpField | None:  # fmt: skip
+               step: int = 0) -> WarpField | None:  # fmt: skip
     """A smooth displacement field (h, w, 2), zero far from the face, from landmark handles.
 
     Each handle says where a point should move (in face units); still points and a
@@ -130,12 +130,13 @@ def warp_field(lm: F32, scale: float, shape: tuple[int, int], amounts: dict[str,
     handles: list[tuple[int, F32]] = []
 
     def move(idx: list[int], up_by: float, inward: float) -> None:
-        for i in idx:
-            side = centre - lm[i]
-            side = side - up * float(np.dot(side, up))  # the across-face part only
-            n = float(np.hypot(*side)) or 1.0
-            d = up * (-up_by) + side / n * inward  # image y grows down: "up" is -up_by along up
-            handles.append((i, (-d * scale).astype(np.float32)))
+        pts = lm[idx]
+        side = centre - pts
+        side = side - np.outer(side @ up, up)  # the across-face part only
+        side /= np.maximum(np.hypot(side[:, 0], side[:, 1]), 1e-6)[:, None]
+        d = up * (-up_by) + side * inward  # image y grows down: "up" is -up_by along up
+        for i, di in zip(idx, -d * scale, strict=True):
+            handles.append((i, di.astype(np.float32)))
 
     # lifts: jowls up and in, cheekbones up, mouth corners a little up, brows up
     move(fr.RIGHT_JOWL + fr.LEFT_JOWL, 0.05 * lift, 0.02 * lift)
@@ -160,6 +161,7 @@ def warp_field(lm: F32, scale: float, shape: tuple[int, int], amounts: dict[str,
     kernel = np.exp(-d2 / (2 * r * r)) + 1e-3 * np.eye(len(p))
     coef = np.linalg.solve(kernel.astype(np.float64), d.astype(np.float64)).astype(np.float32)
     h, w = shape
+    step = step or max(4, round(scale / 8))  # the field is smooth on the scale of the face: ~30 nodes across
     gh, gw = math.ceil(h / step) + 1, math.ceil(w / step) + 1
     gy, gx = np.mgrid[0:gh, 0:gw].astype(np.float32) * np.float32(step)
     dx = gx.reshape(-1, 1) - p[None, :, 0]
@@ -195,7 +197,11 @@ class WarpField:
 
     def half(self) -> WarpField:
         """The field for a plane at half size (4:2:0 chroma)."""
-        return WarpField(self.grid * np.float32(0.5), self.step / 2, (self.h + 1) // 2, (self.w + 1) // 2)
+        return self.resized(0.5, (self.w + 1) // 2, (self.h + 1) // 2)
+
+    def resized(self, k: float, w: int, h: int) -> WarpField:
+        """The same warp for the picture scaled by ``k`` to (w, h)."""
+        return WarpField(self.grid * np.float32(k), self.step * k, h, w)
 
     def at(self, pts: F32) -> F32:
         """The displacement at points (bilinear on the grid)."""
@@ -215,21 +221,13 @@ class WarpField:
         return self._upsampled(np.clip(mag, 0.0, 1.0).astype(np.float32))
 
 
-_GRIDS: dict[tuple[int, int], tuple[F32, F32]] = {}
-
-
 def apply_warp(img: NDArray[Any], field: WarpField) -> NDArray[Any]:
     """Move the picture by the field: the pixel at x shows what was at x - d(x)."""
     h, w = img.shape[:2]
-    if (h, w) not in _GRIDS:
-        if len(_GRIDS) > 8:
-            _GRIDS.clear()
-        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-        _GRIDS[(h, w)] = (gx, gy)
-    gx, gy = _GRIDS[(h, w)]
     d = field.full()
-    moved = cv2.remap(img, gx - d[..., 0], gy - d[..., 1], cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+    mx = np.arange(w, dtype=np.float32)[None, :] - d[..., 0]
+    my = np.arange(h, dtype=np.float32)[:, None] - d[..., 1]
+    moved = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     return np.asarray(moved, img.dtype)
 
 
@@ -247,14 +245,14 @@ class RetouchPlan:
     """What the retouch will do to a face region: a smooth tonal change (display units,
     worked out at a reduced size and already weighted by the skin matte) and a warp."""
 
-    delta: F32  # (wh, ww, 3)
-    skin: F32  # (wh, ww)
+    delta: F32  # (wh, ww, 3), in the warped face's geometry
+    skin: F32  # (wh, ww), the matte of the face as it was (before the warp)
     field: WarpField | None  # in the region's own pixels
     size: tuple[int, int]  # the region (w, h)
     landmarks: F32  # the region's landmarks after the warp
 
 
-def work_size(lm: F32, size: tuple[int, int], max_unit: float = 90.0) -> tuple[int, int]:
+def work_size(lm: F32, size: tuple[int, int], max_unit: float = 72.0) -> tuple[int, int]:
     """The size to work a region out at: no finer than ``max_unit`` pixels to the face unit,
     so a 4K close-up costs what a 1080p medium shot does."""
     w, h = size
@@ -273,21 +271,22 @@ def plan_retouch(work: NDArray[Any], lm: F32, size: tuple[int, int], years: floa
     lm_w = lm * np.array([ww / w, wh / h], np.float32)
     work_f = work.astype(np.float32) * np.float32(1 / 255) if work.dtype == np.uint8 else np.asarray(work, np.float32)
     delta, skin = _tonal(work_f, lm_w, fr.face_scale(lm_w), amounts, strengths.feather, state)
+    if field is not None:  # the change is worked out on the face as it was: move it with the face
+        delta = apply_warp(delta, field.resized(ww / w, ww, wh))
     moved = lm if field is None else np.asarray(lm + field.at(lm), np.float32)
     return RetouchPlan(delta, skin, field, (w, h), moved)
 
 
 def apply_plan(region: F32, plan: RetouchPlan, weight: float = 1.0) -> F32:
-    """The retouched region (display floats): the tonal change, then the warp."""
+    """The retouched region (display floats): the warp, then the (already warped) tonal change."""
     w, h = plan.size
-    out = region + _up(plan.delta, w, h) * np.float32(weight)
-    if plan.field is not None:
-        out = apply_warp(out, plan.field.scaled(weight))
+    out = apply_warp(region, plan.field.scaled(weight)) if plan.field is not None else region
+    out = out + _up(plan.delta, w, h) * np.float32(weight)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 def retouch(crop: NDArray[Any], lm: F32, years: float, strengths: Strengths, state: RetouchState,
-            max_unit: float = 90.0) -> Retouched:  # fmt: skip
+            max_unit: float = 72.0) -> Retouched:  # fmt: skip
     """De-age the face in ``crop`` (h, w, 3: 8-bit, or display RGB 0..1 as float) whose
     landmarks ``lm`` are in crop pixels: ``plan_retouch`` then ``apply_plan``.
 
@@ -303,7 +302,7 @@ def retouch(crop: NDArray[Any], lm: F32, years: float, strengths: Strengths, sta
     image = apply_plan(base, plan)
     matte = _up(plan.skin, w, h)
     if plan.field is not None:
-        matte = np.maximum(matte, plan.field.support())
+        matte = np.maximum(apply_warp(matte, plan.field), plan.field.support())
     return Retouched(image, matte, plan.landmarks)
 
 
