@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..core import InputError, open_project
 
-vfx_app = typer.Typer(help="VFX shots on real plates: building collapse.", no_args_is_help=True)
+vfx_app = typer.Typer(help="VFX shots on real plates: building collapse, de-aging.", no_args_is_help=True)
 
 
 def _floats(text: str | None, count: int, name: str) -> list[float] | None:
@@ -164,6 +164,69 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             return
         _summary(out, report, out_dir)
 
+    @vfx_app.command("deage")
+    def deage(
+        plate: Annotated[Path, typer.Option(help="A still, an image sequence (folder, name.####.png) or a video.")],
+        years: Annotated[float, typer.Option(help="Years to take off (e.g. 5-30).")],
+        consent: Annotated[Path | None, typer.Option(help="The performer's consent record (moviola consent new).")] = None,
+        out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for frames, movies, sheet and report.json.")] = None,
+        preview: Annotated[bool, typer.Option("--preview", help="Fast look: at most 960 px wide and 120 frames; review movie and sheet only.")] = False,
+        face: Annotated[int | None, typer.Option(help="Which face to treat when there are several: 1 is the leftmost.")] = None,
+        reference: Annotated[Path | None, typer.Option(help="A photo of the performer: treat the face that matches it.")] = None,
+        wrinkles: Annotated[float, typer.Option(help="Wrinkle smoothing, 0 (off) to 2 (double).")] = 1.0,
+        under_eye: Annotated[float, typer.Option(help="Under-eye lift, 0-2.")] = 1.0,
+        folds: Annotated[float, typer.Option(help="Nasolabial and marionette folds, 0-2.")] = 1.0,
+        tone: Annotated[float, typer.Option(help="Skin tone evenness, 0-2.")] = 1.0,
+        lift: Annotated[float, typer.Option(help="Jawline and cheek lift, 0-2.")] = 1.0,
+        eyes: Annotated[float, typer.Option(help="Eye aperture, 0-2.")] = 1.0,
+        feather: Annotated[float, typer.Option(help="Matte softness in face units (0.12 = about an eighth of the eye distance).")] = 0.12,
+        frames: Annotated[int | None, typer.Option(help="Treat at most this many frames.")] = None,
+        fps: Annotated[float | None, typer.Option(help="Frame rate of an image sequence (a video says its own).")] = None,
+        frame_format: Annotated[str, typer.Option(help="The treated sequence: png, exr or none.")] = "png",
+        movie: Annotated[bool, typer.Option("--movie/--no-movie", help="Write the treated movie (H.264, full size).")] = True,
+        review: Annotated[bool, typer.Option("--review/--no-review", help="Write the before/after split movie.")] = True,
+        name: Annotated[str, typer.Option(help="Shot name used in file names.")] = "deage",
+        project: Annotated[Path | None, typer.Option(help="A Moviola project: keep the consent and the render in it.")] = None,
+        shot: Annotated[str | None, typer.Option(help="The plan's shot this is (checked against the consent's scope).")] = None,
+        allow_non_commercial: Annotated[bool, typer.Option("--allow-non-commercial", help="Allow a model with a non-commercial licence.")] = False,
+        force: Annotated[bool, typer.Option("--force", help="Replace a different render already in --out.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print report.json on stdout instead of a summary.")] = False,
+    ) -> None:  # fmt: skip
+        """Take years off a performer's face through a shot, with their consent on record."""
+        from ..vfx._deage import DeageSettings, run_deage
+        from ..vfx._retouch import Strengths
+
+        proj = open_project(project) if project is not None else None
+        if consent is not None and proj is not None:
+            consent = _keep_consent(consent, proj.root)
+        settings = DeageSettings(
+            plate=str(plate.resolve()) if plate.exists() else str(plate), years=years,
+            consent=str(consent) if consent is not None else "", name=name, face=face,
+            reference=str(reference) if reference is not None else None,
+            strengths=Strengths(wrinkles, under_eye, folds, tone, lift, eyes, feather), preview=preview,
+            frames=frames, fps=fps, frame_format=frame_format, movie=movie, review=review, shot=shot,
+            project=proj.name if proj is not None else None, allow_non_commercial=allow_non_commercial,
+        )  # fmt: skip
+        if out_dir is None:
+            if proj is None:
+                raise typer.BadParameter("give --out DIR (or --project DIR)")
+            out_dir = proj.root / "vfx" / name / ("deage-preview" if preview else "deage")
+        try:
+            with progress_ctx(not as_json and err.is_terminal) as progress:
+                report = run_deage(settings, out_dir, force=force, progress=progress)
+        except KeyboardInterrupt:
+            err.print("interrupted: finished frames are kept and nothing half-written is left; "
+                      "run the same command to resume")  # fmt: skip
+            raise typer.Exit(130) from None
+        if proj is not None and shot is not None:
+            from ..plan import set_shot
+
+            set_shot(proj, shot, {"vfx": True, "vfx_kind": "de-age"})
+        if as_json:
+            print_json(report)
+            return
+        _deage_summary(out, report, out_dir)
+
     @vfx_app.command("report")
     def show_report(
         directory: Annotated[
@@ -175,6 +238,56 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         if not path.is_file():
             raise InputError("no report.json here: render into this folder first", directory)
         _summary(out, json.loads(path.read_text(encoding="utf-8")), directory)
+
+
+def _deage_summary(out: Any, report: dict[str, Any], folder: Path) -> None:
+    def num(v: Any, spec: str = ".1f") -> str:
+        return "-" if v is None else format(v, spec)
+
+    table = Table(title=f"{escape(report['name'])}: {report['frames']} frame(s) at {report['resolution'][0]}x"
+                  f"{report['resolution'][1]}, {num(report['fps'])} fps", header_style="bold")  # fmt: skip
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for stage, seconds in report["stages"].items():
+        table.add_row(stage, f"{seconds:.2f}")
+    out.print(table)
+    out.print(f"[bold]Identity[/]   descriptor distance {num(report['identity_distance'], '.3f')} "
+              f"(max {num(report['identity_distance_max'], '.3f')}; the same person is under 0.6)")  # fmt: skip
+    out.print(f"[bold]Age[/]        {num(report['age_before'])} -> {num(report['age_after'])} (apparent, estimated)")
+    out.print(f"[bold]Flicker[/]    {num(report['flicker_before'], '.2f')} -> {num(report['flicker_after'], '.2f')} "
+              f"code values; landmark jitter {num(report['landmark_jitter_raw'], '.1f')} -> "
+              f"{num(report['landmark_jitter_smoothed'], '.1f')} per mille")  # fmt: skip
+    consent = report["consent"]
+    out.print(f"[bold]Consent[/]    {escape(consent['performer'])}, until {consent['expires']} "
+              f"(sha256 {consent['sha256'][:12]}...)")  # fmt: skip
+    for warning in report.get("warnings", []):
+        out.print(f"[yellow]note[/]       {escape(warning)}")
+    o = report["outputs"]
+    for key, label in (("movie", "Movie"), ("review", "Review"), ("contact_sheet", "Sheet"), ("frames", "Frames")):
+        if key in o:
+            out.print(f"[bold]{label:<10}[/] {escape(str(folder / o[key]))}")
+    out.print(f"[bold]Report[/]     {escape(str(folder / 'report.json'))}")
+
+
+def _keep_consent(record: Path, root: Path) -> Path:
+    """The consent record inside the project (consent/), copied once and never overwritten."""
+    import hashlib
+    import shutil
+
+    from ..core import atomic_path
+
+    record = record.resolve()
+    if not record.is_file() or record.is_relative_to(root.resolve()):
+        return record
+    data = record.read_bytes()
+    dest = root / "consent" / record.name
+    if dest.is_file() and dest.read_bytes() != data:
+        dest = dest.with_name(f"{record.stem}.{hashlib.sha256(data).hexdigest()[:8]}{record.suffix}")
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(dest, record.suffix) as tmp:
+            shutil.copyfile(record, tmp)
+    return dest
 
 
 def _keep_plate(plate: Path, folder: Path, root: Path) -> Path:

@@ -49,7 +49,7 @@ class Strengths:
         """Per-edit amounts for ``years`` taken off: grows quickly at first, then eases."""
         k = 1.0 - math.exp(-max(years, 0.0) / 16.0)  # 5 y: 0.27, 15 y: 0.61, 30 y: 0.85
         return {
-            "wrinkles": min(1.0, 1.25 * k * self.wrinkles),
+            "wrinkles": min(1.0, 1.4 * k * self.wrinkles),
             "under_eye": min(1.0, k * self.under_eye),
             "folds": min(1.0, 1.1 * k * self.folds),
             "tone": min(1.0, 0.8 * k * self.tone),
@@ -77,7 +77,7 @@ class RetouchState:
         else:
             self.mid_level += self.rate * (mid - self.mid_level)
             self.coarse_level += self.rate * (coarse - self.coarse_level)
-        return (float(np.clip(8.0 * self.mid_level, 0.15, 0.5)),
+        return (float(np.clip(12.0 * self.mid_level, 0.2, 0.6)),
                 float(np.clip(3.0 * self.coarse_level, 0.08, 0.4)))  # fmt: skip
 
     def follow(self, cheek: float, under: float) -> tuple[float, float]:
@@ -328,7 +328,7 @@ def _tonal(img: F32, lm: F32, scale: float, amounts: dict[str, float], feather: 
     g3_s = blur(luma_s, 0.28 * s_scale)
     coarse = g2_s - g3_s
     tau_mid, tau_coarse = state.texture(_mean_in(np.abs(luma_s - g2_s), skin_s), _mean_in(np.abs(coarse), skin_s))
-    folds = np.maximum(masks["folds"], np.float32(0.45) * skin_s) * np.float32(amounts["folds"])
+    folds = np.maximum(masks["folds"], np.float32(0.6) * skin_s) * np.float32(amounts["folds"])
     spare = np.exp(-np.square(coarse * np.float32(1.0 / tau_coarse)))
     d_luma = -coarse * folds * spare * np.where(coarse < 0.0, np.float32(0.85), np.float32(0.35))
     cheek, under = state.follow(_mean_in(g3_s, masks["cheek"]), _mean_in(g3_s, masks["under_eye"]))
