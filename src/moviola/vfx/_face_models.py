@@ -110,9 +110,22 @@ def quiet_native_logs() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def _protobuf_compat() -> None:
+    """MediaPipe 0.10.21's native side asks protobuf for ``MessageFactory.GetPrototype``,
+    which protobuf 5 removed (``GetMessageClass`` replaces it): give it the new name."""
+    try:
+        from google.protobuf import message_factory
+    except ImportError:  # pragma: no cover - mediapipe's import will say what is missing
+        return
+    if not hasattr(message_factory.MessageFactory, "GetPrototype"):
+        message_factory.MessageFactory.GetPrototype = (
+            lambda self, descriptor: message_factory.GetMessageClass(descriptor))
+
+
 def import_mediapipe() -> Any:
     """MediaPipe's graph runner, or a clear error."""
     quiet_native_logs()
+    _protobuf_compat()
     try:
         from mediapipe.python.solution_base import SolutionBase
     except ImportError as exc:
