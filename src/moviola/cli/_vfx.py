@@ -178,7 +178,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         folds: Annotated[float, typer.Option(help="Nasolabial and marionette folds, 0-2.")] = 1.0,
         tone: Annotated[float, typer.Option(help="Skin tone evenness, 0-2.")] = 1.0,
         lift: Annotated[float, typer.Option(help="Jawline and cheek lift, 0-2.")] = 1.0,
-        eyes: Annotated[float, typer.Option(help="Eye aperture, 0-2.")] = 1.0,
+        eyes: Annotated[float, typer.Option(help="Eye aperture, 0-2 (off by default; 0.3-0.5 opens the eyes a little).")] = 0.0,
         feather: Annotated[float, typer.Option(help="Matte softness in face units (0.12 = about an eighth of the eye distance).")] = 0.12,
         frames: Annotated[int | None, typer.Option(help="Treat at most this many frames.")] = None,
         fps: Annotated[float | None, typer.Option(help="Frame rate of an image sequence (a video says its own).")] = None,
