@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up, then break down, plan and previs the bundled example screenplay
-# (examples/nevada), then bring down the bundled building (examples/palace). Ends with
-# the animatic, the collapse shot and a one-screen summary of where things are.
+# (examples/nevada), bring down the bundled building (examples/palace) and de-age the
+# bundled portrait (examples/hopper), as a still and as a moving 1080p plate made from it.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
@@ -13,3 +13,14 @@ PROJECT=${1:-demo-project}
 "$M" plan "$PROJECT"
 "$M" previs "$PROJECT"
 "$M" vfx collapse --recipe examples/palace/recipe.json --project "$PROJECT" --shot 11A  # the script's collapse shot
+# De-aging needs consent on record: this one is a demonstration record for a public-domain
+# photograph (see examples/hopper/README.md); a real one is signed by the performer.
+CONSENT="$PROJECT/consent/grace-hopper-demo-$(date +%Y).json"
+[ -f "$CONSENT" ] || "$M" consent new --performer "Grace Hopper" --scope project \
+  --expires "$(date -d '+1 year' +%F)" --signed-by "Moviola demo (public-domain photograph)" \
+  --notes "demonstration record for a public-domain U.S. Navy photograph, not a real consent" \
+  --project "$PROJECT" --out "$CONSENT"
+"$M" vfx deage --plate examples/hopper/grace_hopper.jpg --years 25 --consent "$CONSENT" --project "$PROJECT" --name hopper
+MOVING="$PROJECT/vfx/hopper_moving/plate/hopper_1080p.mp4"
+[ -f "$MOVING" ] || "$M" vfx moving-plate examples/hopper/grace_hopper.jpg "$MOVING" --head 0.5,0.43
+"$M" vfx deage --plate "$MOVING" --years 25 --consent "$CONSENT" --project "$PROJECT" --name hopper_moving

@@ -227,6 +227,27 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             return
         _deage_summary(out, report, out_dir)
 
+    @vfx_app.command("moving-plate")
+    def moving_plate(
+        photo: Annotated[Path, typer.Argument(help="A photo with one face.")],
+        movie: Annotated[Path, typer.Argument(help="The MP4 to write.")],
+        resolution: Annotated[str, typer.Option(help="WIDTHxHEIGHT.")] = "1920x1080",
+        seconds: Annotated[float, typer.Option(help="Length.")] = 5.0,
+        fps: Annotated[float, typer.Option(help="Frame rate.")] = 24.0,
+        head: Annotated[str, typer.Option(help="x,y of the face's centre in the photo, 0-1.")] = "0.5,0.42",
+    ) -> None:
+        """A moving test plate from one photo: camera push-in and roll, a nodding head, live grain."""
+        from ..vfx._moving_plate import make_moving_plate
+
+        size = _resolution(resolution)
+        centre = _floats(head, 2, "--head")
+        assert size is not None and centre is not None
+        if size[0] % 2 or size[1] % 4:
+            raise typer.BadParameter("--resolution: width even and height a multiple of 4 (4:2:0 video)")
+        path = make_moving_plate(photo, movie, width=size[0], height=size[1], seconds=seconds, fps=fps,
+                                 head=(centre[0], centre[1]))  # fmt: skip
+        out.print(f"{escape(str(path))}: {round(seconds * fps)} frames at {size[0]}x{size[1]}, {fps:g} fps")
+
     @vfx_app.command("report")
     def show_report(
         directory: Annotated[
