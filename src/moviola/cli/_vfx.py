@@ -251,14 +251,18 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
     @vfx_app.command("report")
     def show_report(
         directory: Annotated[
-            Path, typer.Argument(help="A collapse render folder (holding report.json).")
+            Path, typer.Argument(help="A collapse or de-aging render folder (holding report.json).")
         ],
     ) -> None:
-        """Print the time and cost report of a finished render."""
+        """Print the report of a finished render (collapse: time and cost; de-aging: quality)."""
         path = directory / "report.json"
         if not path.is_file():
             raise InputError("no report.json here: render into this folder first", directory)
-        _summary(out, json.loads(path.read_text(encoding="utf-8")), directory)
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if str(report.get("schema", "")).startswith("DeageReport"):
+            _deage_summary(out, report, directory)
+        else:
+            _summary(out, report, directory)
 
 
 def _deage_summary(out: Any, report: dict[str, Any], folder: Path) -> None:
