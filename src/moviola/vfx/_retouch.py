@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _face_regions as fr
+from ._matte import guided_filter
 
 F32 = NDArray[np.float32]
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -323,8 +324,11 @@ def _tonal(img: F32, lm: F32, scale: float, amounts: dict[str, float], feather: 
     sh, sw = masks["skin"].shape
     small = np.asarray(cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA), np.float32)
     s_scale = scale / step
-    skin_s = masks["skin"]
     luma_s = small @ _LUMA
+    # the skin matte, drawn from the mesh, refined to the plate: its soft edge snaps to the
+    # picture's own edges (a jaw against the background, hair across the forehead)
+    radius = max(1, round(0.1 * scale / step))
+    skin_s = np.clip(guided_filter(luma_s, masks["skin"], radius, 2e-3), 0.0, 1.0).astype(np.float32)
     chroma_s = small - luma_s[..., None]
     g2_s = blur(luma_s, 0.075 * s_scale)
     g3_s = blur(luma_s, 0.28 * s_scale)
