@@ -34,8 +34,9 @@ def deage_sheet(path: Path, settings: Any, report: dict[str, Any], kept: dict[in
     per_row = 4 if len(kept) > 2 else max(1, len(kept))
     pair_w = (width - (per_row + 1) * pad) // per_row
     side = (pair_w - 4) // 2
-    rows = max(1, -(-len(kept) // per_row))
     first = min(kept) if kept else None
+    grid = sorted(kept) if len(kept) > 1 else []  # one sample is the large pair alone
+    rows = -(-len(grid) // per_row)
     hero_h = 0
     if first is not None:
         hero_side = (width - 3 * pad) // 2
@@ -62,11 +63,14 @@ def deage_sheet(path: Path, settings: Any, report: dict[str, Any], kept: dict[in
         hero_side = (width - 3 * pad) // 2
         for i, (img, label) in enumerate(((before, "before"), (after, "after"))):
             sheet.paste(_face_tile(img, box, hero_side), (pad + i * (hero_side + pad), y))
-            draw.text((pad + i * (hero_side + pad) + 8, y + hero_side + 8), f"{label} · frame {1001 + first}",
+            s0 = {s["frame"]: s for s in report.get("samples", [])}.get(1001 + first, {})
+            what = (f" · apparent age {fmt(s0.get('age_before' if i == 0 else 'age_after'), '.0f')}"
+                    + (f" · identity distance {fmt(s0.get('identity_distance'), '.3f')}" if i else ""))  # fmt: skip
+            draw.text((pad + i * (hero_side + pad) + 8, y + hero_side + 8), f"{label} · frame {1001 + first}{what}",
                       fill=(230, 230, 230), font=font(20, bold=True))  # fmt: skip
         y += hero_h
     samples = {s["frame"]: s for s in report.get("samples", [])}
-    for n, index in enumerate(sorted(kept)):
+    for n, index in enumerate(grid):
         before, after, box = kept[index]
         col, row = n % per_row, n // per_row
         x = pad + col * (pair_w + pad)
