@@ -356,3 +356,36 @@ def test_the_cli_prints_json_with_the_contract_fields(tmp_path: Path, consent: P
         assert key in report
     assert "review" not in report["outputs"] and (out / "report.json").is_file()
     assert Image.open(io.BytesIO((out / "frames" / "deage.1001.png").read_bytes())).size == (512, 600)
+
+
+def test_odd_frame_sizes_and_an_exr_plate_work_end_to_end(tmp_path: Path, consent: Path) -> None:
+    # 1998x1080-like shapes: a height that is even but not a multiple of four, in YUV all the way
+    plate = make_moving_plate(HOPPER, tmp_path / "odd.mp4", width=642, height=362, seconds=0.25, fps=24.0,
+                              head=(0.5, 0.43))  # fmt: skip
+    report = run_deage(DeageSettings(plate=str(plate), years=20, consent=str(consent), frame_format="none"),
+                       tmp_path / "a")  # fmt: skip
+    assert report["frames"] == 6 and report["frames_treated"] == 6
+    assert probe_movie(tmp_path / "a" / report["outputs"]["movie"])["height"] == 362
+    # an EXR still comes back as an EXR (linear, half float) by default, with the consent in its header
+    import OpenEXR
+
+    from moviola.core._image_io import write_exr
+
+    linear = (np.asarray(Image.open(HOPPER).convert("RGB"), np.float32) / 255.0) ** 2.4
+    exr = write_exr(tmp_path / "hopper.exr", {"RGB": linear}, half=True)
+    report = run_deage(DeageSettings(plate=str(exr), years=20, consent=str(consent), name="h"), tmp_path / "b")
+    out = frame_path(tmp_path / "b", "h", 1001, "exr")
+    with OpenEXR.File(str(out)) as f:
+        assert f.header()["moviola_consent_sha256"] == report["consent"]["sha256"]
+        rgb = np.asarray(f.channels()["RGB"].pixels, np.float32)
+    assert rgb.shape == linear.shape and np.allclose(rgb[500:], linear[500:], atol=2e-3)  # away from the face
+    assert report["age_after"] < report["age_before"]
+
+
+def test_force_replaces_every_output_of_another_render(tmp_path: Path, consent: Path, moving: Path) -> None:
+    out = tmp_path / "out"
+    run_deage(DeageSettings(plate=str(moving), years=20, consent=str(consent), name="hopper"), out)
+    report = run_deage(DeageSettings(plate=str(moving), years=10, consent=str(consent), name="hopper", frames=5,
+                                     movie=False), out, force=True)  # fmt: skip
+    assert report["frames"] == 5 and len(list((out / "frames").glob("*.png"))) == 5
+    assert not list(out.glob("*_deaged.mp4"))  # the other render's movie is gone with it

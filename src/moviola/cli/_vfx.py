@@ -182,7 +182,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         feather: Annotated[float, typer.Option(help="Matte softness in face units (0.12 = about an eighth of the eye distance).")] = 0.12,
         frames: Annotated[int | None, typer.Option(help="Treat at most this many frames.")] = None,
         fps: Annotated[float | None, typer.Option(help="Frame rate of an image sequence (a video says its own).")] = None,
-        frame_format: Annotated[str, typer.Option(help="The treated sequence: png, exr or none.")] = "png",
+        frame_format: Annotated[str, typer.Option(help="The treated sequence: auto (EXR for EXR plates, else PNG), png, exr or none.")] = "auto",
         movie: Annotated[bool, typer.Option("--movie/--no-movie", help="Write the treated movie (H.264, full size).")] = True,
         review: Annotated[bool, typer.Option("--review/--no-review", help="Write the before/after split movie.")] = True,
         name: Annotated[str, typer.Option(help="Shot name used in file names.")] = "deage",
@@ -270,7 +270,7 @@ def _deage_summary(out: Any, report: dict[str, Any], folder: Path) -> None:
         return "-" if v is None else format(v, spec)
 
     table = Table(title=f"{escape(report['name'])}: {report['frames']} frame(s) at {report['resolution'][0]}x"
-                  f"{report['resolution'][1]}, {num(report['fps'])} fps", header_style="bold")  # fmt: skip
+                  f"{report['resolution'][1]}, rendered at {num(report['fps'])} frames/s", header_style="bold")  # fmt: skip
     table.add_column("stage")
     table.add_column("seconds", justify="right")
     for stage, seconds in report["stages"].items():

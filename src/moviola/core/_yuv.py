@@ -25,14 +25,19 @@ def rgb_to_yuv_planes(rgb: U8) -> tuple[U8, U8, U8]:
 
 def rgb_to_yuv420(rgb: U8) -> U8:
     """BT.709 limited-range YUV 4:2:0 in PyAV's planar layout ((h * 3/2) x w)."""
-    y, u, v = rgb_to_yuv_planes(rgb)
-    w = y.shape[1]
-    return np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)])
+    return pack_planes(*rgb_to_yuv_planes(rgb))
+
+
+def pack_planes(y: U8, u: U8, v: U8) -> U8:
+    """Y, U, V planes (even sizes) in PyAV's packed yuv420p layout ((h * 3/2) x w): the
+    planes one after the other, so any even height packs (U alone need not fill whole rows)."""
+    return np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(-1, y.shape[1])
 
 
 def planes(yuv: U8, height: int) -> tuple[U8, U8, U8]:
     """Writable views of the Y, U and V planes of a packed (h * 3/2) x w frame."""
     w = yuv.shape[1]
-    q = height // 4
-    return (yuv[:height], yuv[height : height + q].reshape(height // 2, w // 2),
-            yuv[height + q : height + 2 * q].reshape(height // 2, w // 2))  # fmt: skip
+    flat = yuv.reshape(-1)
+    n, q = height * w, (height // 2) * (w // 2)
+    return (flat[:n].reshape(height, w), flat[n : n + q].reshape(height // 2, w // 2),
+            flat[n + q : n + 2 * q].reshape(height // 2, w // 2))  # fmt: skip

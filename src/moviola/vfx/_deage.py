@@ -53,7 +53,7 @@ Progress = Callable[[str, int, int], None]
 REPORT_SCHEMA = "DeageReport.1"
 ENGINE_VERSION = 1
 FIRST_FRAME = 1001
-FRAME_FORMATS = ("png", "exr", "none")
+FRAME_FORMATS = ("auto", "png", "exr", "none")  # auto: EXR for float (EXR) footage, else PNG
 PREVIEW_MAX_WIDTH = 960
 PREVIEW_MAX_FRAMES = 120
 REVIEW_MAX_WIDTH = 960
@@ -79,7 +79,7 @@ class DeageSettings:
     preview: bool = False
     frames: int | None = None  # at most this many frames
     fps: float | None = None  # a sequence's rate (a video says its own)
-    frame_format: str = "png"
+    frame_format: str = "auto"
     movie: bool = True  # the treated movie (H.264, full size)
     review: bool = True  # the before/after split movie
     shot: str | None = None
@@ -106,7 +106,10 @@ class DeageSettings:
 
     def key(self, footage_digest: str, consent_sha: str) -> str:
         data = asdict(self)
-        data.pop("out", None)
+        for name in ("out", "allow_non_commercial", "consent", "plate"):  # where, not what
+            data.pop(name, None)
+        if self.reference:
+            data["reference"] = str(Path(self.reference).resolve())
         data.update(engine=ENGINE_VERSION, footage=footage_digest, consent=consent_sha)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -176,11 +179,14 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     stages = _Stages()
     out.mkdir(parents=True, exist_ok=True)
     write_state(out, key, {"frames_done": 0})
-    limit = footage.count
+    # a video's frame count is only an estimate until it has been read through: never cut a
+    # shot short by it; it only spreads the quality samples
+    limit = footage.count if footage.counted else 10**9
     if settings.frames:
         limit = min(limit, settings.frames)
     if settings.preview:
         limit = min(limit, PREVIEW_MAX_FRAMES)
+    expected = min(limit, footage.count)
     w, h = _size(settings, footage)
     fps = footage.fps
     t = time.perf_counter()
@@ -189,10 +195,10 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     matcher = _reference_matcher(settings.reference, finder, judge) if settings.reference else None
     tracker = FaceTracker(finder, Selector(settings.face, matcher, settings.plate), fps, mesh_every=MESH_EVERY)
     t = stages.add("load_models", t)
-    samples = set(np.linspace(0, max(0, limit - 1), 3 if settings.preview else 8).round().astype(int).tolist())
+    samples = set(np.linspace(0, max(0, expected - 1), 3 if settings.preview else 8).round().astype(int).tolist())
     meta = {**consent, "moviola_deage_years": f"{settings.years:g}", "moviola_recipe_key": key,
             "Software": f"Moviola {_moviola_version()}"}  # fmt: skip
-    fmt = settings.frame_format
+    fmt = settings.frame_format if settings.frame_format != "auto" else ("exr" if footage.depth == "float" else "png")
     write_frames = fmt != "none"
     movie = out / f"{settings.name}_deaged.mp4"
     review = out / f"{settings.name}_review.mp4"
@@ -254,7 +260,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                     split = _split_frame(item.frame, item.treated, split_x[0], rw, rh, settings.years)
                     _encode(review_out, split, item.index)
                     t0 = stages.add("review", t0)
-                if item.index in samples and item.landmarks is not None and item.weight >= 1.0:
+                if item.index in samples and item.landmarks is not None and item.weight >= 0.999:
                     kept[item.index] = _keep(item.frame, item.treated, item.landmarks)
                 if write_frames:
                     number = FIRST_FRAME + item.index
@@ -266,7 +272,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                         write_state(out, key, {"frames_done": written[0]})
                     stages.add("write_frames", t0)
                 if progress:
-                    progress("render", item.index + 1, limit)
+                    progress("render", item.index + 1, max(expected, item.index + 1))
         except BaseException as exc:
             errors.append(exc)
             stop.set()
@@ -276,8 +282,9 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     threads: list[threading.Thread] = []
 
     def run_pass(movie_tmp: Path | None, review_tmp: Path | None) -> None:
-        yuv = footage.yuv or YuvFormat()
-        treated_out = _open_movie(movie_tmp, fps, w, h, X264_TREATED, meta, yuv) if movie_tmp else None
+        yuv = footage.yuv or YuvFormat()  # frames read as RGB are encoded (and tagged) BT.709
+        treated_out = _open_movie(movie_tmp, fps, w // 2 * 2, h // 2 * 2, X264_TREATED, meta, yuv) if movie_tmp \
+            else None  # fmt: skip
         review_out = _open_movie(review_tmp, fps, rw, rh, X264_SPLIT, meta, yuv) if review_tmp else None
         threads[:] = [threading.Thread(target=retoucher, name="moviola-retouch", daemon=True),
                       threading.Thread(target=writer, args=(treated_out, review_out), name="moviola-write",
@@ -449,7 +456,7 @@ def _track_all(footage: Footage, limit: int, size: tuple[int, int], tracker: Fac
             break
         t = time.perf_counter()
         if progress and index % 4 == 0:
-            progress("track", index + 1, limit)
+            progress("track", index + 1, max(min(limit, footage.count), index + 1))
 
 
 def _treat(item: _Item, settings: DeageSettings, state: RetouchState) -> None:
@@ -508,6 +515,7 @@ def _encode(movie: tuple[Any, Any], pic: Picture | NDArray[Any], index: int) -> 
         from av.video.reformatter import Colorspace
 
         rgb = as8(pic.data if isinstance(pic, Picture) else pic)
+        rgb = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]  # 4:2:0 wants even sizes: an odd edge is cropped
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
             format="yuv420p", dst_colorspace=Colorspace.ITU709)  # fmt: skip
     frame.pts = index
@@ -518,6 +526,8 @@ def _encode(movie: tuple[Any, Any], pic: Picture | NDArray[Any], index: int) -> 
 def _split_frame(before: Picture, after: Picture, split: float, w: int, h: int, years: float) -> Picture:
     """Before on the left of the face's middle, after on the right, scaled for review."""
     sx = int(np.clip(round(split / 2) * 2, 2, before.width - 2))
+    if before.yuv is None:  # the review is 8-bit, whatever the frames are
+        before, after = Picture(as8(before.data)), Picture(as8(after.data))
     frame = after.copy()
     if before.yuv is not None:
         for mine, theirs, cut in zip(frame.planes(), before.planes(), (sx, sx // 2, sx // 2), strict=True):
@@ -561,6 +571,8 @@ def _quality(judge: FaceJudge, kept: dict[int, tuple[U8, U8, tuple[int, int, int
 
 def _write_frame(path: Path, img: NDArray[Any], fmt: str, meta: dict[str, str], fps: float) -> None:
     if fmt == "png":
+        if img.dtype == np.float32:  # linear floats as display-referred 16-bit
+            img = np.clip(np.rint(to_display(img) * 65535.0), 0, 65535).astype(np.uint16)
         write_bytes_atomic(path, png_bytes(img, meta))
         return
     # an 8- or 16-bit frame goes back to linear (the inverse of the sRGB-like curve)

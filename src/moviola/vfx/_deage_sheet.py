@@ -53,7 +53,7 @@ def deage_sheet(path: Path, settings: Any, report: dict[str, Any], kept: dict[in
         return "–" if v is None else format(v, spec)
 
     facts = (f"{report['frames']} frame(s), {report['resolution'][0]}x{report['resolution'][1]}, "
-             f"{fmt(report['fps'])} fps   ·   identity distance {fmt(report['identity_distance'], '.3f')} "
+             f"rendered at {fmt(report['fps'])} frames/s   ·   identity distance {fmt(report['identity_distance'], '.3f')} "
              f"(same person < 0.6)   ·   apparent age {fmt(report['age_before'])} → {fmt(report['age_after'])}   ·   "
              f"flicker {fmt(report['flicker_before'], '.2f')} → {fmt(report['flicker_after'], '.2f')}")  # fmt: skip
     draw.text((pad, 54), facts, fill=(190, 190, 190), font=font(18))

@@ -92,7 +92,7 @@ class Footage:
                     if i < start:
                         continue
                     fmt = yuv_format(frame.colorspace, frame.color_range, frame.height)
-                    if frame.format.name != "yuv420p" or frame.width % 2 or frame.height % 4:
+                    if frame.format.name != "yuv420p" or frame.width % 2 or frame.height % 2:
                         rgb = np.asarray(frame.to_ndarray(format="rgb24"))
                         pic = Picture(rgb)
                     else:
@@ -239,12 +239,16 @@ def _open_video(path: Path, fps: float | None) -> Footage:
         if first is None:
             raise InputError("the video holds no frames", path)
         rotation = round(float(getattr(first, "rotation", 0) or 0) / 90) % 4 * 90
-        yuv = yuv_format(first.colorspace, first.color_range, first.height)
+        # the decoder's own planes are used for yuv420p at even sizes; anything else is read as RGB
+        as_yuv = first.format.name == "yuv420p" and not (first.width % 2 or first.height % 2)
+        yuv = yuv_format(first.colorspace, first.color_range, first.height) if as_yuv else None
         w, h = first.width, first.height
         if rotation in (90, 270):
             w, h = h, w
         _check_size(path, w, h)
         duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+        if not duration and container.duration:  # Matroska and WebM give only the container's
+            duration = container.duration / 1_000_000
         rate_used = fps or (native if math.isfinite(native) and native > 0 else 24.0)
         estimate = stream.frames or max(1, round(duration * rate_used))
     finally:

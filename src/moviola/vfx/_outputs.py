@@ -95,9 +95,10 @@ def check_out_dir(out: Path, key: str, force: bool) -> bool:
 def sweep_temporaries(out: Path) -> int:
     """Delete the hidden temporary files a killed render left (never a final name)."""
     gone = 0
-    for folder in [out, *sorted((out / "layers").glob("*"))] if (out / "layers").is_dir() else [out]:
+    folders = [out, out / "frames", *(sorted((out / "layers").glob("*")) if (out / "layers").is_dir() else [])]
+    for folder in (f for f in folders if f.is_dir()):
         for item in folder.glob(".*"):
-            if item.is_file() and item.name != STATE_FILE and item.suffix in (".exr", ".mp4", ".tmp", ".link"):
+            if item.is_file() and item.name != STATE_FILE and item.suffix in (".exr", ".png", ".mp4", ".tmp", ".link"):
                 item.unlink(missing_ok=True)
                 gone += 1
     return gone
@@ -105,10 +106,10 @@ def sweep_temporaries(out: Path) -> int:
 
 def _clear(out: Path) -> None:
     """Remove what a previous render of ours left (only our own files and folders)."""
-    layers = out / "layers"
-    if layers.is_dir():
-        shutil.rmtree(layers)
-    for item in out.glob("*_review.mp4"):
+    for folder in (out / "layers", out / "frames"):
+        if folder.is_dir():
+            shutil.rmtree(folder)
+    for item in [*out.glob("*_review.mp4"), *out.glob("*_deaged.mp4")]:
         item.unlink()
     for item in out.glob("*_contact_sheet.png"):
         item.unlink()

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from ..core._yuv import pack_planes, planes
 from ._retouch import RetouchPlan, apply_plan, apply_warp
 
 U8 = NDArray[np.uint8]
@@ -59,9 +60,7 @@ def rotate_picture(pic: Picture, degrees: float) -> Picture:
     if pic.yuv is None:
         return Picture(np.ascontiguousarray(np.rot90(pic.data, k=turns)))
     y, u, v = (np.rot90(p, k=turns) for p in pic.planes())
-    h, w = y.shape
-    packed = np.concatenate([y, np.ascontiguousarray(u).reshape(-1, w), np.ascontiguousarray(v).reshape(-1, w)])
-    return Picture(packed, pic.yuv, h)
+    return Picture(pack_planes(y, u, v), pic.yuv, y.shape[0])
 
 # R'G'B' -> Y'CbCr rows (Kr, Kg, Kb) per matrix
 _MATRICES = {
@@ -108,10 +107,8 @@ class Picture:
 
     # views -----------------------------------------------------------------------------
     def planes(self) -> tuple[U8, U8, U8]:
-        h, w = self.height, self.width
-        q = h // 4
-        d = self.data
-        return (d[:h], d[h : h + q].reshape(h // 2, w // 2), d[h + q : h + 2 * q].reshape(h // 2, w // 2))
+        """Writable views of Y (h, w), U and V (h/2, w/2)."""
+        return planes(self.data, self.height)
 
     def gray(self) -> U8:
         if self.yuv is not None:
@@ -144,20 +141,15 @@ class Picture:
         if box == (0, 0, self.width, self.height):
             return np.asarray(self.data, np.uint8)
         y, u, v = self.planes()
-        w, h = x1 - x0, y1 - y0
-        out = np.empty((h * 3 // 2, w), np.uint8)
-        out[:h] = y[y0:y1, x0:x1]
-        q = h // 4
-        out[h : h + q] = u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].reshape(-1, w)
-        out[h + q :] = v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].reshape(-1, w)
-        return out
+        cs = np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+        return pack_planes(y[y0:y1, x0:x1], u[cs], v[cs])
 
     def _even(self, box: tuple[int, int, int, int] | None) -> tuple[int, int, int, int]:
-        """Even x edges and y edges on multiples of 4: a region of 4:2:0 planes that packs."""
+        """Even edges: a region of 4:2:0 planes."""
         if box is None:
             return 0, 0, self.width, self.height
         x0, y0, x1, y1 = box
-        return x0 // 2 * 2, y0 // 4 * 4, min(self.width, (x1 + 1) // 2 * 2), min(self.height, (y1 + 3) // 4 * 4)
+        return x0 // 2 * 2, y0 // 2 * 2, min(self.width, (x1 + 1) // 2 * 2), min(self.height, (y1 + 1) // 2 * 2)
 
     def even_box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """``box`` grown to what the picture can change on its own (even edges for 4:2:0)."""
@@ -210,11 +202,9 @@ class Picture:
         if self.yuv is None:
             return Picture(np.asarray(cv2.resize(self.data, (w, h), interpolation=cv2.INTER_AREA)))
         y, u, v = self.planes()
-        out = np.empty((h * 3 // 2, w), np.uint8)
-        out[:h] = cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR)
-        q = h // 4
-        out[h : h + q] = cv2.resize(u, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR).reshape(-1, w)
-        out[h + q :] = cv2.resize(v, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR).reshape(-1, w)
+        out = pack_planes(cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR),
+                          cv2.resize(u, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR),
+                          cv2.resize(v, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR))  # fmt: skip
         return Picture(out, self.yuv, h)
 
     def draw_divider(self, x: int, labels: list[tuple[str, tuple[int, int]]], size: float) -> None:
