@@ -389,3 +389,25 @@ def test_force_replaces_every_output_of_another_render(tmp_path: Path, consent: 
                                      movie=False), out, force=True)  # fmt: skip
     assert report["frames"] == 5 and len(list((out / "frames").glob("*.png"))) == 5
     assert not list(out.glob("*_deaged.mp4"))  # the other render's movie is gone with it
+
+
+def test_a_project_keeps_the_consent_and_the_plan_shot_is_marked(tmp_path: Path, consent: Path) -> None:
+    from moviola.core import init_project, open_project
+    from moviola.plan import load_plan, run_plan
+    from moviola.script import import_script, run_breakdown
+
+    root = tmp_path / "film"
+    project = init_project(root, name="film")
+    import_script(project, ROOT / "tests" / "data" / "previs" / "rooftop.fountain")
+    project = open_project(root)
+    run_breakdown(project, use_model=False)
+    run_plan(project)
+    shot_id = load_plan(project)["shots"][0]["id"]
+    result = subprocess.run(_cli(["vfx", "deage", "--plate", str(HOPPER), "--years", "20", "--consent", str(consent),
+                                  "--project", str(root), "--shot", shot_id, "--name", "hopper", "--no-review"]),
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (root / "consent" / consent.name).read_bytes() == consent.read_bytes()
+    assert (root / "vfx" / "hopper" / "deage" / "report.json").is_file()
+    shot = next(s for s in load_plan(open_project(root))["shots"] if s["id"] == shot_id)
+    assert shot["vfx"] and shot["vfx_kind"] == "de_aging"

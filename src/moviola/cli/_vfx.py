@@ -221,7 +221,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         if proj is not None and shot is not None:
             from ..plan import set_shot
 
-            set_shot(proj, shot, {"vfx": True, "vfx_kind": "de-age"})
+            set_shot(proj, shot, {"vfx": True, "vfx_kind": "de_aging"})
         if as_json:
             print_json(report)
             return
