@@ -211,6 +211,11 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             if proj is None:
                 raise typer.BadParameter("give --out DIR (or --project DIR)")
             out_dir = proj.root / "vfx" / name / ("deage-preview" if preview else "deage")
+        if proj is not None and shot is not None:  # a shot the plan does not hold is said before any work
+            from ..plan import load_plan
+
+            if not any(s.get("id") == shot for s in load_plan(proj).get("shots", [])):
+                raise InputError(f"the plan has no shot {shot}", proj.path("documents/plan.json"))
         try:
             with progress_ctx(not as_json and err.is_terminal) as progress:
                 report = run_deage(settings, out_dir, force=force, progress=progress)
