@@ -134,3 +134,19 @@ def nevada_project(_nevada_template: Path, tmp_path: Path) -> Path:
     root = tmp_path / "nevada"
     shutil.copytree(_nevada_template, root)
     return root
+
+
+@pytest.fixture
+def planned_project(tmp_path: Path) -> tuple[Path, str]:
+    """A project with a rules-only breakdown and a shot plan of the rooftop scene: its
+    root and its first shot's id (what a VFX shot links to)."""
+    from moviola.core import init_project, open_project
+    from moviola.plan import load_plan, run_plan
+    from moviola.script import import_script, run_breakdown
+
+    root = tmp_path / "film"
+    import_script(init_project(root, name="film"), REPO_ROOT / "tests" / "data" / "previs" / "rooftop.fountain")
+    project = open_project(root)
+    run_breakdown(project, use_model=False)
+    run_plan(project)
+    return root, str(load_plan(project)["shots"][0]["id"])

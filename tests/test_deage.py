@@ -391,18 +391,11 @@ def test_force_replaces_every_output_of_another_render(tmp_path: Path, consent: 
     assert not list(out.glob("*_deaged.mp4"))  # the other render's movie is gone with it
 
 
-def test_a_project_keeps_the_consent_and_the_plan_shot_is_marked(tmp_path: Path, consent: Path) -> None:
-    from moviola.core import init_project, open_project
-    from moviola.plan import load_plan, run_plan
-    from moviola.script import import_script, run_breakdown
+def test_a_project_keeps_the_consent_and_the_plan_shot_is_marked(planned_project: tuple[Path, str], consent: Path) -> None:
+    from moviola.core import open_project
+    from moviola.plan import load_plan
 
-    root = tmp_path / "film"
-    project = init_project(root, name="film")
-    import_script(project, ROOT / "tests" / "data" / "previs" / "rooftop.fountain")
-    project = open_project(root)
-    run_breakdown(project, use_model=False)
-    run_plan(project)
-    shot_id = load_plan(project)["shots"][0]["id"]
+    root, shot_id = planned_project
     result = subprocess.run(_cli(["vfx", "deage", "--plate", str(HOPPER), "--years", "20", "--consent", str(consent),
                                   "--project", str(root), "--shot", shot_id, "--name", "hopper", "--no-review"]),
                             capture_output=True, text=True, timeout=300)  # fmt: skip

@@ -300,18 +300,12 @@ def test_cli_reports_bad_input_in_one_line_with_exit_code_2(tmp_path: Path) -> N
     assert not (tmp_path / "o" / "layers").exists()
 
 
-def test_a_project_keeps_plate_and_recipe_and_the_plan_shot_points_at_it(tmp_path: Path) -> None:
-    from moviola.core import init_project, open_project
+def test_a_project_keeps_plate_and_recipe_and_the_plan_shot_points_at_it(planned_project: tuple[Path, str]) -> None:
+    from moviola.core import open_project
     from moviola.plan import load_plan, run_plan
-    from moviola.script import import_script, run_breakdown
 
-    root = tmp_path / "film"
-    project = init_project(root, name="film")
-    import_script(project, ROOT / "tests" / "data" / "previs" / "rooftop.fountain")
+    root, shot_id = planned_project
     project = open_project(root)
-    run_breakdown(project, use_model=False)
-    run_plan(project)
-    shot_id = load_plan(project)["shots"][0]["id"]
     result = subprocess.run(_cli(["vfx", "collapse", "--plate", str(PLATE), "--building", BOX, "--project",
                                   str(root), "--shot", shot_id, "--name", "fall", "--preview", "--resolution",
                                   "320x240", "--frames", "24", "--json"]),

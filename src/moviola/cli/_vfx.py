@@ -44,6 +44,16 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
     """Attach ``vfx`` to the main app (called by the cli package)."""
     app.add_typer(vfx_app, name="vfx")
 
+    def interruptible(show: bool, render: Any) -> dict[str, Any]:
+        """Run a render with a progress bar; Ctrl-C exits 130 and says how to resume."""
+        try:
+            with progress_ctx(show and err.is_terminal) as progress:
+                return render(progress)  # type: ignore[no-any-return]
+        except KeyboardInterrupt:
+            err.print("interrupted: every finished frame is kept and nothing half-written is left; "
+                      "run the same command to resume")  # fmt: skip
+            raise typer.Exit(130) from None
+
     @vfx_app.command("collapse")
     def collapse(
         plate: Annotated[Path | None, typer.Option(help="The plate: a JPEG/PNG/EXR still or a short locked-off video.")] = None,
@@ -137,7 +147,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             recipe = preview_of(recipe, (info.width, info.height)).validate()
         if proj is not None:  # the project keeps the shot's recipe (and its plate), previewed or not
             folder = proj.root / "vfx" / recipe.name
-            kept = _keep_plate(Path(final.plate), folder, proj.root)
+            kept = _keep_in_project(Path(final.plate), folder / "plate", proj.root)
             final = replace(final, plate=str(kept))
             recipe = replace(recipe, plate=str(kept))
             write_recipe(folder / "recipe.json", final)
@@ -151,14 +161,9 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             raise typer.BadParameter("--shot needs --project (the plan lives in a project)")
         if out_dir is None:
             raise typer.BadParameter("give --out DIR (or --project DIR)")
-        try:
-            with progress_ctx(not as_json and err.is_terminal) as progress:
-                report = run_collapse(recipe, out_dir, force=force, progress=progress,
-                                      cpu_price=cpu_price if cpu_price is not None else CPU_PRICE_PER_VCPU_HOUR)  # fmt: skip
-        except KeyboardInterrupt:
-            err.print("interrupted: every finished frame is kept and nothing half-written is left; "
-                      "run the same command to resume")  # fmt: skip
-            raise typer.Exit(130) from None
+        price = cpu_price if cpu_price is not None else CPU_PRICE_PER_VCPU_HOUR
+        report = interruptible(not as_json, lambda progress: run_collapse(recipe, out_dir, force=force,
+                                                                          progress=progress, cpu_price=price))
         if as_json:
             print_json(report)
             return
@@ -198,7 +203,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
 
         proj = open_project(project) if project is not None else None
         if consent is not None and proj is not None:
-            consent = _keep_consent(consent, proj.root)
+            consent = _keep_in_project(consent, proj.root / "consent", proj.root)
         settings = DeageSettings(
             plate=str(plate.resolve()) if plate.exists() else str(plate), years=years,
             consent=str(consent) if consent is not None else "", name=name, face=face,
@@ -216,13 +221,8 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
 
             if not any(s.get("id") == shot for s in load_plan(proj).get("shots", [])):
                 raise InputError(f"the plan has no shot {shot}", proj.path("documents/plan.json"))
-        try:
-            with progress_ctx(not as_json and err.is_terminal) as progress:
-                report = run_deage(settings, out_dir, force=force, progress=progress)
-        except KeyboardInterrupt:
-            err.print("interrupted: finished frames are kept and nothing half-written is left; "
-                      "run the same command to resume")  # fmt: skip
-            raise typer.Exit(130) from None
+        report = interruptible(not as_json, lambda progress: run_deage(settings, out_dir, force=force,
+                                                                       progress=progress))
         if proj is not None and shot is not None:
             from ..plan import set_shot
 
@@ -299,45 +299,25 @@ def _deage_summary(out: Any, report: dict[str, Any], folder: Path) -> None:
     out.print(f"[bold]Report[/]     {escape(str(folder / 'report.json'))}")
 
 
-def _keep_consent(record: Path, root: Path) -> Path:
-    """The consent record inside the project (consent/), copied once and never overwritten."""
+def _keep_in_project(source: Path, folder: Path, root: Path) -> Path:
+    """``source`` inside the project (in ``folder``), copied once, atomically and never over
+    a different file of the same name, so the project carries its own inputs."""
     import hashlib
     import shutil
 
     from ..core import atomic_path
 
-    record = record.resolve()
-    if not record.is_file() or record.is_relative_to(root.resolve()):
-        return record
-    data = record.read_bytes()
-    dest = root / "consent" / record.name
-    if dest.is_file() and dest.read_bytes() != data:
-        dest = dest.with_name(f"{record.stem}.{hashlib.sha256(data).hexdigest()[:8]}{record.suffix}")
-    if not dest.is_file():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(dest, record.suffix) as tmp:
-            shutil.copyfile(record, tmp)
-    return dest
-
-
-def _keep_plate(plate: Path, folder: Path, root: Path) -> Path:
-    """The plate inside the project (copied once, atomically), so the project carries its inputs."""
-    import hashlib
-    import shutil
-
-    from ..core import atomic_path
-
-    plate = plate.resolve()
-    if plate.is_relative_to(root.resolve()):
-        return plate
-    digest = hashlib.sha256(plate.read_bytes()).hexdigest()
-    dest = folder / "plate" / plate.name
+    source = source.resolve()
+    if not source.is_file() or source.is_relative_to(root.resolve()):
+        return source
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    dest = folder / source.name
     if dest.is_file() and hashlib.sha256(dest.read_bytes()).hexdigest() != digest:
-        dest = dest.with_name(f"{plate.stem}.{digest[:8]}{plate.suffix}")  # never overwrite a plate
+        dest = dest.with_name(f"{source.stem}.{digest[:8]}{source.suffix}")
     if not dest.is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(dest, plate.suffix) as tmp:
-            shutil.copyfile(plate, tmp)
+        with atomic_path(dest, source.suffix) as tmp:
+            shutil.copyfile(source, tmp)
     return dest
 
 
