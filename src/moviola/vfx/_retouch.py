@@ -20,7 +20,7 @@ jowls, cheeks, brows and mouth corners and open the eyes a little.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -88,14 +88,6 @@ class RetouchState:
             self.cheek_luma += self.rate * (cheek - self.cheek_luma)
             self.under_luma += self.rate * (under - self.under_luma)
         return self.cheek_luma, self.under_luma
-
-
-@dataclass
-class Retouched:
-    image: F32  # the treated crop
-    matte: F32  # where it differs from the plate, 0..1
-    landmarks: F32  # the landmarks after the warp
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def blur(img: F32, sigma: float) -> F32:
@@ -218,10 +210,6 @@ class WarpField:
         bottom = g[y0 + 1, x0] * (1 - fx) + g[y0 + 1, x0 + 1] * fx
         return np.asarray(top * (1 - fy) + bottom * fy, np.float32)
 
-    def support(self) -> F32:
-        """Where the warp moves pixels by more than a hundredth of a pixel."""
-        mag = np.hypot(self.grid[..., 0], self.grid[..., 1]) * np.float32(100.0)
-        return self._upsampled(np.clip(mag, 0.0, 1.0).astype(np.float32))
 
 
 def apply_warp(img: NDArray[Any], field: WarpField) -> NDArray[Any]:
@@ -286,27 +274,6 @@ def apply_plan(region: F32, plan: RetouchPlan, weight: float = 1.0) -> F32:
     out = apply_warp(region, plan.field.scaled(weight)) if plan.field is not None else region
     out = out + _up(plan.delta, w, h) * np.float32(weight)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def retouch(crop: NDArray[Any], lm: F32, years: float, strengths: Strengths, state: RetouchState,
-            max_unit: float = 72.0) -> Retouched:  # fmt: skip
-    """De-age the face in ``crop`` (h, w, 3: 8-bit, or display RGB 0..1 as float) whose
-    landmarks ``lm`` are in crop pixels: ``plan_retouch`` then ``apply_plan``.
-
-    The tonal edits are worked out on a copy no finer than ``max_unit`` pixels to the
-    face unit and added back as a smooth correction, so the plate's finest texture
-    (pores, grain) is never resampled; the warp moves the crop's own pixels.
-    """
-    h, w = crop.shape[:2]
-    ww, wh = work_size(lm, (w, h), max_unit)
-    work = cv2.resize(crop, (ww, wh), interpolation=cv2.INTER_AREA) if (ww, wh) != (w, h) else crop
-    plan = plan_retouch(work, lm, (w, h), years, strengths, state)
-    base = crop.astype(np.float32) * np.float32(1 / 255) if crop.dtype == np.uint8 else np.asarray(crop, np.float32)
-    image = apply_plan(base, plan)
-    matte = _up(plan.skin, w, h)
-    if plan.field is not None:
-        matte = np.maximum(apply_warp(matte, plan.field), plan.field.support())
-    return Retouched(image, matte, plan.landmarks)
 
 
 def _tonal(img: F32, lm: F32, scale: float, amounts: dict[str, float], feather: float,
