@@ -1,17 +1,34 @@
-"""Consent records: written once, checked before any likeness edit, cited in what is rendered."""
+"""Consent records: written once and signed, checked before any likeness edit, cited in what is
+rendered.
+
+Each test runs with its own configuration folder (``MOVIOLA_CONFIG``), so "this account"
+is a fresh one with its own signing key; a second folder plays another person.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from moviola.core import ConsentError, DocumentError, InputError, init_project
 from moviola.vfx import check_consent, new_consent, read_consent, write_consent
+from moviola.vfx._consent import KEY_FILE, SigningKey, check_consent_for, signing_key, trust_key
+
+
+@pytest.fixture(autouse=True)
+def own_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This account's configuration folder (its signing key, the keys it trusts)."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("MOVIOLA_CONFIG", str(folder))
+    return folder
 
 
 def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -28,9 +45,10 @@ def test_a_record_round_trips_and_is_cited_by_its_sha256(tmp_path: Path) -> None
     path = record_file(tmp_path, scope="12A,12B")
     record, digest = read_consent(path)
     assert record.performer == "Ada Lovelace" and record.scope == ("12A", "12B")
-    assert json.loads(path.read_text())["schema"] == "Consent.1"
+    assert json.loads(path.read_text())["schema"] == "Consent.2"
     meta = check_consent(path, shot="12B", today=date(2026, 6, 1))
     assert meta["moviola_consent_sha256"] == digest and meta["moviola_consent_performer"] == "Ada Lovelace"
+    assert meta["moviola_consent_key_id"] == signing_key().key_id  # and which key vouched for it
 
 
 def test_no_record_means_no_edit_with_a_message_that_says_how(tmp_path: Path) -> None:
@@ -102,3 +120,172 @@ def test_cli_new_and_check(tmp_path: Path) -> None:
     again = _cli(["consent", "new", "--performer", "Ada Lovelace", "--scope", "12A", "--expires", "2099-12-31",
                   "--signed-by", "Her Agent", "--project", str(root)])  # fmt: skip
     assert again.returncode == 2 and "not edited in place" in again.stderr
+
+
+# --- integrity: a record is what its issuer signed, or it grants nothing --------------------
+
+
+def edited(path: Path, **changes: Any) -> Path:
+    """The record with fields changed by hand (its signature left as it was)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc.update(changes)
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("change", [
+    {"performer": "Grace Hopper"},
+    {"expires": "2099-12-31"},
+    {"signed_on": "2025-01-01"},
+    {"scope": ["project"]},
+    {"scope": ["12A", "13"]},
+    {"signed_by": "Ada Lovelace herself"},
+    {"project": "another-film"},
+    {"notes": "amended"},
+    {"created": "2020-01-01T00:00:00Z"},
+])  # fmt: skip
+def test_a_record_edited_by_hand_grants_nothing(tmp_path: Path, change: dict[str, Any]) -> None:
+    path = edited(record_file(tmp_path, scope="12A"), **change)
+    with pytest.raises(ConsentError, match="changed after it was signed") as info:
+        check_consent(path, shot="12A", today=date(2026, 6, 1))
+    assert info.value.exit_code == 6
+
+
+def test_a_record_is_judged_by_its_fields_not_its_layout(tmp_path: Path) -> None:
+    path = record_file(tmp_path)
+    before = check_consent(path, today=date(2026, 6, 1))
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=None, sort_keys=True))  # same fields, re-laid
+    after = check_consent(path, today=date(2026, 6, 1))
+    assert after["moviola_consent_performer"] == "Ada Lovelace"
+    assert after["moviola_consent_sha256"] != before["moviola_consent_sha256"]  # outputs cite the very file
+
+
+def test_a_record_without_its_signature_or_with_a_broken_one_grants_nothing(tmp_path: Path) -> None:
+    path = record_file(tmp_path)
+    doc = json.loads(path.read_text())
+    signature = doc.pop("signature")
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ConsentError, match="not signed"):
+        check_consent(path, today=date(2026, 6, 1))
+    for broken in ({**signature, "value": "AAAA"}, {**signature, "key_id": "0" * 16}, {**signature, "algorithm": "rsa"},
+                   {"value": signature["value"]}, "signed"):  # fmt: skip
+        path.write_text(json.dumps({**doc, "signature": broken}))
+        with pytest.raises(ConsentError, match="signature"):
+            check_consent(path, today=date(2026, 6, 1))
+
+
+def test_a_record_re_signed_by_whoever_edited_it_is_refused_for_its_key(tmp_path: Path) -> None:
+    # the editor signs the edited record with a key of their own: it holds together, but nobody trusts that key
+    forger = SigningKey.generate()
+    path = write_consent(tmp_path / "forged.json", new_consent("Grace Hopper", "project", "2099-12-31",
+                                                                 "Grace Hopper", signed_on="2026-01-01"), key=forger)  # fmt: skip
+    with pytest.raises(ConsentError, match=f"signed with key {forger.key_id}, which this account does not trust"):
+        check_consent(path, today=date(2026, 6, 1))
+
+
+def test_records_from_another_issuer_are_accepted_once_their_key_is_trusted(tmp_path: Path, own_config: Path) -> None:
+    producer = signing_key(tmp_path / "producer-config")  # the producer's account, elsewhere
+    path = write_consent(tmp_path / "ada.json", new_consent("Ada Lovelace", "project", "2030-01-01", "Ada Lovelace",
+                                                            signed_on="2026-01-01"), key=producer)  # fmt: skip
+    with pytest.raises(ConsentError, match="does not trust"):
+        check_consent(path, today=date(2026, 6, 1))
+    trust_key(producer.public, "Production legal")
+    assert check_consent(path, today=date(2026, 6, 1))["moviola_consent_key_id"] == producer.key_id
+    assert not (own_config / KEY_FILE).exists()  # checking made no key: only issuing does
+
+
+def test_the_signing_key_is_made_once_for_its_owner_only_and_never_replaced(own_config: Path) -> None:
+    first = signing_key()
+    assert first.created and first.path == own_config / KEY_FILE
+    assert stat.S_IMODE(own_config.stat().st_mode) == 0o700
+    assert stat.S_IMODE(first.path.stat().st_mode) == 0o600
+    again = signing_key()
+    assert not again.created and again.public == first.public
+    os.chmod(first.path, 0o644)  # a key others can read could sign for anyone: refused until fixed
+    with pytest.raises(ConsentError, match=r"can be read by others.*chmod 600"):
+        signing_key()
+
+
+def test_a_consent_1_record_is_read_and_refused_with_the_command_that_re_issues_it(tmp_path: Path) -> None:
+    old = tmp_path / "old.json"  # as Moviola wrote records before they were signed
+    old.write_text(json.dumps({"schema": "Consent.1", "performer": "Ada O'Hara", "scope": ["12A", "12B"],
+                               "signed_on": "2026-01-01", "expires": "2030-01-01", "signed_by": "Her Agent",
+                               "project": None, "created": "2026-01-01T10:00:00Z", "notes": ""}))  # fmt: skip
+    record, _ = read_consent(old)
+    assert record.performer == "Ada O'Hara" and record.signature is None
+    with pytest.raises(ConsentError, match="not signed") as info:
+        check_consent(old, shot="12A", today=date(2026, 6, 1))
+    message = str(info.value)
+    assert message.count("\n") == 0
+    command = message.split("re-issue it from the signed consent: ")[1]
+    assert command.startswith("moviola consent new --performer 'Ada O'\"'\"'Hara' --scope 12A,12B --expires 2030-01-01")
+    # the command it gives, run, makes a record that is accepted
+    import shlex
+
+    args = shlex.split(command.removeprefix("moviola "))
+    args[args.index("NEW.json")] = str(tmp_path / "new.json")
+    made = _cli([*args, "--signed-on", "2026-01-01"])
+    assert made.returncode == 0, made.stderr
+    assert check_consent(tmp_path / "new.json", shot="12A", today=date(2026, 6, 1))
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"scope": "project"}, r"scope must be a list of shot ids or \[\"project\"\], not text \('project'\)"),
+    ({"scope": []}, r"scope must be a list"),
+    ({"scope": ["12A", 13]}, r"scope holds 13"),
+    ({"scope": ["../12A"]}, r"neither 'project' nor a shot id"),
+    ({"performer": ["Ada", "Lovelace"]}, r"performer must be text, not a list"),
+    ({"performer": " "}, r"needs the performer's name"),
+    ({"signed_by": None}, r"signed_by must be text, not null"),
+    ({"expires": 20300101}, r"expires must be text, not a number"),
+    ({"expires": "20300101"}, r"expires '20300101' is not a date"),
+    ({"expires": "2025-01-01"}, r"expires is before signed_on"),
+    ({"project": ["film"]}, r"project must be text, not a list"),
+    ({"notes": {"a": 1}}, r"notes must be text, not an object"),
+    ({"scope_extra": ["project"]}, r"unknown field\(s\) in a consent record: scope_extra"),
+])  # fmt: skip
+def test_every_field_is_checked_for_its_type_and_form(tmp_path: Path, change: dict[str, Any], words: str) -> None:
+    path = edited(record_file(tmp_path), **change)
+    with pytest.raises(DocumentError, match=words):
+        read_consent(path)
+    with pytest.raises(ConsentError, match=words):  # and a likeness edit is refused for it, exit 6
+        check_consent(path, today=date(2026, 6, 1))
+
+
+@pytest.mark.parametrize("named", ["Ada Lovelace", "ada lovelace", "  Ada   LOVELACE ", "Ａｄａ Ｌｏｖｅｌａｃｅ"])
+def test_the_named_performer_is_matched_as_a_person_reads_a_name(tmp_path: Path, named: str) -> None:
+    assert check_consent_for(record_file(tmp_path), named, today=date(2026, 6, 1))
+
+
+@pytest.mark.parametrize(("named", "words"), [
+    ("Ada Lovelace-King", "not Ada Lovelace-King's"),
+    ("AdaLovelace", "not AdaLovelace's"),
+    ("Grace Hopper", "not Grace Hopper's"),
+    (None, "--performer NAME"),
+    ("   ", "--performer NAME"),
+])  # fmt: skip
+def test_a_face_edit_needs_the_performer_named_and_it_must_be_the_records(tmp_path: Path, named: str | None,
+                                                                          words: str) -> None:  # fmt: skip
+    with pytest.raises(ConsentError, match=words):
+        check_consent_for(record_file(tmp_path), named, today=date(2026, 6, 1))
+
+
+def test_cli_key_and_trust_let_another_account_check_a_record(tmp_path: Path, own_config: Path) -> None:
+    made = _cli(["consent", "new", "--performer", "Ada Lovelace", "--scope", "project", "--expires", "2099-12-31",
+                 "--signed-by", "Her Agent", "--out", str(tmp_path / "ada.json")])  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "Made your consent signing key" in made.stdout and (own_config / KEY_FILE).is_file()
+    public = _cli(["consent", "key"]).stdout.strip()
+    other = dict(os.environ, MOVIOLA_CONFIG=str(tmp_path / "vendor-config"))  # the vendor's account
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "moviola", *args], capture_output=True, text=True,
+                              timeout=120, env=other)  # fmt: skip
+
+    refused = run("consent", "check", str(tmp_path / "ada.json"))
+    assert refused.returncode == 6 and "does not trust" in refused.stderr
+    assert run("consent", "trust", public, "--name", "Ada's production").returncode == 0
+    ok = run("consent", "check", str(tmp_path / "ada.json"))
+    assert ok.returncode == 0 and "valid: Ada Lovelace" in ok.stdout
+    bad = run("consent", "trust", "not-a-key", "--name", "X")
+    assert bad.returncode == 2 and "not an Ed25519 public key" in bad.stderr

@@ -1,4 +1,5 @@
-"""``moviola consent ...``: recording and checking a performer's consent to likeness edits."""
+"""``moviola consent ...``: recording and checking a performer's consent to likeness edits,
+and the keys records are signed with."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ..core import open_project
+from ..core import InputError, open_project
 
-consent_app = typer.Typer(help="Performers' consent to likeness edits: record, check.", no_args_is_help=True)
+consent_app = typer.Typer(help="Performers' consent to likeness edits: record (signed), check, keys.",
+                          no_args_is_help=True)
 
 
 def register(app: typer.Typer, out: Any, print_json: Any) -> None:
@@ -29,8 +31,8 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         signed_on: Annotated[str | None, typer.Option(help="Signing date, YYYY-MM-DD (default today).")] = None,
         notes: Annotated[str, typer.Option(help="Anything the record should carry.")] = "",
     ) -> None:
-        """Write a consent record (never over an existing one)."""
-        from ..vfx._consent import new_consent, write_consent
+        """Write a consent record, signed with your key (never over an existing one)."""
+        from ..vfx._consent import new_consent, signing_key, write_consent
 
         proj = open_project(project) if project is not None else None
         record = new_consent(performer, scope, expires, signed_by, signed_on=signed_on,
@@ -40,9 +42,17 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
                 raise typer.BadParameter("give --out FILE (or --project DIR)")
             slug = re.sub(r"[^a-z0-9]+", "-", record.performer.lower()).strip("-") or "performer"
             out_file = proj.root / "consent" / f"{slug}.{record.signed_on}.json"
-        path = write_consent(out_file, record)
+        if out_file.exists():  # said before a key is made for a record that could not be written
+            raise InputError("a consent record is already there; records are not edited in place, "
+                             "write a new file", out_file)  # fmt: skip
+        key = signing_key()
+        if key.created:
+            out.print(f"Made your consent signing key {key.key_id}: {escape(str(key.path))} (keep it private; "
+                      "'moviola consent key' prints the public half for whoever checks your records)")  # fmt: skip
+        path = write_consent(out_file, record, key=key)
         out.print(f"Consent of {escape(record.performer)} for {escape(', '.join(record.scope))} until "
-                  f"{record.expires}, signed by {escape(record.signed_by)}: {escape(str(path))}")  # fmt: skip
+                  f"{record.expires}, signed by {escape(record.signed_by)} with key {key.key_id}: "
+                  f"{escape(str(path))}")  # fmt: skip
 
     @consent_app.command("check")
     def check(
@@ -51,11 +61,32 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         shot: Annotated[str | None, typer.Option(help="The shot to be edited.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the metadata it grants as JSON.")] = False,
     ) -> None:
-        """Say whether the record allows the edit (exit 6 and why, if not)."""
+        """Say whether the record allows the edit (exit 6 and why, if not): signed, by a key
+        you trust, unchanged since, in date, for this performer and shot."""
         from ..vfx._consent import check_consent
 
         meta = check_consent(record_file, performer=performer, shot=shot)
         if as_json:
             print_json(meta)
             return
-        out.print(f"valid: {escape(meta['moviola_consent_performer'])}, until {meta['moviola_consent_expires']}")
+        out.print(f"valid: {escape(meta['moviola_consent_performer'])}, until {meta['moviola_consent_expires']}, "
+                  f"signed with key {meta['moviola_consent_key_id']}")  # fmt: skip
+
+    @consent_app.command("key")
+    def key() -> None:
+        """Print your public signing key (made on first use): whoever checks your records on another
+        account adds it with 'moviola consent trust KEY --name NAME'."""
+        from ..vfx._consent import signing_key
+
+        print(signing_key().public)  # alone on its line, for: moviola consent trust "$(...)" --name NAME
+
+    @consent_app.command("trust")
+    def trust(
+        public_key: Annotated[str, typer.Argument(help="A public key as 'moviola consent key' prints it.")],
+        name: Annotated[str, typer.Option(help="Whose key it is (shown when a record is checked).")],
+    ) -> None:
+        """Accept consent records signed with another person's key (kept for your account only)."""
+        from ..vfx._consent import key_id, trust_key
+
+        path = trust_key(public_key, name)
+        out.print(f"trusted key {key_id(public_key.strip())} ({escape(' '.join(name.split()))}): {escape(str(path))}")
