@@ -15,12 +15,16 @@ PROJECT=${1:-demo-project}
 "$M" vfx collapse --recipe examples/palace/recipe.json --project "$PROJECT" --shot 11A  # the script's collapse shot
 # De-aging needs consent on record: this one is a demonstration record for a public-domain
 # photograph (see examples/hopper/README.md); a real one is signed by the performer.
-CONSENT="$PROJECT/consent/grace-hopper-demo-$(date +%Y).json"
+# (signed with this account's key, made on first use; a record from before signing is refused,
+# so the file name carries the record's version and an older demo's record is left as it was)
+CONSENT="$PROJECT/consent/grace-hopper-demo-$(date +%Y).v2.json"
 [ -f "$CONSENT" ] || "$M" consent new --performer "Grace Hopper" --scope project \
   --expires "$(date -d '+1 year' +%F)" --signed-by "Moviola demo (public-domain photograph)" \
   --notes "demonstration record for a public-domain U.S. Navy photograph, not a real consent" \
   --project "$PROJECT" --out "$CONSENT"
-"$M" vfx deage --plate examples/hopper/grace_hopper.jpg --years 25 --consent "$CONSENT" --project "$PROJECT" --name hopper
+"$M" vfx deage --plate examples/hopper/grace_hopper.jpg --years 25 --consent "$CONSENT" --performer "Grace Hopper" \
+  --project "$PROJECT" --name hopper
 MOVING="$PROJECT/vfx/hopper_moving/plate/hopper_1080p.mp4"
 [ -f "$MOVING" ] || "$M" vfx moving-plate examples/hopper/grace_hopper.jpg "$MOVING" --head 0.5,0.43
-"$M" vfx deage --plate "$MOVING" --years 25 --consent "$CONSENT" --project "$PROJECT" --name hopper_moving
+"$M" vfx deage --plate "$MOVING" --years 25 --consent "$CONSENT" --performer "Grace Hopper" \
+  --project "$PROJECT" --name hopper_moving

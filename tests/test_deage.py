@@ -347,7 +347,8 @@ def test_video_pictures_keep_their_code_values_where_nothing_changes() -> None:
 def test_the_cli_prints_json_with_the_contract_fields(tmp_path: Path, consent: Path) -> None:
     out = tmp_path / "o"
     result = subprocess.run(_cli(["vfx", "deage", "--plate", str(HOPPER), "--years", "15", "--consent", str(consent),
-                                  "--out", str(out), "--json", "--no-review"]), capture_output=True, text=True,
+                                  "--performer", "Grace Hopper", "--out", str(out), "--json", "--no-review"]),
+                            capture_output=True, text=True,
                             timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -397,7 +398,8 @@ def test_a_project_keeps_the_consent_and_the_plan_shot_is_marked(planned_project
 
     root, shot_id = planned_project
     result = subprocess.run(_cli(["vfx", "deage", "--plate", str(HOPPER), "--years", "20", "--consent", str(consent),
-                                  "--project", str(root), "--shot", shot_id, "--name", "hopper", "--no-review"]),
+                                  "--performer", "Grace Hopper", "--project", str(root), "--shot", shot_id,
+                                  "--name", "hopper", "--no-review"]),
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (root / "consent" / consent.name).read_bytes() == consent.read_bytes()

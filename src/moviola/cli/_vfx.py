@@ -174,6 +174,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         plate: Annotated[Path, typer.Option(help="A still, an image sequence (folder, name.####.png) or a video.")],
         years: Annotated[float, typer.Option(help="Years to take off (e.g. 5-30).")],
         consent: Annotated[Path | None, typer.Option(help="The performer's consent record (moviola consent new).")] = None,
+        performer: Annotated[str | None, typer.Option(help="Whose face this is (required with --consent): must be the consent record's performer.")] = None,
         out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for frames, movies, sheet and report.json.")] = None,
         preview: Annotated[bool, typer.Option("--preview", help="Fast look: at most 960 px wide and 120 frames; review movie and sheet only.")] = False,
         face: Annotated[int | None, typer.Option(help="Which face to treat when there are several: 1 is the leftmost.")] = None,
@@ -198,15 +199,18 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         as_json: Annotated[bool, typer.Option("--json", help="Print report.json on stdout instead of a summary.")] = False,
     ) -> None:  # fmt: skip
         """Take years off a performer's face through a shot, with their consent on record."""
+        from ..vfx._consent import check_consent_for
         from ..vfx._deage import DeageSettings, run_deage
         from ..vfx._retouch import Strengths
 
         proj = open_project(project) if project is not None else None
+        # consent first: a record that allows nothing is not even copied into the project
+        check_consent_for(consent, performer, shot=shot, project=proj.name if proj is not None else None)
         if consent is not None and proj is not None:
             consent = _keep_in_project(consent, proj.root / "consent", proj.root)
         settings = DeageSettings(
             plate=str(plate.resolve()) if plate.exists() else str(plate), years=years,
-            consent=str(consent) if consent is not None else "", name=name, face=face,
+            consent=str(consent) if consent is not None else "", performer=performer, name=name, face=face,
             reference=str(reference) if reference is not None else None,
             strengths=Strengths(wrinkles, under_eye, folds, tone, lift, eyes, feather), preview=preview,
             frames=frames, fps=fps, frame_format=frame_format, movie=movie, review=review, shot=shot,

@@ -72,6 +72,7 @@ class DeageSettings:
     years: float
     consent: str
     out: str = ""
+    performer: str | None = None  # the face the user names: must be the consent's performer (the CLI asks)
     name: str = "deage"
     face: int | None = None  # 1 = the leftmost face
     reference: str | None = None  # a photo of the performer, to pick their face
@@ -106,7 +107,7 @@ class DeageSettings:
 
     def key(self, footage_digest: str, consent_sha: str) -> str:
         data = asdict(self)
-        for name in ("out", "allow_non_commercial", "consent", "plate"):  # where, not what
+        for name in ("out", "allow_non_commercial", "consent", "plate", "performer"):  # where, not what
             data.pop(name, None)
         if self.reference:
             data["reference"] = str(Path(self.reference).resolve())
@@ -151,8 +152,8 @@ def run_deage(settings: DeageSettings, out: Path, *, force: bool = False, progre
     wall0 = time.perf_counter()
     settings = settings.validate()
     # consent first: nothing is opened, decoded or written without it
-    consent = check_consent(Path(settings.consent) if settings.consent else None, shot=settings.shot,
-                            project=settings.project, today=today)  # fmt: skip
+    consent = check_consent(Path(settings.consent) if settings.consent else None, performer=settings.performer,
+                            shot=settings.shot, project=settings.project, today=today)  # fmt: skip
     out = Path(out)
     footage = open_footage(Path(settings.plate), fps=settings.fps)
     if settings.preview:
