@@ -9,9 +9,13 @@ missing one is named with the command that installs it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,10 +108,60 @@ def _check_manifest(manifest: Path, model: FaceModel) -> None:
                          "check its terms before use", manifest)  # fmt: skip
 
 
+NATIVE_LOGS_ENV = "MOVIOLA_NATIVE_LOGS"  # 1: let MediaPipe's own log lines through (debugging)
+_silence_lock = threading.Lock()
+_silence_depth = 0
+_saved_stderr = -1
+
+
 def quiet_native_logs() -> None:
-    """MediaPipe's C++ side logs to stderr on every graph start; keep warnings only."""
+    """Ask MediaPipe's C++ side for errors only, before it is first imported. TensorFlow
+    Lite and glog read these; MediaPipe 0.10.21 logs through absl, which reads no
+    setting before it is initialised and writes its warnings to fd 2 regardless: those
+    are kept off by :func:`native_stderr_silenced` where they are written."""
+    if os.environ.get(NATIVE_LOGS_ENV):
+        return
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 points at /dev/null for the block, and back after.
+
+    For the few moments MediaPipe writes its start-up lines (a graph starting, and
+    its first face), straight from C++ threads that Python's ``sys.stderr`` never
+    sees. Nested and concurrent blocks share one redirection; Python's buffered
+    stderr is flushed first, so nothing of ours written before is lost, and our
+    errors are printed after the block, once fd 2 is back. ``MOVIOLA_NATIVE_LOGS=1``
+    turns it off."""
+    global _silence_depth, _saved_stderr
+    if os.environ.get(NATIVE_LOGS_ENV):
+        yield
+        return
+    with _silence_lock:
+        if _silence_depth == 0:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            try:
+                saved = os.dup(2)
+            except OSError:  # no fd 2 at all: nothing to keep quiet
+                saved = -1
+            if saved >= 0:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 2)
+                os.close(null)
+            _saved_stderr = saved
+        _silence_depth += 1
+    try:
+        yield
+    finally:
+        with _silence_lock:
+            _silence_depth -= 1
+            if _silence_depth == 0 and _saved_stderr >= 0:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+                _saved_stderr = -1
 
 
 def _protobuf_compat() -> None:

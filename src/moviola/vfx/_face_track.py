@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from ..core import InputError
 from . import _face_regions as fr
-from ._face_models import import_mediapipe, model_path
+from ._face_models import import_mediapipe, model_path, native_stderr_silenced
 from ._picture import Picture
 from ._smoothing import OneEuroFilter
 
@@ -63,6 +63,19 @@ def box_of(lm: F32) -> FaceBox:
     return FaceBox(float(x0), float(y0), float(x1), float(y1), 1.0)
 
 
+_first_face_pending = True  # has this process's mesh found a face yet (see FaceFinder.mesh)
+
+
+def _start_graph(make: Callable[[], Any]) -> Any:
+    """A MediaPipe graph, started with fd 2 silenced: its calculators open in its own
+    threads and log as they do, so one blank frame is run through it inside the block,
+    which returns only once every calculator is open (and has said its piece)."""
+    with native_stderr_silenced():
+        graph = make()
+        graph.process({"image": np.zeros((64, 64, 3), np.uint8)})  # no face: leaves no state behind
+    return graph
+
+
 class FaceFinder:
     """MediaPipe's detector and face mesh (Apache-2.0 models shipped in the wheel)."""
 
@@ -70,16 +83,16 @@ class FaceFinder:
         solution_base = import_mediapipe()
         model_path("mediapipe-face-detector-full-range")  # licence and presence checked
         model_path("mediapipe-face-mesh")
-        self._detector = solution_base(
+        self._detector = _start_graph(lambda: solution_base(
             binary_graph_path="mediapipe/modules/face_detection/face_detection_full_range_cpu.binarypb",
             side_inputs={},
             outputs=["detections"],
-        )
-        self._mesh_factory: Callable[[], Any] = lambda: solution_base(
+        ))  # fmt: skip
+        self._mesh_factory: Callable[[], Any] = lambda: _start_graph(lambda: solution_base(
             binary_graph_path="mediapipe/modules/face_landmark/face_landmark_front_cpu.binarypb",
             side_inputs={"num_faces": 1, "with_attention": True, "use_prev_landmarks": True},
             outputs=["multi_face_landmarks"],
-        )
+        ))  # fmt: skip
         self._mesh = self._mesh_factory()
 
     def detect(self, rgb: U8) -> list[FaceBox]:
@@ -117,7 +130,13 @@ class FaceFinder:
         m = np.array([[1, 0, (x0 - cx) * sx + MESH_CROP / 2], [0, 1, (y0 - cy) * sy + MESH_CROP / 2]], np.float32)
         crop = cv2.warpAffine(region, m, (MESH_CROP, MESH_CROP), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        result = self._mesh.process({"image": np.ascontiguousarray(crop)})
+        global _first_face_pending
+        if _first_face_pending:  # MediaPipe says a warning once, at its first face: keep it off stderr
+            with native_stderr_silenced():
+                result = self._mesh.process({"image": np.ascontiguousarray(crop)})
+            _first_face_pending = not result.multi_face_landmarks
+        else:
+            result = self._mesh.process({"image": np.ascontiguousarray(crop)})
         if not result.multi_face_landmarks:
             return None
         pts = np.array([(p.x, p.y) for p in result.multi_face_landmarks[0].landmark], np.float32) * MESH_CROP
