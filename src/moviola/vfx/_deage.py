@@ -42,7 +42,14 @@ from ._face_models import MODELS
 from ._face_quality import SAME_PERSON, FaceJudge, FlickerMeter, dlib_box, landmark_jitter
 from ._face_track import FaceFinder, FaceTracker, Selector
 from ._footage import Footage, open_footage
-from ._outputs import STATE_FILE, check_out_dir, sweep_temporaries, write_state
+from ._outputs import (
+    STATE_FILE,
+    check_name,
+    check_out_dir,
+    discard_unstarted,
+    sweep_temporaries,
+    write_state,
+)
 from ._picture import Picture, YuvFormat, as8, to_display
 from ._retouch import RetouchState, Strengths, plan_retouch, work_size
 
@@ -101,8 +108,7 @@ class DeageSettings:
         for name, value in asdict(self.strengths).items():
             if not (0.0 <= float(value) <= 2.0):
                 raise InputError(f"--{name.replace('_', '-')} {value}: give 0 (off) to 2 (double)")
-        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
-            raise InputError(f"--name {self.name!r}: letters, digits, - and _ only")
+        check_name(self.name)  # the same rule as a collapse shot's: one plain file-name part
         return self
 
     def key(self, footage_digest: str, consent_sha: str) -> str:
@@ -160,11 +166,16 @@ def run_deage(settings: DeageSettings, out: Path, *, force: bool = False, progre
         settings = replace(settings, frame_format="none")
     key = settings.key(footage.digest, consent["moviola_consent_sha256"])
     resumable = check_out_dir(out, key, force)
+    created = not out.exists()
     try:
         return _render(settings, footage, consent, key, out, resumable, progress, wall0)
     except KeyboardInterrupt:
         if out.is_dir():
             sweep_temporaries(out)
+        raise
+    except Exception:  # refused before any output (no face, a reference photo without one): leave
+        if not resumable:  # nothing behind that would turn the corrected command away
+            discard_unstarted(out, created, ours=())
         raise
 
 

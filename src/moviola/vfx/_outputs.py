@@ -10,6 +10,10 @@
 Each EXR is written under a temporary name and renamed; a frame counts as done
 when every one of its layers is there, so a render killed mid-frame resumes at
 that frame. The comp is renamed last.
+
+Nothing is written into DIR until a render has checked everything it can
+refuse (the plate, the region, the folder): a refused render leaves no trace,
+so the corrected command is never turned away as "a different recipe".
 """
 
 from __future__ import annotations
@@ -18,20 +22,58 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import ProjectError, write_text_atomic
+from ..core import InputError, ProjectError, write_text_atomic
 from ..core._image_io import write_exr
 
 F32 = NDArray[np.floating[Any]]
 LAYERS = ("cleanplate", "dustback", "debris", "dust", "lightwrap", "grain", "mattes", "comp")
 STATE_FILE = ".moviola-render.json"
+_TEMPORARY_SUFFIXES = (".exr", ".png", ".mp4", ".tmp", ".link")
 # ACEScg: AP1 primaries, the ACES white point (x, y of R, G, B, white)
 ACESCG_CHROMATICITIES = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
+NAME_MAX = 64
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a shot's files, or None when it can.
+
+    A shot's name goes into every file name it writes (``NAME_review.mp4``,
+    ``NAME.1001.png``), so it must be one plain file-name part: 1 to 64 letters,
+    digits, ``-`` and ``_``, starting with a letter or digit. That rules out
+    path separators, ``.`` and ``..``, absolute paths, NUL, a leading dash (read
+    as an option by other tools) and names no file system takes. Collapse and
+    de-aging both use this one rule.
+    """
+    if not isinstance(name, str):
+        return "must be text"
+    if not name:
+        return "is empty"
+    if len(name) > NAME_MAX:
+        return f"is {len(name)} characters long; the limit is {NAME_MAX}"
+    if not all(c.isalnum() or c in "-_" for c in name) or not name[0].isalnum():
+        return ("is not a plain file-name part: use letters, digits, - and _ only, starting with a "
+                "letter or digit (no / or .., it names files inside the output folder)")  # fmt: skip
+    return None
+
+
+def check_name(name: str, what: str = "--name") -> str:
+    """``name`` if it may name a shot's files (see :func:`name_problem`); an :class:`InputError` if not."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise InputError(f"{what} {_shown(name)} {problem}")
+    return name
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def layer_path(out: Path, name: str, layer: str, frame: int) -> Path:
@@ -57,8 +99,18 @@ def first_missing(
     return last + 1
 
 
-def check_out_dir(out: Path, key: str, force: bool) -> bool:
-    """May we render into ``out``? True when it holds a resumable render of this recipe.
+@dataclass(frozen=True)
+class OutDir:
+    """What a render may do with its output folder, decided before it writes anything."""
+
+    path: Path
+    resumable: bool  # holds an unfinished render of this very recipe: carry on from it
+    replace: bool  # --force over another render or other files: ours go when the render starts
+    existed: bool  # the folder was there before this run
+
+
+def inspect_out_dir(out: Path, key: str, force: bool) -> OutDir:
+    """May we render into ``out``? Refuses without touching anything.
 
     A folder with another recipe's render, or with files that are not ours, is
     refused unless ``force``: it may be somebody's work. ``force`` also renders a
@@ -72,9 +124,8 @@ def check_out_dir(out: Path, key: str, force: bool) -> bool:
             state = json.loads(state_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             state = {}
-        if state.get("key") == key and not force:
-            sweep_temporaries(out)
-            return True
+        if isinstance(state, dict) and state.get("key") == key and not force:
+            return OutDir(out, True, False, True)
         if not force:
             raise ProjectError(
                 "this folder holds the render of a different recipe (other settings, or an older "
@@ -82,14 +133,68 @@ def check_out_dir(out: Path, key: str, force: bool) -> bool:
                 "pass --force to replace it, or choose another --out",
                 out,
             )
-        _clear(out)
-        return False
+        return OutDir(out, False, True, True)
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise ProjectError("this folder is not empty and holds no Moviola render; choose an empty "
                                "--out or pass --force to render into it anyway", out)  # fmt: skip
+        return OutDir(out, False, True, True)
+    return OutDir(out, False, False, out.is_dir())
+
+
+def open_out_dir(target: OutDir) -> None:
+    """Make the folder ready to write: sweep a resumed render's temporaries, clear what
+    ``--force`` replaces, create it."""
+    if target.resumable:
+        sweep_temporaries(target.path)
+    elif target.replace:
+        _clear(target.path)
+    target.path.mkdir(parents=True, exist_ok=True)
+
+
+def check_out_dir(out: Path, key: str, force: bool) -> bool:
+    """:func:`inspect_out_dir` and :func:`open_out_dir` at once (without creating the folder);
+    True when ``out`` holds a resumable render of this recipe."""
+    target = inspect_out_dir(out, key, force)
+    if target.resumable:
+        sweep_temporaries(out)
+    elif target.replace:
         _clear(out)
-    return False
+    return target.resumable
+
+
+def discard_unstarted(out: Path, created: bool, ours: Sequence[str] = ("recipe.json",)) -> bool:
+    """After a render failed before publishing any output: remove what it wrote to get
+    started (the resume state, ``ours``, empty ``frames``/``layers`` folders) and the
+    folder itself if this run created it, so the corrected command starts afresh.
+
+    Anything else in the folder (a frame, a movie) means the render did start; then
+    nothing is touched and the same command resumes. Returns whether it discarded.
+    """
+    if not out.is_dir():
+        return False
+    for sub in ("frames", "layers"):
+        _remove_empty_tree(out / sub)
+    keep = {STATE_FILE, *ours}
+    for item in out.iterdir():
+        temporary = item.is_file() and item.name.startswith(".") and item.suffix in _TEMPORARY_SUFFIXES
+        if item.name not in keep and not temporary:
+            return False
+    for item in out.iterdir():
+        item.unlink(missing_ok=True)
+    if created:
+        out.rmdir()
+    return True
+
+
+def _remove_empty_tree(folder: Path) -> None:
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for sub in folder.iterdir():
+        if sub.is_dir() and not sub.is_symlink():
+            _remove_empty_tree(sub)
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def sweep_temporaries(out: Path) -> int:
@@ -98,7 +203,7 @@ def sweep_temporaries(out: Path) -> int:
     folders = [out, out / "frames", *(sorted((out / "layers").glob("*")) if (out / "layers").is_dir() else [])]
     for folder in (f for f in folders if f.is_dir()):
         for item in folder.glob(".*"):
-            if item.is_file() and item.name != STATE_FILE and item.suffix in (".exr", ".png", ".mp4", ".tmp", ".link"):
+            if item.is_file() and item.name != STATE_FILE and item.suffix in _TEMPORARY_SUFFIXES:
                 item.unlink(missing_ok=True)
                 gone += 1
     return gone
