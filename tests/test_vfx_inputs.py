@@ -106,9 +106,13 @@ def box_region(x0: float, y0: float, x1: float, y1: float) -> Region:
     return Region(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), "box")
 
 
+DIGEST = "0" * 64  # a plate's sha256 as a recipe document must carry it
+
+
 def recipe_for(plate: Path | str, **changes: Any) -> CollapseRecipe:
     base = CollapseRecipe(plate=str(plate), building=[[10.0, 20.0], [110.0, 20.0],
-                                                      [110.0, 220.0], [10.0, 220.0]])  # fmt: skip
+                                                      [110.0, 220.0], [10.0, 220.0]],
+                          plate_sha256=DIGEST)  # fmt: skip
     return replace(base, **changes)
 
 
@@ -519,8 +523,25 @@ def test_a_box_is_four_numbers_giving_a_four_corner_region() -> None:
     assert region.area() == pytest.approx(100 * 200)
 
 
-def test_a_box_may_give_its_corners_in_either_order() -> None:
-    assert parse_box("110,220,10,20").bounds == (10.0, 20.0, 110.0, 220.0)
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("110,20,10,220", "reversed (x1 is left of x0)"),
+        ("10,220,110,20", "reversed (y1 is above y0)"),
+        ("110,220,10,20", "reversed"),
+        ("10,20,10,220", "empty: it has no width"),
+        ("10,20,110,20", "empty: it has no height"),
+        ("-5,20,110,220", "negative coordinate"),
+        ("10,-1,110,220", "negative coordinate"),
+        ("10,20,inf,220", "not a finite number"),
+    ],
+)
+def test_a_reversed_empty_or_negative_box_is_refused_not_guessed(text: str, words: str) -> None:
+    """Swapped corners are a slip as often as not: refused in one line, never flipped."""
+    with pytest.raises(InputError) as exc:
+        parse_box(text)
+
+    assert words in str(exc.value) and "\n" not in str(exc.value)
 
 
 @pytest.mark.parametrize("text", ["", "10,20,110", "10,20,110,220,5", "a,b,c,d", "10 20 110 220"])
@@ -612,7 +633,7 @@ def test_a_region_inside_the_plate_is_kept_as_it_is() -> None:
 
 def test_a_region_of_zero_area_is_refused() -> None:
     with pytest.raises(InputError) as exc:
-        check_region(parse_box("10,10,10,50"), 320, 240)
+        check_region(box_region(10, 10, 10, 50), 320, 240)  # a polygon can be flat too
 
     assert "zero area" in str(exc.value)
 
@@ -630,11 +651,22 @@ def test_a_region_left_of_and_above_the_plate_is_refused() -> None:
         check_region(parse_box("-100,-100,-10,-10"), 320, 240)
 
 
-def test_a_region_partly_outside_the_plate_is_clipped_to_it() -> None:
-    clipped = check_region(parse_box("-50,100,200,400"), 320, 240)
+def test_a_region_partly_outside_the_plate_is_refused_not_clipped() -> None:
+    """Past the edge nearly always means another picture's pixels; the edge itself is fine."""
+    with pytest.raises(InputError) as exc:
+        check_region(parse_box("100,100,330,200"), 320, 240)
 
-    assert clipped.bounds == (0.0, 100.0, 200.0, 240.0)
-    assert clipped.source == "box"
+    assert "runs off the 320x240 plate" in str(exc.value)
+    assert check_region(parse_box("100,100,320,240"), 320, 240).bounds == (100.0, 100.0, 320.0, 240.0)
+
+
+def test_a_polygon_with_a_point_off_the_plate_is_refused() -> None:
+    region = Region(((10.0, 10.0), (100.0, -3.0), (100.0, 100.0)), "tower.json")
+
+    with pytest.raises(InputError) as exc:
+        check_region(region, 320, 240)
+
+    assert "tower.json" in str(exc.value) and "runs off" in str(exc.value)
 
 
 def test_a_region_with_only_a_sliver_on_the_plate_is_refused() -> None:
@@ -706,6 +738,16 @@ def test_an_unrefined_matte_covers_the_building_and_stays_inside_the_region() ->
     assert float(matte[outside].max()) == 0.0
 
 
+def test_a_plate_too_thin_for_grabcut_keeps_the_region_as_drawn() -> None:
+    """A 4096x108 strip is 9 px high at GrabCut's size: too few samples to model, no crash."""
+    picture = np.full((108, 4096, 3), (120, 160, 230), np.uint8)
+    picture[20:, 1400:2800] = (225, 190, 60)
+
+    matte = building_matte(picture, parse_box("1300,20,2900,108"), refine=True)
+
+    assert matte.shape == (108, 4096) and float(matte[40:, 1500:2700].min()) > 0.9
+
+
 def test_sky_seen_through_an_opening_in_the_building_is_not_building() -> None:
     picture = street_picture()
     sky = street_picture()  # the same sky, before the building was painted on
@@ -763,6 +805,81 @@ def test_each_collapse_mode_is_valid(tmp_path: Path, mode: str) -> None:
     recipe_for(tmp_path / "plate.jpg", mode=mode).validate()
 
 
+def test_every_recipe_field_has_a_checked_kind() -> None:
+    from dataclasses import fields
+
+    from moviola.vfx._recipe import _KINDS
+
+    assert set(_KINDS) == {f.name for f in fields(CollapseRecipe)}
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"frames": "lots"}, 'frames "lots" is not a whole number'),
+        ({"frames": 12.0}, "frames 12.0 is not a whole number"),
+        ({"frames": True}, "frames true is not a whole number"),
+        ({"building": None}, "building null is not a list of [x, y] points"),
+        ({"building": [[0, 0], [1]]}, "is not a list of [x, y] points"),
+        ({"fps": float("nan")}, "fps NaN is not a number"),
+        ({"resolution": [640.0, 480.0]}, "is not two whole numbers"),
+        ({"name": 7}, "name 7 is not text"),
+        ({"prompt": "x" * 20_000}, "prompt"),
+    ],
+)
+def test_a_recipe_value_of_the_wrong_kind_is_refused_naming_the_field(
+    tmp_path: Path, changes: dict[str, Any], words: str
+) -> None:
+    recipe = recipe_for(tmp_path / "plate.jpg", **changes)
+
+    with pytest.raises(InputError) as exc:
+        recipe.validate()
+
+    assert words in str(exc.value)
+
+
+def test_the_output_limit_is_dci_4k_and_a_fitting_size_keeps_the_aspect() -> None:
+    from moviola.vfx._recipe import fitted_size, size_problem
+
+    assert size_problem(4096, 2160) is None and size_problem(3840, 2160) is None
+    assert size_problem(4100, 1000) is not None and size_problem(4096, 2304) is not None
+    width, height = fitted_size(8192, 4608)
+    assert size_problem(width, height) is None and width % 4 == 0 and height % 4 == 0
+    assert width / height == pytest.approx(8192 / 4608, rel=0.01)
+
+
+def test_a_recipe_document_without_its_plate_digest_is_refused_unless_the_plate_is_chosen(
+    tmp_path: Path,
+) -> None:
+    plate = write_jpeg(tmp_path / "plate.jpg")
+    path = write_recipe_document(tmp_path / "recipe.json", plate_sha256=None)
+
+    with pytest.raises(DocumentError) as exc:
+        read_recipe(path)
+
+    assert "plate_sha256 is missing" in refusal(exc, path)
+    assert read_recipe(path, plate=plate).plate_sha256 is None  # taken from the plate it renders
+
+
+def test_a_recipe_plate_in_a_folder_below_the_recipe_is_found(tmp_path: Path) -> None:
+    (tmp_path / "plates").mkdir()
+    write_jpeg(tmp_path / "plates" / "plate.jpg")
+    path = write_recipe_document(tmp_path / "recipe.json", plate="plates/./plate.jpg")
+
+    assert read_recipe(path).plate == str((tmp_path / "plates" / "plate.jpg").resolve())
+
+
+def test_a_recipe_plate_elsewhere_in_the_project_is_found_with_the_project_named(tmp_path: Path) -> None:
+    (tmp_path / "plates").mkdir()
+    (tmp_path / "vfx" / "fall").mkdir(parents=True)
+    write_jpeg(tmp_path / "plates" / "plate.jpg")
+    path = write_recipe_document(tmp_path / "vfx" / "fall" / "recipe.json", plate="../../plates/plate.jpg")
+
+    with pytest.raises(DocumentError):
+        read_recipe(path)
+    assert read_recipe(path, root=tmp_path).plate == str((tmp_path / "plates" / "plate.jpg").resolve())
+
+
 def test_a_recipe_lists_every_problem_at_once(tmp_path: Path) -> None:
     recipe = recipe_for(tmp_path / "plate.jpg", mode="implode", frames=0)
 
@@ -791,6 +908,7 @@ def test_a_recipe_round_trips_with_its_plate_stored_relative(tmp_path: Path) -> 
 
 
 def test_a_plate_outside_the_recipe_folder_is_stored_absolute(tmp_path: Path) -> None:
+    """... and read back only inside the project the user names (or with --plate)."""
     (tmp_path / "plates").mkdir()
     (tmp_path / "shot").mkdir()
     plate = write_jpeg(tmp_path.resolve() / "plates" / "street.jpg")
@@ -799,7 +917,11 @@ def test_a_plate_outside_the_recipe_folder_is_stored_absolute(tmp_path: Path) ->
     write_recipe(path, recipe_for(plate))
 
     assert json.loads(path.read_text())["plate"] == str(plate)
-    assert read_recipe(path).plate == str(plate)
+    assert read_recipe(path, root=tmp_path).plate == str(plate)
+    with pytest.raises(DocumentError) as exc:
+        read_recipe(path)
+    assert "outside the recipe's folder" in refusal(exc, path)
+    assert read_recipe(path, plate=plate).plate == str(plate)
 
 
 def test_a_recipe_moved_with_its_plate_still_finds_it(tmp_path: Path) -> None:
@@ -814,7 +936,7 @@ def test_a_recipe_moved_with_its_plate_still_finds_it(tmp_path: Path) -> None:
 
 
 def write_recipe_document(path: Path, **changes: object) -> Path:
-    doc: dict[str, object] = {"schema": "CollapseRecipe.1", "plate": "plate.jpg",
+    doc: dict[str, object] = {"schema": "CollapseRecipe.1", "plate": "plate.jpg", "plate_sha256": DIGEST,
            "building": [[10, 20], [110, 20], [110, 220], [10, 220]]}  # fmt: skip
     doc.update(changes)
     path.write_text(json.dumps(doc))

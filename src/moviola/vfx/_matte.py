@@ -50,15 +50,31 @@ class Region:
 
 
 def parse_box(text: str) -> Region:
-    """``x0,y0,x1,y1`` in plate pixels (corners in either order)."""
+    """``x0,y0,x1,y1`` in plate pixels: the left, top corner, then the right, bottom one.
+
+    A box given the other way round (x1 left of x0, y1 above y0) is refused rather
+    than flipped: swapped numbers are a typing slip as often as not, and a
+    flipped guess renders some other part of the picture without a word. So are
+    a box of no width or height, negative numbers (left of or above the plate)
+    and numbers that are not finite.
+    """
     try:
         x0, y0, x1, y1 = (float(v) for v in text.split(","))
     except ValueError:
         raise InputError(
             f"--building {text!r} is not x0,y0,x1,y1 (four numbers, plate pixels)"
         ) from None
-    x0, x1 = sorted((x0, x1))
-    y0, y1 = sorted((y0, y1))
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise InputError(f"--building {text!r} has a coordinate that is not a finite number")
+    if min(x0, y0, x1, y1) < 0:
+        raise InputError(f"--building {text!r} has a negative coordinate: positions are plate pixels "
+                         "from its top-left corner, x right and y down")  # fmt: skip
+    if x1 < x0 or y1 < y0:
+        axis = "x1 is left of x0" if x1 < x0 else "y1 is above y0"
+        raise InputError(f"--building {text!r} is reversed ({axis}): give the left, top corner first, "
+                         "then the right, bottom one")  # fmt: skip
+    if x1 == x0 or y1 == y0:
+        raise InputError(f"--building {text!r} is empty: it has no {'width' if x1 == x0 else 'height'}")
     return Region(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), "box")
 
 
@@ -86,26 +102,61 @@ def read_polygon(path: Path) -> Region:
 
 
 def check_region(region: Region, width: int, height: int) -> Region:
-    """Refuse a region of no area or outside the plate; clip one that runs off its edges."""
+    """The user's region, refused unless it lies on the ``width`` x ``height`` plate.
+
+    Every point must be on the plate (its edges included): a box or polygon that
+    runs off it is refused, not clipped. Positions past the edge nearly always
+    mean pixels of some other picture (a scaled-down copy, a crop, the output
+    size instead of the plate's), and clipping would matte the wrong part of
+    the frame without a word; a building that really runs off the plate is
+    drawn to the edge (0, or the plate's width or height). A region of no area
+    or only a sliver is refused too.
+    """
     if not all(math.isfinite(c) for p in region.points for c in p):
         raise InputError(f"the building region ({region.source}) has a coordinate that is not a finite number")
     if region.area() < 1.0:
-        raise InputError(f"the building region ({region.source}) has zero area: {region.as_list()}")
+        raise InputError(f"the building region ({region.source}) has zero area: {_shown(region)}")
     x0, y0, x1, y1 = region.bounds
     if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
         raise InputError(
-            f"the building region ({region.source}) {region.as_list()} lies outside the "
+            f"the building region ({region.source}) {_shown(region)} lies outside the "
             f"{width}x{height} plate"
+        )
+    if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+        raise InputError(
+            f"the building region ({region.source}) {_shown(region)} runs off the {width}x{height} plate: "
+            f"positions are in the plate's own pixels, 0-{width} across and 0-{height} down; draw it to the edge"
+        )
+    if region.area() < 64:
+        raise InputError(
+            f"the building region ({region.source}) covers only {region.area():.0f} px of the plate; "
+            "give the box in plate pixels"
+        )
+    return region
+
+
+def clip_region(region: Region, width: int, height: int) -> Region:
+    """The region (in output pixels, after fitting the plate) cut to the output frame, which
+    crops the plate; refused when nothing or only a sliver of it is left in frame."""
+    x0, y0, x1, y1 = region.bounds
+    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+        raise InputError(
+            f"the building falls outside the {width}x{height} output frame once the plate is fitted to it"
         )
     clipped = tuple((min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height)))
                     for x, y in region.points)  # fmt: skip
     inside = Region(clipped, region.source)
     if inside.area() < 64:
         raise InputError(
-            f"the building region ({region.source}) covers only {inside.area():.0f} px of the plate; "
-            "give the box in plate pixels"
+            f"only {inside.area():.0f} px of the building region ({region.source}) is left in the "
+            f"{width}x{height} output frame once the plate is fitted to it"
         )
     return inside
+
+
+def _shown(region: Region) -> str:
+    points = region.as_list()
+    return str(points) if len(points) <= 8 else f"{points[:4]}... ({len(points)} points)"
 
 
 def region_mask(region: Region, width: int, height: int, scale: float = 1.0) -> U8:
@@ -159,7 +210,11 @@ def building_matte(
                 break  # nothing to learn a background from: the region is the building
             bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
             cv2.setRNGSeed(0)  # GrabCut's k-means start: deterministic mattes
-            cv2.grabCut(bgr, gc, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
+            try:
+                cv2.grabCut(bgr, gc, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
+            except cv2.error:  # too few samples of one side to model (a sliver of a plate)
+                fg = None
+                break
             fg = _largest_parts(np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8))
             if fg.sum() >= MIN_SHARE * inside.sum():
                 break

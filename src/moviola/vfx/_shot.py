@@ -21,10 +21,10 @@ from ..core._colour import SRGB, convert, working_to_srgb8
 from ._cleanplate import clean_plate, hole_mask
 from ._comp import PlateLight, estimate_light, overscan_for, plate_noise, shake_offsets
 from ._fracture import Fracture, fracture
-from ._matte import Region, building_matte, check_region
+from ._matte import Region, building_matte, check_region, clip_region
 from ._particles import ParticleFrames, ParticleSettings, simulate_particles
 from ._plate import Fit, Plate, apply_fit, fit_plate, load_plate
-from ._recipe import CollapseRecipe
+from ._recipe import CollapseRecipe, fitted_size, size_problem
 from ._render import ShardAtlas, build_atlas
 from ._simulate import SimResult, SimSettings, simulate
 
@@ -64,9 +64,17 @@ class Simulated:
 
 
 def output_size(recipe: CollapseRecipe, plate: Plate) -> tuple[int, int]:
+    """The recipe's resolution, or the plate's own size (to a multiple of 4), which is refused
+    past the limit of a collapse render with the largest size that fits suggested."""
     if recipe.resolution:
         return int(recipe.resolution[0]), int(recipe.resolution[1])
-    return plate.width - plate.width % 4, plate.height - plate.height % 4
+    w, h = plate.width - plate.width % 4, plate.height - plate.height % 4
+    if (why := size_problem(w, h)) is not None:
+        fw, fh = fitted_size(w, h)
+        raise InputError(f"the output is the plate's own size, {w}x{h}, unless a resolution is given, and that "
+                         f"{why}; pass --resolution {fw}x{fh} (the plate's aspect within the limit)",
+                         plate.path)  # fmt: skip
+    return w, h
 
 
 def _fitted_region(region: Region, fit: Fit) -> Region:
@@ -83,15 +91,10 @@ def prepare(
     _, top, _, _ = region.bounds
     fit = fit_plate(plate.width, plate.height, w, h, keep_top=top)
     image = apply_fit(plate.frame_at(recipe.start_s()), fit)
-    inside = _fitted_region(region, fit)
-    x0, y0, x1, y1 = inside.bounds
-    if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
-        raise InputError(
-            f"the building falls outside the {w}x{h} output frame once the plate is fitted to it"
-        )
+    inside = clip_region(_fitted_region(region, fit), w, h)
     tick("load")
     display = working_to_srgb8(image)
-    matte = building_matte(display, check_region(inside, w, h), refine=recipe.refine,
+    matte = building_matte(display, inside, refine=recipe.refine,
                            polygon=recipe.building_source != "box")  # fmt: skip
     tick("matte")
     hole = hole_mask(matte)
