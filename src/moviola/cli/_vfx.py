@@ -56,14 +56,14 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
 
     @vfx_app.command("collapse")
     def collapse(
-        plate: Annotated[Path | None, typer.Option(help="The plate: a JPEG/PNG/EXR still or a short locked-off video.")] = None,
+        plate: Annotated[Path | None, typer.Option(help="The plate: a JPEG/PNG/EXR still or a short locked-off video (with --recipe: this plate instead of the recipe's).")] = None,
         building: Annotated[str | None, typer.Option(help="Rough box around the building, x0,y0,x1,y1 in plate pixels.")] = None,
         polygon: Annotated[Path | None, typer.Option(help="The building's outline instead: JSON [[x,y],...] or x,y lines.")] = None,
         out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the layers, movie, sheet and report.json.")] = None,
         preview: Annotated[bool, typer.Option("--preview", help="Fast look: at most 960 px wide, 48 frames, no EXRs.")] = False,
         seed: Annotated[int | None, typer.Option(help="Seed: the same seed renders the same shot.")] = None,
         frames: Annotated[int | None, typer.Option(help="Frames to render (final 120, preview 48).")] = None,
-        resolution: Annotated[str | None, typer.Option(help="Output WIDTHxHEIGHT (even); default the plate's.")] = None,
+        resolution: Annotated[str | None, typer.Option(help="Output WIDTHxHEIGHT (multiples of 4, at most 4096 px and 4096x2160); default the plate's.")] = None,
         mode: Annotated[str | None, typer.Option(help="pancake (from the top), topple or blast.")] = None,
         direction: Annotated[str | None, typer.Option(help="left or right: which way a topple falls.")] = None,
         failure: Annotated[str | None, typer.Option(help="x,y in plate pixels where the failure starts.")] = None,
@@ -83,7 +83,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         no_refine: Annotated[bool, typer.Option("--no-refine", help="Use the box/polygon as the matte as it is.")] = False,
         clean_plate: Annotated[Path | None, typer.Option(help="Your own clean plate instead of ours.")] = None,
         plate_colorspace: Annotated[str | None, typer.Option("--plate-colorspace", "--plate-colourspace", help="OCIO colour space of the plate (default: what the file says, else sRGB).")] = None,
-        name: Annotated[str | None, typer.Option(help="Shot name used in file names.")] = None,
+        name: Annotated[str | None, typer.Option(help="Shot name used in file names: letters, digits, - and _.")] = None,
         recipe_file: Annotated[Path | None, typer.Option("--recipe", help="Render this recipe (options given override it).")] = None,
         project: Annotated[Path | None, typer.Option(help="A Moviola project: keep the recipe in it (vfx/NAME/recipe.json).")] = None,
         shot: Annotated[str | None, typer.Option(help="With --project: the plan's shot this is (it will point at the recipe).")] = None,
@@ -104,11 +104,15 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             write_recipe,
         )
         from ..vfx._cost import CPU_PRICE_PER_VCPU_HOUR
+        from ..vfx._outputs import check_name
         from ..vfx._plate import load_plate
 
+        if name is not None:  # one file-name part: the shot's files stay inside their folder
+            check_name(name)
         proj = open_project(project) if project is not None else None
-        if recipe_file is not None:
-            base = read_recipe(recipe_file)
+        if recipe_file is not None:  # --plate and --clean-plate choose those files explicitly
+            base = read_recipe(recipe_file, plate=plate, clean_plate=clean_plate,
+                               root=proj.root if proj is not None else None)  # fmt: skip
         else:
             if plate is None:
                 raise typer.BadParameter("give --plate (or --recipe)")
@@ -119,8 +123,6 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             region = parse_box(building) if building is not None else read_polygon(polygon)  # type: ignore[arg-type]
             base = CollapseRecipe(plate=str(plate.resolve()), building=[list(p) for p in region.points],
                                   building_source=region.source)  # fmt: skip
-        if plate is not None and recipe_file is not None:
-            base = replace(base, plate=str(plate.resolve()), plate_sha256=None)
         changes: dict[str, Any] = {
             "seed": seed, "frames": frames, "resolution": _resolution(resolution), "mode": mode,
             "direction": direction, "failure": _floats(failure, 2, "--failure"), "start_frame": start_frame, "duration_s": duration,
@@ -145,17 +147,30 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         if preview:
             info = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1)
             recipe = preview_of(recipe, (info.width, info.height)).validate()
+        on_ready: Any = None
         if proj is not None:  # the project keeps the shot's recipe (and its plate), previewed or not
             folder = proj.root / "vfx" / recipe.name
-            kept = _keep_in_project(Path(final.plate), folder / "plate", proj.root)
-            final = replace(final, plate=str(kept))
-            recipe = replace(recipe, plate=str(kept))
-            write_recipe(folder / "recipe.json", final)
-            if shot is not None:
-                from ..plan import set_shot
+            if shot is not None:  # a shot the plan does not hold is said before any work
+                from ..plan import load_plan
 
-                link = str((folder / "recipe.json").relative_to(proj.root))
-                set_shot(proj, shot, {"vfx": True, "vfx_kind": "collapse", "vfx_recipe": link})
+                if not any(s.get("id") == shot for s in load_plan(proj).get("shots", [])):
+                    raise InputError(f"the plan has no shot {shot}", proj.path("documents/plan.json"))
+
+            def keep_in_project(rendered: CollapseRecipe) -> CollapseRecipe:
+                """Once the render has checked everything: the plate and the recipe (with the
+                plate's sha256) into the project, the plan's shot pointed at them."""
+                assert proj is not None
+                kept = _keep_in_project(Path(final.plate), folder / "plate", proj.root)
+                write_recipe(folder / "recipe.json",
+                             replace(final, plate=str(kept), plate_sha256=rendered.plate_sha256))  # fmt: skip
+                if shot is not None:
+                    from ..plan import set_shot
+
+                    link = str((folder / "recipe.json").relative_to(proj.root))
+                    set_shot(proj, shot, {"vfx": True, "vfx_kind": "collapse", "vfx_recipe": link})
+                return replace(rendered, plate=str(kept))
+
+            on_ready = keep_in_project
             out_dir = out_dir or folder / ("preview" if preview else "render")
         elif shot is not None:
             raise typer.BadParameter("--shot needs --project (the plan lives in a project)")
@@ -163,7 +178,8 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             raise typer.BadParameter("give --out DIR (or --project DIR)")
         price = cpu_price if cpu_price is not None else CPU_PRICE_PER_VCPU_HOUR
         report = interruptible(not as_json, lambda progress: run_collapse(recipe, out_dir, force=force,
-                                                                          progress=progress, cpu_price=price))
+                                                                          progress=progress, cpu_price=price,
+                                                                          on_ready=on_ready))
         if as_json:
             print_json(report)
             return

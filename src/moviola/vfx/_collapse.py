@@ -7,6 +7,12 @@ encode frame n), contact_sheet. A render that stops (Ctrl-C, a kill, a full
 disk) leaves only whole frames; running the same recipe into the same folder
 again picks up at the first incomplete frame and re-encodes the movie from
 the frames already on disk.
+
+Everything that can refuse a render (the recipe, the plate and its sha256, the
+building region, the output size, the folder, the matte) is checked before the
+first byte is written; a render that fails before publishing a frame removes
+what it wrote to get started. A refused render leaves nothing behind, and the
+corrected command is not turned away as "a different recipe".
 """
 
 from __future__ import annotations
@@ -34,9 +40,12 @@ from ._cost import CPU_PRICE_PER_VCPU_HOUR, CostReport, cpu_seconds
 from ._frames import Drawn, FrameLayers, draw_frame, finish_frame
 from ._outputs import (
     LAYERS,
-    check_out_dir,
+    OutDir,
+    discard_unstarted,
     first_missing,
+    inspect_out_dir,
     layer_path,
+    open_out_dir,
     sequence_pattern,
     sweep_temporaries,
     write_layer,
@@ -60,23 +69,36 @@ F32 = NDArray[np.float32]
 FA = NDArray[np.floating[Any]]
 U8 = NDArray[np.uint8]
 Progress = Callable[[str, int, int], None]
+#: Called once the render is checked and prepared, just before it writes anything: gets the
+#: recipe (with its plate's sha256) and returns the one to record (e.g. the plate's copy in a project).
+OnReady = Callable[[CollapseRecipe], CollapseRecipe]
 REPORT_SCHEMA = "CollapseReport.1"
 
 
 def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, progress: Progress | None = None,
-                 cpu_price: float = CPU_PRICE_PER_VCPU_HOUR) -> dict[str, Any]:  # fmt: skip
-    """Render ``recipe`` into ``out``; returns the report (also written as report.json)."""
+                 cpu_price: float = CPU_PRICE_PER_VCPU_HOUR, on_ready: OnReady | None = None) -> dict[str, Any]:  # fmt: skip
+    """Render ``recipe`` into ``out``; returns the report (also written as report.json).
+
+    Nothing is written (into ``out``, or by ``on_ready``) until every check has
+    passed and the shot is prepared; a render that fails before its first frame
+    is published takes back what it wrote.
+    """
+    opened: list[OutDir] = []
     try:
-        return _run_collapse(recipe, Path(out), force, progress, cpu_price)
+        return _run_collapse(recipe, Path(out), force, progress, cpu_price, on_ready, opened)
     except KeyboardInterrupt:
         # the workers have stopped by now; a write cut short can leave its hidden temporary
         if Path(out).is_dir():
             sweep_temporaries(Path(out))
         raise
+    except Exception:
+        if opened and not opened[0].resumable:
+            discard_unstarted(Path(out), created=not opened[0].existed)
+        raise
 
 
 def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Progress | None,
-                  cpu_price: float) -> dict[str, Any]:  # fmt: skip
+                  cpu_price: float, on_ready: OnReady | None, opened: list[OutDir]) -> dict[str, Any]:  # fmt: skip
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
     stages: dict[str, float] = {}
     mark = [wall0]
@@ -97,10 +119,9 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     recipe = replace(recipe, plate_sha256=plate.digest)
     key = recipe.key()
     refiner = load_refiner(recipe.refiner)
-    resumable = check_out_dir(out, key, force)
-    out.mkdir(parents=True, exist_ok=True)
-    write_recipe(out / "recipe.json", recipe)
-    write_state(out, key, {"frames_done": 0})
+    target = inspect_out_dir(out, key, force)  # refuses another render's folder; writes nothing
+    # everything that can refuse the shot (region, output size, matte, clean plate) runs
+    # here, before anything is written
     prep = prepare(
         recipe,
         plate,
@@ -112,6 +133,16 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     simd = run_simulation(
         prep, tick, (lambda n: progress("simulate", n, recipe.frames)) if progress else None
     )
+    if on_ready is not None:
+        recorded = on_ready(recipe)
+        assert recorded.key() == key, "on_ready may change where files are, not what the frames show"
+        recipe = recorded
+        plate.path = Path(recipe.plate)
+    opened.append(target)
+    open_out_dir(target)
+    resumable = target.resumable
+    write_recipe(out / "recipe.json", recipe)
+    write_state(out, key, {"frames_done": 0})
     layers = () if recipe.preview else LAYERS + (() if is_passthrough(refiner) else ("refined",))
     first, last = recipe.first_frame, recipe.last_frame
     resume_at = (
