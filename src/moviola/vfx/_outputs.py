@@ -55,11 +55,11 @@ def name_problem(name: object) -> str | None:
         return "must be text"
     if not name:
         return "is empty"
-    if len(name) > NAME_MAX:
-        return f"is {len(name)} characters long; the limit is {NAME_MAX}"
     if not all(c.isalnum() or c in "-_" for c in name) or not name[0].isalnum():
         return ("is not a plain file-name part: use letters, digits, - and _ only, starting with a "
                 "letter or digit (no / or .., it names files inside the output folder)")  # fmt: skip
+    if len(name) > NAME_MAX:
+        return f"is {len(name)} characters long; the limit is {NAME_MAX}"
     return None
 
 
