@@ -634,7 +634,8 @@ def test_transition_needs_blank_line_after() -> None:
 
 def test_title_page_keys_and_indented_values() -> None:
     sp = parse(read_fixture("tricky_title_page.fountain"))
-    assert sp.title == "BRICK & STEEL\nFULL RETIRED"
+    assert sp.title == "BRICK & STEEL FULL RETIRED"  # one line, for every place that prints it
+    assert sp.title_lines == ["BRICK & STEEL", "FULL RETIRED"]  # as the title page sets it
     assert sp.title_page.get("draft DATE") == "1/20/2012"
     assert (
         sp.title_page.get("Contact")

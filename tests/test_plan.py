@@ -23,6 +23,8 @@ import pytest
 from moviola.plan import CAMERAS, STYLES, build_plan, shot_ids, shots_from_plan
 from moviola.plan._cameras import PRIMES_LF, PRIMES_S35, primes_for
 
+NEVADA = Path(__file__).resolve().parent.parent / "examples" / "nevada" / "nevada.fountain"
+
 if TYPE_CHECKING:
     from conftest import CliResult, RunCli, Snapshot
 
@@ -648,12 +650,41 @@ def test_newer_breakdown_is_refused(
     assert snapshot(nevada_project) == before
 
 
-def test_plan_without_breakdown_is_refused(
-    run_cli: RunCli, imported_project: Path, assert_one_line_error: ErrorCheck
+def test_plan_without_a_breakdown_makes_the_breakdown_first(
+    run_cli: RunCli, imported_project: Path
 ) -> None:
-    result = run_cli("plan", imported_project)
-    assert_one_line_error(result, "breakdown.json")
-    assert not (imported_project / "documents" / "plan.json").exists()
+    result = run_cli("plan", imported_project, "--no-model")
+
+    assert result.code == 0, result.err
+    assert "Ran first (missing or out of date): breakdown" in result.out
+    assert (imported_project / "documents" / "breakdown.json").is_file()
+    assert (imported_project / "documents" / "plan.json").is_file()
+
+
+def test_plan_after_a_new_draft_breaks_the_new_draft_down_first(
+    run_cli: RunCli, nevada_project: Path, tmp_path: Path
+) -> None:
+    assert run_cli("plan", nevada_project).code == 0
+    draft = tmp_path / "draft2.fountain"
+    draft.write_text(NEVADA.read_text(encoding="utf-8") + "\nINT. NEW ROOM - NIGHT\n\nA lamp.\n",
+                     encoding="utf-8")  # fmt: skip
+    assert run_cli("import-script", nevada_project, draft).code == 0
+
+    result = run_cli("plan", nevada_project, "--no-model")
+
+    assert "breakdown" in result.out.splitlines()[0]
+    plan = json.loads((nevada_project / "documents" / "plan.json").read_text(encoding="utf-8"))
+    assert plan["scenes"][-1]["heading"] == "INT. NEW ROOM - NIGHT"
+
+
+def test_layout_makes_the_breakdown_and_the_plan_first(
+    run_cli: RunCli, imported_project: Path
+) -> None:
+    result = run_cli("layout", imported_project, "--no-model")
+
+    assert result.code == 0, result.err
+    assert "Ran first (missing or out of date): breakdown, plan" in result.out
+    assert sorted(p.name for p in (imported_project / "previs").glob("scene-*.usda"))
 
 
 def test_audit_without_plan_is_refused(

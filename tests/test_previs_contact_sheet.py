@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from moviola.core import DocumentError, InputError, MoviolaError
+from moviola.core import InputError, MoviolaError, StorageError
 from moviola.previs._contact_sheet import Panel, SheetScene, write_contact_sheet
 
 RED = (200, 30, 30)
@@ -197,12 +197,12 @@ def test_failed_write_leaves_the_old_sheet(tmp_path: Path) -> None:
     assert _folder(tmp_path) == before
 
 
-def test_unwritable_target_raises_document_error(tmp_path: Path) -> None:
+def test_unwritable_target_raises_a_storage_error_naming_it(tmp_path: Path) -> None:
     blocker = tmp_path / "reports"
     blocker.write_text("a file where the folder should be")
     target = blocker / "sheet.pdf"
     scene = SheetScene("1", "INT. HALL - DAY", [Panel(_frame(tmp_path / "ok.png"), "1", "WS", "")])
-    with pytest.raises(DocumentError) as err:
+    with pytest.raises(StorageError) as err:
         write_contact_sheet(target, "T", [scene])
     assert err.value.path == target
 

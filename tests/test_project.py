@@ -16,6 +16,7 @@ from moviola.core import (
     DocumentError,
     ProjectError,
     SchemaVersionError,
+    StorageError,
     init_project,
     open_project,
     read_document,
@@ -229,8 +230,9 @@ def test_a_write_interrupted_midway_leaves_the_old_file_and_no_temp_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, failing, boom)
-    with pytest.raises(OSError):
+    with pytest.raises(StorageError, match="no space left on device") as err:
         write_document(path, {"schema": "TestDoc.3", "name": "new" * 1000})
+    assert err.value.path == path  # the file the user knows, not the temporary
     monkeypatch.undo()
 
     assert path.read_bytes() == old_bytes

@@ -22,7 +22,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import __version__
-from ..core import MoviolaError, init_project, open_project
+from ..core import (
+    InternalError,
+    MoviolaError,
+    current_step,
+    init_project,
+    note_step,
+    open_project,
+    storage_error,
+)
 from . import _consent, _vfx
 
 app = typer.Typer(
@@ -321,15 +329,20 @@ def plan(
     ] = None,
     aspect: Annotated[str | None, typer.Option(help="Frame aspect, e.g. 2.39 or 16:9.")] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate.")] = None,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
+    ] = False,
 ) -> None:
-    """Create or update the shot plan from the breakdown (keeps your edits)."""
+    """Create or update the shot plan from the breakdown (keeps your edits); a missing or
+    stale breakdown is made first."""
     from ..plan import run_plan
 
     result = run_plan(open_project(directory), style=style, seed=seed, camera=camera,
-                      aspect=aspect, fps=fps)  # fmt: skip
+                      aspect=aspect, fps=fps, use_model=not no_model)  # fmt: skip
     if as_json:
         _print_json(result.document)
         return
+    _upstream(result.upstream)
     doc = result.document
     t = doc["totals"]
     out.print(
@@ -372,15 +385,30 @@ def audit(directory: DirArg, as_json: JsonOpt = False) -> None:
             out.print(f"    diagram: reports/{escape(f.diagram)}")
 
 
+def _upstream(steps: list[str]) -> None:
+    """Say which earlier steps a command ran first, as ``previs`` does in its table."""
+    if steps:
+        out.print(f"Ran first (missing or out of date): {', '.join(steps)}")
+
+
 @app.command()
-def layout(directory: DirArg, as_json: JsonOpt = False) -> None:
-    """Write the plan as USD: one validated stage per scene (set, mannequins, cameras)."""
+def layout(
+    directory: DirArg,
+    as_json: JsonOpt = False,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
+    ] = False,
+) -> None:
+    """Write the plan as USD: one validated stage per scene (set, mannequins, cameras); a
+    missing or stale breakdown and plan are made first."""
     from ..previs import run_layout
 
-    result = run_layout(open_project(directory))
+    result = run_layout(open_project(directory), use_model=not no_model)
     if as_json:
-        _print_json({"stages": {k: str(v) for k, v in result.stages.items()}})
+        _print_json({"stages": {k: str(v) for k, v in result.stages.items()},
+                     "upstream": result.upstream})  # fmt: skip
         return
+    _upstream(result.upstream)
     out.print(f"{len(result.stages)} USD stages (USD validation: no errors) in "
               f"{escape(str(next(iter(result.stages.values())).parent))}")  # fmt: skip
 
@@ -537,14 +565,28 @@ _vfx.register(app, out, err, _progress, _print_json)
 _consent.register(app, out, _print_json)
 
 
+#: Width for output that is not a terminal (a log, CI, a pipe): wide enough that no
+#: table is cropped mid-box; tables still take only their natural width.
+PIPE_WIDTH = 200
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning Moviola errors into one line and an exit code.
 
     Click keeps its standalone handling (usage errors print a message and exit 2,
-    no arguments prints the help); our own errors never show a traceback.
+    no arguments prints the help); our own errors never show a traceback. An error
+    from the file system is one line naming the path; anything else is a bug: one
+    line naming the step and its input, the traceback in a log file (in the project
+    when there is one), exit 70.
     """
+    args = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+    for console in (out, err):
+        console.width = None  # type: ignore[assignment]  # re-measure: the stream may have changed
+        if not console.is_terminal:
+            console.width = PIPE_WIDTH
+    note_step("")
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=args, standalone_mode=True)
     except MoviolaError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -554,4 +596,52 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except OSError as exc:
+        if exc.filename is None:
+            return _report_bug(args, exc)
+        problem = storage_error(exc)
+        err.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+        return problem.exit_code
+    except Exception as exc:
+        return _report_bug(args, exc)
     return 0
+
+
+def _report_bug(args: list[str], exc: BaseException) -> int:
+    """One line for an unexpected exception, and its traceback in a log file."""
+    import traceback
+
+    command = " ".join(a for a in args[:2] if not a.startswith("-")) or "moviola"
+    noted = current_step()
+    step = noted[0] if noted and noted[0] else command.split(" ")[0]
+    subject = noted[1] if noted and noted[1] else next(
+        (a for a in args[1:] if not a.startswith("-") and Path(a).exists()), None
+    )
+    text = (f"moviola {__version__}\ncommand: moviola {' '.join(args)}\nstep: {step}\n"
+            f"input: {subject}\n\n" + "".join(traceback.format_exception(exc)))  # fmt: skip
+    log = _write_log(args, text)
+    where = f" on {subject}" if subject else ""
+    saved = f"the traceback is in {log}" if log else "the traceback could not be saved"
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    err.print(f"[bold red]error:[/] moviola {escape(command)} failed in step '{escape(step)}'"
+              f"{escape(where)}: {escape(message)} (a bug in Moviola; {escape(saved)})",
+              highlight=False, soft_wrap=True)  # fmt: skip
+    return InternalError.exit_code
+
+
+def _write_log(args: list[str], text: str) -> Path | None:
+    """``PROJECT/logs/`` when the command names a project, else the user's cache."""
+    import os
+    import time
+
+    from ..core import MANIFEST, write_text_atomic
+
+    candidates = [Path(a) for a in args[1:] if not a.startswith("-")]
+    project = next((p for p in candidates if (p / MANIFEST).is_file()), None)
+    folder = (project / "logs") if project else Path(
+        os.environ.get("MOVIOLA_CACHE", Path.home() / ".cache" / "moviola")) / "logs"  # fmt: skip
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    try:
+        return write_text_atomic(folder / f"crash-{stamp}-{os.getpid()}.log", text)
+    except MoviolaError:
+        return None

@@ -3,7 +3,7 @@
 Nothing here imports a pipeline stage; every stage builds on this.
 """
 
-from ._atomic import atomic_path, write_bytes_atomic, write_text_atomic
+from ._atomic import atomic_batch, atomic_path, write_bytes_atomic, write_text_atomic
 from ._documents import (
     Document,
     dumps_document,
@@ -20,10 +20,15 @@ from ._errors import (
     DependencyError,
     DocumentError,
     InputError,
+    InternalError,
     MoviolaError,
     ProjectError,
     SchemaVersionError,
     ScriptFormatError,
+    StorageError,
+    current_step,
+    note_step,
+    storage_error,
 )
 from ._project import (
     MANIFEST,
@@ -31,11 +36,20 @@ from ._project import (
     ScriptRevision,
     add_script_revision,
     init_project,
+    locked,
     now_iso,
     open_project,
+    project_lock,
     sha256_bytes,
 )
-from ._textio import MAX_SCRIPT_BYTES, DecodedText, decode_text, read_bytes_checked, read_text_file
+from ._textio import (
+    MAX_SCRIPT_BYTES,
+    DecodedText,
+    decode_text,
+    one_line,
+    read_bytes_checked,
+    read_text_file,
+)
 
 __all__ = [
     "MANIFEST",
@@ -46,26 +60,35 @@ __all__ = [
     "Document",
     "DocumentError",
     "InputError",
+    "InternalError",
     "MoviolaError",
     "Project",
     "ProjectError",
     "SchemaVersionError",
     "ScriptFormatError",
     "ScriptRevision",
+    "StorageError",
     "add_script_revision",
+    "atomic_batch",
     "atomic_path",
+    "current_step",
     "decode_text",
     "dumps_document",
     "init_project",
+    "locked",
+    "note_step",
     "now_iso",
+    "one_line",
     "open_project",
     "parse_schema_tag",
+    "project_lock",
     "read_bytes_checked",
     "read_document",
     "read_text_file",
     "register_schema",
     "schema_tag",
     "sha256_bytes",
+    "storage_error",
     "upgrade",
     "upgrade_from",
     "write_bytes_atomic",

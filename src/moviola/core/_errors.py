@@ -6,7 +6,10 @@ print it as one line and exit non-zero, and library users can catch one type.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
+
+_STEP: ContextVar[tuple[str, str | None] | None] = ContextVar("moviola_step", default=None)
 
 
 class MoviolaError(Exception):
@@ -63,3 +66,33 @@ class ConsentError(MoviolaError):
     """A likeness edit without a valid consent on record (missing, expired, out of scope)."""
 
     exit_code = 6
+
+
+class StorageError(MoviolaError):
+    """The file system refused a read or write (permissions, a full disk, a link loop)."""
+
+    exit_code = 7
+
+
+class InternalError(MoviolaError):
+    """A bug: an exception Moviola did not expect. The CLI logs its traceback."""
+
+    exit_code = 70  # EX_SOFTWARE
+
+
+def storage_error(exc: OSError, path: str | Path | None = None, doing: str = "") -> StorageError:
+    """One line for an ``OSError``: the path it is about and what the system said."""
+    what = exc.strerror or type(exc).__name__
+    target = path if path is not None else (exc.filename if exc.filename is not None else None)
+    return StorageError(f"{doing + ': ' if doing else ''}{what[:1].lower() + what[1:]}", target)
+
+
+def note_step(name: str, subject: str | Path | None = None) -> None:
+    """Say which step is running and on what input, so that if a bug stops it the
+    report can name them (see :func:`current_step`)."""
+    _STEP.set((name, str(subject) if subject is not None else None))
+
+
+def current_step() -> tuple[str, str | None] | None:
+    """The step last noted in this context, with its input: ``(name, subject)``."""
+    return _STEP.get()

@@ -11,13 +11,20 @@ Layout (all paths relative to the project root)::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
+import functools
 import hashlib
+import os
 import re
+import threading
+import time
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import tomli_w
 
@@ -27,6 +34,7 @@ from ._errors import ProjectError
 MANIFEST = "moviola.toml"
 MANIFEST_FORMAT = 1
 SUBDIRS = ("script", "documents", "reports", "cache")
+LOCK_WAIT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,11 @@ class Project:
     def path(self, *parts: str) -> Path:
         return self.root.joinpath(*parts)
 
+    def lock(self, wait_s: float = LOCK_WAIT_S) -> contextlib.AbstractContextManager[None]:
+        """Hold the project's write lock: read-modify-write of its documents happens under
+        it, so two commands at once never lose an edit (see :func:`project_lock`)."""
+        return project_lock(self.root, wait_s)
+
     @property
     def script(self) -> ScriptRevision | None:
         """The current (latest) script revision, if a script was imported."""
@@ -91,6 +104,70 @@ class Project:
         write_bytes_atomic(self.manifest_path, (header + tomli_w.dumps(data)).encode("utf-8"))
 
 
+_held: dict[Path, int] = {}  # lock depth per project in this process (the lock is re-entrant)
+_held_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def project_lock(root: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """An exclusive ``flock`` on the project folder for the block, re-entrant in a process.
+
+    Another command on the same project waits for it (up to ``wait_s``, then a
+    :class:`ProjectError` says the project is busy). The kernel drops the lock when a
+    process dies, so a killed command never leaves the project locked.
+    """
+    key = root.resolve()
+    with _held_guard:
+        depth = _held.get(key, 0)
+        _held[key] = depth + 1
+    if depth:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[key] -= 1
+        return
+    path = key  # the folder itself: its inode never changes and nothing is created in it
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        with _held_guard:
+            _held.pop(key, None)
+        raise ProjectError(f"cannot take the project's lock: {exc.strerror or exc}", path) from exc
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ProjectError(
+                        f"busy: another moviola command has held this project for over {wait_s:.0f} s",
+                        root,
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing drops the flock
+        with _held_guard:
+            _held.pop(key, None)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def locked(fn: Callable[Concatenate[Project, P], R]) -> Callable[Concatenate[Project, P], R]:
+    """Decorator: run a project step under the project's lock (:meth:`Project.lock`)."""
+
+    def run(project: Project, *args: P.args, **kwargs: P.kwargs) -> R:
+        with project.lock():
+            return fn(project, *args, **kwargs)
+
+    return functools.update_wrapper(run, fn)  # type: ignore[return-value]
+
+
 def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -109,9 +186,11 @@ def init_project(root: str | Path, name: str | None = None) -> Project:
         raise ProjectError("exists and is not a folder", path)
     if (path / MANIFEST).exists():
         raise ProjectError("already a Moviola project (moviola.toml exists)", path)
-    path.mkdir(parents=True, exist_ok=True)
-    for sub in SUBDIRS:
-        (path / sub).mkdir(exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"cannot create the project folder: {exc.strerror or exc}", path) from exc
+    _make_subdirs(path)
     project = Project(path, name or path.resolve().name, now_iso())
     project.save()
     return project
@@ -129,6 +208,8 @@ def open_project(root: str | Path) -> Project:
         )
     try:
         data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProjectError(f"cannot read the manifest: {exc.strerror or exc}", manifest) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProjectError(f"manifest is not valid TOML: {exc}", manifest) from exc
     fmt = data.get("moviola", {}).get("format", 1)
@@ -153,9 +234,25 @@ def open_project(root: str | Path) -> Project:
         project = Project(path, str(proj["name"]), str(proj.get("created", "")), revisions)
     except (KeyError, TypeError, ValueError) as exc:
         raise ProjectError(f"manifest is missing or has a bad field: {exc}", manifest) from exc
-    for sub in SUBDIRS:
-        (path / sub).mkdir(exist_ok=True)
+    _make_subdirs(path)
     return project
+
+
+def _make_subdirs(root: Path) -> None:
+    """The project's folders, or one line naming the one that cannot be (a file in its
+    place, a link that loops or points nowhere, no permission)."""
+    for sub in SUBDIRS:
+        folder = root / sub
+        if folder.is_symlink() and not folder.exists():
+            raise ProjectError("is a link that loops or points nowhere; make it a folder "
+                               "(or a link to one)", folder)  # fmt: skip
+        try:
+            folder.mkdir(exist_ok=True)
+            if not folder.is_dir():
+                raise ProjectError("is not a folder (the project needs it as one)", folder)
+            os.listdir(folder)  # a loop or an unreadable folder shows here, not deep in a step
+        except OSError as exc:
+            raise ProjectError(f"cannot use this project folder: {exc.strerror or exc}", folder) from exc
 
 
 def add_script_revision(

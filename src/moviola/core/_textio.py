@@ -8,6 +8,7 @@ encoding we used, and refuse binary files and absurd sizes with a clear error.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +104,17 @@ def _refuse_control_heavy(text: str, path: Path) -> None:
     bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd")
     if sample and bad / len(sample) > 0.01:
         raise InputError("looks like a binary file, not text (control characters)", path)
+
+
+#: Characters that break a line or mean nothing on a page (C0/C1 controls but tab and
+#: newline, and the Unicode line and paragraph separators).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` as a single line: newlines, tabs and control characters become single spaces.
+
+    For user text that lands where only one line fits: a slate, a timeline name, an
+    EDL title, a table cell.
+    """
+    return " ".join(CONTROL_CHARS.sub(" ", text).split())

@@ -7,7 +7,7 @@ validation is never overwritten.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,14 @@ from ..core import (
     DocumentError,
     InputError,
     Project,
+    atomic_batch,
+    locked,
     now_iso,
     read_document,
     schema_tag,
     write_document,
 )
-from ..script import load_breakdown
+from ..script import ensure_breakdown, load_breakdown
 from ._audit import audit_plan
 from ._cameras import parse_aspect
 from ._model import Finding, shot_from_json, shots_from_plan
@@ -39,6 +41,7 @@ class PlanResult:
     findings: list[Finding]
     path: Path
     reports: dict[str, Path]
+    upstream: list[str] = field(default_factory=list)  # earlier steps this run made first
 
 
 def load_plan(project: Project) -> Document:
@@ -53,6 +56,7 @@ def load_plan(project: Project) -> Document:
     return doc
 
 
+@locked
 def run_plan(
     project: Project,
     *,
@@ -61,8 +65,13 @@ def run_plan(
     camera: str | None = None,
     aspect: str | float | None = None,
     fps: float | None = None,
+    use_model: bool = True,
 ) -> PlanResult:
-    """Create or update the plan; people's edits on unchanged scenes are kept."""
+    """Create or update the plan; people's edits on unchanged scenes are kept.
+
+    A missing or stale breakdown is made first (``use_model`` as ``moviola breakdown``).
+    """
+    upstream = ["breakdown"] if ensure_breakdown(project, use_model=use_model) else []
     breakdown = load_breakdown(project)
     if any("beats" not in s for s in breakdown.get("scenes", [])):
         raise DocumentError(
@@ -83,15 +92,37 @@ def run_plan(
     doc["generated"] = now_iso()
     if previous is not None:
         doc["changes"] = changes
-    return _save(project, doc, changes)
+    return replace(_save(project, doc, changes), upstream=upstream)
+
+
+def plan_is_current(project: Project) -> bool:
+    """Whether the plan exists and was made from the current breakdown (the script's, with
+    the tags as last reviewed)."""
+    script = project.require_script()
+    plan_path, bd_path = project.path(PLAN_DOC), project.path("documents/breakdown.json")
+    if not plan_path.exists() or not bd_path.exists():
+        return False
+    return bool(load_plan(project).get("breakdown", {}).get("sha256") == script.sha256
+                and bd_path.stat().st_mtime <= plan_path.stat().st_mtime)  # fmt: skip
+
+
+@locked
+def ensure_plan(project: Project, *, use_model: bool = True) -> list[str]:
+    """Make the breakdown and the plan when missing or stale; returns the steps that ran."""
+    ran = ["breakdown"] if ensure_breakdown(project, use_model=use_model) else []
+    if not plan_is_current(project):
+        run_plan(project, use_model=use_model)
+        ran.append("plan")
+    return ran
 
 
 def _save(project: Project, doc: Document, changes: dict[str, Any]) -> PlanResult:
     shots_from_plan(doc)  # never write a plan that does not validate
     findings = audit_plan(doc)
-    reports = write_plan_reports(doc, findings, project.path("reports"))
-    out = write_document(project.path(PLAN_DOC), doc)
-    write_document(project.path(AUDIT_DOC), audit_document(findings))
+    with atomic_batch():  # plan, audit and reports land together or not at all
+        reports = write_plan_reports(doc, findings, project.path("reports"))
+        out = write_document(project.path(PLAN_DOC), doc)
+        write_document(project.path(AUDIT_DOC), audit_document(findings))
     return PlanResult(doc, changes, findings, out, reports)
 
 
@@ -99,11 +130,13 @@ def audit_document(findings: list[Finding]) -> Document:
     return {"schema": schema_tag("Audit"), "findings": [f.to_json() for f in findings]}
 
 
+@locked
 def run_audit(project: Project) -> list[Finding]:
     doc = load_plan(project)
     findings = audit_plan(doc)
-    write_plan_reports(doc, findings, project.path("reports"))
-    write_document(project.path(AUDIT_DOC), audit_document(findings))
+    with atomic_batch():
+        write_plan_reports(doc, findings, project.path("reports"))
+        write_document(project.path(AUDIT_DOC), audit_document(findings))
     return findings
 
 
@@ -114,6 +147,7 @@ SETTABLE = {
 }  # fmt: skip
 
 
+@locked
 def set_shot(project: Project, shot_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Change fields of one shot by hand; they are kept when the plan is regenerated."""
     doc = load_plan(project)
@@ -133,6 +167,7 @@ def set_shot(project: Project, shot_id: str, changes: dict[str, Any]) -> dict[st
     return result
 
 
+@locked
 def delete_shot(project: Project, shot_id: str) -> dict[str, Any]:
     """Remove a shot: its part of the cut goes to the scene's master (or the cut before)."""
     doc = load_plan(project)
@@ -172,6 +207,7 @@ def delete_shot(project: Project, shot_id: str) -> dict[str, Any]:
     return deleted
 
 
+@locked
 def add_shot(
     project: Project,
     scene_number: str,

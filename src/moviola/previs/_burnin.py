@@ -16,9 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from ..core._fonts import font
+from ..core._fonts import draw_text, fit_text, font, text_width, wrap_text
 from ..core._yuv import U8, planes, rgb_to_yuv_planes
-from ._storyboard import _fit, _wrap
 
 BAR_RGB = (10, 10, 12)
 TC_START_S = 3600  # record timecode of the movie's first frame: 01:00:00:00
@@ -78,14 +77,17 @@ def cut_bars(lay: Layout, scene: str, shot: str, detail: str, title: str
     top = Image.new("RGB", (lay.width, lay.bar), BAR_RGB)
     d = ImageDraw.Draw(top)
     pad = round(22 * k)
-    big, small = font(round(30 * k), True), font(round(20 * k))
-    d.text((pad, lay.bar / 2), f"SC {scene}", font=big, fill=(255, 255, 255), anchor="lm")
-    x = pad + d.textlength(f"SC {scene}", font=big) + 24 * k
-    d.text((x, lay.bar / 2), shot, font=big, fill=(255, 214, 10), anchor="lm")
-    x += d.textlength(shot, font=big) + 24 * k
-    d.text((x, lay.bar / 2), _fit(d, detail, small, lay.width * 0.5), font=small,
-           fill=(200, 200, 205), anchor="lm")  # fmt: skip
-    d.text((lay.width - pad, lay.bar / 2), title, font=small, fill=(150, 150, 158), anchor="rm")
+    big, small = round(30 * k), round(20 * k)
+    scene_s = fit_text(f"SC {scene}", big, lay.width * 0.2, bold=True)
+    x = pad + draw_text(d, (pad, lay.bar / 2), scene_s, big, bold=True, fill=(255, 255, 255),
+                        anchor="lm") + 24 * k  # fmt: skip
+    shot_s = fit_text(shot, big, lay.width * 0.15, bold=True)
+    x += draw_text(d, (x, lay.bar / 2), shot_s, big, bold=True, fill=(255, 214, 10), anchor="lm") + 24 * k
+    title_s = fit_text(title, small, lay.width * 0.25)
+    room = lay.width - pad - text_width(title_s, small) - 24 * k - x
+    draw_text(d, (x, lay.bar / 2), fit_text(detail, small, min(lay.width * 0.5, room)), small,
+              fill=(200, 200, 205), anchor="lm")  # fmt: skip
+    draw_text(d, (lay.width - pad, lay.bar / 2), title_s, small, fill=(150, 150, 158), anchor="rm")
     bottom = Image.new("RGB", (lay.width, lay.bar), BAR_RGB)
     return np.asarray(top).copy(), np.asarray(bottom).copy()
 
@@ -95,11 +97,11 @@ def subtitle(bottom: NDArray[np.uint8], lay: Layout, text: str) -> NDArray[np.ui
     img = Image.fromarray(bottom)
     d = ImageDraw.Draw(img)
     k = lay.height / 720
-    face = font(round(22 * k))
-    lines = _wrap(d, text, face, lay.width * 0.62, 2)
+    size = round(22 * k)
+    lines = wrap_text(text, size, lay.width * 0.62, 2)
     y = lay.bar / 2 - (len(lines) - 1) * 13 * k
     for line in lines:
-        d.text((lay.width / 2, y), line, font=face, fill=(240, 240, 240), anchor="mm")
+        draw_text(d, (lay.width / 2, y), line, size, fill=(240, 240, 240), anchor="mm")
         y += 26 * k
     return np.asarray(img).copy()
 
@@ -167,15 +169,22 @@ def slate(lay: Layout, lines: list[tuple[str, str]], title: str) -> NDArray[np.u
     img = Image.new("RGB", (lay.width, lay.height), (18, 18, 22))
     d = ImageDraw.Draw(img)
     k = lay.height / 720
-    d.text((lay.width / 2, lay.height * 0.2), title, font=font(round(54 * k), True),
-           fill=(255, 255, 255), anchor="mm")  # fmt: skip
-    d.text((lay.width / 2, lay.height * 0.2 + 52 * k), "PREVIS ANIMATIC", font=font(round(24 * k)),
-           fill=(255, 214, 10), anchor="mm")  # fmt: skip
-    y = lay.height * 0.38
+    # A title page's title may run to several lines: up to two are shown, the last elided.
+    title_size = round(54 * k)
+    title_lines = wrap_text(title, title_size, lay.width * 0.9, 2, bold=True) or [""]
+    y = lay.height * 0.2 - (len(title_lines) - 1) * 30 * k
+    for line in title_lines:
+        draw_text(d, (lay.width / 2, y), line, title_size, bold=True, fill=(255, 255, 255), anchor="mm")
+        y += 60 * k
+    draw_text(d, (lay.width / 2, y - 8 * k), "PREVIS ANIMATIC", round(24 * k), fill=(255, 214, 10),
+              anchor="mm")  # fmt: skip
+    y = max(lay.height * 0.38, y + 40 * k)
     for label, value in lines:
-        d.text((lay.width * 0.44, y), label, font=font(round(22 * k)), fill=(150, 150, 158),
-               anchor="rm")  # fmt: skip
-        d.text((lay.width * 0.46, y), _fit(d, value, font(round(22 * k), True), lay.width * 0.5),
-               font=font(round(22 * k), True), fill=(235, 235, 235), anchor="lm")  # fmt: skip
+        if y > lay.height - 30 * k:
+            break  # a slate with more facts than room shows those that fit
+        draw_text(d, (lay.width * 0.44, y), fit_text(label, round(22 * k), lay.width * 0.4),
+                  round(22 * k), fill=(150, 150, 158), anchor="rm")  # fmt: skip
+        draw_text(d, (lay.width * 0.46, y), fit_text(value, round(22 * k), lay.width * 0.5, bold=True),
+                  round(22 * k), bold=True, fill=(235, 235, 235), anchor="lm")  # fmt: skip
         y += 36 * k
     return np.asarray(img).copy()

@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import io
 import math
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 from reportlab.lib.pagesizes import A4, landscape, letter
-from reportlab.lib.utils import ImageReader, simpleSplit
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from ..core import DocumentError, InputError, MoviolaError, write_bytes_atomic
+from ..core import DocumentError, InputError, MoviolaError, one_line, write_bytes_atomic
+from ..core._fonts import FontFile, clip_text, font_files, font_runs, wrap_lines
 
 __all__ = ["Panel", "SheetScene", "write_contact_sheet"]
 
@@ -65,8 +67,6 @@ GREY = (0.38, 0.38, 0.38)
 RULE = (0.70, 0.70, 0.70)
 TAG_FILL = (0.88, 0.88, 0.88)
 
-ELLIPSIS = "\u2026"
-_FALLBACKS = {"\u2192": "->", "\u2190": "<-", "\u2194": "<->", "\u2248": "~", "\u2212": "-"}
 
 
 @dataclass(frozen=True)
@@ -271,25 +271,21 @@ def _draw_header(
     canvas.setFillColorRGB(*GREY)
     canvas.setFont(BOLD, 8.5)
     canvas.drawRightString(right, top - 9, sheet)
-    title_w = right - MARGIN - stringWidth(sheet, BOLD, 8.5) - 24
-    canvas.drawString(MARGIN, top - 9, _fit(title.upper(), BOLD, 8.5, title_w))
+    title_w = right - MARGIN - _width(sheet, BOLD, 8.5) - 24
+    _draw(canvas, MARGIN, top - 9, _fit(title.upper(), BOLD, 8.5, title_w), BOLD, 8.5)
 
     baseline = top - 32
     canvas.setFillColorRGB(*INK)
     x = MARGIN
     if pg.scene.number:
-        label = f"SCENE {_winansi(pg.scene.number)}"
-        canvas.setFont(BOLD, 16)
-        canvas.drawString(x, baseline, label)
-        x += stringWidth(label, BOLD, 16) + 14
+        label = _fit(f"SCENE {pg.scene.number}", BOLD, 16, (right - MARGIN) * 0.3)
+        x += _draw(canvas, x, baseline, label, BOLD, 16) + 14
     cont = " (cont.)" if pg.first > 0 else ""
-    cont_w = stringWidth(cont, OBLIQUE, 11)
+    cont_w = _width(cont, OBLIQUE, 11)
     shown = _shown(pg)
-    shown_w = stringWidth(shown, FONT, 8.5)
+    shown_w = _width(shown, FONT, 8.5)
     heading = _fit(pg.scene.heading.upper(), FONT, 13, right - x - cont_w - shown_w - 24)
-    canvas.setFont(FONT, 13)
-    canvas.drawString(x, baseline, heading)
-    x += stringWidth(heading, FONT, 13)
+    x += _draw(canvas, x, baseline, heading, FONT, 13)
     if cont:
         canvas.setFont(OBLIQUE, 11)
         canvas.setFillColorRGB(*GREY)
@@ -325,8 +321,8 @@ def _draw_footer(canvas: Any, size: tuple[float, float], subtitle: str) -> None:
     canvas.setFillColorRGB(*GREY)
     mark = "Moviola storyboard"
     canvas.drawRightString(right, MARGIN + 4, mark)
-    avail = right - MARGIN - stringWidth(mark, FONT, 7.5) - 24
-    canvas.drawString(MARGIN, MARGIN + 4, _fit(subtitle, FONT, 7.5, avail))
+    avail = right - MARGIN - _width(mark, FONT, 7.5) - 24
+    _draw(canvas, MARGIN, MARGIN + 4, _fit(subtitle, FONT, 7.5, avail), FONT, 7.5)
 
 
 def _draw_panel(canvas: Any, panel: Panel, x: float, top: float, grid: _Grid) -> None:
@@ -344,30 +340,26 @@ def _draw_panel(canvas: Any, panel: Panel, x: float, top: float, grid: _Grid) ->
     y = bottom - 14.0
     shot = _fit(panel.shot, BOLD, SHOT_SIZE, box_w * 0.6)
     canvas.setFillColorRGB(*INK)
-    canvas.setFont(BOLD, SHOT_SIZE)
-    canvas.drawString(x, y, shot)
+    _draw(canvas, x, y, shot, BOLD, SHOT_SIZE)
     if panel.key:
-        tx = x + stringWidth(shot, BOLD, SHOT_SIZE) + 6
+        tx = x + _width(shot, BOLD, SHOT_SIZE) + 6
         key = _fit(panel.key.upper(), BOLD, 6.5, x + box_w - tx - 8)
-        tag_w = stringWidth(key, BOLD, 6.5) + 8
+        tag_w = _width(key, BOLD, 6.5) + 8
         canvas.setFillColorRGB(*TAG_FILL)
         canvas.roundRect(tx, y - 2, tag_w, 10.5, 2, stroke=0, fill=1)
         canvas.setFillColorRGB(*GREY)
-        canvas.setFont(BOLD, 6.5)
-        canvas.drawString(tx + 4, y + 0.6, key)
+        _draw(canvas, tx + 4, y + 0.6, key, BOLD, 6.5)
 
     # The camera caption on one line.
     y = bottom - SHOT_LINE_H - CAPTION_LINE_H + 3
     canvas.setFillColorRGB(*GREY)
-    canvas.setFont(FONT, CAPTION_SIZE)
-    canvas.drawString(x, y, _fit(panel.caption, FONT, CAPTION_SIZE, box_w))
+    _draw(canvas, x, y, _fit(panel.caption, FONT, CAPTION_SIZE, box_w), FONT, CAPTION_SIZE)
 
     # The action/dialogue, wrapped and clipped.
     canvas.setFillColorRGB(*INK)
-    canvas.setFont(FONT, TEXT_SIZE)
     y = bottom - SHOT_LINE_H - CAPTION_LINE_H - TEXT_LEADING + 1.5
     for line in _wrap(panel.text, FONT, TEXT_SIZE, box_w, grid.text_lines):
-        canvas.drawString(x, y, line)
+        _draw(canvas, x, y, line, FONT, TEXT_SIZE)
         y -= TEXT_LEADING
 
 
@@ -402,54 +394,61 @@ def _flatten(im: Image.Image) -> Image.Image:
     return im if im.mode == "RGB" else im.convert("RGB")
 
 
-def _winansi(text: str) -> str:
-    """Text the standard PDF fonts can show: WinAnsi (cp1252) characters only.
+@dataclass(frozen=True)
+class _PdfFace:
+    """A PDF font in the fallback chain: a standard one for what WinAnsi holds, then the
+    TrueType files of :func:`moviola.core._fonts.font_files`, embedded when used."""
 
-    Curly quotes, dashes and Western accents pass; other accents lose their
-    diacritic (ő → o), a few symbols get ASCII stand-ins, the rest become '?'.
-    """
-    out: list[str] = []
-    for ch in text:
-        if ch in "\n\t":
-            out.append(ch)
-            continue
-        if unicodedata.category(ch) == "Cc":
-            continue
+    name: str
+    file: FontFile | None = None
+
+    def covers(self, ch: str) -> bool:
+        if self.file is not None:
+            return self.file.covers(ch)
         try:
             ch.encode("cp1252")
         except UnicodeEncodeError:
-            if ch in _FALLBACKS:
-                out.append(_FALLBACKS[ch])
-                continue
-            base = "".join(
-                c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
-            )
-            try:
-                base.encode("cp1252")
-            except UnicodeEncodeError:
-                base = ""
-            out.append(base or "?")
-        else:
-            out.append(ch)
-    return "".join(out)
+            return False
+        return True
+
+
+@cache
+def _chain(font: str) -> tuple[_PdfFace, ...]:
+    return (_PdfFace(font), *(_PdfFace(f"Moviola-{f.name}", f) for f in font_files(font == BOLD)))
+
+
+@cache
+def _registered(face: _PdfFace) -> str:
+    if face.file is not None:
+        pdfmetrics.registerFont(TTFont(face.name, str(face.file.path)))
+    return face.name
+
+
+def _runs(text: str, font: str) -> list[tuple[str, str]]:
+    return [(run, _registered(f or _chain(font)[0])) for run, f in font_runs(one_line(text), _chain(font))]
+
+
+def _width(text: str, font: str, size: float) -> float:
+    """Width in points of ``text`` on one line, each run in a font that holds it."""
+    return float(sum(pdfmetrics.stringWidth(run, name, size) for run, name in _runs(text, font)))
+
+
+def _draw(canvas: Any, x: float, y: float, text: str, font: str, size: float) -> float:
+    """Draw ``text`` on one line from ``(x, y)``, run by run; returns its width."""
+    start = x
+    for run, name in _runs(text, font):
+        canvas.setFont(name, size)
+        canvas.drawString(x, y, run)
+        x += pdfmetrics.stringWidth(run, name, size)
+    return x - start
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
     """One line of ``text`` no wider than ``width``, clipped with an ellipsis."""
-    text = _winansi(" ".join(text.split()))
-    if stringWidth(text, font, size) <= width:
+    text = one_line(text)
+    if _width(text, font, size) <= width:
         return text
-    return _clip(text, font, size, width)
-
-
-def _clip(text: str, font: str, size: float, width: float) -> str:
-    """``text`` shortened (at a word if one ends near) until it and "…" fit."""
-    text = text.rstrip()
-    while text and stringWidth(text + ELLIPSIS, font, size) > width:
-        cut = text.rfind(" ")
-        shorter = text[:cut] if cut > len(text) * 0.7 else text[:-1]
-        text = shorter.rstrip(" ,;:.–-")
-    return text + ELLIPSIS
+    return clip_text(text, width, lambda t: _width(t, font, size))
 
 
 def _wrap(text: str, font: str, size: float, width: float, max_lines: int) -> list[str]:
@@ -458,29 +457,4 @@ def _wrap(text: str, font: str, size: float, width: float, max_lines: int) -> li
     Line breaks in the text (action, then dialogue) are kept; blank lines are not,
     as the space under a panel is short.
     """
-    paragraphs = [" ".join(p.split()) for p in _winansi(text).splitlines()]
-    joined = "\n".join(p for p in paragraphs if p)
-    if not joined:
-        return []
-    lines = [
-        part
-        for line in simpleSplit(joined, font, size, width)
-        for part in _break_long(line, font, size, width)
-    ]
-    if len(lines) <= max_lines:
-        return lines
-    kept = lines[:max_lines]
-    kept[-1] = _clip(kept[-1] + " " + lines[max_lines], font, size, width)
-    return kept
-
-
-def _break_long(line: str, font: str, size: float, width: float) -> list[str]:
-    """A line still too wide (one long word, a URL) cut by characters."""
-    parts: list[str] = []
-    while stringWidth(line, font, size) > width and len(line) > 1:
-        n = 1
-        while n < len(line) - 1 and stringWidth(line[: n + 1], font, size) <= width:
-            n += 1
-        parts.append(line[:n])
-        line = line[n:].lstrip()
-    return [*parts, line] if line else parts
+    return wrap_lines(text, width, max_lines, lambda t: _width(t, font, size))

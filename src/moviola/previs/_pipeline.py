@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import DocumentError, Project, now_iso, write_text_atomic
+from ..core import DocumentError, Project, locked, note_step, now_iso, one_line, write_text_atomic
 from ..core._media import probe_movie
-from ..plan import Finding, Shot, load_plan, run_plan, shots_from_plan
-from ..plan._workflow import PLAN_DOC
-from ..script import load_breakdown, run_breakdown
+from ..plan import Finding, Shot, load_plan, plan_is_current, run_plan, shots_from_plan
+from ..script import ensure_breakdown, load_breakdown
 from ._animatic import (
     ANIMATIC_VERSION,
     SAMPLE_RATE,
@@ -159,6 +158,7 @@ def scene_cuts(plan_scene: dict[str, Any], beats: list[dict[str, Any]], shots: d
     return SceneCut(plan_scene, cuts, round(at), dialogue)
 
 
+@locked
 def run_previs(
     project: Project,
     *,
@@ -187,6 +187,7 @@ def run_previs(
 
     def step(name: str) -> Callable[..., None]:
         t0 = time.perf_counter()
+        note_step(f"previs: {name}", project.root)
 
         def done(status: str, detail: str = "") -> None:
             steps.append(StepTiming(name, status, round(time.perf_counter() - t0, 3), detail))
@@ -196,11 +197,9 @@ def run_previs(
     # 1. Breakdown: when the script changed since the last one.
     done = step("breakdown")
     script = project.require_script()
-    bd_path = project.path("documents/breakdown.json")
-    breakdown = load_breakdown(project) if bd_path.exists() else None
-    if breakdown is None or breakdown.get("script", {}).get("sha256") != script.sha256:
-        result = run_breakdown(project, use_model=use_model)
-        breakdown = result.document
+    made = ensure_breakdown(project, use_model=use_model)
+    breakdown = made.document if made is not None else load_breakdown(project)
+    if made is not None:
         reason = breakdown.get("classifier", {}).get("reason")
         if reason:
             notices.append(f"breakdown: {reason}")
@@ -210,12 +209,8 @@ def run_previs(
 
     # 2. Plan: when the breakdown changed (script, or tags reviewed) since the plan.
     done = step("plan")
-    plan_path = project.path(PLAN_DOC)
-    stale_plan = (not plan_path.exists()
-                  or load_plan(project).get("breakdown", {}).get("sha256") != script.sha256
-                  or bd_path.stat().st_mtime > plan_path.stat().st_mtime)  # fmt: skip
-    if stale_plan:
-        run_plan(project)
+    if not plan_is_current(project):
+        run_plan(project, use_model=use_model)
         done("ran")
     else:
         done("skipped", "up to date with the breakdown")
@@ -328,7 +323,9 @@ def run_previs(
 
     # 5. Contact sheets: per scene and the whole script.
     done = step("contact sheets")
-    title = str(breakdown.get("script", {}).get("title") or project.name)
+    title = one_line(str(breakdown.get("script", {}).get("title") or "")) or project.name
+    # The slate sets the title as the title page does (two lines stay two lines).
+    slate_title = "\n".join(breakdown.get("script", {}).get("title_lines") or []) or title
     subtitle = f"{project.name} · script r{script.revision} · {now_iso()[:10]}"
     sheet_scenes = [SheetScene(str(s["number"]), str(s.get("heading", "")), [
         Panel(project.root / p["image"], p["shot"], p["caption"], p["text"], p["key"])
@@ -350,7 +347,7 @@ def run_previs(
 
     # 6. Animatic: scratch dialogue, one segment per scene, joined.
     done = step("animatic")
-    spec = MovieSpec(title=title, fps=fps, width=size[0], height=size[1])
+    spec = MovieSpec(title=slate_title, fps=fps, width=size[0], height=size[1])
     movie_at = spec.slate_frames
     timeline: list[tuple[SceneCut, int]] = []
     lines: list[ScratchLine] = []

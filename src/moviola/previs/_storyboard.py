@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from ..core._fonts import font
+from ..core._fonts import draw_text, fit_text, text_width, wrap_text
 
 CAMERA_ARROW = (255, 214, 10)
 
@@ -50,36 +50,6 @@ class PanelText:
     @property
     def caption(self) -> str:
         return f"{self.size} · {self.angle} · {self.movement} · {self.lens_mm:g} mm · {self.duration_s:.1f} s"
-
-
-def _fit(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont | ImageFont.ImageFont,
-         width: float) -> str:  # fmt: skip
-    if draw.textlength(text, font=face) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=face) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
-
-
-def _wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont | ImageFont.ImageFont,
-          width: float, lines: int) -> list[str]:  # fmt: skip
-    words = text.split()
-    out: list[str] = []
-    line = ""
-    for i, word in enumerate(words):
-        trial = f"{line} {word}".strip()
-        if draw.textlength(trial, font=face) <= width:
-            line = trial
-            continue
-        out.append(line)
-        line = word
-        if len(out) == lines:
-            rest = " ".join(words[i:])
-            out[-1] = _fit(draw, out[-1] + " " + rest, face, width)
-            return out
-    if line:
-        out.append(line)
-    return out[:lines]
 
 
 def _arrow(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, float],
@@ -134,8 +104,9 @@ def compose_panel(frame: NDArray[np.uint8], text: PanelText, arrows: list[Arrow]
         b = (ox + arrow.end[0] * scale, oy + arrow.end[1] * scale)
         _arrow(draw, a, b, arrow.colour, line_w)
         if arrow.label:
-            draw.text((b[0] + 10 * k, b[1] - 30 * k), arrow.label, font=font(round(26 * k), True),
-                      fill=arrow.colour, stroke_width=3, stroke_fill=(20, 20, 20))  # fmt: skip
+            draw_text(draw, (b[0] + 10 * k, b[1] - 30 * k), fit_text(arrow.label, round(26 * k), cw / 3,
+                      bold=True), round(26 * k), bold=True, fill=arrow.colour, stroke_width=3,
+                      stroke_fill=(20, 20, 20))  # fmt: skip
     if text.push:
         _push_arrows(draw, (ox, oy, ox + iw, oy + ih), text.push, line_w)
 
@@ -145,27 +116,30 @@ def compose_panel(frame: NDArray[np.uint8], text: PanelText, arrows: list[Arrow]
     draw.rectangle((0, 0, cw, bar), fill=band)
     draw.rectangle((0, ch - bar, cw, ch), fill=band)
     pad = round(36 * k)
-    big, mid, small = font(round(72 * k), True), font(round(34 * k)), font(round(26 * k))
-    draw.text((pad, bar / 2), text.shot, font=big, fill=(255, 255, 255), anchor="lm")
-    x = pad + draw.textlength(text.shot, font=big) + round(30 * k)
-    draw.text((x, bar / 2 - 20 * k), f"{text.size}  ·  {text.angle}  ·  {text.movement}", font=mid,
-              fill=(240, 240, 240), anchor="lm")  # fmt: skip
-    heading = _fit(draw, f"SC {text.scene}   {text.heading}", small, cw * 0.55)
-    draw.text((x, bar / 2 + 24 * k), heading, font=small, fill=(160, 160, 168), anchor="lm")
+    big, mid, small = round(72 * k), round(34 * k), round(26 * k)
+    shot = fit_text(text.shot, big, cw * 0.2, bold=True)
+    draw_text(draw, (pad, bar / 2), shot, big, bold=True, fill=(255, 255, 255), anchor="lm")
+    x = pad + text_width(shot, big, True) + round(30 * k)
     right = f"{text.lens_mm:g} mm   {text.duration_s:.1f} s"
-    draw.text((cw - pad, bar / 2 - 20 * k), right, font=mid, fill=(240, 240, 240), anchor="rm")
+    room = cw - pad - text_width(right, mid) - round(30 * k) - x
+    draw_text(draw, (x, bar / 2 - 20 * k), fit_text(f"{text.size}  ·  {text.angle}  ·  {text.movement}",
+              mid, room), mid, fill=(240, 240, 240), anchor="lm")  # fmt: skip
+    heading = fit_text(f"SC {text.scene}   {text.heading}", small, min(cw * 0.55, room))
+    draw_text(draw, (x, bar / 2 + 24 * k), heading, small, fill=(160, 160, 168), anchor="lm")
+    draw_text(draw, (cw - pad, bar / 2 - 20 * k), right, mid, fill=(240, 240, 240), anchor="rm")
     if text.key or text.frames:
         sub = "   ".join(p for p in (text.key.upper(),
                         f"{text.frames[0]}-{text.frames[1]}" if text.frames else "") if p)  # fmt: skip
-        draw.text((cw - pad, bar / 2 + 24 * k), sub, font=small, fill=CAMERA_ARROW if text.key else
+        draw_text(draw, (cw - pad, bar / 2 + 24 * k), sub, small, fill=CAMERA_ARROW if text.key else
                   (160, 160, 168), anchor="rm")  # fmt: skip
-    body = font(round(30 * k))
-    lines = _wrap(draw, text.text, body, cw - 2 * pad, 2 if bar >= 120 * k else 1)
+    body = round(30 * k)
+    lines = wrap_text(text.text, body, cw - 2 * pad, 2 if bar >= 120 * k else 1)
     y = ch - bar / 2 - (len(lines) - 1) * 19 * k
     for line in lines:
-        draw.text((pad, y), line, font=body, fill=(225, 225, 225), anchor="lm")
+        draw_text(draw, (pad, y), line, body, fill=(225, 225, 225), anchor="lm")
         y += 38 * k
     for i, note in enumerate(text.notes[:2]):
-        draw.text((ox + pad, oy + pad + i * 40 * k), f"⚠ {note}", font=font(round(28 * k), True),
-                  fill=(255, 90, 70), stroke_width=3, stroke_fill=(20, 20, 20))  # fmt: skip
+        draw_text(draw, (ox + pad, oy + pad + i * 40 * k), fit_text(f"⚠ {note}", round(28 * k),
+                  cw - 2 * (ox + pad), bold=True), round(28 * k), bold=True, fill=(255, 90, 70),
+                  stroke_width=3, stroke_fill=(20, 20, 20))  # fmt: skip
     return card

@@ -7,12 +7,12 @@ sits under a final name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import DocumentError, Project, atomic_path
-from ..plan import Shot, load_plan, shots_from_plan
+from ..core import DocumentError, Project, atomic_path, locked
+from ..plan import Shot, ensure_plan, load_plan, shots_from_plan
 from ..script import load_breakdown
 from ._layout import build_scene_stage, validate_stage
 
@@ -20,9 +20,13 @@ from ._layout import build_scene_stage, validate_stage
 @dataclass(frozen=True)
 class LayoutResult:
     stages: dict[str, Path]  # scene number -> .usda
+    upstream: list[str] = field(default_factory=list)  # earlier steps this run made first
 
 
-def run_layout(project: Project) -> LayoutResult:
+@locked
+def run_layout(project: Project, *, use_model: bool = True) -> LayoutResult:
+    """Write every scene's stage; a missing or stale breakdown and plan are made first."""
+    upstream = ensure_plan(project, use_model=use_model)
     doc = load_plan(project)
     fps = float(doc["settings"]["fps"])
     shots = shots_from_plan(doc)
@@ -36,7 +40,7 @@ def run_layout(project: Project) -> LayoutResult:
         write_stage(target, scene, [s for s in shots if s.scene == number], fps,
                     beats.get(str(number)))  # fmt: skip
         stages[number] = target
-    return LayoutResult(stages)
+    return LayoutResult(stages, upstream)
 
 
 def scene_beats(project: Project) -> dict[str, list[dict[str, Any]]]:

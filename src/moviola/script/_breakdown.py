@@ -97,8 +97,40 @@ def tag_id(scene_key: str, kind: str, vfx_kind: str | None, text: str) -> str:
     return "T" + hashlib.sha1(raw.encode("utf-8")).hexdigest()[:8]
 
 
-def split_scenes(screenplay: Screenplay) -> list[_Scene]:
-    """Scenes start at headings; printed matter before the first heading is scene 0."""
+# Lead-ins a writer puts before the first heading; like transitions, they are not story.
+_LEAD_IN = re.compile(
+    r"^(?:FADE (?:IN|UP|FROM BLACK)|FROM BLACK|(?:OVER |IN )?BLACK(?: SCREEN)?|COLD OPEN|"
+    r"TEASER|PROLOGUE|(?:END (?:OF )?)?ACT [A-Z0-9]+|OPENING (?:CREDITS|TITLES)|MAIN TITLES?)"
+    r"(?:\s*[:.])?$",
+    re.I,
+)
+_WRITERS_NOTE = re.compile(r"^\W*(?:author'?s |writer'?s |production )?notes?\b\s*[:.-]", re.I)
+
+
+def tells_story(element: Element) -> bool:
+    """Whether an element before the first heading is part of the story.
+
+    Dialogue and lyrics are; action is unless it is only a lead-in ("FADE IN:",
+    "COLD OPEN") or a writer's note to the reader (a paragraph all in emphasis, or
+    one that opens with "Note:"). Transitions, centred titles, sections, synopses,
+    notes and boneyard never are.
+    """
+    if element.type in (ElementType.DIALOGUE, ElementType.LYRICS):
+        return True
+    if element.type is not ElementType.ACTION:
+        return False
+    plain = " ".join(element.plain.split())
+    if not re.search(r"[^\W_]", plain) or _LEAD_IN.match(plain) or _WRITERS_NOTE.match(plain):
+        return False
+    raw = element.text.strip()
+    all_emphasis = raw != element.plain.strip() and raw[:1] in "*_" and raw[-1:] in "*_"
+    return not all_emphasis
+
+
+def split_scenes(screenplay: Screenplay) -> tuple[list[_Scene], list[Element]]:
+    """Scenes start at headings. Material before the first heading is returned apart
+    (kept, not a scene), unless it tells story of its own: then it is an unheaded
+    scene 0 (:func:`tells_story`)."""
     scenes: list[_Scene] = []
     pre: list[Element] = []
     for el in screenplay.elements:
@@ -108,11 +140,12 @@ def split_scenes(screenplay: Screenplay) -> list[_Scene]:
             scenes[-1].elements.append(el)
         else:
             pre.append(el)
-    if any(e.type in (ElementType.ACTION, ElementType.DIALOGUE) for e in pre):
+    if any(tells_story(e) for e in pre):
         scenes.insert(0, _Scene(0, None, pre))
         for i, s in enumerate(scenes):
             s.index = i
-    return scenes
+        return scenes, []
+    return scenes, pre
 
 
 def sentences(element: Element) -> list[tuple[int, int]]:
@@ -201,7 +234,12 @@ def build_breakdown(
 ) -> Document:
     """Break ``screenplay`` down into a ``Breakdown.1`` document."""
     pagination = paginate(screenplay)
-    scenes = split_scenes(screenplay)
+    scenes, preamble = split_scenes(screenplay)
+    warnings = [{"line": w.line, "message": w.message} for w in screenplay.warnings]
+    if scenes and scenes[0].heading is None:
+        told = next(e for e in scenes[0].elements if tells_story(e))
+        warnings.append({"line": told.line, "message": "the script tells story before its first "
+                         "scene heading; kept as scene 0, flagged unheaded (add a heading to place it)"})  # fmt: skip
     speakers = {cue_name(e) for e in screenplay.elements if e.type is ElementType.CHARACTER} - {""}
     introduced: set[str] = set()
     for e in screenplay.elements:
@@ -287,6 +325,7 @@ def build_breakdown(
             {
                 "number": number,
                 "heading": heading_text,
+                **({"unheaded": True} if s.heading is None else {}),
                 "int_ext": parts.int_ext if parts else None,
                 "location": parts.location if parts else "",
                 "time_of_day": parts.time_of_day if parts else None,
@@ -313,6 +352,7 @@ def build_breakdown(
         "script": {
             **(script or {}),
             "title": screenplay.title,
+            "title_lines": screenplay.title_lines,
             "format": screenplay.source_format,
             "encoding": screenplay.encoding,
             "pages": pagination.pages,
@@ -330,7 +370,11 @@ def build_breakdown(
             "screen_time_s": round(eighths_to_seconds(total_eighths), 1),
             "cast": sorted(speakers),
         },
-        "warnings": [{"line": w.line, "message": w.message} for w in screenplay.warnings],
+        "warnings": warnings,
+        # What comes before the first heading and is not story (a lead-in, a note to the
+        # reader, a transition): kept here, word for word, but never a scene or a shot.
+        "preamble": [{"type": e.type.value, "text": e.text, "span": e.span.to_json()} for e in preamble
+                     if e.type is not ElementType.BONEYARD and e.text.strip()],  # fmt: skip
         "scenes": out_scenes,
     }
 

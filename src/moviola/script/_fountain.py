@@ -240,12 +240,16 @@ class _Parser:
             return page
         start = self.lines[first]
         m = _TITLE_KEY.match(start.text.strip())
-        # A document opens with a title page only if its first line is a known key.
-        if first != 0 or m is None or m.group(1).strip().lower() not in _KNOWN_TITLE_KEYS:
+        # A document opens with a title page only if its first line is a known key; blank
+        # lines, notes and boneyard before it do not count (a script note often comes first).
+        if m is None or m.group(1).strip().lower() not in _KNOWN_TITLE_KEYS:
             return page
+        for ln in self.lines[:first]:
+            if ln.skip:
+                self._note_elements(ln)
         key: str | None = None
         values: list[str] = []
-        i = 0
+        i = first
         while i < len(self.lines) and not self.lines[i].blank:
             ln = self.lines[i]
             if ln.skip:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ..core._textio import one_line
+
 
 class ElementType(StrEnum):
     """The kinds of element a screenplay is made of (Fountain 1.1's vocabulary)."""
@@ -211,8 +213,14 @@ class Screenplay:
 
     @property
     def title(self) -> str | None:
-        title = self.title_page.get("Title")
-        return strip_emphasis(title).strip() if title else None
+        """The title on one line (a title page's title may span several)."""
+        return " ".join(self.title_lines) or None
+
+    @property
+    def title_lines(self) -> list[str]:
+        """The title as the title page sets it, line by line, emphasis removed."""
+        title = self.title_page.get("Title") or ""
+        return [one_line(strip_emphasis(line)) for line in title.splitlines() if one_line(line)]
 
     def of_type(self, kind: ElementType) -> list[Element]:
         return [e for e in self.elements if e.type is kind]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import Document, write_text_atomic
-from ._breakdown import CATEGORIES, split_scenes
+from ._breakdown import CATEGORIES, _Scene, split_scenes
 from ._model import ElementType, Screenplay
 
 NIGHT = {"NIGHT", "DUSK", "EVENING", "MIDNIGHT", "SUNSET"}
@@ -172,9 +172,8 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _lined_scene(screenplay: Screenplay, scene_index: int, tags: list[dict[str, Any]]) -> str:
+def _lined_scene(scenes: list[_Scene], scene_index: int, tags: list[dict[str, Any]]) -> str:
     """The scene's text with each tag's first span underlined in its category colour."""
-    scenes = split_scenes(screenplay)
     if scene_index >= len(scenes):
         return ""
     marks: dict[int, list[tuple[int, int, str]]] = {}
@@ -230,6 +229,7 @@ def breakdown_html(doc: Document, screenplay: Screenplay | None = None) -> str:
     """All breakdown sheets, one per scene, as a printable HTML page."""
     title = doc["script"].get("title") or "Untitled"
     ids = cast_ids(doc)
+    parts = split_scenes(screenplay)[0] if screenplay is not None else []
     sheets = []
     for idx, s in enumerate(doc["scenes"]):
         boxes = []
@@ -250,7 +250,7 @@ def breakdown_html(doc: Document, screenplay: Screenplay | None = None) -> str:
                 f'<div class="box" style="--c:{meta["colour"]}"><h3>{_esc(meta["label"])}</h3>'
                 f"<ul>{''.join(lis)}</ul></div>"
             )
-        lined = _lined_scene(screenplay, idx, s["tags"]) if screenplay is not None else ""
+        lined = _lined_scene(parts, idx, s["tags"]) if screenplay is not None else ""
         synopsis = s.get("synopsis") or ""
         sheets.append(
             f"""<section class="sheet">

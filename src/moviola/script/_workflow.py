@@ -22,6 +22,8 @@ from ..core import (
     Project,
     ScriptRevision,
     add_script_revision,
+    atomic_batch,
+    locked,
     now_iso,
     read_bytes_checked,
     read_document,
@@ -43,6 +45,7 @@ class ImportResult:
     screenplay: Screenplay
 
 
+@locked
 def import_script(project: Project, path: str | Path) -> ImportResult:
     """Validate a screenplay by parsing it, then copy it in as a new revision."""
     src = Path(path)
@@ -75,6 +78,7 @@ class BreakdownResult:
     reports: dict[str, Path]
 
 
+@locked
 def run_breakdown(
     project: Project,
     *,
@@ -131,9 +135,28 @@ def run_breakdown(
         previous = read_document(out, expect="Breakdown")
         changes = carry_over(previous, doc)
         doc["changes"] = changes
-    write_document(out, doc)
-    reports = write_reports(doc, project.path("reports"), screenplay)
+    with atomic_batch():  # the document and its reports land together or not at all
+        write_document(out, doc)
+        reports = write_reports(doc, project.path("reports"), screenplay)
     return BreakdownResult(doc, changes, out, reports)
+
+
+def breakdown_is_current(project: Project) -> bool:
+    """Whether ``documents/breakdown.json`` exists and was made from the current script."""
+    script = project.require_script()
+    if not project.path(BREAKDOWN_DOC).exists():
+        return False
+    return bool(load_breakdown(project).get("script", {}).get("sha256") == script.sha256)
+
+
+@locked
+def ensure_breakdown(project: Project, *, use_model: bool = True,
+                     progress: ProgressFn | None = None) -> BreakdownResult | None:  # fmt: skip
+    """Run the breakdown when it is missing or older than the script, as every later step
+    needs it; ``None`` when it was already up to date."""
+    if breakdown_is_current(project):
+        return None
+    return run_breakdown(project, use_model=use_model, progress=progress)
 
 
 def find_tag(doc: Document, tid: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -144,6 +167,7 @@ def find_tag(doc: Document, tid: str) -> tuple[dict[str, Any], dict[str, Any]]:
     raise InputError(f"no tag with id '{tid}' in the breakdown")
 
 
+@locked
 def set_tag_status(
     project: Project, ids: list[str], status: str, comment: str | None = None
 ) -> list[dict[str, Any]]:
@@ -162,6 +186,7 @@ def set_tag_status(
     return changed
 
 
+@locked
 def add_tag(
     project: Project,
     scene_number: str,
@@ -186,7 +211,7 @@ def add_tag(
     from ._breakdown import split_scenes
 
     idx = doc["scenes"].index(scene)
-    parts = split_scenes(screenplay)
+    parts, _ = split_scenes(screenplay)
     if idx < len(parts):
         # Case- and accent-insensitive: "bandoneon" finds "bandoneón".
         pattern = re.compile(re.escape(fold(name)), re.I)
@@ -224,8 +249,9 @@ def fold(text: str) -> str:
 
 
 def _save(project: Project, doc: Document) -> None:
-    write_document(project.path(BREAKDOWN_DOC), doc)
     screenplay = None
     with contextlib.suppress(InputError):
         _, screenplay = load_current_script(project)
-    write_reports(doc, project.path("reports"), screenplay)
+    with atomic_batch():  # the document and its reports land together or not at all
+        write_document(project.path(BREAKDOWN_DOC), doc)
+        write_reports(doc, project.path("reports"), screenplay)

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from ..core._fonts import font
+from ..core._fonts import draw_text, fit_text, font
 from ..core._image_io import write_png
 
 U8 = NDArray[np.uint8]
@@ -45,9 +45,10 @@ def deage_sheet(path: Path, settings: Any, report: dict[str, Any], kept: dict[in
     sheet = Image.new("RGB", (width, height), (24, 24, 24))
     draw = ImageDraw.Draw(sheet)
     consent = report.get("consent", {})
-    draw.text((pad, 14), f"{report['name']}: {settings.years:g} years younger   ·   consent: "
-              f"{consent.get('performer', '?')}, until {consent.get('expires', '?')}", fill=(240, 240, 240),
-              font=font(26, bold=True))  # fmt: skip
+    headline = (f"{report['name']}: {settings.years:g} years younger   ·   consent: "
+                f"{consent.get('performer', '?')}, until {consent.get('expires', '?')}")  # fmt: skip
+    draw_text(draw, (pad, 14), fit_text(headline, 26, width - 2 * pad, bold=True), 26, bold=True,
+              fill=(240, 240, 240))  # fmt: skip
 
     def fmt(v: Any, spec: str = ".1f") -> str:
         return "–" if v is None else format(v, spec)
@@ -56,7 +57,7 @@ def deage_sheet(path: Path, settings: Any, report: dict[str, Any], kept: dict[in
              f"rendered at {fmt(report['fps'])} frames/s   ·   identity distance {fmt(report['identity_distance'], '.3f')} "
              f"(same person < 0.6)   ·   apparent age {fmt(report['age_before'])} → {fmt(report['age_after'])}   ·   "
              f"flicker {fmt(report['flicker_before'], '.2f')} → {fmt(report['flicker_after'], '.2f')}")  # fmt: skip
-    draw.text((pad, 54), facts, fill=(190, 190, 190), font=font(18))
+    draw_text(draw, (pad, 54), fit_text(facts, 18, width - 2 * pad), 18, fill=(190, 190, 190))
     y = head_h
     if first is not None:
         before, after, box = kept[first]

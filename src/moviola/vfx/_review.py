@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from ..core._fonts import font
+from ..core._fonts import draw_text, fit_text, font
 from ..core._image_io import write_png
 
 U8 = NDArray[np.uint8]
@@ -68,8 +68,9 @@ def contact_sheet(path: Path, title: str, facts: str, before: U8, frames: list[t
     )
     sheet = Image.new("RGB", (width, height), (24, 24, 26))
     draw = ImageDraw.Draw(sheet)
-    draw.text((pad, 14), title, fill=(240, 240, 240), font=font(30, bold=True))
-    draw.text((pad, 54), facts, fill=(170, 170, 175), font=font(18))
+    draw_text(draw, (pad, 14), fit_text(title, 30, width - 2 * pad, bold=True), 30, bold=True,
+              fill=(240, 240, 240))  # fmt: skip
+    draw_text(draw, (pad, 54), fit_text(facts, 18, width - 2 * pad), 18, fill=(170, 170, 175))
     y = 90
     after_frame, after = frames[0] if frames else (0, before)
     for i, (label, img) in enumerate(
