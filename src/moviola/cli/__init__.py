@@ -440,6 +440,10 @@ def previs(
     no_model: Annotated[
         bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
     ] = False,
+    scenes: Annotated[
+        str | None,
+        typer.Option(help="Only these scenes, e.g. 1-3,7,12A (boards, sheets, animatic, exports)."),
+    ] = None,
 ) -> None:
     """Storyboards, animatic, USD stages and editorial/3D exports; only stale steps run."""
     from ..previs import run_previs
@@ -448,7 +452,8 @@ def previs(
     try:
         with _progress(not as_json and err.is_terminal) as progress:
             result = run_previs(project, force=force, size=_size(size), board_width=board_width,
-                                audio=audio, use_model=not no_model, progress=progress)  # fmt: skip
+                                audio=audio, use_model=not no_model, only=scenes,
+                                progress=progress)  # fmt: skip
     except KeyboardInterrupt:  # Click would swallow it silently; say how to go on
         err.print("interrupted: finished scenes are kept and nothing half-written is left; "
                   "run the same command to resume")  # fmt: skip

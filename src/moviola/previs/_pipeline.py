@@ -22,7 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import DocumentError, Project, locked, note_step, now_iso, one_line, write_text_atomic
+from ..core import (
+    DocumentError,
+    InputError,
+    Project,
+    locked,
+    note_step,
+    now_iso,
+    one_line,
+    write_text_atomic,
+)
 from ..core._media import probe_movie
 from ..plan import Finding, Shot, load_plan, plan_is_current, run_plan, shots_from_plan
 from ..script import ensure_breakdown, load_breakdown
@@ -167,9 +176,14 @@ def run_previs(
     board_width: int = 1920,
     audio: bool = True,
     use_model: bool = True,
+    only: str | None = None,
     progress: ProgressFn | None = None,
 ) -> PrevisResult:
-    """Bring ``DIR/previs`` up to date with the script, and say what it did."""
+    """Bring ``DIR/previs`` up to date with the script, and say what it did.
+
+    ``only`` (e.g. ``"1-3,7,12A"``) limits the stages, boards, sheets, animatic and exports
+    to those scenes, in script order; the breakdown and plan stay whole.
+    """
     out_dir = project.path("previs")
     out_dir.mkdir(exist_ok=True)
     cache = project.path("cache", "previs")
@@ -222,7 +236,9 @@ def run_previs(
         by_scene.setdefault(s.scene, []).append(s)
     shot_by_id = {s.id: s for s in shots}
     beats = _beat_texts(breakdown)
-    scenes = [s for s in plan["scenes"] if s.get("edit")]
+    chosen = select_scenes(only, [str(s["number"]) for s in plan["scenes"]]) if only else None
+    scenes = [s for s in plan["scenes"] if s.get("edit")
+              and (chosen is None or str(s["number"]) in chosen)]  # fmt: skip
 
     # 3. Layout: one validated stage per scene whose plan changed.
     done = step("layout")
@@ -480,7 +496,8 @@ def run_previs(
         "script": {"file": script.file, "revision": script.revision, "sha256": script.sha256},
         "renderer": renderer.info,
         "settings": {"fps": fps, "size": list(size), "board_width": board_width,
-                     "audio": bool(track is not None and not track.notice)},  # fmt: skip
+                     "audio": bool(track is not None and not track.notice),
+                     "scenes": [str(s["number"]) for s in scenes] if chosen is not None else None},  # fmt: skip
         "outputs": {
             "animatic": rel(movie),
             "contact_sheet": rel(sheet),
@@ -505,6 +522,28 @@ def run_previs(
     path = write_text_atomic(out_dir / "previs.json", json.dumps(document, indent=2,
                              ensure_ascii=False) + "\n")  # fmt: skip
     return PrevisResult(document, path, steps, findings, notices)
+
+
+def select_scenes(spec: str, numbers: list[str]) -> set[str]:
+    """Scene numbers chosen by ``spec``: numbers and ranges in script order, comma-separated
+    (``"1-3,7,12A"``); a scene number that itself holds a dash is matched whole first."""
+    chosen: set[str] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        if part in numbers:
+            chosen.add(part)
+            continue
+        first, _, last = part.partition("-")
+        if last and first.strip() in numbers and last.strip() in numbers:
+            a, b = numbers.index(first.strip()), numbers.index(last.strip())
+            chosen.update(numbers[min(a, b) : max(a, b) + 1])
+            continue
+        shown = ", ".join(numbers[:12]) + (" ..." if len(numbers) > 12 else "")
+        raise InputError(f"--scenes {spec!r}: no scene {part!r} in the plan (its scenes: {shown})")
+    if not chosen:
+        raise InputError(f"--scenes {spec!r} names no scene")
+    return chosen
 
 
 def _segment_ok(path: Path, frames: int) -> bool:
