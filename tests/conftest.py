@@ -8,6 +8,7 @@ embedding model is marked ``model``.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -37,6 +38,13 @@ class CliResult:
 
 RunCli = Callable[..., CliResult]
 Snapshot = dict[str, bytes | None]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_config(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The suite never writes the user's own configuration (consent signing keys): every
+    test runs with ``MOVIOLA_CONFIG`` in a temporary folder, unless it sets its own."""
+    os.environ["MOVIOLA_CONFIG"] = str(tmp_path_factory.mktemp("moviola-config"))
 
 
 @pytest.fixture(scope="session")

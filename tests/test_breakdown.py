@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from moviola.script import (
     LINES_PER_PAGE,
@@ -215,3 +217,19 @@ def test_a_removed_scene_reports_its_tags_as_vanished() -> None:
     report = carry_over(old, new)
     assert report["scenes_removed"] == ["3 INT. CAR - NIGHT"]
     assert any("taxi" in t and "scene removed" in t for t in report["tags_vanished"])
+
+
+@given(st.lists(st.integers(0, 40), unique=True, max_size=40))
+def test_scenes_that_moved_are_those_outside_the_longest_in_order_run(olds: list[int]) -> None:
+    from moviola.script._revision import _moved
+
+    pairs = dict(enumerate(olds))
+    moved = _moved(pairs)
+    kept = [o for j, o in sorted(pairs.items()) if j not in moved]
+    assert kept == sorted(kept)  # what stays is in order...
+    longest = [1] * len(olds)  # ... and as long as any in-order run (the quadratic definition)
+    for i in range(len(olds)):
+        for k in range(i):
+            if olds[k] < olds[i]:
+                longest[i] = max(longest[i], longest[k] + 1)
+    assert len(kept) == max(longest, default=0)

@@ -136,8 +136,10 @@ def test_a_usage_error_exits_2_with_a_message_not_a_traceback(
         pytest.fail(f"main({argv}) raised {type(exc).__module__}.{type(exc).__name__}: {exc}")
 
     assert result.code == 2
-    assert "Error" in result.err
     assert "Traceback" not in result.err
+    assert len(result.err_lines) == 1, result.err  # one line, like every other error
+    assert result.err_lines[0].startswith("error: ")
+    assert "(see 'moviola" in result.err_lines[0] and "--help')" in result.err_lines[0]
 
 
 @pytest.mark.parametrize(

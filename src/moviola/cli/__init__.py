@@ -591,7 +591,21 @@ def main(argv: list[str] | None = None) -> int:
             console.width = PIPE_WIDTH
     note_step("")
     try:
-        app(args=args, standalone_mode=True)
+        code = app(args=args, standalone_mode=False, prog_name="moviola")
+        return code if isinstance(code, int) else 0
+    except typer.Abort:
+        err.print("aborted")
+        return 1
+    except typer.TyperException as exc:  # Click's usage errors: one line, like ours
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        err.print(f"[bold red]error:[/] {escape(message)}{escape(hint)}", highlight=False,
+                  soft_wrap=True)  # fmt: skip
+        return int(exc.exit_code)
     except MoviolaError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -609,7 +623,6 @@ def main(argv: list[str] | None = None) -> int:
         return problem.exit_code
     except Exception as exc:
         return _report_bug(args, exc)
-    return 0
 
 
 def _report_bug(args: list[str], exc: BaseException) -> int:
@@ -639,12 +652,11 @@ def _write_log(args: list[str], text: str) -> Path | None:
     import os
     import time
 
-    from ..core import MANIFEST, write_text_atomic
+    from ..core import MANIFEST, user_cache_dir, write_text_atomic
 
     candidates = [Path(a) for a in args[1:] if not a.startswith("-")]
     project = next((p for p in candidates if (p / MANIFEST).is_file()), None)
-    folder = (project / "logs") if project else Path(
-        os.environ.get("MOVIOLA_CACHE", Path.home() / ".cache" / "moviola")) / "logs"  # fmt: skip
+    folder = (project / "logs") if project else user_cache_dir() / "logs"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     try:
         return write_text_atomic(folder / f"crash-{stamp}-{os.getpid()}.log", text)

@@ -41,6 +41,7 @@ from ._project import (
     open_project,
     project_lock,
     sha256_bytes,
+    user_cache_dir,
 )
 from ._textio import (
     MAX_SCRIPT_BYTES,
@@ -91,6 +92,7 @@ __all__ = [
     "storage_error",
     "upgrade",
     "upgrade_from",
+    "user_cache_dir",
     "write_bytes_atomic",
     "write_document",
     "write_text_atomic",

@@ -168,6 +168,15 @@ def locked(fn: Callable[Concatenate[Project, P], R]) -> Callable[Concatenate[Pro
     return functools.update_wrapper(run, fn)  # type: ignore[return-value]
 
 
+def user_cache_dir() -> Path:
+    """``$MOVIOLA_CACHE``, else ``$XDG_CACHE_HOME/moviola``, else ``~/.cache/moviola``:
+    derived data that outlives a project (exported models, logs of commands run outside one)."""
+    if os.environ.get("MOVIOLA_CACHE"):
+        return Path(os.environ["MOVIOLA_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "moviola"
+
+
 def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 

@@ -21,17 +21,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..core import DependencyError, InputError
+from ..core import DependencyError, InputError, user_cache_dir
 
 EXPORT_VERSION = 1  # bump when the export recipe changes, to invalidate caches
 
 
 def onnx_cache_dir() -> Path:
-    """``$MOVIOLA_CACHE``, else ``$XDG_CACHE_HOME/moviola``, else ``~/.cache/moviola``."""
-    if os.environ.get("MOVIOLA_CACHE"):
-        return Path(os.environ["MOVIOLA_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "moviola"
+    """The user's Moviola cache (:func:`moviola.core.user_cache_dir`)."""
+    return user_cache_dir()
 
 
 def onnx_supported(model_dir: Path) -> bool:

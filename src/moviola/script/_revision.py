@@ -10,6 +10,7 @@ hand are kept while their line still exists. No module here does I/O.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from typing import Any
 
@@ -40,43 +41,69 @@ def match_scenes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[i
         if cands:
             pairs[j] = cands[0]
             used.add(cands[0])
+    # Then by heading: the same heading first (cheap, and what a global rename leaves), the
+    # same number preferred; then a heading changed a little, compared only where the
+    # quick upper bounds allow a match (so a draft where everything moved stays linear-ish).
+    by_heading: dict[str, list[int]] = {}
+    for i, o in enumerate(old):
+        if i not in used:
+            by_heading.setdefault(o["heading"], []).append(i)
     for j, s in enumerate(new):
         if j in pairs:
             continue
-        best, best_score = None, 0.0
+        cands = [i for i in by_heading.get(s["heading"], []) if i not in used]
+        if cands:
+            best = next((i for i in cands if old[i]["number"] == s["number"]), cands[0])
+            pairs[j] = best
+            used.add(best)
+    for j, s in enumerate(new):
+        if j in pairs:
+            continue
+        fuzzy: int | None = None
+        best_score = 0.0
         for i, o in enumerate(old):
             if i in used:
                 continue
-            score = difflib.SequenceMatcher(None, o["heading"], s["heading"]).ratio()
-            if o["number"] == s["number"]:
-                score += 0.25
+            bonus = 0.25 if o["number"] == s["number"] else 0.0
+            matcher = difflib.SequenceMatcher(None, o["heading"], s["heading"])
+            if matcher.real_quick_ratio() + bonus < 0.9 or matcher.quick_ratio() + bonus < 0.9:
+                continue
+            score = matcher.ratio() + bonus
             if score > best_score:
-                best, best_score = i, score
-        if best is not None and best_score >= 0.9:
-            pairs[j] = best
-            used.add(best)
+                fuzzy, best_score = i, score
+        if fuzzy is not None and best_score >= 0.9:
+            pairs[j] = fuzzy
+            used.add(fuzzy)
     return pairs
 
 
 def _moved(pairs: dict[int, int]) -> set[int]:
-    """New indices of matched scenes outside the longest in-order run (they moved)."""
+    """New indices of matched scenes outside the longest in-order run (they moved).
+
+    The longest increasing run of old indices, by patience sorting: O(n log n), so a
+    5,000-scene draft is matched in milliseconds.
+    """
     seq = sorted(pairs.items())  # by new index
     olds = [o for _, o in seq]
-    n = len(olds)
-    if n == 0:
+    if not olds:
         return set()
-    length = [1] * n
-    prev = [-1] * n
-    for i in range(n):
-        for k in range(i):
-            if olds[k] < olds[i] and length[k] + 1 > length[i]:
-                length[i], prev[i] = length[k] + 1, k
-    end = max(range(n), key=lambda i: length[i])
+    tails: list[int] = []  # tails[k]: old index ending the best run of length k + 1
+    tail_at: list[int] = []  # ... and its position in seq
+    prev = [-1] * len(olds)
+    for i, o in enumerate(olds):
+        k = bisect.bisect_left(tails, o)
+        if k == len(tails):
+            tails.append(o)
+            tail_at.append(i)
+        else:
+            tails[k], tail_at[k] = o, i
+        prev[i] = tail_at[k - 1] if k else -1
     keep: set[int] = set()
+    end = tail_at[-1]
     while end >= 0:
         keep.add(end)
         end = prev[end]
-    return {seq[i][0] for i in range(n) if i not in keep}
+    return {seq[i][0] for i in range(len(olds)) if i not in keep}
 
 
 def carry_over(old_doc: Document, new_doc: Document) -> Report:
