@@ -625,11 +625,18 @@ def main(argv: list[str] | None = None) -> int:
         return _report_bug(args, exc)
 
 
+def _command_groups() -> list[tuple[str, typer.Typer]]:
+    """The sub-apps (``tag``, ``shot``, ``vfx``, ``consent``...) by name."""
+    return [(g.name or "", g.typer_instance) for g in app.registered_groups if g.typer_instance]
+
+
 def _report_bug(args: list[str], exc: BaseException) -> int:
     """One line for an unexpected exception, and its traceback in a log file."""
     import traceback
 
-    command = " ".join(a for a in args[:2] if not a.startswith("-")) or "moviola"
+    groups = {name for name, _ in _command_groups()}
+    words = [a for a in args if not a.startswith("-")]
+    command = " ".join(words[:2] if words and words[0] in groups else words[:1]) or "moviola"
     noted = current_step()
     step = noted[0] if noted and noted[0] else command.split(" ")[0]
     subject = noted[1] if noted and noted[1] else next(

@@ -255,6 +255,8 @@ def _make_subdirs(root: Path) -> None:
         if folder.is_symlink() and not folder.exists():
             raise ProjectError("is a link that loops or points nowhere; make it a folder "
                                "(or a link to one)", folder)  # fmt: skip
+        if folder.exists() and not folder.is_dir():
+            raise ProjectError("is not a folder (the project needs it as one)", folder)
         try:
             folder.mkdir(exist_ok=True)
             if not folder.is_dir():

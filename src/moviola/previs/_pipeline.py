@@ -185,9 +185,7 @@ def run_previs(
     to those scenes, in script order; the breakdown and plan stay whole.
     """
     out_dir = project.path("previs")
-    out_dir.mkdir(exist_ok=True)
     cache = project.path("cache", "previs")
-    cache.mkdir(parents=True, exist_ok=True)
     state = _State(cache / "state.json")
     if force:  # forget every key, but remember what we wrote: an artist's edit stays safe
         written = {k: {"written": v.get("written")} for k, v in state.data.get("layout", {}).items()}
@@ -239,6 +237,8 @@ def run_previs(
     chosen = select_scenes(only, [str(s["number"]) for s in plan["scenes"]]) if only else None
     scenes = [s for s in plan["scenes"] if s.get("edit")
               and (chosen is None or str(s["number"]) in chosen)]  # fmt: skip
+    out_dir.mkdir(exist_ok=True)  # only now: a refused --scenes leaves no folder behind
+    cache.mkdir(parents=True, exist_ok=True)
 
     # 3. Layout: one validated stage per scene whose plan changed.
     done = step("layout")
