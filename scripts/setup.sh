@@ -18,10 +18,11 @@ pick_python() {
 
 # Debian packages: EGL + Mesa (llvmpipe) for offscreen rendering without a display,
 # espeak-ng for the animatic's scratch dialogue, and fonts with the glyphs of every
-# script a title page or an action line may hold (DejaVu, Noto Sans per script, Droid
-# Sans Fallback for Chinese, Japanese and Korean). Installed only when missing.
+# script a title page or an action line may hold (DejaVu, Noto Sans per script,
+# WenQuanYi Micro Hei for Chinese, Japanese and Korean), and poppler-utils, with which the
+# tests read the contact sheets back. Installed only when missing.
 debs=()
-for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng fonts-dejavu-core fonts-noto-core fonts-droid-fallback; do
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng fonts-dejavu-core fonts-noto-core fonts-wqy-microhei poppler-utils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || debs+=("$pkg")
 done
 if [ ${#debs[@]} -gt 0 ]; then

@@ -140,24 +140,29 @@ def test_a_word_wider_than_the_panel_is_broken_not_overflowing(tmp_path: Path) -
     assert longest < 120  # ~250 pt of 8.5 pt Helvetica, not 400 characters
 
 
-def test_non_ascii_text_survives(tmp_path: Path) -> None:
+def test_text_in_any_script_is_drawn_in_a_font_that_has_its_glyphs(tmp_path: Path) -> None:
     panel = Panel(
         _frame(tmp_path / "a.png"),
         "6A",
         "MS · eye level · pan → · 50 mm · 4.1 s",
-        "Ofelia’s – café “déjà vu”. Őrség 日本",
+        "Ofelia’s – café “déjà vu”. Őrség 日本の夜。 김민준 Привет नमस्ते",
         key="end",
     )
     pdf = tmp_path / "sheet.pdf"
     scene = SheetScene("6", "INT. OFELIA’S WORKSHOP – NIGHT", [panel])
-    assert write_contact_sheet(pdf, "Señor Café", [scene]) == 1
-    assert b"/Title (Se\\361or Caf\\351)" in pdf.read_bytes()  # WinAnsi in the metadata
+    assert write_contact_sheet(pdf, "Señor Café\nSecond line", [scene]) == 1
+    assert b"/Title (Se\\361or Caf\\351" in pdf.read_bytes()  # WinAnsi in the metadata
     text = _need(_pdftotext(pdf))
     assert "Ofelia’s – café “déjà vu”." in text
     assert "OFELIA’S WORKSHOP – NIGHT" in text
-    assert "SEÑOR CAFÉ" in text
-    assert "pan -> · 50 mm" in text
-    assert "Orség ??" in text  # no glyph in the standard fonts: the accent goes, then '?'
+    assert "SEÑOR CAFÉ SECOND LINE" in text  # a two-line title on the one line there is
+    assert "pan → · 50 mm" in text
+    for words in ("Őrség", "日本の夜。", "김민준", "Привет", "नमस्ते"):
+        assert words in text, words  # never '?' or a dropped accent
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    embedded = [line for line in fonts.splitlines()[2:] if " yes " in line]
+    assert any("DejaVuSans" in line for line in embedded)
+    assert any("WenQuanYi" in line or "wqy" in line.lower() for line in embedded), fonts
 
 
 def test_metadata_keeps_unicode(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ and of any length. Three rules keep every picture drawable:
   :func:`wrap_text` wraps (breaking a word longer than the line, as CJK text has no
   spaces) and elides the last allowed line.
 - **Every glyph has a font.** DejaVu Sans first (Latin, Greek, Cyrillic, Arabic,
-  Hebrew...), then the Noto Sans family for each other script and Droid Sans Fallback
+  Hebrew...), then the Noto Sans family for each other script and WenQuanYi Micro Hei
   for Chinese, Japanese and Korean, where Debian put them (``fonts-noto-core``,
-  ``fonts-droid-fallback``). :func:`font_runs` splits text into runs by the first font
+  ``fonts-wqy-microhei``). :func:`font_runs` splits text into runs by the first font
   that holds each character; drawing and measuring go run by run. The PDF sheets use
   the same chain through their own adapter.
 """
@@ -37,7 +37,7 @@ _FONT_DIRS = (
     "/usr/share/fonts/truetype/dejavu",
     "/usr/share/fonts/dejavu",
     "/usr/share/fonts/truetype/noto",
-    "/usr/share/fonts/truetype/droid",
+    "/usr/share/fonts/truetype/wqy",
 )
 # Scripts most likely in a screenplay first; the rest of the Noto Sans files follow.
 _NOTO_FIRST = ("NotoSans", "NotoSansArabic", "NotoSansHebrew", "NotoSansDevanagari",
@@ -91,7 +91,7 @@ def _find(name: str) -> Path | None:
 
 @cache
 def font_files(bold: bool = False) -> tuple[FontFile, ...]:
-    """The fallback chain: DejaVu Sans, the Noto Sans scripts, Droid Sans Fallback (CJK).
+    """The fallback chain: DejaVu Sans, the Noto Sans scripts, WenQuanYi Micro Hei (CJK).
 
     Empty where none is installed (then Pillow's built-in font draws what it can).
     """
@@ -108,11 +108,13 @@ def font_files(bold: bool = False) -> tuple[FontFile, ...]:
                 continue
             heavy = p.with_name(f"{family}-Bold.ttf")
             stems.setdefault(family, heavy if bold and heavy.is_file() else p)
-    ordered = [f for f in _NOTO_FIRST if f in stems] + sorted(set(stems) - set(_NOTO_FIRST))
-    chain += [stems[f] for f in ordered]
-    droid = _find("DroidSansFallbackFull.ttf")
-    if droid:
-        chain.append(droid)
+    chain += [stems[f] for f in _NOTO_FIRST if f in stems]
+    # Chinese, Japanese and Korean (with their punctuation) before the rarer scripts, so
+    # "。" comes from the same face as the characters around it.
+    cjk = _find("wqy-microhei.ttc")
+    if cjk:
+        chain.append(cjk)
+    chain += [stems[f] for f in sorted(set(stems) - set(_NOTO_FIRST))]
     return tuple(FontFile(p) for p in chain)
 
 

@@ -420,7 +420,7 @@ def _chain(font: str) -> tuple[_PdfFace, ...]:
 @cache
 def _registered(face: _PdfFace) -> str:
     if face.file is not None:
-        pdfmetrics.registerFont(TTFont(face.name, str(face.file.path)))
+        pdfmetrics.registerFont(TTFont(face.name, str(face.file.path), subfontIndex=0))
     return face.name
 
 
