@@ -244,3 +244,19 @@ def test_force_redoes_everything_but_never_overwrites_an_edited_stage(rendered: 
     assert len(kept) == 1 and kept[0].read_bytes() == edited
     assert "0 of 2 scene segments reused" in _steps(result.document)["animatic"]["detail"]
     assert any("kept as" in n for n in result.notices)
+
+
+def test_the_summary_is_whole_in_a_log_not_cut_to_a_terminals_width(
+    rendered: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    # A long project path in the table's title and details, output to a pipe (not a terminal).
+    deep = tmp_path / ("a-production-folder-with-a-long-name-" * 3) / "rooftop"
+    shutil.copytree(rendered, deep)
+    result = run_cli("previs", deep, "--size", "320x180", "--board-width", "480", "--no-model")
+
+    assert result.code == 0, result.err
+    table = [line for line in result.out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert len(table) >= 10
+    assert all(line.rstrip()[-1] in "┓┃┩│┘" for line in table), "\n".join(table)
+    assert not any("…" in line for line in table), "a cell was cut short"
+    assert str(deep / "previs" / "animatic.mp4") in result.out  # paths printed whole

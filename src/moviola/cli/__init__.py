@@ -470,7 +470,7 @@ def previs(
     table.add_column("step")
     table.add_column("status")
     table.add_column("time", justify="right")
-    table.add_column("")
+    table.add_column("", overflow="fold")  # a detail is wrapped, never cut short
     for s in doc["steps"]:
         table.add_row(s["name"], s["status"], f"{s['seconds']:.1f} s", escape(s["detail"]))
     out.print(table)
@@ -587,8 +587,10 @@ def main(argv: list[str] | None = None) -> int:
     args = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     for console in (out, err):
         console.width = None  # type: ignore[assignment]  # re-measure: the stream may have changed
-        if not console.is_terminal:
+        console.soft_wrap = False
+        if not console.is_terminal:  # a log: lines whole (a path is never broken), tables wide
             console.width = PIPE_WIDTH
+            console.soft_wrap = True
     note_step("")
     try:
         code = app(args=args, standalone_mode=False, prog_name="moviola")
