@@ -15,7 +15,7 @@ import opentimelineio as otio
 import pycmx
 import pytest
 
-from moviola.core import DocumentError
+from moviola.core import DocumentError, StorageError
 from moviola.previs._editorial import (
     EditClip,
     build_timeline,
@@ -214,7 +214,7 @@ def test_an_output_folder_that_is_a_file_is_refused_naming_it(tmp_path: Path) ->
     blocker = tmp_path / "editorial"
     blocker.write_text("not a folder")
     timeline = build_timeline(SHOTS, 24, tmp_path / "a.mp4", "Nevada")
-    with pytest.raises(DocumentError) as info:
+    with pytest.raises(StorageError) as info:  # the file system's refusal, naming the path
         write_timeline_files(timeline, blocker / "cut")
     assert str(info.value).startswith(str(blocker / "cut"))
     assert [p.name for p in tmp_path.iterdir()] == ["editorial"]

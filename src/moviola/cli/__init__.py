@@ -57,6 +57,9 @@ err = Console(stderr=True)
 
 DirArg = Annotated[Path, typer.Argument(help="The project folder.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a summary.")]
+NoModelOpt = Annotated[
+    bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
+]
 
 
 def _print_json(data: Any) -> None:
@@ -329,9 +332,7 @@ def plan(
     ] = None,
     aspect: Annotated[str | None, typer.Option(help="Frame aspect, e.g. 2.39 or 16:9.")] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate.")] = None,
-    no_model: Annotated[
-        bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
-    ] = False,
+    no_model: NoModelOpt = False,
 ) -> None:
     """Create or update the shot plan from the breakdown (keeps your edits); a missing or
     stale breakdown is made first."""
@@ -395,9 +396,7 @@ def _upstream(steps: list[str]) -> None:
 def layout(
     directory: DirArg,
     as_json: JsonOpt = False,
-    no_model: Annotated[
-        bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
-    ] = False,
+    no_model: NoModelOpt = False,
 ) -> None:
     """Write the plan as USD: one validated stage per scene (set, mannequins, cameras); a
     missing or stale breakdown and plan are made first."""
@@ -437,9 +436,7 @@ def previs(
     audio: Annotated[
         bool, typer.Option("--audio/--no-audio", help="Scratch dialogue with espeak-ng.")
     ] = True,
-    no_model: Annotated[
-        bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
-    ] = False,
+    no_model: NoModelOpt = False,
     scenes: Annotated[
         str | None,
         typer.Option(help="Only these scenes, e.g. 1-3,7,12A (boards, sheets, animatic, exports)."),

@@ -7,6 +7,7 @@ from ._atomic import atomic_batch, atomic_path, write_bytes_atomic, write_text_a
 from ._documents import (
     Document,
     dumps_document,
+    parse_document,
     parse_schema_tag,
     read_document,
     register_schema,
@@ -81,6 +82,7 @@ __all__ = [
     "now_iso",
     "one_line",
     "open_project",
+    "parse_document",
     "parse_schema_tag",
     "project_lock",
     "read_bytes_checked",

@@ -100,16 +100,31 @@ def read_document(path: str | Path, expect: str | None = None) -> Document:
         raise DocumentError("document not found", p) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise DocumentError(f"cannot read document: {exc}", p) from exc
+    doc = parse_document(raw, p, expect)
+    return upgrade(doc, source=p)
+
+
+def parse_document(raw: str, path: str | Path, expect: str | None = None, *,
+                   what: str = "document") -> Document:  # fmt: skip
+    """Check that ``raw`` is a versioned document (of schema ``expect``), not upgraded.
+
+    ``what`` names it in the one-line errors ("is not a consent record (not valid JSON,
+    line 1: ...)"), for readers that must see the document as written (a signature).
+    """
+    p = Path(path)
+    lead = "" if what == "document" else f"is not a {what} ("
+    tail = "" if what == "document" else ")"
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise DocumentError(f"not valid JSON (line {exc.lineno}: {exc.msg})", p) from exc
+        where = f" (line {exc.lineno}: {exc.msg})" if not lead else f", line {exc.lineno}: {exc.msg}"
+        raise DocumentError(f"{lead}not valid JSON{where}{tail}", p) from exc
     if not isinstance(doc, dict):
-        raise DocumentError("document is not a JSON object", p)
+        raise DocumentError(f"{lead or 'document is '}not a JSON object{tail}", p)
     try:
         name, _ = parse_schema_tag(doc.get("schema"))
     except DocumentError as exc:
-        raise DocumentError(exc.message, p) from exc
+        raise DocumentError(f"{lead}{exc.message}{tail}", p) from exc
     if expect is not None and name != expect:
         raise DocumentError(f"expected a {expect} document, found {name}", p)
-    return upgrade(doc, source=p)
+    return doc

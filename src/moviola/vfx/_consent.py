@@ -44,7 +44,7 @@ from ..core import (
     InputError,
     MoviolaError,
     now_iso,
-    parse_schema_tag,
+    parse_document,
     read_document,
     register_schema,
     schema_tag,
@@ -382,19 +382,10 @@ def _load(path: Path) -> tuple[Document, Document, bytes]:
     if len(data) > MAX_RECORD_BYTES:
         raise DocumentError("is far too large to be a consent record", path)
     try:
-        raw = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise DocumentError("is not a consent record (not UTF-8 text)", path) from None
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"is not a consent record (not valid JSON, line {exc.lineno}: {exc.msg})", path) from None
-    if not isinstance(raw, dict):
-        raise DocumentError("is not a consent record (not a JSON object)", path)
-    try:
-        name, _ = parse_schema_tag(raw.get("schema"))
-    except DocumentError as exc:
-        raise DocumentError(f"is not a consent record ({exc.message})", path) from None
-    if name != CONSENT_SCHEMA:
-        raise DocumentError(f"expected a {CONSENT_SCHEMA} document, found {name}", path)
+    raw = parse_document(text, path, CONSENT_SCHEMA, what="consent record")
     return raw, upgrade(dict(raw), source=path), data
 
 
