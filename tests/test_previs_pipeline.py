@@ -260,3 +260,28 @@ def test_the_summary_is_whole_in_a_log_not_cut_to_a_terminals_width(
     assert all(line.rstrip()[-1] in "┓┃┩│┘" for line in table), "\n".join(table)
     assert not any("…" in line for line in table), "a cell was cut short"
     assert str(deep / "previs" / "animatic.mp4") in result.out  # paths printed whole
+
+
+def test_moviola_layout_keeps_a_stage_edited_by_hand_as_previs_does(rendered: Path, run_cli: Any) -> None:
+    from pxr import Usd, UsdGeom
+
+    path = rendered / "previs" / "scene-1.usda"
+    stage = Usd.Stage.Open(str(path))
+    UsdGeom.Cube.Define(stage, "/World/Props/crate").AddTranslateOp().Set((0.0, 0.3, 0.0))
+    stage.GetRootLayer().Save()
+    edited = path.read_bytes()
+
+    unchanged = run_cli("layout", rendered)  # the plan did not change: the artist's stage stays
+    assert unchanged.code == 0, unchanged.err
+    assert path.read_bytes() == edited
+
+    plan = json.loads((rendered / "documents" / "plan.json").read_text(encoding="utf-8"))
+    first = next(s["id"] for s in plan["shots"] if s["scene"] == "1")
+    assert run_cli("shot", "set", rendered, first, "--lens", "85").code == 0
+    changed = run_cli("layout", rendered)  # now the plan changed: rebuilt, the edit set aside
+
+    assert changed.code == 0, changed.err
+    kept = list((rendered / "previs").glob("scene-1.edited-*.usda"))
+    assert len(kept) == 1 and kept[0].read_bytes() == edited
+    assert f"your edited stage was kept as {kept[0].name}" in changed.out
+    assert path.read_bytes() != edited

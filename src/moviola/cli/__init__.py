@@ -408,6 +408,8 @@ def layout(
                      "upstream": result.upstream})  # fmt: skip
         return
     _upstream(result.upstream)
+    for notice in result.notices:
+        out.print(f"[yellow]note:[/] {escape(notice)}")
     out.print(f"{len(result.stages)} USD stages (USD validation: no errors) in "
               f"{escape(str(next(iter(result.stages.values())).parent))}")  # fmt: skip
 

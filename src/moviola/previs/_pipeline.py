@@ -14,7 +14,6 @@ the new layout is written, never overwritten.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -55,10 +54,12 @@ from ._layout import FIRST_FRAME
 from ._render import Renderer
 from ._scratch import ScratchLine, render_scratch_track
 from ._stage_query import stage_cameras
-from ._workflow import write_stage
+from ._state import State as _State
+from ._state import digest as _digest
+from ._state import file_digest as _file_digest
+from ._workflow import update_stage
 
 PREVIS_SCHEMA = "Previs.1"
-LAYOUT_VERSION = 6  # bump when the stage builder changes what it writes
 BOARDS_VERSION = 1
 ProgressFn = Callable[[str, int, int], None]
 
@@ -78,33 +79,6 @@ class PrevisResult:
     steps: list[StepTiming] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-
-
-def _digest(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:24]
-
-
-class _State:
-    """Content keys of what each step last produced, in ``cache/previs/state.json``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            data = json.loads(path.read_text("utf-8"))
-            self.data: dict[str, Any] = data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            self.data = {}  # a missing or corrupt cache only costs a re-render
-
-    def get(self, step: str, key: str) -> Any:
-        return self.data.get(step, {}).get(key)
-
-    def put(self, step: str, key: str, value: Any) -> None:
-        self.data.setdefault(step, {})[key] = value
-        write_text_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
 
 
 def _beat_texts(breakdown: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -248,30 +222,12 @@ def run_previs(
         number = str(scene["number"])
         if progress:
             progress("layout", i, len(scenes))
-        target = out_dir / f"scene-{number}.usda"
-        key = _digest(LAYOUT_VERSION, scene, [s.to_json() for s in by_scene.get(number, [])], fps,
-                      [b.get("text") for b in beats.get(number, [])])  # fmt: skip
-        last = state.get("layout", number) or {}
-        if target.exists() and last.get("key") == key:
-            stage_paths[number] = target
-            continue
-        fresh = target.with_name(f".{target.stem}.new.usda")
-        try:
-            write_stage(fresh, scene, by_scene.get(number, []), fps, beats.get(number))
-            if target.exists() and target.read_bytes() != fresh.read_bytes() and (
-                not last.get("written") or _file_digest(target) != last["written"]
-            ):  # edited by hand since we wrote it (or we cannot tell): keep it, never overwrite
-                stamp = time.strftime("%Y%m%d-%H%M%S")
-                aside = target.with_name(f"scene-{number}.edited-{stamp}.usda")
-                target.rename(aside)
-                notices.append(f"scene {number}: your edited stage was kept as {aside.name}; "
-                               "the plan changed, so the layout was rebuilt")  # fmt: skip
-            fresh.replace(target)
-        finally:
-            fresh.unlink(missing_ok=True)
-        state.put("layout", number, {"key": key, "written": _file_digest(target)})
-        stage_paths[number] = target
-        wrote += 1
+        path, fresh, notice = update_stage(state, out_dir, scene, by_scene.get(number, []), fps,
+                                           beats.get(number))  # fmt: skip
+        stage_paths[number] = path
+        wrote += fresh
+        if notice:
+            notices.append(notice)
     done("ran" if wrote else "skipped", f"{wrote} of {len(scenes)} stages written")
 
     # 4. Boards: storyboard panels, passes and checks from each stage.

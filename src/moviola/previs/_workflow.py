@@ -2,11 +2,14 @@
 
 Each stage is written to a temporary file in ``previs/`` and renamed into
 place only when USD's validators report no error, so a broken stage never
-sits under a final name.
+sits under a final name. ``moviola layout`` and ``moviola previs`` share one rule
+(:func:`update_stage`): a stage is rewritten only when its plan changed, and one
+edited by hand is moved aside, never overwritten.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,12 +18,16 @@ from ..core import DocumentError, Project, atomic_path, locked
 from ..plan import Shot, ensure_plan, load_plan, shots_from_plan
 from ..script import load_breakdown
 from ._layout import build_scene_stage, validate_stage
+from ._state import State, digest, file_digest
+
+LAYOUT_VERSION = 6  # bump when the stage builder changes what it writes
 
 
 @dataclass(frozen=True)
 class LayoutResult:
     stages: dict[str, Path]  # scene number -> .usda
     upstream: list[str] = field(default_factory=list)  # earlier steps this run made first
+    notices: list[str] = field(default_factory=list)  # e.g. an edited stage kept aside
 
 
 @locked
@@ -34,13 +41,50 @@ def run_layout(project: Project, *, use_model: bool = True) -> LayoutResult:
     out_dir.mkdir(exist_ok=True)
     stages: dict[str, Path] = {}
     beats = scene_beats(project)
+    state = State.of(project)
+    notices: list[str] = []
     for scene in doc["scenes"]:
-        number = scene["number"]
-        target = out_dir / f"scene-{number}.usda"
-        write_stage(target, scene, [s for s in shots if s.scene == number], fps,
-                    beats.get(str(number)))  # fmt: skip
-        stages[number] = target
-    return LayoutResult(stages, upstream)
+        number = str(scene["number"])
+        stages[number], _, notice = update_stage(state, out_dir, scene,
+                                                 [s for s in shots if s.scene == number], fps,
+                                                 beats.get(number))  # fmt: skip
+        if notice:
+            notices.append(notice)
+    return LayoutResult(stages, upstream, notices)
+
+
+def update_stage(state: State, out_dir: Path, scene: dict[str, Any], shots: list[Shot], fps: float,
+                 beats: list[dict[str, Any]] | None) -> tuple[Path, bool, str | None]:  # fmt: skip
+    """Bring one scene's stage up to date: ``(path, written, notice)``.
+
+    Nothing is written when its plan is unchanged. A stage whose bytes differ from what we
+    last wrote was edited by hand (in a DCC): it is moved aside as
+    ``scene-N.edited-<time>.usda``, never overwritten, and the notice says so.
+    """
+    number = str(scene["number"])
+    target = out_dir / f"scene-{number}.usda"
+    key = digest(LAYOUT_VERSION, scene, [s.to_json() for s in shots], fps,
+                 [b.get("text") for b in beats or []])  # fmt: skip
+    last = state.get("layout", number) or {}
+    if target.exists() and last.get("key") == key:
+        return target, False, None
+    notice = None
+    fresh = target.with_name(f".{target.stem}.new.usda")
+    try:
+        write_stage(fresh, scene, shots, fps, beats)
+        if target.exists() and target.read_bytes() != fresh.read_bytes() and (
+            not last.get("written") or file_digest(target) != last["written"]
+        ):  # edited by hand since we wrote it (or we cannot tell): keep it, never overwrite
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            aside = target.with_name(f"scene-{number}.edited-{stamp}.usda")
+            target.rename(aside)
+            notice = (f"scene {number}: your edited stage was kept as {aside.name}; "
+                      "the plan changed, so the layout was rebuilt")  # fmt: skip
+        fresh.replace(target)
+    finally:
+        fresh.unlink(missing_ok=True)
+    state.put("layout", number, {"key": key, "written": file_digest(target)})
+    return target, True, notice
 
 
 def scene_beats(project: Project) -> dict[str, list[dict[str, Any]]]:
