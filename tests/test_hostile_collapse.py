@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import RunCli
+from conftest import RunCli, take_snapshot
 from hostile import Hostile, check_case
 
 pytest.importorskip("moderngl")
@@ -311,6 +311,29 @@ def test_a_de_aging_refused_for_no_face_leaves_nothing_and_the_corrected_run_ren
     face = ROOT / "examples" / "hopper" / "grace_hopper.jpg"
     report = run_deage(DeageSettings(plate=str(face), years=20, consent=str(consent), preview=True), out)
     assert report["frames_treated"] == 1
+
+
+def test_forcing_a_de_aging_that_is_then_refused_gives_back_the_render_it_would_replace(tmp_path: Path) -> None:
+    pytest.importorskip("mediapipe")
+    from datetime import date, timedelta
+
+    from moviola.core import InputError
+    from moviola.vfx._consent import new_consent, write_consent
+    from moviola.vfx._deage import DeageSettings, run_deage
+
+    consent = write_consent(tmp_path / "consent.json", new_consent(
+        "Grace Hopper", "project", (date.today() + timedelta(days=365)).isoformat(), "Moviola tests"))  # fmt: skip
+    out = tmp_path / "out"
+    face = ROOT / "examples" / "hopper" / "grace_hopper.jpg"
+    run_deage(DeageSettings(plate=str(face), years=20, consent=str(consent), preview=True), out)
+    before = take_snapshot(out)
+
+    empty_street = street_plate(tmp_path / "street.png", 320, 240)
+    with pytest.raises(InputError, match="no face was found"):
+        run_deage(DeageSettings(plate=str(empty_street), years=20, consent=str(consent), preview=True), out,
+                  force=True)  # fmt: skip
+
+    assert take_snapshot(out) == before  # --force replaces a render only with one that started
 
 
 def test_a_name_is_one_file_name_part_for_both_effects() -> None:

@@ -47,6 +47,8 @@ from ._outputs import (
     check_name,
     check_out_dir,
     discard_unstarted,
+    drop_aside,
+    restore_aside,
     sweep_temporaries,
     write_state,
 )
@@ -165,18 +167,20 @@ def run_deage(settings: DeageSettings, out: Path, *, force: bool = False, progre
     if settings.preview:
         settings = replace(settings, frame_format="none")
     key = settings.key(footage.digest, consent["moviola_consent_sha256"])
-    resumable = check_out_dir(out, key, force)
+    resumable, aside = check_out_dir(out, key, force)
     created = not out.exists()
     try:
-        return _render(settings, footage, consent, key, out, resumable, progress, wall0)
-    except KeyboardInterrupt:
-        if out.is_dir():
+        report = _render(settings, footage, consent, key, out, resumable, progress, wall0)
+    except BaseException as exc:
+        # Refused before any output (no face, a reference photo without one): leave nothing
+        # that would turn the corrected command away, and give back what --force replaced.
+        if not resumable and discard_unstarted(out, created, ours=()):
+            restore_aside(out, aside)
+        elif isinstance(exc, KeyboardInterrupt) and out.is_dir():
             sweep_temporaries(out)
         raise
-    except Exception:  # refused before any output (no face, a reference photo without one): leave
-        if not resumable:  # nothing behind that would turn the corrected command away
-            discard_unstarted(out, created, ours=())
-        raise
+    drop_aside(aside)
+    return report
 
 
 def _size(settings: DeageSettings, footage: Footage) -> tuple[int, int]:

@@ -152,15 +152,47 @@ def open_out_dir(target: OutDir) -> None:
     target.path.mkdir(parents=True, exist_ok=True)
 
 
-def check_out_dir(out: Path, key: str, force: bool) -> bool:
-    """:func:`inspect_out_dir` and :func:`open_out_dir` at once (without creating the folder);
-    True when ``out`` holds a resumable render of this recipe."""
+def check_out_dir(out: Path, key: str, force: bool) -> tuple[bool, Path | None]:
+    """:func:`inspect_out_dir`, then make way without creating the folder: ``(resumable,
+    aside)``. What ``--force`` replaces is not deleted yet but set aside (``aside``) until
+    the new render has started: :func:`restore_aside` puts it back if the new one is
+    refused before its first frame, :func:`drop_aside` removes it once it has begun."""
     target = inspect_out_dir(out, key, force)
     if target.resumable:
         sweep_temporaries(out)
-    elif target.replace:
-        _clear(out)
-    return target.resumable
+        shutil.rmtree(out / ASIDE, ignore_errors=True)  # a --force render resumed: it had begun
+        return True, None
+    return False, (_set_aside(out) if target.replace else None)
+
+
+ASIDE = ".moviola-replaced"  # inside the out folder: the render --force is replacing
+
+
+def _set_aside(out: Path) -> Path:
+    aside = out / ASIDE
+    if aside.exists():
+        shutil.rmtree(aside)
+    aside.mkdir()
+    for item in _ours(out):
+        item.rename(aside / item.name)
+    return aside
+
+
+def restore_aside(out: Path, aside: Path | None) -> None:
+    """Put back the render ``--force`` was replacing (the new one never started)."""
+    if aside is None or not aside.is_dir():
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for item in aside.iterdir():
+        if not (out / item.name).exists():
+            item.rename(out / item.name)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def drop_aside(aside: Path | None) -> None:
+    """The new render has begun: the one it replaces goes."""
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def discard_unstarted(out: Path, created: bool, ours: Sequence[str] = ("recipe.json",)) -> bool:
@@ -175,13 +207,14 @@ def discard_unstarted(out: Path, created: bool, ours: Sequence[str] = ("recipe.j
         return False
     for sub in ("frames", "layers"):
         _remove_empty_tree(out / sub)
-    keep = {STATE_FILE, *ours}
+    keep = {STATE_FILE, ASIDE, *ours}
     for item in out.iterdir():
         temporary = item.is_file() and item.name.startswith(".") and item.suffix in _TEMPORARY_SUFFIXES
         if item.name not in keep and not temporary:
             return False
     for item in out.iterdir():
-        item.unlink(missing_ok=True)
+        if item.name != ASIDE:
+            item.unlink(missing_ok=True)
     if created:
         out.rmdir()
     return True
@@ -209,17 +242,20 @@ def sweep_temporaries(out: Path) -> int:
     return gone
 
 
+def _ours(out: Path) -> list[Path]:
+    """What a previous render of ours left in ``out`` (only our own files and folders)."""
+    found = [f for f in (out / "layers", out / "frames") if f.is_dir()]
+    found += [*out.glob("*_review.mp4"), *out.glob("*_deaged.mp4"), *out.glob("*_contact_sheet.png")]
+    return found + [out / n for n in ("report.json", "recipe.json", STATE_FILE) if (out / n).exists()]
+
+
 def _clear(out: Path) -> None:
     """Remove what a previous render of ours left (only our own files and folders)."""
-    for folder in (out / "layers", out / "frames"):
-        if folder.is_dir():
-            shutil.rmtree(folder)
-    for item in [*out.glob("*_review.mp4"), *out.glob("*_deaged.mp4")]:
-        item.unlink()
-    for item in out.glob("*_contact_sheet.png"):
-        item.unlink()
-    for name in ("report.json", "recipe.json", STATE_FILE):
-        (out / name).unlink(missing_ok=True)
+    for item in _ours(out):
+        if item.is_dir():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
 
 
 def write_state(out: Path, key: str, data: dict[str, Any]) -> None:
