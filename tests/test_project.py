@@ -310,3 +310,25 @@ def test_a_changed_script_becomes_revision_2_and_revision_1_is_kept(
     assert (imported_project / revs[1]["file"]).read_bytes() == revised_bytes
     assert rev1_copy.read_bytes() == rev1_bytes
     assert open_project(imported_project).script.revision == 2  # type: ignore[union-attr]
+
+
+def test_an_exclusive_write_never_replaces_a_file_even_one_written_a_moment_ago(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moviola.core import write_bytes_atomic
+
+    target = tmp_path / "record.json"
+
+    def write(n: int) -> bool:
+        try:
+            write_bytes_atomic(target, f"writer {n}".encode(), exclusive=True)
+        except FileExistsError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(write, range(32)))
+
+    assert won.count(True) == 1  # one writer created it; none replaced it
+    assert target.read_bytes() == f"writer {won.index(True)}".encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["record.json"]  # no temporaries left

@@ -16,8 +16,12 @@ from pathlib import Path
 from ._errors import storage_error
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically and return the path."""
+def write_bytes_atomic(path: str | Path, data: bytes, *, exclusive: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    ``exclusive``: create the file, never replace one (``FileExistsError`` if it is there,
+    even when another process wrote it a moment ago): for records written once.
+    """
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -30,6 +34,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if exclusive:  # a hard link never replaces: the check and the write are one step
+            os.link(tmp, target)
+            os.unlink(tmp)
+            return target
         batch = _BATCH.get()
         if batch is not None:  # the rename waits for the whole batch (atomic_batch)
             batch.append((Path(tmp), target))
@@ -38,7 +46,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError) and not isinstance(exc, FileExistsError):
             raise storage_error(exc, target, "cannot write") from exc
         raise
     return target
@@ -71,9 +79,9 @@ def _umask() -> int:
     return mask
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
+def write_text_atomic(path: str | Path, text: str, *, exclusive: bool = False) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically (LF newlines)."""
-    return write_bytes_atomic(path, text.encode("utf-8"))
+    return write_bytes_atomic(path, text.encode("utf-8"), exclusive=exclusive)
 
 
 # -- several files that land together ------------------------------------------------------

@@ -83,9 +83,9 @@ def dumps_document(doc: Document) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_document(path: str | Path, doc: Document) -> Path:
-    """Write ``doc`` to ``path`` atomically."""
-    return write_text_atomic(path, dumps_document(doc))
+def write_document(path: str | Path, doc: Document, *, exclusive: bool = False) -> Path:
+    """Write ``doc`` to ``path`` atomically (``exclusive``: never over an existing file)."""
+    return write_text_atomic(path, dumps_document(doc), exclusive=exclusive)
 
 
 def read_document(path: str | Path, expect: str | None = None) -> Document:

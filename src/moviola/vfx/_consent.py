@@ -350,8 +350,13 @@ def write_consent(path: Path, record: ConsentRecord, *, overwrite: bool = False,
     signed = (key or signing_key()).sign(record)
     assert signed.signature is not None
     sig = signed.signature
-    return write_document(path, {**_fields(signed), "signature": {
-        "algorithm": sig.algorithm, "key": sig.key, "key_id": sig.key_id, "value": sig.value}})  # fmt: skip
+    doc = {**_fields(signed), "signature": {
+        "algorithm": sig.algorithm, "key": sig.key, "key_id": sig.key_id, "value": sig.value}}  # fmt: skip
+    try:  # exclusive: two writers at once cannot both think the name was free
+        return write_document(path, doc, exclusive=not overwrite)
+    except FileExistsError:
+        raise InputError("a consent record is already there; records are not edited in place, "
+                         "write a new file", path) from None
 
 
 @upgrade_from(CONSENT_SCHEMA, 1)
