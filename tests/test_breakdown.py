@@ -233,3 +233,40 @@ def test_scenes_that_moved_are_those_outside_the_longest_in_order_run(olds: list
             if olds[k] < olds[i]:
                 longest[i] = max(longest[i], longest[k] + 1)
     assert len(kept) == max(longest, default=0)
+
+
+# ---- before the first heading ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "> FADE IN:",
+        "FADE IN:",
+        "> FADE IN:\n\n[[A note for the producer.]]",
+        "**Note: the production values for this don't have to be great.**\n\n> FADE IN:",
+        "Note: shot on one camera.",
+        "> ACT ONE <\n\nCOLD OPEN",
+        "# Act one\n\n= The story begins.\n\nBLACK SCREEN.",
+    ],
+)
+def test_lead_ins_and_notes_before_the_first_heading_are_kept_but_are_no_scene(opening: str) -> None:
+    doc = build_breakdown(parse_fountain(f"{opening}\n\nINT. ROOM - DAY\n\nAnna sits.\n"))
+
+    assert [s["number"] for s in doc["scenes"]] == ["1"]
+    assert not doc["scenes"][0].get("unheaded")
+    kept = " ".join(p["text"] for p in doc["preamble"])
+    for word in ("FADE", "producer", "production", "camera", "COLD"):
+        if word in opening:
+            assert word in kept
+
+
+def test_story_before_the_first_heading_is_an_unheaded_scene_with_a_warning() -> None:
+    doc = build_breakdown(parse_fountain(
+        "> FADE IN:\n\nA car races through the dark.\n\nANNA (V.O.)\nIt started here.\n\n"
+        "INT. ROOM - DAY\n\nAnna sits.\n"))  # fmt: skip
+
+    assert [s["number"] for s in doc["scenes"]] == ["0", "1"]
+    assert doc["scenes"][0]["unheaded"] is True
+    assert any("before its first scene heading" in w["message"] and w["line"] == 3 for w in doc["warnings"])
+    assert doc["preamble"] == []  # the transition belongs to scene 0 now
