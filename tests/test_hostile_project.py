@@ -161,7 +161,43 @@ def shared_tmp() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.skipif(shutil.which("setpriv") is None and os.geteuid() == 0, reason="needs setpriv")
+def _runs_as_nobody() -> bool:
+    """Whether this machine lets user ``nobody`` run our Python (Debian keeps /root private,
+    so a venv whose interpreter lives under /root cannot be run by another user)."""
+    if os.geteuid() != 0:
+        return True
+    if shutil.which("setpriv") is None:
+        return False
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            sys.executable, "-c", "import moviola"], capture_output=True)  # fmt: skip
+    return probe.returncode == 0
+
+
+def test_a_folder_the_file_system_refuses_is_one_line_and_changes_nothing(
+    tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file system refuses every new file in documents/ (as a read-only folder does for
+    a user; root is refused nothing, so the refusal is made here)."""
+    root = project(tmp_path, plan=True)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    real_mkstemp = tempfile.mkstemp
+
+    def refuse_in_documents(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        folder = Path(kwargs.get("dir") or "")
+        if folder.name == "documents":
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse_in_documents)
+    result = run_cli("plan", root, "--style", "documentary")
+
+    assert result.code == 7 and len(result.err_lines) == 1, result.err
+    assert result.err_lines[0] == f"error: {root / 'documents' / 'plan.json'}: cannot write: permission denied"
+    after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert after == before  # the reports did not move ahead of the plan they describe
+
+
+@pytest.mark.skipif(not _runs_as_nobody(), reason="user nobody cannot run this Python")
 def test_a_read_only_documents_folder_is_one_line_and_changes_nothing(shared_tmp: Path) -> None:
     root = project(shared_tmp, plan=True)
     for p in [root, *root.rglob("*")]:
