@@ -26,6 +26,12 @@ from reportlab.lib.pagesizes import A4, landscape, letter
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+
+try:  # shaping needs uharfbuzz (a dependency); without it runs are drawn unshaped
+    import uharfbuzz  # noqa: F401
+    from reportlab.pdfbase.ttfonts import shapeStr as _SHAPE
+except ImportError:  # pragma: no cover
+    _SHAPE = None
 from reportlab.pdfgen.canvas import Canvas
 
 from ..core import DocumentError, InputError, MoviolaError, one_line, write_bytes_atomic
@@ -428,18 +434,42 @@ def _runs(text: str, font: str) -> list[tuple[str, str]]:
     return [(run, _registered(f or _chain(font)[0])) for run, f in font_runs(one_line(text), _chain(font))]
 
 
+def _shaped(run: str, name: str, size: float) -> tuple[str, float]:
+    """A run as drawn and its width: TrueType runs are shaped by HarfBuzz (uharfbuzz), so
+    Devanagari conjuncts form and Arabic joins and reads right to left; the standard
+    fonts need no shaping."""
+    if name.startswith("Moviola-") and _SHAPE is not None:
+        shaped = _SHAPE(run, name, size)
+        glyphs = getattr(shaped, "__shapeData__", None)  # plain text when nothing needed shaping
+        if glyphs is not None:
+            return shaped, sum(g.x_advance for g in glyphs) * size / 1000
+    return run, pdfmetrics.stringWidth(run, name, size)
+
+
+def _pieces(text: str, font: str) -> list[tuple[str, str]]:
+    """Runs with the spaces around each one apart, so a right-to-left run's spaces stay
+    where they were typed and do not turn to its other side when shaped."""
+    out: list[tuple[str, str]] = []
+    for run, name in _runs(text, font):
+        core = run.strip()
+        lead, tail = run[: len(run) - len(run.lstrip())], run[len(run.rstrip()) :]
+        out += [(piece, name) for piece in (lead, core, tail) if piece]
+    return out
+
+
 def _width(text: str, font: str, size: float) -> float:
     """Width in points of ``text`` on one line, each run in a font that holds it."""
-    return float(sum(pdfmetrics.stringWidth(run, name, size) for run, name in _runs(text, font)))
+    return float(sum(_shaped(run, name, size)[1] for run, name in _pieces(text, font)))
 
 
 def _draw(canvas: Any, x: float, y: float, text: str, font: str, size: float) -> float:
     """Draw ``text`` on one line from ``(x, y)``, run by run; returns its width."""
     start = x
-    for run, name in _runs(text, font):
+    for run, name in _pieces(text, font):
+        drawn, width = _shaped(run, name, size)
         canvas.setFont(name, size)
-        canvas.drawString(x, y, run)
-        x += pdfmetrics.stringWidth(run, name, size)
+        canvas.drawString(x, y, drawn)
+        x += width
     return x - start
 
 
