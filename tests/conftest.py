@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,3 +158,62 @@ def planned_project(tmp_path: Path) -> tuple[Path, str]:
     run_breakdown(project, use_model=False)
     run_plan(project)
     return root, str(load_plan(project)["shots"][0]["id"])
+
+
+# ---- a real PostgreSQL server on loopback, for the stream store's tests ----------------------------
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start PostgreSQL (Debian's, as setup installs it) on 127.0.0.1 in a temporary folder;
+    yields a URL to its ``postgres`` database and stops the server afterwards."""
+    import socket
+    import subprocess
+    import tempfile
+
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL's server is not installed (scripts/setup.sh installs it)")
+    folder = Path(tempfile.mkdtemp(prefix="moviola-pg-"))  # not under pytest's private folder
+    data = folder / "data"
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the server as Debian's postgres user
+        import pwd
+
+        pw = pwd.getpwnam("postgres")
+        os.chown(folder, pw.pw_uid, pw.pw_gid)
+        as_user = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LC_ALL": "C.UTF-8"}
+    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "moviola", "--auth=trust",
+                    "-E", "UTF8"], check=True, capture_output=True, env=env)  # fmt: skip
+    log = folder / "server.log"
+    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o",
+                    f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off", "start"],
+                   check=True, capture_output=True, env=env)  # fmt: skip
+    try:
+        yield f"postgresql://moviola@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, env=env)  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_db(postgres_server: str) -> str:
+    """A fresh, empty database on the test server; its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return postgres_server.rsplit("/", 1)[0] + f"/{name}"

@@ -31,7 +31,7 @@ from ..core import (
     open_project,
     storage_error,
 )
-from . import _consent, _vfx
+from . import _consent, _stream, _vfx
 
 app = typer.Typer(
     name="moviola",
@@ -567,6 +567,7 @@ def shot_delete(
 
 _vfx.register(app, out, err, _progress, _print_json)
 _consent.register(app, out, _print_json)
+_stream.register(app, out, _print_json)
 
 
 #: Width for output that is not a terminal (a log, CI, a pipe): wide enough that no
@@ -639,7 +640,7 @@ def _report_bug(args: list[str], exc: BaseException) -> int:
     words = [a for a in args if not a.startswith("-")]
     command = " ".join(words[:2] if words and words[0] in groups else words[:1]) or "moviola"
     noted = current_step()
-    step = noted[0] if noted and noted[0] else command.split(" ")[0]
+    step = noted[0] if noted and noted[0] else command
     subject = noted[1] if noted and noted[1] else next(
         (a for a in args[1:] if not a.startswith("-") and Path(a).exists()), None
     )
