@@ -70,3 +70,80 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         from ..stream import load_movielens, open_service
 
         said(load_movielens(open_service(service)), as_json)
+
+    @stream_app.command("eval")
+    def eval_cmd(service: ServiceArg, as_json: JsonOpt = False) -> None:
+        """The MovieLens protocol (75/25 within each member, seed 42, top 10): the served model
+        beside popularity, BPR and ALS, all fitted on the training part in this run."""
+        from ..stream import evaluate, open_service, read_interactions
+
+        report = evaluate(read_interactions(open_service(service)))
+        if as_json:
+            print_json(report)
+            return
+        p = report["protocol"]
+        out.print(f"{p['members']:,} members, {p['titles']:,} titles; train {p['train']:,}, test "
+                  f"{p['test']:,} ({escape(p['split'])}, seed {p['seed']}); {p['cores']} cores")  # fmt: skip
+        out.print(f"served: {report['served']['kind']} (λ {report['served']['lambda']:g}, chosen on validation)")
+        out.print(f"{'model':<12}{'NDCG@10':>9}{'P@10':>8}{'R@10':>8}{'MAP@10':>8}{'train s':>9}")
+        for row in report["models"]:
+            out.print(f"{row['model']:<12}{row['ndcg@10']:>9.4f}{row['precision@10']:>8.4f}"
+                      f"{row['recall@10']:>8.4f}{row['map@10']:>8.4f}{row['train_seconds']:>9.2f}")  # fmt: skip
+
+    @stream_app.command("train")
+    def train_cmd(service: ServiceArg, as_json: JsonOpt = False) -> None:
+        """Train the served model on every rating and record it as the newest model version."""
+        from ..stream import open_service, train
+
+        version = train(open_service(service))
+        if as_json:
+            print_json({"version": version.version, "kind": version.kind, "path": str(version.path),
+                        **{k: version.info[k] for k in ("lambda", "members", "titles", "ratings", "train_seconds")}})  # fmt: skip
+            return
+        info = version.info
+        out.print(f"Model version {escape(version.version)}: {version.kind} (λ {info['lambda']:g}) on "
+                  f"{info['ratings']:,} ratings, {info['members']:,} members, {info['titles']:,} titles, "
+                  f"in {escape(str(version.path))}")  # fmt: skip
+
+    @stream_app.command("recommend")
+    def recommend_cmd(
+        service: ServiceArg,
+        member: Annotated[str | None, typer.Option(help="The member's id.")] = None,
+        members: Annotated[Path | None, typer.Option(help="A file of member ids, one a line: "
+                                                          "one JSON object a line.")] = None,  # fmt: skip
+        picks: Annotated[str | None, typer.Option(help="Title ids a (new) member likes, "
+                                                       "comma-separated: personal results without retraining.")] = None,  # fmt: skip
+        k: Annotated[int, typer.Option("--k", help="How many titles.")] = 10,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """A member's top titles from the newest model, titles they rated left out."""
+        import json
+        import sys
+
+        from ..core import InputError
+        from ..stream import (
+            open_service,
+            parse_picks,
+            read_member_ids,
+            recommend,
+            recommend_members,
+        )
+
+        if (member is None) == (members is None):
+            raise InputError("give either --member ID or --members FILE")
+        if members is not None and picks is not None:
+            raise InputError("--picks goes with --member, not --members")
+        svc = open_service(service)
+        if members is not None:
+            answers = recommend_members(svc, read_member_ids(members), k, members)
+            sys.stdout.write("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in answers))
+            return
+        assert member is not None
+        answer = recommend(svc, member, k=k, picks=parse_picks(picks) if picks is not None else ())
+        if as_json:
+            print_json(answer)
+            return
+        out.print(f"For {escape(answer['member'])} (model {escape(answer['model'])}):")
+        for n, item in enumerate(answer["items"], start=1):
+            out.print(f"{n:>3}. {escape(item['title'])} {escape('[' + item['title_id'] + ']')} {item['score']:.3f}: "
+                      f"{escape(item['because'])}")  # fmt: skip

@@ -3,8 +3,10 @@
 ``moviola stream init`` makes a service folder whose store is SQLite (WAL) inside it, or
 PostgreSQL 15 (``--db postgresql://...``), with one schema versioned by Alembic. Catalogs
 and ratings come from CSV files or MovieLens 100K (read from the ``recbole`` wheel).
+Recommendations: EASE, trained into model versions, served from the newest.
 """
 
+from ._evaluate import evaluate
 from ._imports import (
     ImportResult,
     import_ratings,
@@ -12,18 +14,49 @@ from ._imports import (
     load_movielens,
     movielens_files,
 )
+from ._interactions import Interactions
+from ._metrics import RankingMetrics, ranking_metrics
+from ._model_store import (
+    ModelVersion,
+    TrainedModel,
+    load_newest,
+    newest_version,
+    read_interactions,
+    train,
+)
+from ._recommend import parse_picks, read_member_ids, recommend, recommend_members
+from ._served import ServedModel, fit_served
 from ._service import SERVICE_FILE, Service, init_service, migrate, open_service, store_revision
+from ._split import split_per_member, train_count
 
 __all__ = [
     "SERVICE_FILE",
     "ImportResult",
+    "Interactions",
+    "ModelVersion",
+    "RankingMetrics",
+    "ServedModel",
     "Service",
+    "TrainedModel",
+    "evaluate",
+    "fit_served",
     "import_ratings",
     "import_titles",
     "init_service",
     "load_movielens",
+    "load_newest",
     "migrate",
     "movielens_files",
+    "newest_version",
     "open_service",
+    "parse_picks",
+    "ranking_metrics",
+    "read_interactions",
+    "read_member_ids",
+    "recommend",
+    "recommend_members",
+    "split_per_member",
     "store_revision",
+    "train",
+    "train_count",
 ]
