@@ -147,3 +147,24 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         for n, item in enumerate(answer["items"], start=1):
             out.print(f"{n:>3}. {escape(item['title'])} {escape('[' + item['title_id'] + ']')} {item['score']:.3f}: "
                       f"{escape(item['because'])}")  # fmt: skip
+
+    @stream_app.command("publish")
+    def publish_cmd(
+        project: Annotated[Path, typer.Argument(help="A Moviola project folder.", show_default=False)],
+        service: Annotated[Path, typer.Option("--service", help="The service folder.")],
+        genres: Annotated[str, typer.Option(help="Genres, |-separated, e.g. 'Drama|Disaster'.")] = "",
+        year: Annotated[int | None, typer.Option(help="Release year (default this year).")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """A production becomes a title: synopsis from the script, poster and trailer from the film."""
+        from ..stream import open_service, publish
+
+        result = publish(project, open_service(service), genres=[g for g in genres.split("|") if g.strip()],
+                         year=year)  # fmt: skip
+        if as_json:
+            print_json(result.__dict__)
+            return
+        out.print(f"Published [bold]{escape(result.title)}[/] as {escape(result.title_id)}")
+        out.print(f"  poster  {escape(result.poster)}  (from {escape(result.poster_from)})")
+        out.print(f"  trailer {escape(result.trailer or 'none')}  (from {escape(result.trailer_from or '-')})")
+        out.print(f"  synopsis {escape(result.synopsis[:120])}{'…' if len(result.synopsis) > 120 else ''}")

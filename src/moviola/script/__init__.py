@@ -32,6 +32,7 @@ from ._workflow import (
     ensure_breakdown,
     import_script,
     load_breakdown,
+    load_current_script,
     run_breakdown,
     set_tag_status,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "import_script",
     "lines_to_eighths",
     "load_breakdown",
+    "load_current_script",
     "paginate",
     "parse_fdx",
     "parse_fountain",

@@ -24,6 +24,8 @@ from ._model_store import (
     read_interactions,
     train,
 )
+from ._posters import key_art_poster, typographic_poster
+from ._publish import Published, publish, title_id_for
 from ._recommend import parse_picks, read_member_ids, recommend, recommend_members
 from ._served import ServedModel, fit_served
 from ._service import SERVICE_FILE, Service, init_service, migrate, open_service, store_revision
@@ -34,6 +36,7 @@ __all__ = [
     "ImportResult",
     "Interactions",
     "ModelVersion",
+    "Published",
     "RankingMetrics",
     "ServedModel",
     "Service",
@@ -43,6 +46,7 @@ __all__ = [
     "import_ratings",
     "import_titles",
     "init_service",
+    "key_art_poster",
     "load_movielens",
     "load_newest",
     "migrate",
@@ -50,6 +54,7 @@ __all__ = [
     "newest_version",
     "open_service",
     "parse_picks",
+    "publish",
     "ranking_metrics",
     "read_interactions",
     "read_member_ids",
@@ -57,6 +62,8 @@ __all__ = [
     "recommend_members",
     "split_per_member",
     "store_revision",
+    "title_id_for",
     "train",
     "train_count",
+    "typographic_poster",
 ]
