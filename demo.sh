@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set everything up, then break down, plan and previs the bundled example screenplay
 # (examples/nevada), bring down the bundled building (examples/palace) and de-age the
-# bundled portrait (examples/hopper), as a still and as a moving 1080p plate made from it.
+# bundled portrait (examples/hopper), as a still and as a moving 1080p plate made from it;
+# then a streaming service (demo-service/) from MovieLens 100K and this production.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
@@ -28,3 +29,11 @@ MOVING="$PROJECT/vfx/hopper_moving/plate/hopper_1080p.mp4"
 [ -f "$MOVING" ] || "$M" vfx moving-plate examples/hopper/grace_hopper.jpg "$MOVING" --head 0.5,0.43
 "$M" vfx deage --plate "$MOVING" --years 25 --consent "$CONSENT" --performer "Grace Hopper" \
   --project "$PROJECT" --name hopper_moving
+# The audience side (in progress): a streaming service with MovieLens 100K and this production.
+SERVICE=${2:-demo-service}
+[ -f "$SERVICE/service.toml" ] || "$M" stream init "$SERVICE"
+"$M" stream load-movielens "$SERVICE"
+"$M" stream publish "$PROJECT" --service "$SERVICE" --genres "Drama|Disaster"
+"$M" stream train "$SERVICE"
+"$M" stream recommend "$SERVICE" --member u1 --k 5
+"$M" stream recommend "$SERVICE" --member newcomer --picks ml50,ml181,ml172 --k 5
