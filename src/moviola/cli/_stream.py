@@ -168,3 +168,33 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         out.print(f"  poster  {escape(result.poster)}  (from {escape(result.poster_from)})")
         out.print(f"  trailer {escape(result.trailer or 'none')}  (from {escape(result.trailer_from or '-')})")
         out.print(f"  synopsis {escape(result.synopsis[:120])}{'…' if len(result.synopsis) > 120 else ''}")
+
+    @stream_app.command("search")
+    def search_cmd(
+        service: ServiceArg,
+        query: Annotated[str, typer.Argument(help="What to look for: title words (typos, a word still being "
+                                                  "typed, any order), a genre, a decade, or what happens.",
+                                             show_default=False)],  # fmt: skip
+        member: Annotated[str | None, typer.Option(help="Rank for this member, from what they watched.")] = None,
+        k: Annotated[int, typer.Option("--k", help="How many titles.")] = 10,
+        genre: Annotated[list[str] | None, typer.Option("--genre", help="Only titles of this genre "
+                                                                        "(repeat it: any of them).")] = None,  # fmt: skip
+        year: Annotated[str | None, typer.Option("--year", help="Only titles of this year or range "
+                                                                "(1995, 1990-1999).")] = None,  # fmt: skip
+        no_model: Annotated[bool, typer.Option("--no-model", help="Words only, without the sentence model.")] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Search the catalog: words with typos and prefixes, meaning, genres and years; personal with --member."""
+        from ..stream import open_service, parse_years, search
+
+        answer = search(open_service(service), query, member, k, genre, parse_years(year) if year else None,
+                        semantic=not no_model, max_staleness=0.0)  # fmt: skip
+        if as_json:
+            print_json(answer)
+            return
+        mode = "words and meaning" if answer["semantic"] else "words only"
+        whom = f" for {escape(answer['member'])} (model {escape(str(answer['model']))})" if answer["member"] else ""
+        out.print(f"{answer['total']:,} titles match {escape(answer['query'])!r}{whom}, {mode}:")
+        for n, hit in enumerate(answer["results"], start=1):
+            out.print(f"{n:>3}. {escape(hit['title'])} ({hit['year'] or '?'}) {escape('[' + hit['title_id'] + ']')} "
+                      f"{hit['score']:.3f}: {escape(', '.join(hit['matched']))}")  # fmt: skip

@@ -3,7 +3,8 @@
 ``moviola stream init`` makes a service folder whose store is SQLite (WAL) inside it, or
 PostgreSQL 15 (``--db postgresql://...``), with one schema versioned by Alembic. Catalogs
 and ratings come from CSV files or MovieLens 100K (read from the ``recbole`` wheel).
-Recommendations: EASE, trained into model versions, served from the newest.
+Recommendations: EASE, trained into model versions, served from the newest. Search: typo-tolerant
+words, meaning (MiniLM) and the member, over an in-memory index per catalog state.
 """
 
 from ._evaluate import evaluate
@@ -27,6 +28,7 @@ from ._model_store import (
 from ._posters import key_art_poster, typographic_poster
 from ._publish import Published, publish, title_id_for
 from ._recommend import parse_picks, read_member_ids, recommend, recommend_members
+from ._search import check_query, parse_years, search
 from ._served import ServedModel, fit_served
 from ._service import SERVICE_FILE, Service, init_service, migrate, open_service, store_revision
 from ._split import split_per_member, train_count
@@ -41,6 +43,7 @@ __all__ = [
     "ServedModel",
     "Service",
     "TrainedModel",
+    "check_query",
     "evaluate",
     "fit_served",
     "import_ratings",
@@ -54,12 +57,14 @@ __all__ = [
     "newest_version",
     "open_service",
     "parse_picks",
+    "parse_years",
     "publish",
     "ranking_metrics",
     "read_interactions",
     "read_member_ids",
     "recommend",
     "recommend_members",
+    "search",
     "split_per_member",
     "store_revision",
     "title_id_for",
