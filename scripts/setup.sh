@@ -21,9 +21,10 @@ pick_python() {
 # script a title page or an action line may hold (DejaVu, Noto Sans per script,
 # WenQuanYi Micro Hei for Chinese, Japanese and Korean), and poppler-utils, with which the
 # tests read the contact sheets back, and PostgreSQL's server (the stream store's tests start
-# their own on loopback). Installed only when missing.
+# their own on loopback), and chromium, the browser the stream page's test drives through
+# Playwright (Playwright cannot download its own here). Installed only when missing.
 debs=()
-for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng fonts-dejavu-core fonts-noto-core fonts-wqy-microhei poppler-utils postgresql; do
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri espeak-ng fonts-dejavu-core fonts-noto-core fonts-wqy-microhei poppler-utils postgresql chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || debs+=("$pkg")
 done
 if [ ${#debs[@]} -gt 0 ]; then

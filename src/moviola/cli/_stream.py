@@ -169,6 +169,67 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         out.print(f"  trailer {escape(result.trailer or 'none')}  (from {escape(result.trailer_from or '-')})")
         out.print(f"  synopsis {escape(result.synopsis[:120])}{'…' if len(result.synopsis) > 120 else ''}")
 
+    @stream_app.command("serve")
+    def serve_cmd(
+        service: ServiceArg,
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
+        workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+        rate: Annotated[float, typer.Option(help="Reads a second per client address (token bucket).")] = 50.0,
+        burst: Annotated[float, typer.Option(help="Reads a client may make at once.")] = 200.0,
+    ) -> None:
+        """Serve the HTTP API and the web page (FastAPI on uvicorn) until interrupted."""
+        from ..stream import serve
+
+        out.print(f"Serving {escape(str(service))} on http://{escape(host)}:{port}/ (API docs at /docs)")
+        serve(service, host=host, port=port, workers=workers, rate=rate, burst=burst)
+
+    key_app = typer.Typer(help="API keys for the service's writes.", no_args_is_help=True)
+    stream_app.add_typer(key_app, name="key")
+
+    @key_app.command("new")
+    def key_new_cmd(service: ServiceArg, as_json: JsonOpt = False) -> None:
+        """Make an API key and print its secret once (only its sha256 is stored)."""
+        from ..stream import new_key, open_service
+
+        made = new_key(open_service(service))
+        if as_json:
+            print_json({"key_id": made.key_id, "secret": made.secret})
+            return
+        out.print(f"API key {escape(made.key_id)} (shown once; keep it secret):")
+        out.print(escape(made.secret), highlight=False, soft_wrap=True)
+
+    @key_app.command("revoke")
+    def key_revoke_cmd(service: ServiceArg, key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
+        """Revoke an API key by its id."""
+        from ..core import InputError
+        from ..stream import open_service, revoke_key
+
+        if not revoke_key(open_service(service), key_id):
+            raise InputError(f"no live API key {key_id[:40]!r}", service)
+        out.print(f"Revoked API key {escape(key_id)}")
+
+    members_app = typer.Typer(help="The service's members.", no_args_is_help=True)
+    stream_app.add_typer(members_app, name="members")
+
+    @members_app.command("delete")
+    def members_delete_cmd(
+        service: ServiceArg,
+        member: Annotated[str, typer.Argument(help="The member's id.")],
+        retrain: Annotated[bool, typer.Option(help="Train a model version without them now.")] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Forget a member: their ratings, events and row; no model uses them from now on."""
+        from ..stream import delete_member, open_service
+
+        done = delete_member(open_service(service), member, retrain=retrain)
+        if as_json:
+            print_json({"member": done.member, "deleted": {"ratings": done.ratings, "events": done.events},
+                        "model": done.model.version if done.model else None})  # fmt: skip
+            return
+        out.print(f"Deleted member {escape(done.member)}: {done.ratings:,} ratings, {done.events:,} events"
+                  + (f"; model version {escape(done.model.version)} trained without them" if done.model else ""))  # fmt: skip
+
     @stream_app.command("search")
     def search_cmd(
         service: ServiceArg,

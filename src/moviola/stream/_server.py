@@ -1,0 +1,333 @@
+"""The HTTP server: FastAPI on uvicorn (``moviola stream serve``).
+
+Reads (``GET /members/...``, ``/titles/...``, ``/search``) are rate limited per client
+address with a token bucket (:class:`RateLimit`; 429 with ``Retry-After`` when empty).
+Writes (``POST /events``, ``DELETE /members/{id}``) need an API key. Every error is a
+status with ``{"error": "..."}``. Request bodies above :data:`MAX_BODY` bytes are refused
+(413). Nothing is pinned at start: each request reads the newest model version and the
+catalog as they are now.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from ..core import InputError, MoviolaError, ProjectError, StorageError
+from ._events import Event, record_event
+from ._home import catalog, home, poster_file, title_details
+from ._keys import KeyRefused, check_key
+from ._members import NotFound, delete_member, require_member
+from ._model_store import newest_version
+from ._recommend import MAX_K, recommend
+from ._service import Service, open_service, ping
+
+MAX_BODY = 16 * 1024
+ENV_SERVICE = "MOVIOLA_STREAM_SERVICE"
+ENV_RATE = "MOVIOLA_STREAM_RATE"  # reads a second per client, refilled steadily
+ENV_BURST = "MOVIOLA_STREAM_BURST"  # reads a client may make at once
+DEFAULT_RATE = 50.0
+DEFAULT_BURST = 200.0
+LIMITED = ("/members/", "/titles/", "/search")
+WEB = "web"
+WEB_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+log = logging.getLogger("moviola.stream")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class EventIn(BaseModel):
+    """One event, as a client sends it."""
+
+    event_id: str = Field(min_length=1, max_length=64, description="Chosen by the client; a replay counts once.")
+    member_id: str = Field(min_length=1, max_length=64, description="Created on their first event.")
+    kind: str = Field(min_length=1, max_length=32, description="play, click, search, rate, or ad_*.")
+    session_id: str | None = Field(default=None, max_length=64)
+    title_id: str | None = Field(default=None, max_length=64, description="Needed for play, click, rate.")
+    query: str | None = Field(default=None, max_length=1000, description="Needed for search.")
+    value: float | None = Field(default=None, description="A rating in (0, 10] for rate; a fraction watched...")
+    ad_serving_id: str | None = Field(default=None, max_length=64)
+    ts: int | None = Field(default=None, description="Epoch seconds; now if left out.")
+
+
+async def _json_error(send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    body = JSONResponse({"error": message}, status_code=status, headers=headers)
+    await send({"type": "http.response.start", "status": status, "headers": body.raw_headers})
+    await send({"type": "http.response.body", "body": body.body})
+
+
+class BodyLimit:
+    """Refuse request bodies larger than ``limit`` bytes (413), declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _json_error(send, 413, f"the request body is larger than {self.limit:,} bytes")
+            return
+        seen = 0
+
+        async def limited() -> MutableMapping[str, Any]:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, f"the request body is larger than {self.limit:,} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+@dataclass
+class RateLimit:
+    """A token bucket per client address: ``burst`` reads at once, ``rate`` a second after."""
+
+    rate: float = DEFAULT_RATE
+    burst: float = DEFAULT_BURST
+
+    def __post_init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 when the read may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if len(self._buckets) > 100_000:  # forget clients whose buckets are full again
+                self._buckets = {k: v for k, v in self._buckets.items() if v[0] + (now - v[1]) * self.rate < self.burst}
+            if tokens >= 1:
+                self._buckets[client] = (tokens - 1, now)
+                return 0.0
+            self._buckets[client] = (tokens, now)
+            return (1 - tokens) / self.rate if self.rate > 0 else math.inf
+
+
+class RateLimited:
+    def __init__(self, app: ASGIApp, limit: RateLimit) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and scope["path"].startswith(LIMITED):
+            client = (scope.get("client") or ("unknown", 0))[0]
+            wait = self.limit.take(str(client))
+            if wait > 0:
+                retry = str(max(1, math.ceil(wait))) if math.isfinite(wait) else "3600"
+                await _json_error(send, 429, "too many requests; slow down", {"Retry-After": retry})
+                return
+        await self.app(scope, receive, send)
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _writer(request: Request, x_api_key: Annotated[str | None, Header()] = None,
+            authorization: Annotated[str | None, Header()] = None) -> str:  # fmt: skip
+    """The key id of the request's API key (``X-API-Key`` or ``Authorization: Bearer``)."""
+    presented = x_api_key
+    if presented is None and authorization and authorization.lower().startswith("bearer "):
+        presented = authorization[7:].strip()
+    return check_key(request.app.state.service, presented)
+
+
+Svc = Annotated[Service, Depends(_service)]
+Writer = Annotated[str, Depends(_writer)]
+
+
+def search_function() -> Callable[..., dict[str, Any]] | None:
+    """The search library function, where this Moviola has one."""
+    from .. import stream
+
+    found = getattr(stream, "search", None) if "search" in getattr(stream, "__all__", ()) else None
+    return found if callable(found) else None
+
+
+def _status(exc: MoviolaError) -> int:
+    if isinstance(exc, KeyRefused):
+        return 401
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, InputError):
+        return 422
+    if isinstance(exc, ProjectError | StorageError):
+        return 503
+    return 500
+
+
+def create_app(root: str | Path, *, rate: float = DEFAULT_RATE, burst: float = DEFAULT_BURST) -> FastAPI:
+    """The service's HTTP API and page, for the service folder ``root``."""
+    service = open_service(root)
+    app = FastAPI(title=f"Moviola stream: {service.name}", version="1",
+                  description="Recommendations, home rows, titles and events of a Moviola streaming service. "
+                              "Errors are {\"error\": \"...\"} with the status.")  # fmt: skip
+    app.state.service = service
+
+
+    @app.exception_handler(MoviolaError)
+    async def _moviola(_: Request, exc: MoviolaError) -> JSONResponse:
+        status = _status(exc)
+        if status >= 500:
+            log.error("%s", exc)
+        headers = {"WWW-Authenticate": 'Bearer realm="moviola"'} if status == 401 else None
+        return JSONResponse({"error": exc.message}, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for error in exc.errors()[:5]:
+            where = ".".join(str(x) for x in error.get("loc", ()) if x != "body") or "body"
+            parts.append(f"{where}: {error.get('msg', 'invalid')}")
+        return JSONResponse({"error": " ".join("; ".join(parts).split())[:500]}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        return JSONResponse({"error": "not found" if exc.status_code == 404 else message},
+                            status_code=exc.status_code, headers=exc.headers)  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("a bug in Moviola's server")
+        return JSONResponse({"error": "internal error (a bug in Moviola; see the server's log)"}, status_code=500)
+
+    @app.get("/healthz", tags=["service"], summary="Is the service up, and which model does it serve")
+    def healthz(service: Svc) -> dict[str, Any]:
+        ping(service)
+        version = newest_version(service)
+        return {"status": "ok", "service": service.name, "model": version.version if version else None,
+                "store": "postgresql" if service.db else "sqlite", "search": search_function() is not None}  # fmt: skip
+
+    @app.get("/members/{member_id}/recommendations", tags=["members"],
+             summary="A member's top titles (the JSON of 'moviola stream recommend --json')")  # fmt: skip
+    def recommendations(member_id: str, service: Svc, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10) -> dict[str, Any]:
+        require_member(service, member_id)
+        return recommend(service, member_id, k=k)
+
+    @app.get("/members/{member_id}/home", tags=["members"], summary="A member's home page, as rows")
+    def home_rows(member_id: str, service: Svc,
+                  session: Annotated[str | None, Query(max_length=64, description="This visit's session id: its plays "
+                                                       "and clicks shape the rows at once.")] = None,
+                  per_row: Annotated[int, Query(ge=1, le=50, description="Titles a row.")] = 12) -> dict[str, Any]:  # fmt: skip
+        return home(service, member_id, session=session, row=per_row)
+
+    @app.delete("/members/{member_id}", tags=["members"],
+                summary="Forget a member: ratings, events and row (needs the API key)")  # fmt: skip
+    def forget(member_id: str, service: Svc, _key: Writer,
+               retrain: Annotated[bool, Query(description="Train a new model version without them now.")] = False,
+               ) -> dict[str, Any]:  # fmt: skip
+        done = delete_member(service, member_id, retrain=retrain)
+        return {"member": done.member, "deleted": {"ratings": done.ratings, "events": done.events},
+                "model": done.model.version if done.model else None}  # fmt: skip
+
+    @app.get("/titles/{title_id}", tags=["titles"], summary="A title, with its poster and trailer URLs")
+    def title(title_id: str, service: Svc) -> dict[str, Any]:
+        return title_details(service, title_id)
+
+    @app.get("/titles/{title_id}/poster", tags=["titles"], response_class=FileResponse,
+             summary="A title's poster (a typographic one made and kept for titles without art)")  # fmt: skip
+    def poster(title_id: str, service: Svc) -> FileResponse:
+        return FileResponse(poster_file(service, title_id), media_type="image/jpeg",
+                            headers={"Cache-Control": "public, max-age=3600"})  # fmt: skip
+
+    @app.post("/events", tags=["events"], status_code=201,
+              summary="Record an event (needs the API key); a replayed event_id counts once")  # fmt: skip
+    def events(event: EventIn, service: Svc, _key: Writer, response: Response) -> dict[str, Any]:
+        new = record_event(service, Event(**event.model_dump()))
+        if not new:
+            response.status_code = 200
+        return {"event_id": event.event_id, "new": new}
+
+    found = search_function()
+    if found is not None:
+        search = found
+
+        @app.get("/search", tags=["search"], summary="Search the catalog (the JSON of 'moviola stream search --json')")
+        def search_titles(service: Svc, q: Annotated[str, Query(max_length=1000)],
+                          member: Annotated[str | None, Query(max_length=64)] = None,
+                          k: Annotated[int, Query(ge=1, le=MAX_K)] = 10) -> dict[str, Any]:  # fmt: skip
+            if member is not None:
+                require_member(service, member)
+            return search(service, q, member=member, k=k)
+
+    for folder in ("posters", "media"):
+        _media_route(app, service, folder)
+
+    web = resources.files("moviola.stream").joinpath(WEB)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> Response:
+        return Response(web.joinpath("index.html").read_bytes(), media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' https: data:; "
+                                 "media-src 'self' https:; object-src 'none'; base-uri 'none'"})  # fmt: skip
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name not in WEB_FILES:
+            raise NotFound(f"no such file {name[:64]!r}")
+        return Response(web.joinpath(name).read_bytes(), media_type=WEB_FILES[name])
+
+    catalog(service)  # warm the catalog before the first request
+    app.add_middleware(RateLimited, limit=RateLimit(rate, burst))
+    app.add_middleware(BodyLimit)
+    return app
+
+
+def _media_route(app: FastAPI, service: Service, folder: str) -> None:
+    base = service.path(folder).resolve()
+
+    @app.get(f"/{folder}/{{name:path}}", include_in_schema=False, name=f"{folder}_file")
+    def media(name: str) -> FileResponse:
+        path = (base / name).resolve()
+        if not path.is_relative_to(base) or not path.is_file() or any(p.startswith(".") for p in Path(name).parts):
+            raise NotFound(f"no such file {name[:64]!r}")
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def app_from_env() -> FastAPI:
+    """The app for uvicorn's workers: the service and limits from the environment."""
+    root = os.environ.get(ENV_SERVICE)
+    if not root:
+        raise ProjectError(f"{ENV_SERVICE} is not set (start the server with 'moviola stream serve SERVICE')")
+    return create_app(root, rate=float(os.environ.get(ENV_RATE, DEFAULT_RATE)),
+                      burst=float(os.environ.get(ENV_BURST, DEFAULT_BURST)))  # fmt: skip
+
+
+def serve(root: str | Path, *, host: str = "127.0.0.1", port: int = 8700, workers: int = 1,
+          rate: float = DEFAULT_RATE, burst: float = DEFAULT_BURST) -> None:  # fmt: skip
+    """Run the server until interrupted (``workers`` processes share the port)."""
+    import uvicorn
+
+    service = open_service(root)  # refuse a bad folder in one line, before any worker starts
+    if not 1 <= workers <= 64:
+        raise InputError(f"--workers must be between 1 and 64, not {workers}")
+    if rate <= 0 or burst < 1:
+        raise InputError("--rate must be above 0 and --burst at least 1")
+    os.environ[ENV_SERVICE] = str(service.root.resolve())
+    os.environ[ENV_RATE], os.environ[ENV_BURST] = str(rate), str(burst)
+    uvicorn.run("moviola.stream._server:app_from_env", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_level="info", timeout_graceful_shutdown=5)  # fmt: skip
