@@ -422,8 +422,16 @@ def test_cli_errors_are_one_line(built: tuple[Path, str], tmp_path: Path, capsys
 def test_search_is_served_when_the_library_has_it(server: Server) -> None:
     from moviola import stream
 
-    status, body, _ = call(server, "GET", "/search?q=title&k=3")
+    status, body, _ = call(server, "GET", "/search?q=title%20ta&k=3")
     if "search" not in stream.__all__:
         assert status == 404
         return
-    assert status == 200 and body["results"]
+    assert status == 200 and body["results"] and len(body["results"]) <= 3
+    status, body, _ = call(server, "GET", "/search?q=comedy&member=m0&k=5&genre=Comedy&year=1990-2010")
+    assert status == 200 and body["member"] == "m0" and body["model"]
+    assert call(server, "GET", "/search?q=x&member=nobody")[0] == 404
+    for bad in ("q=", "q=" + "a" * 10_000, "q=%00", "q=a&year=soon", "q=a&k=0"):
+        status, body, _ = call(server, "GET", "/search?" + bad)
+        assert status == 422 and body["error"], bad
+    status, body, _ = call(server, "GET", "/search?q=" + urllib.request.quote(HOSTILE))
+    assert status == 200  # the query is only words to look for

@@ -269,10 +269,16 @@ def create_app(root: str | Path, *, rate: float = DEFAULT_RATE, burst: float = D
         @app.get("/search", tags=["search"], summary="Search the catalog (the JSON of 'moviola stream search --json')")
         def search_titles(service: Svc, q: Annotated[str, Query(max_length=1000)],
                           member: Annotated[str | None, Query(max_length=64)] = None,
-                          k: Annotated[int, Query(ge=1, le=MAX_K)] = 10) -> dict[str, Any]:  # fmt: skip
+                          k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
+                          genre: Annotated[list[str] | None, Query(description="Only these genres (repeat).")] = None,
+                          year: Annotated[str | None, Query(max_length=9, description="1995 or 1990-1999.")] = None,
+                          ) -> dict[str, Any]:  # fmt: skip
+            from ._search import parse_years
+
             if member is not None:
                 require_member(service, member)
-            return search(service, q, member=member, k=k)
+            years = parse_years(year) if year is not None else None
+            return search(service, q, member=member, k=k, genres=genre or None, years=years)
 
     for folder in ("posters", "media"):
         _media_route(app, service, folder)
