@@ -105,7 +105,8 @@ def rank_query(index: SearchIndex, lexical: LexicalScores, exact: list[int], *, 
 
 def facets(index: SearchIndex, matched: NDArray[np.bool_]) -> dict[str, dict[str, int]]:
     """Matched titles counted by genre and by decade (most first)."""
-    by_genre = matched.astype(np.float32) @ index.genre_matrix if index.size else np.zeros(0)
+    # einsum, not BLAS: see _search_semantic._dot
+    by_genre = np.einsum("i,ij->j", matched.astype(np.float32), index.genre_matrix)
     genres = {g: int(c) for g, c in zip(index.genre_names, by_genre.tolist(), strict=True) if c > 0}
     years = index.years[matched & (index.years > 0)]
     decades, counts = np.unique(years - years % 10, return_counts=True)
