@@ -25,6 +25,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from ..core import InputError, MoviolaError, ProjectError, StorageError
@@ -212,6 +213,9 @@ def create_app(root: str | Path, *, rate: float = DEFAULT_RATE, burst: float = D
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OperationalError):
+            log.error("the store cannot be reached: %s", " ".join(str(exc).split())[:300])
+            return JSONResponse({"error": "the store cannot be reached; try again later"}, status_code=503)
         log.exception("a bug in Moviola's server")
         return JSONResponse({"error": "internal error (a bug in Moviola; see the server's log)"}, status_code=500)
 

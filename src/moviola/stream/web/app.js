@@ -114,7 +114,8 @@ function onSearch() {
       const data = await getJSON(`/search?q=${encodeURIComponent(q)}&k=20${member}`);
       if (seq !== searchSeq) return;  // a newer keystroke answered first
       showOnly("results");
-      const items = data.results.map((r) => card({ ...r, poster: `/titles/${encodeURIComponent(r.title_id)}/poster`, because: r.matched }));
+      const items = data.results.map((r) => card({ ...r, poster: `/titles/${encodeURIComponent(r.title_id)}/poster`,
+        because: Array.isArray(r.matched) ? `matches ${r.matched.join(", ")}` : String(r.matched || "") }));
       $("results").replaceChildren(el("h2", { text: `Results for “${q}”` }), el("div", { class: "strip" }, ...items));
       send("search", { query: q });
     } catch (e) { say(e.message); }
