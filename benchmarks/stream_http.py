@@ -34,10 +34,10 @@ import numpy as np
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from stream_search import generated_catalog, with_typos  # noqa: E402
+from stream_search import generated_catalog, with_typos
 
-from moviola.stream import import_titles, init_service, load_movielens, train  # noqa: E402
-from moviola.stream import _schema as t  # noqa: E402
+from moviola.stream import _schema as t
+from moviola.stream import import_titles, init_service, load_movielens, train
 
 BROAD = ["comedy", "90s", "drama", "action", "love", "star", "war", "the", "night", "man"]
 
