@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,11 @@ class TrainedModel:
     popularity: FloatArray  # ratings per title when trained
 
     def index(self) -> dict[str, int]:
+        """Title id → row of the weights (built once per loaded model)."""
+        return self._index
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
         return {tid: i for i, tid in enumerate(self.titles)}
 
 

@@ -191,7 +191,8 @@ def _member_scores(
     except ProjectError:
         return None, None
     positions = _positions(state, model)
-    known = [i for i in (model.index().get(tid) for tid in history) if i is not None]
+    rows = model.index()
+    known = [i for i in (rows.get(tid) for tid in history) if i is not None]
     if not known:
         return None, model.version
     by_model = model.weights[sorted(set(known))].sum(axis=0)
