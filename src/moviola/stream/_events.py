@@ -28,11 +28,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core import InputError
 from . import _schema as t
+from ._schema import ID_PATTERN
 from ._service import Service
 
 KINDS = ("play", "click", "search", "rate")
 TITLE_KINDS = ("play", "click", "rate")  # these need a title_id
-_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 _KIND = re.compile(r"^(play|click|search|rate|ad_[a-z0-9_]{1,29})$")
 MAX_QUERY = 1000
 SESSION_SECONDS = 30 * 60  # without a session id, the last half hour is "this session"
@@ -59,7 +59,7 @@ def check_event(event: Event) -> None:
     """Refuse an event whose fields do not fit (one line naming the field)."""
     for name in ("event_id", "member_id", "session_id", "title_id", "ad_serving_id"):
         value = getattr(event, name)
-        if value is not None and not _ID.match(value):
+        if value is not None and not ID_PATTERN.match(value):
             raise InputError(f"{name}: {value[:40]!r} is not an id (1-64 printable characters)")
     if not _KIND.match(event.kind):
         raise InputError(f"kind: {event.kind[:40]!r} is not one of {', '.join(KINDS)} or ad_*")

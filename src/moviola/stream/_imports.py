@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert, select, tuple_
 
 from ..core import InputError, decode_text, read_bytes_checked, sha256_bytes
 from . import _schema as t
+from ._schema import ID_PATTERN
 from ._service import Service
 
 MAX_CSV_BYTES = 512 * 1024 * 1024
@@ -30,7 +31,6 @@ MAX_TEXT = 10_000
 TITLE_COLUMNS = ("title_id", "title", "year", "genres")
 TITLE_OPTIONAL = ("synopsis", "poster", "trailer")
 RATING_COLUMNS = ("member_id", "title_id", "rating", "timestamp")
-_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 MOVIELENS_PACKAGE = "recbole"  # recbole==1.2.1 ships MovieLens 100K; read, never imported
 MOVIELENS_FILES = ("ml-100k.inter", "ml-100k.item", "ml-100k.user")
 
@@ -71,7 +71,7 @@ def _rows(path: Path, data: bytes, required: Sequence[str],
 
 
 def _id(value: str, what: str, path: Path, line: int) -> str:
-    if not _ID.match(value):
+    if not ID_PATTERN.match(value):
         raise InputError(f"line {line}: {what} {value[:40]!r} is not an id (1-64 printable characters)", path)
     return value
 

@@ -9,7 +9,6 @@ most popular titles, each saying so.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,11 @@ from ..core import InputError, read_text_file
 from . import _schema as t
 from ._model_store import TrainedModel, load_newest
 from ._ranking import rank
+from ._schema import ID_PATTERN
 from ._service import Service
 
 MAX_K = 100
 MAX_MEMBERS_FILE = 16 * 1024 * 1024
-_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 
 
 def parse_picks(text: str) -> list[str]:
@@ -33,7 +32,7 @@ def parse_picks(text: str) -> list[str]:
     if not picks:
         raise InputError("--picks: give title ids separated by commas (e.g. --picks ml1,ml50,ml181)")
     for pick in picks:
-        if not _ID.match(pick):
+        if not ID_PATTERN.match(pick):
             raise InputError(f"--picks: {pick[:40]!r} is not a title id (1-64 printable characters)")
     return picks
 
@@ -43,7 +42,7 @@ def read_member_ids(path: str | Path) -> list[tuple[int, str]]:
     text = read_text_file(path, max_bytes=MAX_MEMBERS_FILE).text
     ids = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     for n, member in ids:
-        if not _ID.match(member):
+        if not ID_PATTERN.match(member):
             raise InputError(f"line {n}: {member[:40]!r} is not a member id", path)
     if not ids:
         raise InputError("holds no member ids (one a line)", path)
@@ -53,7 +52,7 @@ def read_member_ids(path: str | Path) -> list[tuple[int, str]]:
 def recommend(service: Service, member: str, *, k: int = 10, picks: Sequence[str] = ()) -> dict[str, Any]:
     """``{"member", "model", "items": [{"title_id", "title", "score", "because"}]}``."""
     _check_k(k)
-    if not _ID.match(member):
+    if not ID_PATTERN.match(member):
         raise InputError(f"--member: {member[:40]!r} is not a member id", service.root)
     if picks:
         _check_titles(service, picks)

@@ -8,6 +8,8 @@ event count once, and ``session_id`` groups what one visit did.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,6 +26,8 @@ from sqlalchemy import (
 metadata = MetaData()
 
 ID = 64  # the longest id accepted (title, member, event, session)
+#: What an id may be, everywhere ids come in (CSV, CLI, HTTP): 1-64 characters, no controls.
+ID_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")  # 64: ID
 
 titles = Table(
     "titles",

@@ -27,8 +27,10 @@ import numpy as np
 from sqlalchemy import func, select
 
 from ..core import InputError, ProjectError
+from ..core._textio import CONTROL_CHARS
 from . import _schema as t
 from ._model_store import TrainedModel, load_newest
+from ._schema import ID_PATTERN
 from ._search_embeddings import embed_query, model_label, search_embedder, title_vectors, why_not
 from ._search_index import CatalogTitle, SearchIndex, build_index, lexical_scores
 from ._search_rank import Filters, rank_query
@@ -40,8 +42,6 @@ MAX_QUERY = 200  # characters
 MAX_WORDS = 16
 MAX_K = 100
 HISTORY_EVENTS = ("play", "click")
-_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _YEARS = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?$")
 
 
@@ -76,7 +76,7 @@ def check_query(query: str, where: Path | None = None) -> str:
         raise InputError(
             f"the query is too long ({len(query):,} characters; at most {MAX_QUERY})", where
         )
-    if _CONTROL.search(query):
+    if CONTROL_CHARS.search(query):
         raise InputError("the query holds control characters; give words to search for", where)
     stripped = " ".join(query.split())
     if not stripped:
@@ -92,7 +92,7 @@ def search(service: Service, query: str, member: str | None = None, k: int = 10,
     text = check_query(query, service.root)
     if not 1 <= k <= MAX_K:
         raise InputError(f"--k must be between 1 and {MAX_K}, not {k}", service.root)
-    if member is not None and not _ID.match(member):
+    if member is not None and not ID_PATTERN.match(member):
         raise InputError(f"--member: {member[:40]!r} is not a member id", service.root)
     if years is not None and years[0] > years[1]:
         raise InputError(
