@@ -69,7 +69,10 @@ def _synopsis(project_root: Path) -> tuple[str, str]:
 
 
 def _review_movies(root: Path) -> list[Path]:
-    return sorted(root.glob("vfx/*/render/*_review.mp4")) + sorted(root.glob("vfx/*/*/*_review.mp4"))
+    """VFX review movies, the collapse renders (``render/``) before the others (a de-aging
+    review is a before/after split, a poorer poster)."""
+    movies = sorted(root.glob("vfx/*/*/*_review.mp4"))
+    return sorted(movies, key=lambda m: m.parent.name != "render")
 
 
 def _panels(root: Path) -> list[Path]:

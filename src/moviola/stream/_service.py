@@ -132,9 +132,8 @@ def init_service(root: str | Path, db: str | None = None, name: str | None = Non
 
 def _take_back(made: list[Path], root: Path) -> None:
     """Remove what a refused ``init`` created (the folders it made, the SQLite files)."""
-    for leftover in (root / SQLITE_FILE, root / f"{SQLITE_FILE}-wal", root / f"{SQLITE_FILE}-shm"):
-        if root in made or root / "models" in made:
-            leftover.unlink(missing_ok=True)
+    for leftover in (SQLITE_FILE, f"{SQLITE_FILE}-wal", f"{SQLITE_FILE}-shm"):  # no service was
+        (root / leftover).unlink(missing_ok=True)  # there (init refuses one), so the store is ours
     for folder in reversed(made):
         with contextlib.suppress(OSError):
             folder.rmdir()
