@@ -32,7 +32,7 @@ from moviola.stream import (
     train,
     train_count,
 )
-from moviola.stream._models import fit_ease, top_k
+from moviola.stream._models import fit_ease, session_gram, top_k
 
 TASTES = {"a": [f"ta{i}" for i in range(15)], "b": [f"tb{i}" for i in range(15)]}
 POPULAR = ["tb0", "tb1", "tb2"]
@@ -172,15 +172,57 @@ def test_top_k_leaves_out_what_the_member_has_seen_and_breaks_ties_by_position()
     assert top_k(scores, csr_matrix(np.array([[1, 1, 1, 0]])), 2).tolist() == [[3, -1]]
 
 
-def test_the_served_model_chooses_its_lambda_on_validation_and_learns_the_tastes(service: Service) -> None:
+def test_the_served_model_chooses_its_settings_on_validation_and_learns_the_tastes(service: Service) -> None:
     data = read_interactions(service)
 
     model = fit_served(data)
 
-    assert model.lam in model.validation and len(model.validation) > 1
-    a, b = data.titles.index("ta0"), data.titles.index("ta1")
-    c = data.titles.index("tb5")
-    assert model.weights[a, b] > model.weights[a, c]  # same taste weighs more
+    tried = set(model.validation)
+    assert {"lambda=50", "lambda=1200"} <= tried  # plain EASE's grid
+    assert any("session=" in label for label in tried) and any("als=" in label for label in tried)
+    assert any(label.startswith("few-titles lambda=") for label in tried)
+    chosen = model.settings.label.split(" few-titles")[0]
+    assert chosen in model.validation
+    assert model.validation[chosen] == max(v for k, v in model.validation.items() if not k.startswith("few"))
+    for weights in (model.weights, model.few):
+        a, b = data.titles.index("ta0"), data.titles.index("ta1")
+        c = data.titles.index("tb5")
+        assert weights[a, b] > weights[a, c]  # same taste weighs more
+
+
+def test_titles_chosen_within_minutes_of_each_other_count_more_than_titles_days_apart() -> None:
+    # member 0 rated titles 0 and 1 a minute apart; member 1 rated titles 0 and 2 two days apart
+    member = np.array([0, 0, 1, 1])
+    title = np.array([0, 1, 0, 2])
+    ts = np.array([0, 60, 0, 2 * 86400])
+
+    g = session_gram(member, title, ts, 3, tau=150.0)
+
+    assert g[0, 1] == pytest.approx(np.exp(-60 / 150)) and g[0, 1] == g[1, 0]
+    assert g[0, 2] < 1e-100
+    assert g[0, 0] == 2.0  # each title with itself, once per member
+    assert session_gram(member[:0], title[:0], ts[:0], 3, tau=150.0).sum() == 0
+
+
+def test_a_member_with_few_titles_is_scored_with_the_few_titles_matrix(service: Service) -> None:
+    data = read_interactions(service)
+    model = fit_served(data)
+    X = csr_matrix(np.eye(2, len(data.titles), dtype=np.float32))  # two members with one title each
+    X_many = csr_matrix(np.ones((1, len(data.titles)), dtype=np.float32))
+
+    assert np.allclose(model.scores(X), X @ model.few)
+    assert np.allclose(model.scores(X_many), X_many @ model.weights)
+    assert not np.allclose(model.few, model.weights)
+
+
+def test_training_learns_from_plays_as_well_as_ratings(service: Service) -> None:
+    from moviola.stream import Event, record_event
+
+    record_event(service, Event("e1", "newcomer", "play", title_id="ta3", ts=1_700_000_000))
+    record_event(service, Event("e2", "newcomer", "play", title_id="ta4", ts=1_700_000_060))
+    record_event(service, Event("e3", "newcomer", "click", title_id="ta5", ts=1_700_000_090))
+
+    assert rated(service, "newcomer") == {"ta3", "ta4"}  # a click is not a choice
 
 
 # ---- eval, train and recommend through the CLI ----------------------------------------------
@@ -321,7 +363,7 @@ def test_train_on_a_service_without_ratings_is_one_line(tmp_path: Path, run_cli)
 
     result = run_cli("stream", "train", tmp_path / "empty")
 
-    assert result.code == 3 and "has no ratings yet" in result.err
+    assert result.code == 3 and "has no ratings or plays yet" in result.err
     assert len(result.err.strip().splitlines()) == 1
 
 

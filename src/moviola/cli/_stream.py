@@ -84,7 +84,7 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         p = report["protocol"]
         out.print(f"{p['members']:,} members, {p['titles']:,} titles; train {p['train']:,}, test "
                   f"{p['test']:,} ({escape(p['split'])}, seed {p['seed']}); {p['cores']} cores")  # fmt: skip
-        out.print(f"served: {report['served']['kind']} (λ {report['served']['lambda']:g}, chosen on validation)")
+        out.print(f"served: {report['served']['kind']} ({escape(report['served']['settings'])}, chosen on validation)")
         out.print(f"{'model':<12}{'NDCG@10':>9}{'P@10':>8}{'R@10':>8}{'MAP@10':>8}{'train s':>9}")
         for row in report["models"]:
             out.print(f"{row['model']:<12}{row['ndcg@10']:>9.4f}{row['precision@10']:>8.4f}"
@@ -92,17 +92,17 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
 
     @stream_app.command("train")
     def train_cmd(service: ServiceArg, as_json: JsonOpt = False) -> None:
-        """Train the served model on every rating and record it as the newest model version."""
+        """Train the served model on every rating and play and record it as the newest model version."""
         from ..stream import open_service, train
 
         version = train(open_service(service))
         if as_json:
             print_json({"version": version.version, "kind": version.kind, "path": str(version.path),
-                        **{k: version.info[k] for k in ("lambda", "members", "titles", "ratings", "train_seconds")}})  # fmt: skip
+                        **{k: version.info[k] for k in ("lambda", "settings", "members", "titles", "ratings", "train_seconds")}})  # fmt: skip
             return
         info = version.info
-        out.print(f"Model version {escape(version.version)}: {version.kind} (λ {info['lambda']:g}) on "
-                  f"{info['ratings']:,} ratings, {info['members']:,} members, {info['titles']:,} titles, "
+        out.print(f"Model version {escape(version.version)}: {version.kind} ({escape(info['settings'])}) on "
+                  f"{info['ratings']:,} ratings and plays, {info['members']:,} members, {info['titles']:,} titles, "
                   f"in {escape(str(version.path))}")  # fmt: skip
 
     @stream_app.command("recommend")

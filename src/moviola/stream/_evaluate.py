@@ -45,9 +45,9 @@ def evaluate(data: Interactions, k: int = K, seed: int = SPLIT_SEED,
 
     def served_scores() -> np.ndarray:
         model = fit_served(data, train)
-        served_info.update(kind=model.kind, **{"lambda": model.lam},
-                           validation_ndcg={str(int(lam)): round(v, 4) for lam, v in model.validation.items()})  # fmt: skip
-        return np.asarray(X @ model.weights)
+        served_info.update(kind=model.kind, **{"lambda": model.lam}, settings=model.settings.label,
+                           validation_ndcg={k: round(v, 4) for k, v in model.validation.items()})  # fmt: skip
+        return np.asarray(model.scores(X))
 
     makers: dict[str, Callable[[], np.ndarray]] = {
         "served": served_scores,

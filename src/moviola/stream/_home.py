@@ -191,7 +191,7 @@ def home(service: Service, member: str, *, session: str | None = None, row: int 
     mine = list(dict.fromkeys(history))
     if mine:
         def reason(j: int) -> str:
-            source = model.titles[mine[int(np.argmax(model.weights[mine, j]))]]
+            source = model.titles[mine[int(np.argmax(model.matrix_for(len(mine))[mine, j]))]]
             verb = "watched" if source in played or source in now else "rated"
             return f"because you {verb} {names.get(source, source)}"
     else:
@@ -236,10 +236,11 @@ def _scores(model: TrainedModel, base: list[int], recent: list[int]) -> np.ndarr
     if not base and not recent:
         return model.popularity.astype(np.float64)
     scores = np.zeros(len(model.titles), dtype=np.float64)
+    weights = model.matrix_for(len(set(base) | set(recent)))
     if base:
-        scores += model.weights[sorted(set(base))].sum(axis=0)
+        scores += weights[sorted(set(base))].sum(axis=0)
     if recent:
-        scores += SESSION_WEIGHT * model.weights[sorted(set(recent))].sum(axis=0)
+        scores += SESSION_WEIGHT * weights[sorted(set(recent))].sum(axis=0)
     return scores
 
 

@@ -32,7 +32,7 @@ from ..core import ProjectError, StorageError, storage_error, write_bytes_atomic
 from . import _schema as t
 from ._interactions import Interactions
 from ._models import FloatArray
-from ._served import fit_served
+from ._served import FEW_TITLES, fit_served
 from ._service import Service
 
 MODEL_FILE = "model.npz"
@@ -56,6 +56,11 @@ class TrainedModel:
     titles: tuple[str, ...]  # the model's title ids, in the order of its weights
     weights: FloatArray  # titles × titles
     popularity: FloatArray  # ratings per title when trained
+    few: FloatArray | None = None  # titles × titles for members with few titles (None: weights)
+
+    def matrix_for(self, count: int) -> FloatArray:
+        """The weights that score a member with ``count`` titles (see ``_served``)."""
+        return self.few if self.few is not None and count < FEW_TITLES else self.weights
 
     def index(self) -> dict[str, int]:
         """Title id → row of the weights (built once per loaded model)."""
@@ -66,12 +71,19 @@ class TrainedModel:
         return {tid: i for i, tid in enumerate(self.titles)}
 
 
+TRAINED_EVENTS = ("play",)  # besides ratings: a title played is a title chosen
+
+
 def read_interactions(service: Service) -> Interactions:
-    """Every rating in the store, as binary interactions; refuses a store with none."""
+    """Every rating and every play in the store, as binary interactions (a title both rated
+    and played counts once); refuses a store with none."""
+    e = t.events.c
     with service.engine.connect() as conn:
-        rows = conn.execute(select(t.ratings.c.member_id, t.ratings.c.title_id, t.ratings.c.ts)).all()
+        rows = list(conn.execute(select(t.ratings.c.member_id, t.ratings.c.title_id, t.ratings.c.ts)).all())
+        rows += conn.execute(select(e.member_id, e.title_id, e.ts)
+                             .where(e.kind.in_(TRAINED_EVENTS), e.title_id.is_not(None))).all()  # fmt: skip
     if not rows:
-        raise ProjectError("the service has no ratings yet; import some first (moviola stream "
+        raise ProjectError("the service has no ratings or plays yet; import some first (moviola stream "
                            "import-ratings or load-movielens)", service.root)  # fmt: skip
     return Interactions.from_rows((str(m), str(tid), int(ts)) for m, tid, ts in rows)
 
@@ -92,14 +104,16 @@ def train(service: Service) -> ModelVersion:
         time.sleep(0.001)
         version = _new_version()
     info = {"schema": MODEL_SCHEMA, "version": version, "kind": model.kind, "lambda": model.lam,
-            "validation_ndcg@10": {str(int(k)): round(v, 4) for k, v in model.validation.items()},
+            "settings": model.settings.label,
+            "validation_ndcg@10": {k: round(v, 4) for k, v in model.validation.items()},
             "members": len(data.members), "titles": len(data.titles), "ratings": len(data),
             "train_seconds": round(seconds, 2)}  # fmt: skip
     models = service.path("models")
     incoming = models / f".incoming-{version}"
     final = models / version
     buffer = io.BytesIO()
-    np.savez(buffer, weights=model.weights, popularity=model.popularity, titles=np.array(data.titles, dtype=str))
+    np.savez(buffer, weights=model.weights, few=model.few, popularity=model.popularity,
+             titles=np.array(data.titles, dtype=str))  # fmt: skip
     try:
         incoming.mkdir(parents=True)
         write_bytes_atomic(incoming / MODEL_FILE, buffer.getvalue())
@@ -163,13 +177,15 @@ def _read(version: ModelVersion) -> TrainedModel:
             weights = np.asarray(npz["weights"], dtype=np.float32)
             popularity = np.asarray(npz["popularity"], dtype=np.float32)
             titles = tuple(str(x) for x in npz["titles"])
+            few = np.asarray(npz["few"], dtype=np.float32) if "few" in npz.files else None
     except FileNotFoundError as exc:
         raise ProjectError(f"model version {version.version} is recorded but its files are missing; "
                            "run 'moviola stream train' again", path) from exc  # fmt: skip
     except (OSError, ValueError, KeyError) as exc:
         raise ProjectError(f"model version {version.version} cannot be read ({exc}); run 'moviola "
                            "stream train' again", path) from exc  # fmt: skip
-    if weights.shape != (len(titles), len(titles)) or popularity.shape != (len(titles),):
+    square = (len(titles), len(titles))
+    if weights.shape != square or popularity.shape != (len(titles),) or (few is not None and few.shape != square):
         raise ProjectError(f"model version {version.version} is inconsistent; run 'moviola stream train' again", path)
-    return TrainedModel(version.version, version.kind, titles, weights, popularity)
+    return TrainedModel(version.version, version.kind, titles, weights, popularity, few)
 
