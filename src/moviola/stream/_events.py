@@ -97,8 +97,10 @@ def record_event(service: Service, event: Event) -> bool:
         row = {"event_id": event.event_id, "member_id": event.member_id, "session_id": event.session_id,
                "kind": event.kind, "title_id": event.title_id, "query": event.query, "value": event.value,
                "ad_serving_id": event.ad_serving_id, "ts": ts}  # fmt: skip
-        done = conn.execute(_insert(conn, t.events).values(**row).on_conflict_do_nothing(index_elements=["event_id"]))
-        new = bool(done.rowcount)
+        # RETURNING, not rowcount: through SQLAlchemy, psycopg reports -1 (unknown) for it
+        done = conn.execute(_insert(conn, t.events).values(**row).on_conflict_do_nothing(index_elements=["event_id"])
+                            .returning(t.events.c.event_id))  # fmt: skip
+        new = done.first() is not None
         if new and event.kind == "rate":
             stmt = _insert(conn, t.ratings).values(member_id=event.member_id, title_id=event.title_id,
                                                    rating=event.value, ts=ts)  # fmt: skip
