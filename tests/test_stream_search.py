@@ -13,14 +13,19 @@ from __future__ import annotations
 import json
 import random
 import sys
+import threading
+import time
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from moviola.core import InputError
 from moviola.stream import (
     Service,
+    _search,
     _search_embeddings,
     import_ratings,
     import_titles,
@@ -28,9 +33,30 @@ from moviola.stream import (
     search,
     train,
 )
+from moviola.stream._events import Event, record_event
+from moviola.stream._members import NotFound
+from moviola.stream._search import search_ready
+from moviola.stream._search_index import LexicalScores, SearchIndex, build_index, lexical_scores
+from moviola.stream._search_rank import (
+    EXACT_BONUS,
+    MEMBER_WEIGHT,
+    POPULARITY_WEIGHT,
+    SEMANTIC_WEIGHT,
+    Filters,
+    _best,
+    rank_query,
+)
+from moviola.stream._search_semantic import BRUTE_FORCE, PROBES, build_semantic, nearest_titles
+from moviola.stream._text_fold import tokens
 
 TITLES = [
-    ("p1", "The Palace", 2026, "Drama|Disaster", "A tower falls in ten seconds; the building comes down on the city."),
+    (
+        "p1",
+        "The Palace",
+        2026,
+        "Drama|Disaster",
+        "A tower falls in ten seconds; the building comes down on the city.",
+    ),
     ("s1", "Usual Suspects, The", 1995, "Crime|Thriller", ""),
     ("s2", "Suspects", 1995, "Crime", ""),
     ("j1", "Jaws", 1975, "Thriller", ""),
@@ -183,6 +209,17 @@ def test_search_reads_the_same_on_postgresql(tmp_path: Path, postgres_db: str) -
     svc = make_service(tmp_path, db=postgres_db)
     assert find(svc, "glbdiatro")[0] == "g1"
     assert find(svc, "the usual suspects")[0] == "s1"
+    assert (
+        search(svc, "comedy", member="m0", semantic=False)["model"] is None
+    )  # the member's one read
+    version = train(svc).version
+    record_event(svc, Event(event_id="p1", member_id="m0", kind="play", title_id="g1"))
+    assert _search._history(svc, "m0")[1] == version and "g1" in _search._history(svc, "m0")[0]
+    assert set(ids(search(svc, "comedy", member="m0", semantic=False, k=6))) == {
+        f"ca{i}" for i in range(6)
+    }
+    with pytest.raises(NotFound):
+        search(svc, "comedy", member="nobody", semantic=False)
 
 
 # ---- meaning -------------------------------------------------------------------------------------
@@ -240,7 +277,9 @@ def test_bad_queries_are_one_line_errors(service: Service, run_cli: Any, assert_
     assert message in result.err
 
 
-@pytest.mark.parametrize("query", ["'; DROP TABLE titles; --", "<script>alert(1)</script>", "%_%", "bold"])
+@pytest.mark.parametrize(
+    "query", ["'; DROP TABLE titles; --", "<script>alert(1)</script>", "%_%", "bold"]
+)
 def test_sql_and_html_in_a_query_are_only_words(service: Service, run_cli: Any, query: str) -> None:
     result = run_cli("stream", "search", service.root, query, "--no-model", "--json")
     assert result.code == 0, result.err
@@ -256,3 +295,191 @@ def test_the_library_refuses_the_same_bad_queries(service: Service) -> None:
         search(service, "\t \n")
     with pytest.raises(InputError, match="unknown member"):
         search(service, "alien", member="nobody", semantic=False)
+
+
+# ---- speed without changing answers ------------------------------------------------------------
+
+
+def dense_ranking(index: SearchIndex, lexical: LexicalScores, exact: list[int], k: int,
+                  semantic: tuple[np.ndarray, np.ndarray] | None, personal: np.ndarray | None,
+                  filters: Filters) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]]]:  # fmt: skip
+    """The ranking as the formula states it, over every title of the catalog (the
+    specification; rank_query reaches only the titles a word or the meaning found)."""
+    n = index.size
+    relevance = lexical.coverage**2
+    top = float(lexical.score.max())
+    if top > 0:
+        relevance = relevance + 0.5 * lexical.coverage * lexical.score / top
+    if semantic is not None:
+        meaning = np.zeros(n, dtype=np.float32)
+        meaning[semantic[0]] = semantic[1]
+        relevance = relevance + SEMANTIC_WEIGHT * meaning
+    matched = relevance > 0
+    if filters.genres:
+        wanted = {g.casefold() for g in filters.genres}
+        matched &= np.array(
+            [any(g.casefold() in wanted for g in title.genres) for title in index.titles]
+        )
+    if filters.years is not None:
+        matched &= (index.years >= filters.years[0]) & (index.years <= filters.years[1])
+    if personal is not None:
+        mine = np.clip(personal, 0.0, None)
+        best = float(mine[matched].max()) if matched.any() else 0.0
+        prior = MEMBER_WEIGHT * (mine / best if best > 0 else mine)
+    else:
+        prior = POPULARITY_WEIGHT * index.popularity
+    final = np.where(matched, relevance + prior, -np.inf).astype(np.float32)
+    for doc in exact:
+        if matched[doc]:
+            final[doc] += EXACT_BONUS
+    order = np.lexsort((np.arange(n), -final))[: min(k, int(matched.sum()))]  # ties: catalog order
+    genres: Counter[str] = Counter(
+        g for i in np.flatnonzero(matched) for g in index.titles[i].genres
+    )
+    decades: Counter[str] = Counter(
+        f"{y - y % 10}s" for y in index.years[matched].tolist() if y > 0
+    )
+    facets = {"genre": dict(sorted(genres.items(), key=lambda kv: (-kv[1], kv[0]))),
+              "decade": dict(sorted(decades.items(), key=lambda kv: (-kv[1], kv[0])))}  # fmt: skip
+    return [(int(d), float(final[d])) for d in order], int(matched.sum()), facets
+
+
+@pytest.mark.parametrize("query", ["comedy", "alien", "the usual suspects", "quiet comedy 3", "glad",
+                                   "90s", "outbraek", "c", "zzz nothing"])  # fmt: skip
+def test_ranking_only_the_titles_reached_equals_ranking_every_title(
+    service: Service, query: str
+) -> None:
+    search(service, "warm", semantic=False)
+    index = next(s for k, s in _search._STATES.items() if k == str(service.root.resolve())).index
+    rng = np.random.default_rng(len(query))
+    words = tokens(query)
+    lexical = lexical_scores(index, words)
+    exact = index.exact.get(" ".join(words), [])
+    meaning_docs = rng.choice(index.size, size=8, replace=False)
+    meaning = (
+        meaning_docs.astype(np.int64),
+        rng.choice([0.0, 0.3, 1.0], size=8).astype(np.float32),
+    )
+    personal = rng.normal(size=index.size).astype(np.float32)
+    for semantic, mine, filters, k in [(None, None, Filters(), 10), (meaning, None, Filters(), 5),
+                                       (meaning, personal, Filters(), 3), (None, personal, Filters(("comedy",)), 10),
+                                       (meaning, None, Filters(("Drama", "Sci-Fi"), (1990, 1999)), 100)]:  # fmt: skip
+        got = rank_query(
+            index, lexical, exact, k=k, semantic=semantic, personal=mine, filters=filters
+        )
+        hits, total, facets = dense_ranking(index, lexical, exact, k, semantic, mine, filters)
+        assert [(h.doc, h.score) for h in got.hits] == hits
+        assert (got.total, got.facets) == (total, facets)
+
+
+def test_ties_at_the_last_place_go_to_the_earlier_title() -> None:
+    final = np.array([0.5, 2.0, 1.0, 1.0, 1.0, 3.0], dtype=np.float32)
+    assert _best(final, 3).tolist() == [5, 1, 2]
+    assert _best(final, 4).tolist() == [5, 1, 2, 3]
+    assert _best(final, 10).tolist() == [5, 1, 2, 3, 4, 0]
+
+
+def test_the_inverted_file_reads_its_lists_in_place_and_finds_what_comparing_them_would() -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(BRUTE_FORCE + 1000, 24)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = build_semantic(vectors)
+    assert (
+        index.members is not None and index.centroids is not None and index.list_start is not None
+    )
+    assert np.array_equal(index.vectors, vectors[index.members])  # stored list by list
+    for _ in range(5):
+        query = vectors[rng.integers(len(vectors))] + rng.normal(scale=0.3, size=24).astype(
+            np.float32
+        )
+        docs, cosines = nearest_titles(index, query)
+        lists = np.argpartition(-(index.centroids @ query), PROBES)[:PROBES]
+        pool = np.concatenate(
+            [index.members[index.list_start[j] : index.list_start[j + 1]] for j in lists]
+        )
+        expected = vectors[pool] @ query
+        best = np.sort(expected)[-len(docs) :]
+        assert np.allclose(np.sort(cosines), best, atol=1e-5)
+        assert np.allclose(cosines, vectors[docs] @ query, atol=1e-5)
+
+
+def test_concurrent_searches_build_the_index_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = make_service(tmp_path)
+    builds = []
+
+    def counted(*args: Any) -> Any:
+        builds.append(1)
+        time.sleep(0.2)  # long enough for the others to arrive while it builds
+        return build_index(*args)
+
+    monkeypatch.setattr(_search, "build_index", counted)
+    answers: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: answers.append(find(svc, "alien", max_staleness=0)))
+               for _ in range(4)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1
+    assert [a[0] for a in answers] == ["a1"] * 4
+
+
+def test_search_is_ready_once_its_index_is_built_and_the_catalog_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_search_embeddings, "_EMBEDDER", ["no sentence model in this test"])
+    svc = make_service(tmp_path)
+    assert not search_ready(svc)  # the server would build it on a thread
+    find(svc, "alien")
+    assert search_ready(svc)
+    more = tmp_path / "more.csv"
+    more.write_text("title_id,title,year,genres\nz1,Zanzibar Nights,2020,Drama\n", encoding="utf-8")
+    import_titles(svc, more)
+    assert not search_ready(svc, max_staleness=0)  # changed: the next search rebuilds
+    assert find(svc, "zanzibar", max_staleness=0) == ["z1"]
+    assert search_ready(svc, max_staleness=0)
+
+
+def test_the_member_is_read_in_one_statement_with_their_plays_and_the_newest_model(
+    tmp_path: Path,
+) -> None:
+    svc = make_service(tmp_path)
+    rated, version = _search._history(svc, "m0")
+    assert version is None  # no model yet
+    assert len(rated) == 9 and all(tid[:2] in ("ca", "da") for tid in rated)  # m0's quiet taste
+    first = train(svc).version
+    record_event(svc, Event(event_id="p1", member_id="m0", kind="play", title_id="g1"))
+    record_event(svc, Event(event_id="p2", member_id="m0", kind="click", title_id=rated[0]))
+    assert _search._history(svc, "m0") == ([*rated, "g1"], first)  # each title once
+    with pytest.raises(NotFound, match="unknown member 'nobody'"):
+        _search._history(svc, "nobody")
+    assert search(svc, "comedy", member="m0", semantic=False)["model"] == first
+    second = train(svc).version
+    assert (
+        search(svc, "comedy", member="m0", semantic=False)["model"] == second
+    )  # from the next search
+
+
+# ---- the query's vector ----------------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_a_query_is_embedded_on_one_thread_as_the_titles_are_and_kept_by_what_the_model_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    embedder = _search_embeddings.search_embedder()
+    assert embedder is not None
+    monkeypatch.setattr(_search_embeddings, "_QUERIES", OrderedDict())
+    hits, misses = _search_embeddings.query_cache_info()
+    vector, cached = _search_embeddings.query_vector(embedder, "Amélie in Paris")
+    assert not cached and np.array_equal(vector, embedder.encode(["Amélie in Paris"])[0])
+    again, cached = _search_embeddings.query_vector(
+        embedder, "AMELIE IN PARIS"
+    )  # the model reads the same
+    assert cached and np.array_equal(again, vector)
+    assert _search_embeddings.query_cache_info() == (hits + 1, misses + 1)
+    monkeypatch.setenv(_search_embeddings.ENV_QUERY_CACHE, "0")  # off: every query embedded
+    assert _search_embeddings.query_vector(embedder, "amelie in paris")[1] is False
+    assert _search_embeddings.query_cache_info() == (hits + 1, misses + 2)

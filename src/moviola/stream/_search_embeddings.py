@@ -8,7 +8,16 @@ Titles are embedded once ("title. genres. synopsis") and kept in
 ``SERVICE/models/search/<model>/<catalog fingerprint>.npy``, beside ``.keys.npy`` (the sha1
 of each title's text, in the same order), both written atomically and read without pickle.
 A changed catalog embeds only the texts the newest cached file lacks; older files are then
-removed. Queries are embedded per request (about 2 ms), the last ``QUERY_CACHE`` kept.
+removed.
+
+Queries are embedded per request by a session of their own on one thread: a query is a
+dozen word pieces, too small to share between threads, and two threads made it slower (3.9
+ms against 3.5, and 4.7 ms of CPU against 3.5) while fighting the other requests for the
+cores. Its vectors are the titles' session's (same model file, same tokenizer). The last
+``QUERY_CACHE`` query vectors are kept (``MOVIOLA_STREAM_QUERY_CACHE``; 0 keeps none), keyed
+by the text as the model's own tokenizer normalizes it (lower case, accents dropped), so
+"Amélie" and "amelie", which the model cannot tell apart, are embedded once. Hits and misses
+are counted (:func:`query_cache_info`).
 """
 
 from __future__ import annotations
@@ -16,25 +25,54 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..core import MoviolaError, write_bytes_atomic
-from ..script._embedding import Embedder, load_embedder
+from ..script._embedding import Embedder, OnnxEmbedder, load_embedder
 from ._service import Service
 
+ENV_QUERY_CACHE = "MOVIOLA_STREAM_QUERY_CACHE"
 QUERY_CACHE = 2048
+QUERY_MAX_TOKENS = 128  # as the titles' embedder (OnnxEmbedder's max_seq_length)
 FloatArray = NDArray[np.float32]
 
 _LOCK = threading.Lock()
 _EMBEDDER: list[Embedder | str] = []  # the loaded embedder, or why it could not load
-_QUERIES: OrderedDict[str, FloatArray] = OrderedDict()
+_QUERIES: OrderedDict[tuple[str, str], FloatArray] = OrderedDict()
+_ENCODERS: dict[int, tuple[Embedder, _QueryEncoder]] = {}  # by id of the titles' embedder
+_COUNTS = [0, 0]  # query vectors found in the cache, and embedded
+
+
+@dataclass(frozen=True)
+class _QueryEncoder:
+    """How one query becomes a vector, and the cache key that stands for it."""
+
+    encode: Callable[[str], FloatArray]
+    key: Callable[[str], str]
+
+
+def query_cache_size() -> int:
+    """How many query vectors are kept (``MOVIOLA_STREAM_QUERY_CACHE``, else ``QUERY_CACHE``)."""
+    try:
+        return max(0, int(os.environ.get(ENV_QUERY_CACHE, QUERY_CACHE)))
+    except ValueError:
+        return QUERY_CACHE
+
+
+def query_cache_info() -> tuple[int, int]:
+    """Query vectors found in the cache and embedded, since the process started."""
+    with _LOCK:
+        return _COUNTS[0], _COUNTS[1]
 
 
 def search_embedder() -> Embedder | None:
@@ -49,6 +87,13 @@ def search_embedder() -> Embedder | None:
     return None if isinstance(found, str) else found
 
 
+def loaded_embedder() -> Embedder | None:
+    """The sentence model when it is loaded already (None: not tried yet, or it failed)."""
+    with _LOCK:
+        found = _EMBEDDER[0] if _EMBEDDER else None
+    return None if isinstance(found, str) else found
+
+
 def why_not() -> str | None:
     """Why the sentence model could not load (None when it did, or was not tried)."""
     return _EMBEDDER[0] if _EMBEDDER and isinstance(_EMBEDDER[0], str) else None
@@ -60,18 +105,69 @@ def model_label(embedder: Embedder) -> str:
 
 
 def embed_query(embedder: Embedder, text: str) -> FloatArray:
-    """The query's unit vector (recent queries from memory: typing repeats them)."""
+    """The query's unit vector (recent queries from memory: typing and popular queries repeat)."""
+    return query_vector(embedder, text)[0]
+
+
+def query_vector(embedder: Embedder, text: str) -> tuple[FloatArray, bool]:
+    """The query's unit vector, and whether it came from the cache."""
+    encoder = _query_encoder(embedder)
+    size = query_cache_size()
+    key = (model_label(embedder), encoder.key(text))
+    if size:
+        with _LOCK:
+            cached = _QUERIES.get(key)
+            if cached is not None:
+                _QUERIES.move_to_end(key)
+                _COUNTS[0] += 1
+                return cached, True
+    vector = encoder.encode(text)
     with _LOCK:
-        cached = _QUERIES.get(text)
-        if cached is not None:
-            _QUERIES.move_to_end(text)
-            return cached
-    vector = np.asarray(embedder.encode([text])[0], dtype=np.float32)
+        _COUNTS[1] += 1
+        if size:
+            _QUERIES[key] = vector
+            while len(_QUERIES) > size:
+                _QUERIES.popitem(last=False)
+    return vector, False
+
+
+def _query_encoder(embedder: Embedder) -> _QueryEncoder:
+    """A one-thread session on the titles' ONNX model (see the module's docstring), or the
+    embedder itself when it is not ONNX."""
     with _LOCK:
-        _QUERIES[text] = vector
-        while len(_QUERIES) > QUERY_CACHE:
-            _QUERIES.popitem(last=False)
-    return vector
+        found = _ENCODERS.get(id(embedder))
+    if found is not None and found[0] is embedder:
+        return found[1]
+    encoder = _QueryEncoder(lambda text: _first(embedder.encode([text])), lambda text: text)
+    if isinstance(embedder, OnnxEmbedder):
+        with contextlib.suppress(MoviolaError, ImportError, OSError):
+            encoder = _onnx_query_encoder(embedder)
+    with _LOCK:
+        _ENCODERS.clear()  # one embedder per process; a replaced one is dropped
+        _ENCODERS[id(embedder)] = (embedder, encoder)
+    return encoder
+
+
+def _onnx_query_encoder(embedder: OnnxEmbedder) -> _QueryEncoder:
+    from ..script._onnx import ensure_onnx_model, load_session, load_tokenizer, mean_pooled
+
+    folder = Path(embedder.info.path)
+    session = load_session(ensure_onnx_model(folder), threads=1)
+    tokenizer: Any = load_tokenizer(folder, QUERY_MAX_TOKENS)
+    normalizer = tokenizer.normalizer
+
+    def encode(text: str) -> FloatArray:
+        return _first(mean_pooled(session, tokenizer, [text]))
+
+    def key(text: str) -> str:
+        # What the model reads: equal normalized texts give equal word pieces, so one vector.
+        return str(normalizer.normalize_str(text)) if normalizer is not None else text
+
+    return _QueryEncoder(encode, key)
+
+
+def _first(vectors: NDArray[Any]) -> FloatArray:
+    return np.asarray(vectors[0], dtype=np.float32)
 
 
 def _slug(label: str) -> str:

@@ -15,6 +15,12 @@ in sorted order, so the completions of a prefix are one contiguous range of term
 - **Exact titles**: every title's folded words joined by spaces, with MovieLens's
   "Usual Suspects, The" also as "the usual suspects" and an alternative title in brackets
   left off too; an exact match always ranks first.
+- **Facets and filters** read two small codes per title, its set of genres (one of the few
+  hundred combinations a catalog holds) and its decade, so counting the titles a query
+  matched is one ``bincount`` over those titles, not a pass over the whole catalog.
+
+A query's work is proportional to the titles its words reach (the postings it reads), not
+to the catalog: each word's best match per title is kept only for the titles that hold one.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -97,8 +104,11 @@ class SearchIndex:
     genre_terms: dict[int, str]  # a term that names a genre → the genre
     date_terms: frozenset[int]
     genre_names: tuple[str, ...]
-    genre_matrix: FloatArray  # titles × genres, 1 where the title has the genre
+    genre_sets: IntArray  # each title's set of genres, as a row of ``genre_set_matrix``
+    genre_set_matrix: FloatArray  # genre sets × genres, 1 where the set holds the genre
     years: IntArray  # 0 where unknown
+    decades: IntArray  # each title's decade as a place in ``decade_names`` (unknown: the last + 1)
+    decade_names: tuple[str, ...]  # "1990s", ... in order
     popularity: FloatArray  # ratings per title (0..1, log-scaled): the prior without a member
 
     @property
@@ -175,10 +185,21 @@ def build_index(
     keys, owners = _delete_index(vocabulary)
     genre_names = tuple(sorted({g for t in titles for g in t.genres}))
     genre_col = {g: j for j, g in enumerate(genre_names)}
-    genre_matrix = np.zeros((n, len(genre_names)), dtype=np.float32)
-    for i, title in enumerate(titles):
-        for genre in title.genres:
-            genre_matrix[i, genre_col[genre]] = 1.0
+    set_ids: dict[frozenset[str], int] = {}
+    genre_sets = np.array(
+        [set_ids.setdefault(frozenset(t.genres), len(set_ids)) for t in titles], dtype=np.int32
+    )
+    genre_set_matrix = np.zeros((len(set_ids), len(genre_names)), dtype=np.float32)
+    for genres, row in set_ids.items():
+        for genre in genres:
+            genre_set_matrix[row, genre_col[genre]] = 1.0
+    years = np.array([t.year or 0 for t in titles], dtype=np.int32)
+    decade_values = sorted({int(y - y % 10) for y in years.tolist() if y > 0})
+    decade_of = {d: j for j, d in enumerate(decade_values)}
+    decades = np.array(
+        [decade_of[y - y % 10] if y > 0 else len(decade_values) for y in years.tolist()],
+        dtype=np.int32,
+    )
     counts = np.array(
         [(ratings_per_title or {}).get(t.title_id, 0) for t in titles], dtype=np.float32
     )
@@ -189,8 +210,8 @@ def build_index(
         title_terms=[frozenset(term_ids[w] for w in tf) for tf in word_tf],
         genre_terms={term_ids[w]: g for w, g in genre_of_word.items()},
         date_terms=frozenset(term_ids[w] for w in date_words), genre_names=genre_names,
-        genre_matrix=genre_matrix, years=np.array([t.year or 0 for t in titles], dtype=np.int32),
-        popularity=popularity.astype(np.float32),
+        genre_sets=genre_sets, genre_set_matrix=genre_set_matrix, years=years, decades=decades,
+        decade_names=tuple(f"{d}s" for d in decade_values), popularity=popularity.astype(np.float32),
     )  # fmt: skip
 
 
@@ -251,6 +272,7 @@ class LexicalScores:
     words: list[WordMatch]
     coverage: FloatArray  # the share of the query's words each title matched (0..1)
     score: FloatArray  # the sum over query words of the best weighted BM25 of a matched term
+    docs: NDArray[np.int64]  # the titles that matched a word (coverage > 0), in catalog order
 
 
 def lexical_scores(index: SearchIndex, words: Sequence[str]) -> LexicalScores:
@@ -259,30 +281,55 @@ def lexical_scores(index: SearchIndex, words: Sequence[str]) -> LexicalScores:
     coverage = np.zeros(n, dtype=np.float32)
     total = np.zeros(n, dtype=np.float32)
     matches = [match_word(index, w, as_prefix=i == len(words) - 1) for i, w in enumerate(words)]
+    reached = []
     for match in matches:
-        best = _best_per_title(index, match.terms.items(), n)
-        coverage += best > 0
-        total += best
+        docs, best = _best_per_title(index, match.terms.items())
+        coverage[docs] += best > 0
+        total[docs] += best
+        reached.append(docs[best > 0])
+    found = sorted_union(reached)
     if words:
-        coverage /= len(words)
-    return LexicalScores(matches, coverage, total)
+        coverage[found] /= len(words)
+    return LexicalScores(matches, coverage, total, found)
 
 
-def _best_per_title(index: SearchIndex, terms: Iterable[tuple[int, float]], n: int) -> FloatArray:
-    best = np.zeros(n, dtype=np.float32)
+def sorted_union(parts: Sequence[NDArray[np.integer[Any]]]) -> NDArray[np.int64]:
+    """The union of sorted arrays of title numbers, sorted (a merge of sorted runs: the
+    stable sort merges them in about linear time, where a pass over every title would
+    cost the catalog's size)."""
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    joined = np.concatenate(parts).astype(np.int64, copy=False)
+    if len(parts) == 1:
+        return joined
+    joined.sort(kind="stable")
+    keep = np.ones(len(joined), dtype=bool)
+    keep[1:] = joined[1:] != joined[:-1]
+    return joined[keep]
+
+
+def _best_per_title(
+    index: SearchIndex, terms: Iterable[tuple[int, float]]
+) -> tuple[IntArray, FloatArray]:
+    """The titles holding any of ``terms`` (each once) and each one's best weighted score."""
     items = list(terms)
+    if not items:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
     if len(items) == 1:
         t, weight = items[0]
         a, b = index.indptr[t], index.indptr[t + 1]
-        best[index.docs[a:b]] = index.scores[a:b] * weight
-        return best
-    if items:
-        docs = np.concatenate([index.docs[index.indptr[t] : index.indptr[t + 1]] for t, _ in items])
-        scores = np.concatenate(
-            [index.scores[index.indptr[t] : index.indptr[t + 1]] * w for t, w in items]
-        )
-        np.maximum.at(best, docs, scores)
-    return best
+        return index.docs[a:b], index.scores[a:b] * np.float32(weight)
+    docs = np.concatenate([index.docs[index.indptr[t] : index.indptr[t + 1]] for t, _ in items])
+    scores = np.concatenate(
+        [index.scores[index.indptr[t] : index.indptr[t + 1]] * np.float32(w) for t, w in items]
+    )
+    # One sort by (title, score): a positive float32's bits order as the float does, so the
+    # last entry of each title's run holds its best score.
+    keys = np.sort((docs.astype(np.int64) << 32) | scores.view(np.uint32).astype(np.int64))
+    last = np.ones(len(keys), dtype=bool)
+    last[:-1] = (keys[1:] >> 32) != (keys[:-1] >> 32)
+    kept = keys[last]
+    return (kept >> 32).astype(np.int32), (kept & 0xFFFFFFFF).astype(np.uint32).view(np.float32)
 
 
 def matched_words(index: SearchIndex, doc: int, words: Sequence[WordMatch]) -> list[str]:

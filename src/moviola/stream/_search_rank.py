@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ._search_index import LexicalScores, SearchIndex, matched_words
+from ._search_index import LexicalScores, SearchIndex, matched_words, sorted_union
 
 SEMANTIC_WEIGHT = 0.6
 MEMBER_WEIGHT = 0.45
@@ -32,19 +32,18 @@ class Filters:
     genres: tuple[str, ...] = ()  # any of these (as the catalog spells them, case folded)
     years: tuple[int, int] | None = None  # inclusive
 
-    def mask(self, index: SearchIndex) -> NDArray[np.bool_] | None:
+    def keep(self, index: SearchIndex, docs: NDArray[np.int64]) -> NDArray[np.bool_] | None:
+        """Which of ``docs`` pass (None: no filter)."""
         keep: NDArray[np.bool_] | None = None
         if self.genres:
             wanted = {g.casefold() for g in self.genres}
             cols = [j for j, g in enumerate(index.genre_names) if g.casefold() in wanted]
-            keep = (
-                index.genre_matrix[:, cols].sum(axis=1) > 0
-                if cols
-                else np.zeros(index.size, dtype=bool)
-            )
+            sets_kept = index.genre_set_matrix[:, cols].sum(axis=1) > 0
+            keep = sets_kept[index.genre_sets[docs]]
         if self.years is not None:
             lo, hi = self.years
-            in_range = (index.years >= lo) & (index.years <= hi)
+            years = index.years[docs]
+            in_range = (years >= lo) & (years <= hi)
             keep = in_range if keep is None else keep & in_range
         return keep
 
@@ -66,50 +65,79 @@ class Ranking:
 def rank_query(index: SearchIndex, lexical: LexicalScores, exact: list[int], *, k: int,
                semantic: tuple[NDArray[np.int64], FloatArray] | None = None,
                personal: FloatArray | None = None, filters: Filters = Filters()) -> Ranking:  # fmt: skip
-    """The k best titles for one query, with facets over every title it matched."""
-    relevance = lexical.coverage**2
-    top = float(lexical.score.max()) if index.size else 0.0
+    """The k best titles for one query, with facets over every title it matched.
+
+    Only the titles a word or the meaning reached are scored (every other title's relevance
+    is 0, so it cannot match): the work follows the query, not the catalog. Ties are broken
+    by catalog order."""
+    from_meaning = np.zeros(0, dtype=np.float32)
+    if semantic is not None and len(semantic[0]):
+        candidates = sorted_union([lexical.docs, np.sort(semantic[0])])
+        from_meaning = np.zeros(len(candidates), dtype=np.float32)
+        from_meaning[np.searchsorted(candidates, semantic[0])] = semantic[1]
+    else:
+        candidates = lexical.docs.astype(np.int64)
+    coverage = lexical.coverage[candidates]
+    relevance = coverage**2
+    top = float(lexical.score[lexical.docs].max()) if len(lexical.docs) else 0.0
     if top > 0:
-        relevance += 0.5 * lexical.coverage * lexical.score / top
-    from_meaning = np.zeros(index.size, dtype=np.float32)
-    if semantic is not None:
-        docs, strength = semantic
-        from_meaning[docs] = strength
+        relevance += 0.5 * coverage * lexical.score[candidates] / top
+    if len(from_meaning):
         relevance += SEMANTIC_WEIGHT * from_meaning
     matched = relevance > 0
-    keep = filters.mask(index)
+    keep = filters.keep(index, candidates)
     if keep is not None:
         matched &= keep
+    docs = candidates[matched]
     if personal is not None:
-        mine = np.clip(personal, 0.0, None)
-        best = float(mine[matched].max()) if matched.any() else 0.0
+        mine = np.clip(personal[docs], 0.0, None)
+        best = float(mine.max()) if len(docs) else 0.0
         prior = MEMBER_WEIGHT * (mine / best if best > 0 else mine)
     else:
-        prior = POPULARITY_WEIGHT * index.popularity
-    final = np.where(matched, relevance + prior, -np.inf).astype(np.float32)
+        prior = POPULARITY_WEIGHT * index.popularity[docs]
+    final = (relevance[matched] + prior).astype(np.float32)
     for doc in exact:
-        if matched[doc]:
-            final[doc] += EXACT_BONUS
-    total = int(matched.sum())
-    count = min(k, total)
-    best_docs = np.argpartition(-final, count - 1)[:count] if count else np.zeros(0, dtype=np.int64)
-    best_docs = best_docs[np.lexsort((best_docs, -final[best_docs]))]
+        at = int(np.searchsorted(docs, doc))
+        if at < len(docs) and docs[at] == doc:
+            final[at] += EXACT_BONUS
+    chosen = _best(final, k)
     hits = []
-    for doc in best_docs.tolist():
+    meaning = from_meaning[matched] if len(from_meaning) else None
+    for at in chosen.tolist():
+        doc = int(docs[at])
         said = matched_words(index, doc, lexical.words)
-        if not said or (lexical.coverage[doc] == 0 and from_meaning[doc] > 0):
+        if not said or (lexical.coverage[doc] == 0 and meaning is not None and meaning[at] > 0):
             said.append("semantic")
-        hits.append(Hit(doc, float(final[doc]), said))
-    return Ranking(hits, total, facets(index, matched))
+        hits.append(Hit(doc, float(final[at]), said))
+    return Ranking(hits, len(docs), facets(index, docs))
 
 
-def facets(index: SearchIndex, matched: NDArray[np.bool_]) -> dict[str, dict[str, int]]:
-    """Matched titles counted by genre and by decade (most first)."""
+def _best(final: FloatArray, k: int) -> NDArray[np.int64]:
+    """The places of the ``k`` highest of ``final``, best first; ties in place order (the
+    places follow catalog order, so ties go to the earlier title, whatever the partition)."""
+    count = min(k, len(final))
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    places = np.arange(len(final), dtype=np.int64)
+    if count < len(final):
+        threshold = np.partition(final, len(final) - count)[len(final) - count]
+        above = places[final > threshold]
+        level = places[final == threshold][: count - len(above)]
+        places = np.concatenate([above, level])
+    return places[np.lexsort((places, -final[places]))]
+
+
+def facets(index: SearchIndex, docs: NDArray[np.int64]) -> dict[str, dict[str, int]]:
+    """The titles ``docs`` counted by genre and by decade (most first)."""
+    sets = np.bincount(index.genre_sets[docs], minlength=len(index.genre_set_matrix))
     # einsum, not BLAS: see _search_semantic._dot
-    by_genre = np.einsum("i,ij->j", matched.astype(np.float32), index.genre_matrix)
+    by_genre = np.einsum("i,ij->j", sets.astype(np.float32), index.genre_set_matrix)
     genres = {g: int(c) for g, c in zip(index.genre_names, by_genre.tolist(), strict=True) if c > 0}
-    years = index.years[matched & (index.years > 0)]
-    decades, counts = np.unique(years - years % 10, return_counts=True)
-    by_decade = {f"{int(d)}s": int(c) for d, c in zip(decades, counts, strict=True)}
+    per_decade = np.bincount(index.decades[docs], minlength=len(index.decade_names) + 1)
+    by_decade = {
+        name: int(c)
+        for name, c in zip(index.decade_names, per_decade.tolist(), strict=False)
+        if c > 0
+    }
     return {"genre": dict(sorted(genres.items(), key=lambda kv: (-kv[1], kv[0]))),
             "decade": dict(sorted(by_decade.items(), key=lambda kv: (-kv[1], kv[0])))}  # fmt: skip

@@ -1,10 +1,13 @@
 """Nearest titles by meaning: the titles' sentence vectors and a query's (no I/O).
 
-Products are one-threaded (see ``_dot``). Up to ``BRUTE_FORCE`` titles every vector is compared (one matrix-vector product). Above
-that an inverted file: k-means centroids (about 2·√N of them, trained on a sample, seed 0)
-and each title listed under its nearest; a query compares the centroids, then the titles of
-the ``PROBES`` nearest lists. Only the ``CANDIDATES`` most similar titles count, so a broad
-catalog's long tail of faint similarities never outweighs the words a query matched.
+Products run on the calling thread (see ``_dot``). Up to ``BRUTE_FORCE`` titles every vector
+is compared (one matrix-vector product). Above that an inverted file: k-means centroids
+(about 2·√N of them, trained on a sample, seed 0) and each title listed under its nearest;
+a query compares the centroids, then the titles of the ``PROBES`` nearest lists. The
+vectors are stored list by list (each list one contiguous block), so a probe reads its
+titles where they lie instead of gathering them: at 100,000 titles the gather alone cost
+1.5 ms a query. Only the ``CANDIDATES`` most similar titles count, so a broad catalog's long
+tail of faint similarities never outweighs the words a query matched.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ CANDIDATES = 200
 KMEANS_SAMPLE = 20_000
 KMEANS_ROUNDS = 8
 FLOOR, SPAN = 0.25, 0.35  # cosine at and below FLOOR counts 0; FLOOR + SPAN and above counts 1
+BLOCK = 512  # rows per matrix-vector product (see ``_dot``)
 
 FloatArray = NDArray[np.float32]
 IntArray = NDArray[np.int64]
@@ -27,10 +31,13 @@ IntArray = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class SemanticIndex:
+    """Brute force: ``vectors`` row i is title i. Inverted file: ``vectors`` are in list
+    order (row r is title ``members[r]``; list j is rows ``list_start[j]:list_start[j + 1]``)."""
+
     vectors: FloatArray  # titles × dims, unit length
     centroids: FloatArray | None = None  # lists × dims
-    list_start: IntArray | None = None  # list j's titles: members[list_start[j]:list_start[j + 1]]
-    members: IntArray | None = None
+    list_start: IntArray | None = None
+    members: IntArray | None = None  # the title of each row of ``vectors``
 
 
 def build_semantic(vectors: FloatArray, seed: int = 0) -> SemanticIndex:
@@ -54,7 +61,10 @@ def build_semantic(vectors: FloatArray, seed: int = 0) -> SemanticIndex:
     order = np.argsort(nearest, kind="stable")
     start = np.searchsorted(nearest[order], np.arange(lists + 1))
     return SemanticIndex(
-        vectors, centroids.astype(np.float32), start.astype(np.int64), order.astype(np.int64)
+        np.ascontiguousarray(vectors[order], dtype=np.float32),
+        centroids.astype(np.float32),
+        start.astype(np.int64),
+        order.astype(np.int64),
     )
 
 
@@ -64,11 +74,12 @@ def nearest_titles(index: SemanticIndex, query: FloatArray) -> tuple[IntArray, F
         pool = np.arange(len(index.vectors), dtype=np.int64)
         cosines = _dot(index.vectors, query)
     else:
-        lists = np.argpartition(-_dot(index.centroids, query), PROBES)[:PROBES]
-        pool = np.concatenate(
-            [index.members[index.list_start[j] : index.list_start[j + 1]] for j in lists]
+        lists = np.argpartition(-_dot(index.centroids, query), PROBES)[:PROBES].tolist()
+        start = index.list_start.tolist()
+        pool = np.concatenate([index.members[start[j] : start[j + 1]] for j in lists])
+        cosines = np.concatenate(
+            [_dot(index.vectors[start[j] : start[j + 1]], query) for j in lists]
         )
-        cosines = _dot(index.vectors[pool], query)
     if len(pool) > CANDIDATES:
         best = np.argpartition(-cosines, CANDIDATES)[:CANDIDATES]
         pool, cosines = pool[best], cosines[best]
@@ -76,10 +87,14 @@ def nearest_titles(index: SemanticIndex, query: FloatArray) -> tuple[IntArray, F
 
 
 def _dot(matrix: FloatArray, vector: FloatArray) -> FloatArray:
-    """Matrix times vector on this thread. Not BLAS: its threads and ONNX Runtime's (which
-    spin after embedding the query) fight over the cores, making 0.1 ms take 6."""
-    product: FloatArray = np.einsum("ij,j->i", matrix, vector)
-    return product
+    """Matrix times vector, by BLAS in blocks of ``BLOCK`` rows: blocks that small run on the
+    calling thread (OpenBLAS splits only larger products), so BLAS starts no threads of its
+    own to fight the other requests and ONNX Runtime over the cores. Twice as fast as the
+    einsum it replaces, equal to it within float32 rounding."""
+    if len(matrix) <= BLOCK:
+        product: FloatArray = matrix @ vector
+        return product
+    return np.concatenate([matrix[i : i + BLOCK] @ vector for i in range(0, len(matrix), BLOCK)])
 
 
 def semantic_strength(cosines: FloatArray) -> FloatArray:
