@@ -97,6 +97,23 @@ def test_publishing_again_updates_the_same_title(tmp_path: Path) -> None:
         assert [r[0] for r in conn.execute(text("SELECT genre FROM title_genres"))] == ["Comedy"]
 
 
+def test_publishing_again_keeps_what_members_did_with_the_title(tmp_path: Path) -> None:
+    from moviola.stream import Event, record_event
+
+    root = production(tmp_path)
+    service = init_service(tmp_path / "svc")
+    tid = publish(root, service, genres=["Drama"]).title_id
+    record_event(service, Event("r1", "fan", "rate", title_id=tid, value=5.0))
+    record_event(service, Event("p1", "fan", "play", title_id=tid))
+
+    publish(root, service, genres=["Drama", "Disaster"])
+
+    with service.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ratings WHERE title_id = :t"), {"t": tid}).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM events WHERE title_id = :t"), {"t": tid}).scalar_one() == 2
+        assert sorted(r[0] for r in conn.execute(text("SELECT genre FROM title_genres"))) == ["Disaster", "Drama"]
+
+
 def test_a_script_with_nothing_to_tell_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     script = tmp_path / "empty.fountain"
     script.write_text("Title: Nothing\n\nINT. ROOM - DAY\n", encoding="utf-8")

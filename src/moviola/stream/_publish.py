@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select, update
 
 from ..core import InputError, atomic_path, one_line, open_project
 from ..core._media import frame_at, probe_movie
@@ -107,12 +107,16 @@ def publish(project_root: str | Path, service: Service, *, genres: list[str] | N
         with atomic_path(service.path(trailer), ".mp4") as tmp:
             shutil.copyfile(trailer_src, tmp)
     write_poster(poster_path, image)
+    values = {"title": title, "year": year or date.today().year, "synopsis": synopsis, "poster": f"posters/{tid}.jpg",
+              "trailer": trailer, "source": "moviola", "added_at": int(time.time())}  # fmt: skip
     with service.engine.begin() as conn:
+        # updated in place: deleting the row would cascade to members' ratings and events of it
+        known = conn.execute(select(t.titles.c.title_id).where(t.titles.c.title_id == tid)).first()
+        if known is None:
+            conn.execute(insert(t.titles).values(title_id=tid, **values))
+        else:
+            conn.execute(update(t.titles).where(t.titles.c.title_id == tid).values(**values))
         conn.execute(delete(t.title_genres).where(t.title_genres.c.title_id == tid))
-        conn.execute(delete(t.titles).where(t.titles.c.title_id == tid))
-        conn.execute(insert(t.titles).values(
-            title_id=tid, title=title, year=year or date.today().year, synopsis=synopsis,
-            poster=f"posters/{tid}.jpg", trailer=trailer, source="moviola", added_at=int(time.time())))  # fmt: skip
         for genre in dict.fromkeys(g.strip() for g in genres or [] if g.strip()):
             conn.execute(insert(t.title_genres).values(title_id=tid, genre=genre[:64]))
     return Published(tid, title, synopsis, f"posters/{tid}.jpg", poster_from, trailer,
