@@ -114,6 +114,30 @@ def test_publishing_again_keeps_what_members_did_with_the_title(tmp_path: Path) 
         assert sorted(r[0] for r in conn.execute(text("SELECT genre FROM title_genres"))) == ["Disaster", "Drama"]
 
 
+def test_the_scripts_effects_notes_become_the_titles_keywords_for_search(tmp_path: Path) -> None:
+    from moviola.stream._search_index import CatalogTitle
+
+    script = tmp_path / "tower.fountain"
+    script.write_text(
+        "Title: Tower\n\n= A city at night.\n\nEXT. AVENUE - NIGHT\n\n"
+        "The tower folds into its own footprint. [[VFX: full CG collapse, floor by floor.]]\n\n"
+        "A car burns. [[SFX: practical fire]] [[Note to self: fix this line]]\n\n"
+        "EXT. AVENUE - LATER\n\nDust. [[VFX: full CG collapse, floor by floor.]]\n",
+        encoding="utf-8",
+    )
+    root = production(tmp_path, script)
+    service = init_service(tmp_path / "svc")
+
+    publish(root, service, genres=["Disaster"])
+
+    [row] = titles(tmp_path / "svc")
+    assert row["keywords"] == "full CG collapse, floor by floor; practical fire"  # once each, no other notes
+    assert row["synopsis"] == "A city at night."
+    text = CatalogTitle(row["title_id"], row["title"], row["year"], ("Disaster",), row["synopsis"],
+                        row["keywords"]).semantic_text()  # fmt: skip
+    assert text == "Tower. Disaster. full CG collapse, floor by floor; practical fire. A city at night."
+
+
 def test_a_script_with_nothing_to_tell_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     script = tmp_path / "empty.fountain"
     script.write_text("Title: Nothing\n\nINT. ROOM - DAY\n", encoding="utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import moviola.stream
 from moviola.core import InputError, ProjectError
 from moviola.stream import (
     SERVICE_FILE,
@@ -64,17 +65,36 @@ def test_a_new_service_has_its_manifest_a_wal_store_and_the_newest_schema(tmp_pa
 
     assert (tmp_path / "svc" / SERVICE_FILE).is_file()
     assert (tmp_path / "svc" / "store.sqlite3").is_file()
-    assert store_revision(svc) == "0001"
+    assert store_revision(svc) == "0002"
     with svc.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert open_service(tmp_path / "svc").name == "svc"
 
 
+def test_a_store_at_an_older_revision_is_brought_to_the_newest_when_opened(service: Service, tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    import_titles(service, csv_file(tmp_path, "titles.csv", TITLES))
+    config = Config()
+    config.set_main_option("script_location", str(Path(moviola.stream.__file__).parent / "migrations"))
+    with service.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")  # as a service made before keywords existed
+    assert store_revision(service) == "0001"
+
+    again = open_service(service.root)
+
+    assert store_revision(again) == "0002"
+    with again.engine.connect() as conn:  # the titles are kept; the new column is there, empty
+        assert conn.execute(text("SELECT count(*) FROM titles WHERE keywords IS NULL")).scalar() == 3
+
+
 def test_a_service_on_postgresql_keeps_its_url_without_a_password(tmp_path: Path, postgres_db: str) -> None:
     svc = init_service(tmp_path / "svc", db=postgres_db)
 
-    assert store_revision(svc) == "0001"
+    assert store_revision(svc) == "0002"
     assert not (tmp_path / "svc" / "store.sqlite3").exists()
     assert postgres_db in (tmp_path / "svc" / SERVICE_FILE).read_text(encoding="utf-8")
     assert open_service(tmp_path / "svc").db == postgres_db
@@ -120,6 +140,17 @@ def test_titles_and_ratings_land_and_the_same_files_again_change_nothing(service
         ts = conn.execute(text("SELECT ts FROM ratings WHERE member_id = 'm1' AND title_id = 't2'")).scalar()
     assert tuple(row) == ("Ofelia's Workshop", None, None)
     assert ts == 1709294400  # the ISO date, in epoch seconds
+
+
+def test_a_catalog_may_carry_keywords_for_search(service: Service, tmp_path: Path) -> None:
+    body = ("title_id,title,year,genres,synopsis,keywords\n"
+            't9,Inferno,1974,Action|Drama,A fire in a tower.,"skyscraper fire; building collapse"\n')  # fmt: skip
+
+    import_titles(service, csv_file(tmp_path, "k.csv", body))
+
+    with service.engine.connect() as conn:
+        assert conn.execute(text("SELECT keywords FROM titles WHERE title_id = 't9'")).scalar() == (
+            "skyscraper fire; building collapse")  # fmt: skip
 
 
 def test_a_changed_catalog_updates_the_titles_it_names(service: Service, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from ._service import Service
 MAX_CSV_BYTES = 512 * 1024 * 1024
 MAX_TEXT = 10_000
 TITLE_COLUMNS = ("title_id", "title", "year", "genres")
-TITLE_OPTIONAL = ("synopsis", "poster", "trailer")
+TITLE_OPTIONAL = ("synopsis", "poster", "trailer", "keywords")
 RATING_COLUMNS = ("member_id", "title_id", "rating", "timestamp")
 MOVIELENS_PACKAGE = "recbole"  # recbole==1.2.1 ships MovieLens 100K; read, never imported
 MOVIELENS_FILES = ("ml-100k.inter", "ml-100k.item", "ml-100k.user")
@@ -140,7 +140,7 @@ def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequ
 
 
 def import_titles(service: Service, path: str | Path) -> ImportResult:
-    """``title_id,title,year,genres`` (+ ``synopsis,poster,trailer``), genres ``|``-separated."""
+    """``title_id,title,year,genres`` (+ ``synopsis,poster,trailer,keywords``), genres ``|``-separated."""
     path = Path(path)
     data = read_bytes_checked(path, max_bytes=MAX_CSV_BYTES)
     digest = sha256_bytes(data)
@@ -156,6 +156,7 @@ def import_titles(service: Service, path: str | Path) -> ImportResult:
                        "synopsis": _text(row.get("synopsis", ""), "synopsis", path, line),
                        "poster": _text(row.get("poster", ""), "poster", path, line),
                        "trailer": _text(row.get("trailer", ""), "trailer", path, line),
+                       "keywords": _text(row.get("keywords", ""), "keywords", path, line),
                        "source": "csv", "added_at": now}  # fmt: skip
         genres += [{"title_id": tid, "genre": g[:64]} for g in _genres(row["genres"])]
     if not titles:

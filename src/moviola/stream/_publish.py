@@ -27,12 +27,14 @@ from sqlalchemy import delete, insert, select, update
 
 from ..core import InputError, atomic_path, one_line, open_project
 from ..core._media import frame_at, probe_movie
-from ..script import ElementType, load_current_script
+from ..script import ElementType, Screenplay, load_current_script
 from . import _schema as t
 from ._posters import key_art_poster, typographic_poster, write_poster
 from ._service import Service
 
 SYNOPSIS_CHARS = 600
+KEYWORDS_CHARS = 800
+KEYWORD_NOTES = ("vfx", "sfx", "stunt", "stunts")  # notes whose words go to search
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,22 @@ def title_id_for(name: str) -> str:
     return f"mv-{slug}"
 
 
-def _synopsis(project_root: Path) -> tuple[str, str]:
-    """(title, synopsis) from the current script of the project."""
+def _keywords(screenplay: Screenplay) -> str:
+    """The script's effects notes (``[[VFX: ...]]``, SFX, stunts), once each: what happens on
+    screen in the production's own words, which a synopsis rarely says ("full CG collapse"),
+    for search to read."""
+    found: dict[str, None] = {}
+    for element in screenplay.elements:
+        for note in element.notes:
+            label, sep, rest = one_line(note.text).partition(":")
+            if sep and label.strip().casefold() in KEYWORD_NOTES and rest.strip():
+                found.setdefault(rest.strip().rstrip("."), None)
+    text = "; ".join(found)
+    return text if len(text) <= KEYWORDS_CHARS else text[:KEYWORDS_CHARS].rsplit(";", 1)[0]
+
+
+def _synopsis(project_root: Path) -> tuple[str, str, str]:
+    """(title, synopsis, keywords) from the current script of the project."""
     project = open_project(project_root)
     _, screenplay = load_current_script(project)
     title = screenplay.title or project.name
@@ -65,7 +81,7 @@ def _synopsis(project_root: Path) -> tuple[str, str]:
         cut = text[:SYNOPSIS_CHARS]
         end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
         text = cut[: end + 1] if end > SYNOPSIS_CHARS // 3 else cut.rsplit(" ", 1)[0] + "…"
-    return title, text
+    return title, text, _keywords(screenplay)
 
 
 def _review_movies(root: Path) -> list[Path]:
@@ -83,7 +99,7 @@ def publish(project_root: str | Path, service: Service, *, genres: list[str] | N
             year: int | None = None) -> Published:  # fmt: skip
     """Add (or update) the production at ``project_root`` as a title of ``service``."""
     root = Path(project_root)
-    title, synopsis = _synopsis(root)
+    title, synopsis, keywords = _synopsis(root)
     if not synopsis:  # checked before anything is written
         raise InputError("the script holds no synopsis and no action to make one from", root)
     tid = title_id_for(open_project(root).name)
@@ -107,8 +123,8 @@ def publish(project_root: str | Path, service: Service, *, genres: list[str] | N
         with atomic_path(service.path(trailer), ".mp4") as tmp:
             shutil.copyfile(trailer_src, tmp)
     write_poster(poster_path, image)
-    values = {"title": title, "year": year or date.today().year, "synopsis": synopsis, "poster": f"posters/{tid}.jpg",
-              "trailer": trailer, "source": "moviola", "added_at": int(time.time())}  # fmt: skip
+    values = {"title": title, "year": year or date.today().year, "synopsis": synopsis, "keywords": keywords or None,
+              "poster": f"posters/{tid}.jpg", "trailer": trailer, "source": "moviola", "added_at": int(time.time())}  # fmt: skip
     with service.engine.begin() as conn:
         # updated in place: deleting the row would cascade to members' ratings and events of it
         known = conn.execute(select(t.titles.c.title_id).where(t.titles.c.title_id == tid)).first()

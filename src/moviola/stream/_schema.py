@@ -36,6 +36,7 @@ titles = Table(
     Column("title", Text, nullable=False),
     Column("year", Integer),
     Column("synopsis", Text),
+    Column("keywords", Text),  # words for search the synopsis lacks (0002)
     Column("poster", Text),  # a path in the service folder, or a URL the catalog gave
     Column("trailer", Text),
     Column("source", String(16), nullable=False),  # csv, movielens, moviola

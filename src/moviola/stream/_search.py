@@ -256,12 +256,12 @@ def _read_catalog(service: Service) -> tuple[list[CatalogTitle], dict[str, int]]
         for tid, genre in conn.execute(select(t.title_genres.c.title_id, t.title_genres.c.genre)
                                        .order_by(t.title_genres.c.title_id, t.title_genres.c.genre)):  # fmt: skip
             genres.setdefault(tid, []).append(genre)
-        rows = conn.execute(select(t.titles.c.title_id, t.titles.c.title, t.titles.c.year, t.titles.c.synopsis)
-                            .order_by(t.titles.c.title_id)).all()  # fmt: skip
+        rows = conn.execute(select(t.titles.c.title_id, t.titles.c.title, t.titles.c.year, t.titles.c.synopsis,
+                                   t.titles.c.keywords).order_by(t.titles.c.title_id)).all()  # fmt: skip
         counts = {tid: int(n) for tid, n in conn.execute(
             select(t.ratings.c.title_id, func.count()).group_by(t.ratings.c.title_id))}  # fmt: skip
-    titles = [CatalogTitle(tid, title, year, tuple(genres.get(tid, ())), synopsis)
-              for tid, title, year, synopsis in rows]  # fmt: skip
+    titles = [CatalogTitle(tid, title, year, tuple(genres.get(tid, ())), synopsis, keywords)
+              for tid, title, year, synopsis, keywords in rows]  # fmt: skip
     return titles, counts
 
 

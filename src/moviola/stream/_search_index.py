@@ -71,12 +71,12 @@ class CatalogTitle:
     year: int | None
     genres: tuple[str, ...]
     synopsis: str | None = None
+    keywords: str | None = None
 
     def semantic_text(self) -> str:
-        """What the sentence model reads: "title. genres. synopsis"."""
-        parts = [self.title, ", ".join(self.genres)]
-        if self.synopsis:
-            parts.append(self.synopsis)
+        """What the sentence model reads: "title. genres. keywords. synopsis" (keywords before
+        the synopsis: the model reads about 256 tokens, and they are the denser part)."""
+        parts = [self.title, ", ".join(self.genres), self.keywords or "", self.synopsis or ""]
         return ". ".join(p for p in parts if p)
 
 
