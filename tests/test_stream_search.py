@@ -234,6 +234,29 @@ def test_meaning_finds_a_disaster_film_no_word_of_the_query_names(service: Servi
     assert list(service.path("models", "search").rglob("*.npy"))  # the titles' vectors, cached
 
 
+@pytest.mark.model
+def test_a_description_finds_its_film_above_titles_that_share_one_word(tmp_path: Path) -> None:
+    svc = init_service(tmp_path / "svc")
+    titles = tmp_path / "titles.csv"
+    titles.write_text(
+        "title_id,title,year,genres,synopsis,keywords\n"
+        "w1,Down Periscope,1996,Comedy,A submarine comedy.,\n"
+        "w2,Fire Down Below,1997,Action,An inspector in Kentucky.,\n"
+        "w3,When Night Is Falling,1995,Drama|Romance,Two women fall in love.,\n"
+        "w4,Down by Law,1986,Comedy|Drama,Three men in a cell.,\n"
+        "w5,Meltdown,2026,Drama|Disaster,A summer night in a city.,"
+        "\"full CG collapse of a tower, floor by floor; fires and smoke columns over the city\"\n",
+        encoding="utf-8",
+    )
+    import_titles(svc, titles)
+
+    answer = search(svc, "buildings falling down", k=5)
+
+    assert ids(answer)[0] == "w5"  # found by meaning, above one-word matches
+    assert answer["results"][0]["matched"] == ["semantic"]
+    assert ids(search(svc, "down periscope", k=5))[0] == "w1"  # a title's own words still decide
+
+
 def test_without_the_sentence_model_search_is_words_only_and_says_so(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,7 +3,10 @@
 A title's relevance is the square of the share c of the query's words it matched, plus
 c/2 times its lexical score against the best title's, plus ``SEMANTIC_WEIGHT`` times how close it is in meaning.
 So a title matching every word ranks above one matching fewer, and meaning fills in where
-words do not reach ("buildings falling down"). Then a prior, the same size for every
+words do not reach ("buildings falling down"). The less the best title's words cover the
+query (a description, not a title), the more meaning counts: its weight grows by
+``SEMANTIC_GAIN`` · (1 - best c), so one common word ("down") does not outrank a film about
+the thing described. The price, measured: typo recall@10 0.982 → 0.962 (goal 0.95). Then a prior, the same size for every
 matched title: the member's scores from the served model (``MEMBER_WEIGHT``), or, without a
 member, the title's popularity (``POPULARITY_WEIGHT``), the same for everyone. A broad
 query ("comedy", "90s") matches many titles equally well, so the prior orders them; a
@@ -20,6 +23,7 @@ from numpy.typing import NDArray
 from ._search_index import LexicalScores, SearchIndex, matched_words, sorted_union
 
 SEMANTIC_WEIGHT = 0.6
+SEMANTIC_GAIN = 3.0  # meaning counts up to 1 + 3 times more when no title's words cover the query
 MEMBER_WEIGHT = 0.45
 POPULARITY_WEIGHT = 0.15
 EXACT_BONUS = 10.0
@@ -83,7 +87,9 @@ def rank_query(index: SearchIndex, lexical: LexicalScores, exact: list[int], *, 
     if top > 0:
         relevance += 0.5 * coverage * lexical.score[candidates] / top
     if len(from_meaning):
-        relevance += SEMANTIC_WEIGHT * from_meaning
+        # the less any title's words cover the query, the more its meaning decides
+        best_cover = float(lexical.coverage[lexical.docs].max()) if len(lexical.docs) else 0.0
+        relevance += SEMANTIC_WEIGHT * (1.0 + SEMANTIC_GAIN * (1.0 - best_cover)) * from_meaning
     matched = relevance > 0
     keep = filters.keep(index, candidates)
     if keep is not None:
