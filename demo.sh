@@ -29,7 +29,7 @@ MOVING="$PROJECT/vfx/hopper_moving/plate/hopper_1080p.mp4"
 [ -f "$MOVING" ] || "$M" vfx moving-plate examples/hopper/grace_hopper.jpg "$MOVING" --head 0.5,0.43
 "$M" vfx deage --plate "$MOVING" --years 25 --consent "$CONSENT" --performer "Grace Hopper" \
   --project "$PROJECT" --name hopper_moving
-# The audience side (in progress): a streaming service with MovieLens 100K and this production.
+# The audience side: a streaming service with MovieLens 100K and this production.
 SERVICE=${2:-demo-service}
 [ -f "$SERVICE/service.toml" ] || "$M" stream init "$SERVICE"
 "$M" stream load-movielens "$SERVICE"

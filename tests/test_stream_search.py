@@ -41,6 +41,7 @@ from moviola.stream._search_rank import (
     EXACT_BONUS,
     MEMBER_WEIGHT,
     POPULARITY_WEIGHT,
+    SEMANTIC_GAIN,
     SEMANTIC_WEIGHT,
     Filters,
     _best,
@@ -336,7 +337,8 @@ def dense_ranking(index: SearchIndex, lexical: LexicalScores, exact: list[int], 
     if semantic is not None:
         meaning = np.zeros(n, dtype=np.float32)
         meaning[semantic[0]] = semantic[1]
-        relevance = relevance + SEMANTIC_WEIGHT * meaning
+        best_cover = float(lexical.coverage.max())
+        relevance = relevance + SEMANTIC_WEIGHT * (1.0 + SEMANTIC_GAIN * (1.0 - best_cover)) * meaning
     matched = relevance > 0
     if filters.genres:
         wanted = {g.casefold() for g in filters.genres}
