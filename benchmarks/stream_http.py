@@ -47,13 +47,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from stream_search import generated_catalog, with_typos
+from stream_search import movielens_and_generated, with_typos
 
-from moviola.stream import _schema as t
-from moviola.stream import import_titles, init_service, load_movielens, train
+from moviola.stream import import_titles, train
 
 BROAD = ["comedy", "90s", "drama", "action", "love", "star", "war", "the", "night", "man"]
 MAX_CONNECTIONS = 256
@@ -282,15 +280,7 @@ def main() -> None:
     print(f"cores: {len(os.sched_getaffinity(0))}; catalog {args.titles:,} titles; {args.rate:g} requests/s "
           f"for {args.seconds:g} s; {args.workers} worker(s)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        svc = init_service(Path(tmp) / "svc")
-        load_movielens(svc)
-        with svc.engine.connect() as conn:
-            real = [
-                (str(a), str(b))
-                for a, b in conn.execute(select(t.titles.c.title_id, t.titles.c.title))
-            ]
-        generated = Path(tmp) / "generated.csv"
-        generated_catalog(generated, [b for _, b in real], args.titles - len(real))
+        svc, real, generated = movielens_and_generated(Path(tmp), args.titles)
         import_titles(svc, generated)
         train(svc)
         rng = random.Random(11)

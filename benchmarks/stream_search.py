@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import and_, select
 
-from moviola.stream import _schema as t
 from moviola.stream import (
+    Service,
     import_titles,
     init_service,
     load_movielens,
@@ -47,6 +47,7 @@ from moviola.stream import (
     search,
     split_per_member,
 )
+from moviola.stream import _schema as t
 from moviola.stream._search import _STATES
 from moviola.stream._search_embeddings import ENV_QUERY_CACHE, query_cache_info
 from moviola.stream._search_index import build_index, lexical_scores
@@ -78,6 +79,18 @@ def invented_words(rng: random.Random, count: int) -> list[str]:
     ]
     return list({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))).capitalize()
                  for _ in range(count)})  # fmt: skip
+
+
+def movielens_and_generated(folder: Path, titles: int) -> tuple[Service, list[tuple[str, str]], Path]:
+    """A service in ``folder`` with MovieLens loaded, its real (id, title) pairs, and a CSV
+    of generated titles that brings the catalog to ``titles`` (not imported yet)."""
+    svc = init_service(folder / "svc")
+    load_movielens(svc)
+    with svc.engine.connect() as conn:
+        real = [(str(a), str(b)) for a, b in conn.execute(select(t.titles.c.title_id, t.titles.c.title))]
+    generated = folder / "generated.csv"
+    generated_catalog(generated, [b for _, b in real], titles - len(real))
+    return svc, real, generated
 
 
 def generated_catalog(path: Path, real_titles: list[str], count: int, seed: int = 7) -> None:
@@ -253,15 +266,7 @@ def main() -> None:
         f"cores: {len(os.sched_getaffinity(0))}; catalog {args.titles:,} titles; semantic: {semantic}"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        svc = init_service(os.path.join(tmp, "svc"))
-        load_movielens(svc)
-        with svc.engine.connect() as conn:
-            real = [
-                (str(a), str(b))
-                for a, b in conn.execute(select(t.titles.c.title_id, t.titles.c.title))
-            ]
-        generated = Path(tmp) / "generated.csv"
-        generated_catalog(generated, [b for _, b in real], args.titles - len(real))
+        svc, real, generated = movielens_and_generated(Path(tmp), args.titles)
         start = time.perf_counter()
         import_titles(svc, generated)
         print(

@@ -181,7 +181,7 @@ def test_the_served_model_chooses_its_settings_on_validation_and_learns_the_tast
     assert {"lambda=50", "lambda=1200"} <= tried  # plain EASE's grid
     assert any("session=" in label for label in tried) and any("als=" in label for label in tried)
     assert any(label.startswith("few-titles lambda=") for label in tried)
-    chosen = model.settings.label.split(" few-titles")[0]
+    chosen = model.settings.label
     assert chosen in model.validation
     assert model.validation[chosen] == max(v for k, v in model.validation.items() if not k.startswith("few"))
     for weights in (model.weights, model.few):

@@ -45,7 +45,7 @@ def evaluate(data: Interactions, k: int = K, seed: int = SPLIT_SEED,
 
     def served_scores() -> np.ndarray:
         model = fit_served(data, train)
-        served_info.update(kind=model.kind, **{"lambda": model.lam}, settings=model.settings.label,
+        served_info.update(kind=model.kind, **{"lambda": model.lam}, settings=model.settings.summary,
                            validation_ndcg={k: round(v, 4) for k, v in model.validation.items()})  # fmt: skip
         return np.asarray(model.scores(X))
 

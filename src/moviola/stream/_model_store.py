@@ -104,7 +104,7 @@ def train(service: Service) -> ModelVersion:
         time.sleep(0.001)
         version = _new_version()
     info = {"schema": MODEL_SCHEMA, "version": version, "kind": model.kind, "lambda": model.lam,
-            "settings": model.settings.label,
+            "settings": model.settings.summary,
             "validation_ndcg@10": {k: round(v, 4) for k, v in model.validation.items()},
             "members": len(data.members), "titles": len(data.titles), "ratings": len(data),
             "train_seconds": round(seconds, 2)}  # fmt: skip

@@ -70,7 +70,12 @@ class Settings:
             text += f" session={self.session_weight:g}x{self.session_seconds:g}s"
         if self.als_weight:
             text += f" als={self.als_weight:g}"
-        return text + f" few-titles lambda={self.few_lam:g}"
+        return text
+
+    @property
+    def summary(self) -> str:
+        """The label and the few-titles λ."""
+        return f"{self.label} few-titles lambda={self.few_lam:g}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ def choose_settings(data: Interactions, within: BoolArray | None = None) -> tupl
                      for w in SESSION_WEIGHTS for tau in SESSION_SECONDS], plain)  # fmt: skip
     chosen = best([_with_als(sessions, w) for w in ALS_WEIGHTS], sessions)
     few_lam, few_results = choose_few_lambda(data, scope)
-    labels = {s.label.split(" few-titles")[0]: v for s, v in results.items()}
+    labels = {s.label: v for s, v in results.items()}
     labels.update({f"few-titles lambda={lam:g} ({FEW_PICKS} picks)": v for lam, v in few_results.items()})
     return replace(chosen, few_lam=few_lam), labels
 
