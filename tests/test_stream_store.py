@@ -65,7 +65,7 @@ def test_a_new_service_has_its_manifest_a_wal_store_and_the_newest_schema(tmp_pa
 
     assert (tmp_path / "svc" / SERVICE_FILE).is_file()
     assert (tmp_path / "svc" / "store.sqlite3").is_file()
-    assert store_revision(svc) == "0002"
+    assert store_revision(svc) == "0003"
     with svc.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -86,7 +86,7 @@ def test_a_store_at_an_older_revision_is_brought_to_the_newest_when_opened(servi
 
     again = open_service(service.root)
 
-    assert store_revision(again) == "0002"
+    assert store_revision(again) == "0003"
     with again.engine.connect() as conn:  # the titles are kept; the new column is there, empty
         assert conn.execute(text("SELECT count(*) FROM titles WHERE keywords IS NULL")).scalar() == 3
 
@@ -94,7 +94,7 @@ def test_a_store_at_an_older_revision_is_brought_to_the_newest_when_opened(servi
 def test_a_service_on_postgresql_keeps_its_url_without_a_password(tmp_path: Path, postgres_db: str) -> None:
     svc = init_service(tmp_path / "svc", db=postgres_db)
 
-    assert store_revision(svc) == "0002"
+    assert store_revision(svc) == "0003"
     assert not (tmp_path / "svc" / "store.sqlite3").exists()
     assert postgres_db in (tmp_path / "svc" / SERVICE_FILE).read_text(encoding="utf-8")
     assert open_service(tmp_path / "svc").db == postgres_db

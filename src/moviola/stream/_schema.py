@@ -113,3 +113,79 @@ api_keys = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
 )
+
+# Ads (0003): campaigns and their creatives, every decision taken (with the propensity it
+# was taken with), the counters that enforce caps and pacing, and each decision's reward
+# once it is known. Ad events themselves are rows of ``events`` (kind ``ad_*``).
+
+ad_campaigns = Table(
+    "ad_campaigns",
+    metadata,
+    Column("campaign_id", String(ID), primary_key=True),
+    Column("advertiser", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("starts_at", BigInteger, nullable=False),  # the flight, epoch seconds, [start, end)
+    Column("ends_at", BigInteger, nullable=False),
+    Column("budget", BigInteger, nullable=False),  # impressions over the flight
+    Column("daily_goal", BigInteger),  # impressions a day the pacing aims at
+    Column("spec", Text, nullable=False),  # JSON: targeting, caps, category, click-through
+    Column("sha256", String(64), nullable=False),  # of the campaign file as added
+    Column("added_at", BigInteger, nullable=False),
+    Column("paused", Integer, nullable=False, server_default="0"),
+)
+
+ad_creatives = Table(
+    "ad_creatives",
+    metadata,
+    Column("creative_id", String(ID), primary_key=True),
+    Column("campaign_id", String(ID), ForeignKey("ad_campaigns.campaign_id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("media", Text, nullable=False),  # a path in the service folder (ads/<creative>/...)
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("codec", String(32), nullable=False),  # RFC 6381, e.g. avc1.64001f
+    Column("bitrate_kbps", Integer, nullable=False),
+    Column("simid", Text),  # the SIMID HTML, a path in the service folder
+    Column("ad_parameters", Text),  # JSON handed to the SIMID creative
+    Column("click_through", Text),
+    Column("skip_offset", String(16)),  # HH:MM:SS[.mmm], or null: not skippable
+    Column("sha256", String(64), nullable=False),  # of the MP4
+)
+Index("ad_creatives_by_campaign", ad_creatives.c.campaign_id)
+
+ad_decisions = Table(
+    "ad_decisions",
+    metadata,
+    Column("serving_id", String(ID), primary_key=True),  # the VAST AdServingId
+    Column("member_id", String(ID), nullable=False),
+    Column("title_id", String(ID)),
+    Column("slot", String(32), nullable=False),
+    Column("position", Integer, nullable=False),  # in the pod, from 1
+    Column("creative_id", String(ID), nullable=False),
+    Column("campaign_id", String(ID), nullable=False),
+    Column("propensity", Float, nullable=False),  # of the chosen creative, never below the floor
+    Column("context", Text, nullable=False),  # JSON: features, eligible creatives, their probabilities
+    Column("model_version", String(64), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+)
+Index("ad_decisions_by_member", ad_decisions.c.member_id, ad_decisions.c.ts)
+
+ad_counters = Table(
+    "ad_counters",
+    metadata,
+    Column("key", String(200), primary_key=True),  # what is counted, in which window
+    Column("n", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # when the window is over (for clean-up)
+)
+
+ad_rewards = Table(
+    "ad_rewards",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # the order learners read them in
+    Column("serving_id", String(ID), ForeignKey("ad_decisions.serving_id", ondelete="CASCADE"),
+           nullable=False, unique=True),  # fmt: skip
+    Column("reward", Float, nullable=False),
+    Column("events", Text, nullable=False),  # the event kinds that made it, comma-separated
+    Column("closed_at", BigInteger, nullable=False),
+)
