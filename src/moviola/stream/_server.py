@@ -211,6 +211,9 @@ def _error_response(exc: MoviolaError) -> JSONResponse:
 
 
 def _status(exc: MoviolaError) -> int:
+    declared = getattr(exc, "http_status", None)  # an error that names its own (the ads' Forged: 403)
+    if isinstance(declared, int):
+        return declared
     if isinstance(exc, KeyRefused):
         return 401
     if isinstance(exc, NotFound):
@@ -341,6 +344,10 @@ def create_app(
 
     for folder in ("posters", "media"):
         _media_route(app, service, folder)
+
+    from ..ads._routes import mount as mount_ads  # the service's ads: VAST, VMAP, the collector
+
+    mount_ads(app, service, _writer)
 
     web = resources.files("moviola.stream").joinpath(WEB)
 

@@ -1,0 +1,260 @@
+"""Choosing the ads of one break: the hard rules first, then the bandit, then the counters
+reserved and the decision logged, atomically (I/O).
+
+For each position of the pod: the creatives that pass every rule (the flight, targeting,
+budget, pacing, caps, ad load, the pod's remaining time, one ad per campaign a pod) are
+scored by the bandit; one is drawn from its floored probabilities; then, in one
+transaction, every counter it adds to is incremented only where the bound still holds
+(``INSERT ... ON CONFLICT DO UPDATE ... WHERE n + add <= most RETURNING``) and the
+decision is written with its propensity, features and model version. If another worker
+took the last unit meanwhile, nothing is written, that creative is set aside and the
+position is drawn again among the rest. So no cap, budget or pacing bound is exceeded
+however many workers serve at once: the store, not a worker's memory, holds the counts.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..core import InputError
+from ..stream import _schema as t
+from ..stream._schema import ID_PATTERN
+from ..stream._service import Service
+from ._bandit import Context, Policy, action_line
+from ._campaign import rules_from_json
+from ._config import AdsConfig, read_config
+from ._member import MemberReader
+from ._rules import Creative, Limit, LiveCampaign, Viewer, limits, targeted, within
+
+SLOT = re.compile(r"^(preroll|midroll(-[0-9]{1,3})?|postroll)$")
+INVENTORY_TTL = 5.0  # seconds a worker reuses the campaigns it read (a pause lands within this)
+DEFAULT_RUNTIME = 100 * 60  # seconds assumed for a title whose length is not known
+RETRIES = 4
+FIT_SLACK_MS = 500  # a 15.02 s spot still fits a 15 s pod
+
+
+@dataclass(frozen=True)
+class Decision:
+    serving_id: str
+    position: int
+    creative: Creative
+    campaign: LiveCampaign
+    propensity: float
+    probabilities: dict[str, float]  # every eligible creative's chance at this position
+    model_version: str
+    ts: int
+
+
+@dataclass(frozen=True)
+class Pod:
+    member_id: str
+    title_id: str | None
+    slot: str
+    seconds: float  # the break's length, at most
+    decisions: tuple[Decision, ...]
+    eligible: int  # creatives that passed the rules for the first position
+    reason: str | None = None  # why the pod is empty
+
+
+class _Taken(Exception):
+    """A bound was reached by another worker between the check and the reservation."""
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def load_inventory(service: Service) -> list[LiveCampaign]:
+    """Every campaign with its creatives, as the store holds them now."""
+    with service.engine.connect() as conn:
+        creatives: dict[str, list[Creative]] = {}
+        for r in conn.execute(select(t.ad_creatives).order_by(t.ad_creatives.c.creative_id)):
+            row = r._mapping
+            creatives.setdefault(row["campaign_id"], []).append(Creative(**{k: row[k] for k in Creative.__dataclass_fields__}))
+        out = []
+        for r in conn.execute(select(t.ad_campaigns).order_by(t.ad_campaigns.c.campaign_id)):
+            zone, category, click, targeting, caps = rules_from_json(r.spec)
+            out.append(LiveCampaign(r.campaign_id, r.advertiser, r.name, int(r.starts_at), int(r.ends_at), int(r.budget),
+                                    int(r.daily_goal) if r.daily_goal else None, bool(r.paused), zone, category, click,
+                                    targeting, caps, tuple(creatives.get(r.campaign_id, ()))))  # fmt: skip
+    return out
+
+
+class AdServer:
+    """Decisions for one service in this process: inventory, member facts and the policy."""
+
+    def __init__(self, service: Service, config: AdsConfig | None = None, *, seed: int | None = None,
+                 policy: Policy | None = None) -> None:  # fmt: skip
+        self.service = service
+        self.config = config or read_config(service.root)
+        self.members = MemberReader(service)
+        self.policy = policy or Policy(self.config)
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._inventory: tuple[float, list[LiveCampaign]] | None = None
+        self._runtimes: dict[str, float] = {}
+        from ._learning import Learner
+
+        self.learner = Learner(service, self.config, self.policy)
+
+    def inventory(self) -> list[LiveCampaign]:
+        now = time.monotonic()
+        with self._lock:
+            if self._inventory is not None and now - self._inventory[0] < INVENTORY_TTL:
+                return self._inventory[1]
+        found = load_inventory(self.service)
+        with self._lock:
+            self._inventory = (now, found)
+        return found
+
+    def refresh(self) -> None:
+        """Read the campaigns afresh on the next decision."""
+        with self._lock:
+            self._inventory = None
+
+    def content_seconds(self, title_id: str | None) -> float:
+        """The title's length: its local trailer's (the content the page plays), else assumed."""
+        if title_id is None:
+            return float(DEFAULT_RUNTIME)
+        if title_id in self._runtimes:
+            return self._runtimes[title_id]
+        seconds = float(DEFAULT_RUNTIME)
+        title = self.members.catalog().titles.get(title_id)
+        if title is not None and title.trailer and "://" not in title.trailer:
+            path = (self.service.root / title.trailer).resolve()
+            if path.is_relative_to(self.service.root.resolve()) and path.is_file():
+                seconds = _movie_seconds(path) or seconds
+        self._runtimes[title_id] = seconds
+        return seconds
+
+    def check_title(self, title_id: str | None) -> None:
+        if title_id is not None and title_id not in self.members.catalog().titles:
+            from ..stream._members import NotFound
+
+            raise NotFound(f"unknown title {title_id[:64]!r}")
+
+    def decide(self, member_id: str, slot: str = "preroll", *, title_id: str | None = None,
+               seconds: float | None = None, now: float | None = None) -> Pod:  # fmt: skip
+        """The ads of one break for this member (an empty pod when nothing is eligible)."""
+        if not ID_PATTERN.match(member_id):
+            raise InputError(f"member: {member_id[:40]!r} is not an id")
+        if not SLOT.match(slot):
+            raise InputError(f"slot: {slot[:40]!r} is not preroll, midroll, midroll-N or postroll")
+        if seconds is not None and not 1 <= seconds <= 600:
+            raise InputError("seconds: a break lasts 1 to 600 seconds")
+        self.check_title(title_id)
+        facts = self.members.facts(member_id)  # NotFound for an unknown member
+        moment = time.time() if now is None else now
+        self.learner.sync()
+        length = float(seconds if seconds is not None else self.config.preroll_seconds)
+        viewer = Viewer(member_id, facts.age, facts.gender, facts.occupation, facts.top_genres, title_id,
+                        self.members.title_genres(title_id))  # fmt: skip
+        local_hour = time.localtime(moment).tm_hour
+        context = Context(facts.vector, facts.genres, viewer.title_genres, local_hour, facts.attributes)
+        load_ms = round(self.config.ad_seconds(self.content_seconds(title_id)) * 1000) if title_id else None
+        live = [c for c in self.inventory() if targeted(c, viewer, moment)]
+        candidates = [(c, k) for c in live for k in c.creatives]
+        rules = {k.creative_id: limits(c, k, member_id, title_id, moment, load_ms) for c, k in candidates}
+        held = _held(self.service, [lim.key for ls in rules.values() for lim in ls])
+        eligible = [(c, k) for c, k in candidates if all(within(lim, held.get(lim.key, 0)) for lim in rules[k.creative_id])]
+        first_count = len(eligible)
+        decisions: list[Decision] = []
+        left_ms = round(length * 1000) + FIT_SLACK_MS
+        shared = context.line()
+        while len(decisions) < self.config.pod_size:
+            pool = [(c, k) for c, k in eligible if k.duration_ms <= left_ms
+                    and all(d.campaign.campaign_id != c.campaign_id for d in decisions)]  # fmt: skip
+            decision = self._draw(pool, shared, rules, member_id, title_id, slot, len(decisions) + 1, moment)
+            if decision is None:
+                break
+            decisions.append(decision)
+            left_ms -= decision.creative.duration_ms
+        reason = None
+        if not decisions:
+            reason = ("no campaign is running" if not self.inventory() else
+                      "no campaign targets this member now" if not candidates else
+                      "every eligible campaign is capped, paced or out of budget" if not first_count else
+                      "no creative fits the break")  # fmt: skip
+        return Pod(member_id, title_id, slot, length, tuple(decisions), first_count, reason)
+
+    def _draw(self, pool: list[tuple[LiveCampaign, Creative]], shared: str, rules: dict[str, list[Limit]],
+              member_id: str, title_id: str | None, slot: str, position: int, now: float) -> Decision | None:  # fmt: skip
+        pool = list(pool)
+        for _ in range(RETRIES):
+            if not pool:
+                return None
+            actions = [action_line(k.creative_id, c.campaign_id, c.advertiser, k.duration_ms / 1000, k.simid is not None)
+                       for c, k in pool]  # fmt: skip
+            probabilities = self.policy.probabilities(shared, actions)
+            index = self._random.choices(range(len(pool)), weights=probabilities)[0]
+            campaign, creative = pool[index]
+            decision = Decision(uuid.uuid4().hex, position, creative, campaign, probabilities[index],
+                                {k.creative_id: round(p, 6) for (_, k), p in zip(pool, probabilities, strict=True)},
+                                self.policy.version, int(now))  # fmt: skip
+            record = {"shared": shared, "actions": actions, "chosen": index, "probabilities": probabilities,
+                      "creatives": [k.creative_id for _, k in pool]}  # fmt: skip
+            try:
+                _reserve(self.service, rules[creative.creative_id], decision, member_id, title_id, slot, record)
+            except _Taken:
+                del pool[index]  # another worker took the last unit: draw again among the rest
+                continue
+            return decision
+        return None
+
+
+def _movie_seconds(path: Path) -> float | None:
+    try:
+        import av
+
+        with av.open(str(path)) as c:
+            return (c.duration or 0) / 1_000_000 or None
+    except Exception:
+        return None
+
+
+def _held(service: Service, keys: Sequence[str]) -> dict[str, int]:
+    """What the counters hold now (a key never written holds 0)."""
+    if not keys:
+        return {}
+    unique = list(dict.fromkeys(keys))
+    out: dict[str, int] = {}
+    with service.engine.connect() as conn:
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            out.update({k: int(n) for k, n in conn.execute(select(t.ad_counters.c.key, t.ad_counters.c.n)
+                                                          .where(t.ad_counters.c.key.in_(chunk)))})  # fmt: skip
+    return out
+
+
+def _reserve(service: Service, rules: list[Limit], decision: Decision, member_id: str, title_id: str | None,
+             slot: str, record: dict[str, Any]) -> None:  # fmt: skip
+    """Add one impression to every counter (each within its bound) and log the decision,
+    in one transaction; ``_Taken`` (and nothing written) when a bound would be passed."""
+    c = t.ad_counters.c
+    with service.engine.begin() as conn:
+        for limit in rules:
+            if limit.add > limit.most:
+                raise _Taken(limit.key)
+            stmt = _insert(conn, t.ad_counters).values(key=limit.key, n=limit.add, expires_at=limit.expires_at)
+            stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"n": c.n + limit.add},
+                                              where=(c.n + limit.add <= limit.most)).returning(c.n)  # fmt: skip
+            if conn.execute(stmt).first() is None:
+                raise _Taken(limit.key)  # rolls the transaction back: nothing counted
+        conn.execute(insert(t.ad_decisions).values(
+            serving_id=decision.serving_id, member_id=member_id, title_id=title_id, slot=slot,
+            position=decision.position, creative_id=decision.creative.creative_id,
+            campaign_id=decision.campaign.campaign_id, propensity=decision.propensity,
+            context=json.dumps(record, separators=(",", ":")), model_version=decision.model_version, ts=decision.ts,
+        ))  # fmt: skip
