@@ -15,6 +15,7 @@ starts. There is no VMAP schema from the IAB here; ``vmap_problems`` checks what
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -50,7 +51,7 @@ def plan_breaks(content_seconds: float, config: AdsConfig) -> list[Break]:
     while offsets and left / len(offsets) < SHORTEST_SPOT:
         offsets.pop()
     for i, offset in enumerate(offsets, 1):
-        breaks.append(Break(f"midroll-{i}", timecode(round(offset * 1000)), round(left / len(offsets), 3)))
+        breaks.append(Break(f"midroll-{i}", timecode(round(offset * 1000)), math.floor(left / len(offsets) * 1000) / 1000))  # never above the load
     if post >= SHORTEST_SPOT:
         breaks.append(Break("postroll", "end", post))
     return breaks

@@ -31,7 +31,7 @@ from ..core import (
     open_project,
     storage_error,
 )
-from . import _consent, _stream, _vfx
+from . import _ads, _consent, _stream, _vfx
 
 app = typer.Typer(
     name="moviola",
@@ -568,6 +568,7 @@ def shot_delete(
 _vfx.register(app, out, err, _progress, _print_json)
 _consent.register(app, out, _print_json)
 _stream.register(app, out, _print_json)
+_ads.register(app, out, _print_json)
 
 
 #: Width for output that is not a terminal (a log, CI, a pipe): wide enough that no
