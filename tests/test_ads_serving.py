@@ -23,8 +23,8 @@ from ads_world import campaign_toml, make_service, make_spot
 from moviola.ads import (
     VAST_NS,
     VMAP_NS,
-    AdServer,
     AdsConfig,
+    AdServer,
     add_campaign,
     list_campaigns,
     pace_limit,
@@ -148,7 +148,7 @@ def test_the_vmap_of_a_feature_has_pre_mid_and_post_rolls_within_the_ad_load() -
     config = AdsConfig()
     breaks = plan_breaks(100 * 60, config)
 
-    assert [b.break_id for b in breaks][0] == "preroll" and breaks[-1].break_id == "postroll"
+    assert breaks[0].break_id == "preroll" and breaks[-1].break_id == "postroll"
     assert any(b.break_id.startswith("midroll") for b in breaks)
     assert sum(b.seconds for b in breaks) <= config.ad_seconds(100 * 60) + 1e-6  # 4 minutes an hour
     assert [b.break_id for b in plan_breaks(120, config)] == ["preroll"]  # a short film: its spot only
@@ -243,10 +243,6 @@ def test_the_next_decision_reflects_the_reward(served: tuple[Server, Service]) -
         return sid, d["probabilities"], d["creative_id"]
 
     sid, before, chosen = decide()
-    _, vast, _ = call(server, "GET", f"/ads/decisions/{sid}", key=key)
-    with service.engine.connect() as conn:
-        ctx = conn.execute(select(t.ad_decisions.c.context).where(t.ad_decisions.c.serving_id == sid)).scalar()
-    assert ctx is not None
     from moviola.ads import Signer
 
     s = Signer.for_service(service).sign(sid)

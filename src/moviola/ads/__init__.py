@@ -10,7 +10,14 @@ from ._bandit import Context, Policy, action_line, floored
 from ._campaign import Campaign, Cap, CreativeSpec, Targeting, parse_campaign
 from ._config import CONFIG_FILE, AdsConfig, Reward, parse_config, read_config
 from ._decide import AdServer, Decision, Pod, load_inventory
-from ._inventory import AddedCampaign, MediaInfo, add_campaign, list_campaigns, probe_creative, set_paused
+from ._inventory import (
+    AddedCampaign,
+    MediaInfo,
+    add_campaign,
+    list_campaigns,
+    probe_creative,
+    set_paused,
+)
 from ._learning import Learner, close_decision, sweep
 from ._rules import Creative, LiveCampaign, Viewer, pace_limit, targeted
 from ._tracking import EVENTS, Beacon, Forged, Signer, event_kind, record_beacon
