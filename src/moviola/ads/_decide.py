@@ -157,7 +157,7 @@ class AdServer:
         self.check_title(title_id)
         facts = self.members.facts(member_id)  # NotFound for an unknown member
         moment = time.time() if now is None else now
-        self.learner.sync()
+        self.learner.sync(now=moment)
         length = float(seconds if seconds is not None else self.config.preroll_seconds)
         viewer = Viewer(member_id, facts.age, facts.gender, facts.occupation, facts.top_genres, title_id,
                         self.members.title_genres(title_id))  # fmt: skip
