@@ -36,6 +36,7 @@ from ._bandit import Context, Policy, action_line
 from ._campaign import rules_from_json
 from ._config import AdsConfig, read_config
 from ._member import MemberReader
+from ._policy_eval import newest_policy
 from ._rules import Creative, Limit, LiveCampaign, Viewer, limits, targeted, within
 
 SLOT = re.compile(r"^(preroll|midroll(-[0-9]{1,3})?|postroll)$")
@@ -100,7 +101,10 @@ class AdServer:
         self.service = service
         self.config = config or read_config(service.root)
         self.members = MemberReader(service)
-        self.policy = policy or Policy(self.config)
+        self._policy_checked = time.monotonic()
+        promoted = None if policy is not None else newest_policy(service)
+        self.policy = policy or (Policy(self.config, model=promoted[1], base=promoted[0]) if promoted
+                                 else Policy(self.config))  # fmt: skip
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._inventory: tuple[float, list[LiveCampaign]] | None = None
@@ -108,6 +112,8 @@ class AdServer:
         from ._learning import Learner
 
         self.learner = Learner(service, self.config, self.policy)
+        if promoted is not None:
+            self.learner.mark = promoted[2]  # it learned every reward up to here
 
     def inventory(self) -> list[LiveCampaign]:
         now = time.monotonic()
@@ -123,6 +129,18 @@ class AdServer:
         """Read the campaigns afresh on the next decision."""
         with self._lock:
             self._inventory = None
+
+    def _load_promoted(self) -> None:
+        """Serve a newly promoted policy (``moviola ads ope --promote``), checked every few seconds."""
+        if time.monotonic() - self._policy_checked < INVENTORY_TTL:
+            return
+        self._policy_checked = time.monotonic()
+        promoted = newest_policy(self.service)
+        if promoted is None or promoted[0] == self.policy.base:
+            return
+        policy = Policy(self.config, model=promoted[1], base=promoted[0])
+        self.learner.restart(policy, promoted[2])
+        self.policy = policy
 
     def content_seconds(self, title_id: str | None) -> float:
         """The title's length: its local trailer's (the content the page plays), else assumed."""
@@ -157,6 +175,7 @@ class AdServer:
         self.check_title(title_id)
         facts = self.members.facts(member_id)  # NotFound for an unknown member
         moment = time.time() if now is None else now
+        self._load_promoted()
         self.learner.sync(now=moment)
         length = float(seconds if seconds is not None else self.config.preroll_seconds)
         viewer = Viewer(member_id, facts.age, facts.gender, facts.occupation, facts.top_genres, title_id,

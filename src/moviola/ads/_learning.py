@@ -84,6 +84,13 @@ class Learner:
         self._lock = threading.Lock()
         self._swept = 0.0
 
+    def restart(self, policy: Policy, mark: int) -> None:
+        """Learn into ``policy`` from the reward after ``mark`` on (a promoted policy)."""
+        with self._lock:
+            self.policy, self.mark = policy, mark
+            self._seen_above.clear()
+            self._gap_since = None
+
     def sync(self, *, now: float | None = None) -> int:
         """Learn the rewards closed since the last call; returns how many were learned."""
         with self._lock:

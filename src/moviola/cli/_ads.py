@@ -87,6 +87,53 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         """Serve a paused campaign again."""
         pause(service, campaign, False)
 
+    @ads_app.command("logs")
+    def logs_cmd(
+        service: ServiceArg,
+        out_file: Annotated[Path, typer.Option("--out", help="The JSON-lines file to write.")],
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Write the closed decisions whose ad was seen (features, choice, propensity, reward),
+        one JSON object a line: what 'moviola ads ope --logs' reads."""
+        from ..ads._policy_eval import read_logs, write_logs
+        from ..stream import open_service
+
+        logs = read_logs(open_service(service))
+        write_logs(logs, out_file)
+        if as_json:
+            print_json({"file": str(out_file), "decisions": len(logs)})
+        else:
+            out.print(f"Wrote {len(logs):,} logged decisions to {escape(str(out_file))}")
+
+    @ads_app.command("ope")
+    def ope_cmd(
+        service: ServiceArg,
+        logs: Annotated[Path | None, typer.Option("--logs", help="Logged decisions (JSON lines) instead of "
+                                                                 "the service's own.")] = None,
+        promote: Annotated[bool, typer.Option("--promote", help="Serve the candidate if the estimate says "
+                                                                "it is better.")] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Off-policy evaluation: fit a candidate policy on the older logs, estimate its reward
+        on the newer ones (IPW, self-normalised IPW, doubly robust, 95% intervals) beside the
+        serving policy's; promote it only when DR's lower bound beats the incumbent."""
+        from ..ads._policy_eval import ope_report
+        from ..stream import open_service
+
+        report = ope_report(open_service(service), logs, do_promote=promote)
+        if as_json:
+            print_json(report)
+            return
+        inc = report["incumbent"]
+        out.print(f"{report['logs']:,} logged decisions: the candidate fitted on {report['fitted_on']:,}, "
+                  f"evaluated on {report['evaluated_on']:,}")  # fmt: skip
+        out.print(f"  serving policy (on-policy)  {inc['value']:.4f}  [{inc['low']:.4f}, {inc['high']:.4f}]")
+        for name, est in report["candidate"].items():
+            out.print(f"  candidate, {name:<17} {est['value']:.4f}  [{est['low']:.4f}, {est['high']:.4f}]")
+        verdict = "better" if report["better"] else "not shown to be better"
+        promoted = f"; promoted as {report['promoted']}" if report["promoted"] else ""
+        out.print(f"The candidate is {verdict} ({report['rule']}){promoted}")
+
     try:
         from ._ads_creative import register_creative
     except ImportError:  # pragma: no cover - the spot cutter lands separately
