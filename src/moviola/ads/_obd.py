@@ -38,12 +38,14 @@ from typing import Final, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit
 
 from moviola.core import DependencyError, InputError
 
 from ._ope import (
     CrossFitModel,
     Estimate,
+    Solver,
     direct_method,
     doubly_robust,
     fit_reward_model,
@@ -391,8 +393,25 @@ class ObdValidation:
         }
 
 
+@dataclass(frozen=True)
+class _RewardModel:
+    """How DR and DM fit q̂ on OBD."""
+
+    l2: float
+    n_folds: int
+    seed: int
+    solver: Solver
+
+
 def _reward_model_terms(
-    log: ObdLog, pi_e: FloatArray, *, idx: IntArray, l2: float, n_folds: int, seed: int
+    log: ObdLog,
+    pi_e: FloatArray,
+    *,
+    idx: IntArray,
+    l2: float,
+    n_folds: int,
+    seed: int,
+    solver: Solver = "trust-ncg",
 ) -> tuple[FloatArray, FloatArray]:
     """q̂(x_i, a_i, pos_i) and Σ_a π_e(a, pos_i) q̂(x_i, a, pos_i) for the resampled rows.
 
@@ -404,7 +423,13 @@ def _reward_model_terms(
     positions = log.positions[idx]
     features = np.concatenate([context, log.action_context[actions]], axis=1)
     model: CrossFitModel = fit_reward_model(
-        features, log.rewards[idx], groups=positions, n_folds=n_folds, l2=l2, seed=seed
+        features,
+        log.rewards[idx],
+        groups=positions,
+        n_folds=n_folds,
+        l2=l2,
+        seed=seed,
+        solver=solver,
     )
     q_logged = model.predict(features)
     # Score every item for every row. The models are linear in the features, so the
@@ -420,7 +445,7 @@ def _reward_model_terms(
             continue
         row_logit = context[rows] @ m.coef[:d] + m.intercept
         item_logit = log.action_context @ m.coef[d:]
-        q = 1.0 / (1.0 + np.exp(-(row_logit[:, None] + item_logit[None, :])))
+        q = expit(row_logit[:, None] + item_logit[None, :])
         q_target[rows] = q @ pi_e[:, g]
     return q_logged, q_target
 
@@ -430,10 +455,7 @@ def _estimates(
     log: ObdLog,
     pi_e: FloatArray,
     idx: IntArray,
-    *,
-    l2: float,
-    n_folds: int,
-    seed: int,
+    settings: _RewardModel,
 ) -> tuple[dict[str, Estimate], dict[str, float]]:
     """Each named estimator on the rows ``idx`` of ``log``, and the seconds each took."""
     rewards = log.rewards[idx]
@@ -452,7 +474,13 @@ def _estimates(
     if model_based:
         start = time.perf_counter()
         q_logged, q_target = _reward_model_terms(
-            log, pi_e, idx=idx, l2=l2, n_folds=n_folds, seed=seed
+            log,
+            pi_e,
+            idx=idx,
+            l2=settings.l2,
+            n_folds=settings.n_folds,
+            seed=settings.seed,
+            solver=settings.solver,
         )
         fit = time.perf_counter() - start
         for name in model_based:
@@ -475,6 +503,7 @@ def validate_on_obd(
     n_folds: int = 3,
     seed: int = OBP_SEED,
     pi_e: FloatArray | None = None,
+    solver: Solver = "trust-ncg",
 ) -> ObdValidation:
     """Estimate BTS's CTR from the random policy's logs and compare with BTS's own CTR.
 
@@ -483,7 +512,8 @@ def validate_on_obd(
     ``sample_bootstrap_bandit_feedback(random_state=b)`` does, so the runs are OBP's runs.
     The reward model (DR, DM) is :func:`~moviola.ads._ope.fit_reward_model` with
     ``l2 = 1/C`` = 0.01, matching OBP's ``LogisticRegression(C=100)``, cross-fitted over
-    ``n_folds`` folds seeded with ``seed``. ``pi_e`` may be given to reuse a table from
+    ``n_folds`` folds seeded with ``seed``, fitted with ``solver`` (see
+    :func:`~moviola.ads._ope.fit_logistic`). ``pi_e`` may be given to reuse a table from
     :func:`bts_action_dist`. Published figures are in :data:`PUBLISHED`.
     """
     for name in estimators:
@@ -506,14 +536,13 @@ def validate_on_obd(
         )
     names = list(dict.fromkeys(estimators))
     n = random_log.n
-    full, _ = _estimates(
-        names, random_log, table, np.arange(n, dtype=np.int64), l2=l2, n_folds=n_folds, seed=seed
-    )
+    settings = _RewardModel(l2=l2, n_folds=n_folds, seed=seed, solver=solver)
+    full, _ = _estimates(names, random_log, table, np.arange(n, dtype=np.int64), settings)
     errors: dict[str, list[float]] = {name: [] for name in names}
     seconds: dict[str, float] = dict.fromkeys(names, 0.0)
     for b in range(n_runs):
         idx = np.random.RandomState(b).choice(n, size=n, replace=True).astype(np.int64)
-        run, took = _estimates(names, random_log, table, idx, l2=l2, n_folds=n_folds, seed=seed)
+        run, took = _estimates(names, random_log, table, idx, settings)
         for name in names:
             errors[name].append(abs(run[name].value - truth.value) / truth.value)
             seconds[name] += took[name]

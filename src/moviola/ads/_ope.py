@@ -20,13 +20,15 @@ interval is the same, with the delta-method (influence-function) terms
 w_i (r_i − V̂) / mean(w). Both cost one pass over the data (well under a millisecond for
 10,000 rows). With very few non-zero rewards the terms are heavily skewed and the normal
 interval is only approximate; ``method="bootstrap"`` gives a percentile interval from
-``n_boot`` resamples drawn with a fixed ``seed`` instead (slower: tens of milliseconds on
-10,000 rows). The DM interval covers the sampling noise of the contexts only, never the
+``n_boot`` resamples drawn with a fixed ``seed`` instead (slower: about 70 ms for the
+default 1,000 resamples of 10,000 rows). A single row says nothing about the spread: its
+interval is (−∞, ∞). The DM interval covers the sampling noise of the contexts only, never the
 error of the reward model, so it is too narrow whenever the model is wrong.
 
-The reward model q̂ is an L2-regularised logistic regression fitted with L-BFGS
-(:func:`fit_logistic`); :func:`fit_reward_model` cross-fits it over K folds, so no row's
-q̂ comes from a model that saw that row. Everything here is numpy and scipy, with no I/O.
+The reward model q̂ is an L2-regularised logistic regression fitted by scipy.optimize
+(trust-region Newton-CG, or L-BFGS on request; :func:`fit_logistic`);
+:func:`fit_reward_model` cross-fits it over K folds, so no row's q̂ comes from a model that
+saw that row. Everything here is numpy and scipy, with no I/O.
 
 Example:
 
@@ -71,7 +73,11 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 CiMethod = Literal["normal", "bootstrap"]
+Solver = Literal["trust-ncg", "lbfgs"]
 
+# L-BFGS stopping rule, on the mean loss per row: within about 1e-6 of the optimum's loss on
+# OBD. scikit-learn's default (tol=1e-4) stops 0.1 to 0.5 nats short of it there.
+_LBFGS_OPTIONS: dict[str, float] = {"maxiter": 15_000, "gtol": 1e-7, "ftol": 1e-12}
 _BOOT_CHUNK_CELLS = 2_000_000  # indices drawn at once by the bootstrap (8 MB of int32)
 
 
@@ -108,7 +114,8 @@ def better(candidate: Estimate, incumbent: Estimate) -> bool:
     about 2.5% of the candidate's sampling distribution below ``low``, so a candidate
     that is really no better than the incumbent passes about one time in forty. The
     incumbent's value is taken as fixed: it is usually its on-policy mean, measured on
-    far more traffic than an off-policy estimate ever has. A tie never promotes.
+    far more traffic than an off-policy estimate ever has. A tie never promotes, nor does
+    an estimate from a single row (its lower bound is −∞).
 
         >>> better(Estimate("dr", 0.05, 0.041, 0.059, 1000), Estimate("on_policy", 0.04, 0.039, 0.041, 9000))
         True
@@ -116,7 +123,7 @@ def better(candidate: Estimate, incumbent: Estimate) -> bool:
         False
     """
     for name, est in (("candidate", candidate), ("incumbent", incumbent)):
-        if not (math.isfinite(est.value) and math.isfinite(est.low)):
+        if not math.isfinite(est.value) or math.isnan(est.low):
             raise InputError(f"the {name} estimate ({est.estimator}) is not a finite number")
     return candidate.low > incumbent.value
 
@@ -201,7 +208,7 @@ def _normal_interval(value: float, terms: FloatArray, ci: float) -> tuple[float,
     """value ± z·sd(terms)/√n: the CLT interval for a mean of per-row terms."""
     n = len(terms)
     if n < 2:
-        return value, value
+        return -math.inf, math.inf
     se = float(np.std(terms, ddof=1)) / math.sqrt(n)
     z = NormalDist().inv_cdf(0.5 + ci / 2.0)
     return value - z * se, value + z * se
@@ -215,6 +222,8 @@ def _bootstrap_interval(
     ``statistic`` maps a (k, n) block of row indices to k values; the blocks keep memory
     bounded whatever the log size.
     """
+    if n < 2:
+        return -math.inf, math.inf
     rng = np.random.default_rng(seed)
     per_block = max(1, _BOOT_CHUNK_CELLS // max(n, 1))
     values: list[FloatArray] = []
@@ -410,9 +419,13 @@ def _matrix(name: str, values: npt.ArrayLike) -> FloatArray:
 
 
 def fit_logistic(
-    features: npt.ArrayLike, rewards: npt.ArrayLike, *, l2: float = 1.0
+    features: npt.ArrayLike,
+    rewards: npt.ArrayLike,
+    *,
+    l2: float = 1.0,
+    solver: Solver = "trust-ncg",
 ) -> LogisticModel:
-    """L2-regularised logistic regression, by L-BFGS on the exact gradient.
+    """L2-regularised logistic regression, fitted with scipy.optimize on exact derivatives.
 
     Minimises Σ_i [log(1 + e^{z_i}) − r_i z_i] + (l2 / 2)‖coef‖², z = X·coef + intercept,
     with the intercept unpenalised: the same optimum as scikit-learn's
@@ -420,6 +433,13 @@ def fit_logistic(
     then fits their mean). Internally the columns are centred and scaled for a
     well-conditioned problem, with the penalty rescaled to match, so the optimum is that of
     the unscaled problem.
+
+    ``solver="trust-ncg"`` (the default) is Newton's method with conjugate gradients on
+    exact Hessian-vector products: about 10 iterations to the optimum. ``"lbfgs"`` is
+    L-BFGS-B on the gradient alone; it reaches the same optimum (within 1e-6 of its loss)
+    and takes about as long on an idle machine, but on a busy one its compiled core, which
+    calls a multi-threaded OpenBLAS, ran ten times slower (166 ms a fit against 25 ms for
+    trust-ncg on the OBD logs, at a load average of 13 on 2 cores).
     """
     x = _matrix("features", features)
     y = _vector("rewards", rewards)
@@ -432,6 +452,8 @@ def fit_logistic(
     )
     if not (l2 > 0.0 and math.isfinite(l2)):
         raise InputError(f"l2 must be a positive number; got {l2!r}")
+    if solver not in ("trust-ncg", "lbfgs"):
+        raise InputError(f"solver must be 'trust-ncg' or 'lbfgs'; got {solver!r}")
     d = x.shape[1]
     if float(y.min()) == float(y.max()):
         return LogisticModel(np.zeros(d), 0.0, constant=float(y[0]))
@@ -439,27 +461,37 @@ def fit_logistic(
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0.0] = 1.0
-    xs = (x - mean) / scale
-    penalty = l2 / scale**2  # ‖coef‖² in the original units, written in the scaled ones
+    # Scaled columns and a column of ones for the intercept (its penalty is 0).
+    design = np.empty((len(y), d + 1))
+    design[:, :d] = (x - mean) / scale
+    design[:, d] = 1.0
+    penalty = np.zeros(d + 1)
+    penalty[:d] = l2 / scale**2  # ‖coef‖² in the original units, written in the scaled ones
     n = float(len(y))
 
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        w, b0 = theta[:d], theta[d]
-        z = xs @ w + b0
-        loss = float(np.sum(np.logaddexp(0.0, z) - y * z)) + 0.5 * float(np.sum(penalty * w * w))
-        residual = expit(z) - y
-        grad = np.empty(d + 1)
-        grad[:d] = xs.T @ residual + penalty * w
-        grad[d] = residual.sum()
+        z = design @ theta
+        loss = float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(penalty * theta * theta))
+        grad = design.T @ (expit(z) - y) + penalty * theta
         return loss / n, grad / n
+
+    def hessian_times(theta: FloatArray, v: FloatArray) -> FloatArray:
+        p = expit(design @ theta)
+        out: FloatArray = (design.T @ (p * (1.0 - p) * (design @ v)) + penalty * v) / n
+        return out
 
     p0 = float(np.clip(y.mean(), 1e-12, 1 - 1e-12))
     theta0 = np.zeros(d + 1)
     theta0[d] = math.log(p0 / (1.0 - p0))
-    result = minimize(
-        objective, theta0, jac=True, method="L-BFGS-B",
-        options={"maxiter": 15_000, "gtol": 1e-9, "ftol": 1e-14},
-    )  # fmt: skip
+    if solver == "lbfgs":
+        result = minimize(
+            objective, theta0, jac=True, method="L-BFGS-B", options=dict(_LBFGS_OPTIONS)
+        )
+    else:
+        result = minimize(
+            objective, theta0, jac=True, hessp=hessian_times, method="trust-ncg",
+            options={"gtol": 1e-9, "maxiter": 1000},
+        )  # fmt: skip
     theta = np.asarray(result.x, dtype=np.float64)
     coef = theta[:d] / scale
     intercept = float(theta[d] - np.dot(coef, mean))
@@ -520,6 +552,7 @@ def fit_reward_model(
     n_folds: int = 3,
     l2: float = 1.0,
     seed: int = 0,
+    solver: Solver = "trust-ncg",
 ) -> CrossFitModel:
     """Cross-fitted logistic reward models q̂, one per group (e.g. per slot position).
 
@@ -561,7 +594,7 @@ def fit_reward_model(
         for g in np.unique(group).tolist():
             rows = train & (group == g)
             if rows.any():
-                models[(k, g)] = fit_logistic(x[rows], y[rows], l2=l2)
+                models[(k, g)] = fit_logistic(x[rows], y[rows], l2=l2, solver=solver)
             else:
                 models[(k, g)] = LogisticModel(np.zeros(x.shape[1]), 0.0, float(y[train].mean()))
     return CrossFitModel(folds, group, models)
