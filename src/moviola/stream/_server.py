@@ -60,7 +60,15 @@ DEFAULT_RATE = 50.0
 DEFAULT_BURST = 200.0
 LIMITED = ("/members/", "/titles/", "/search")
 WEB = "web"
-WEB_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+WEB_FILES = {
+    "app.js": "text/javascript", "ads.js": "text/javascript", "simid_host.js": "text/javascript",
+    "style.css": "text/css", "vendor/video.core.min.js": "text/javascript",
+    "vendor/video-js.min.css": "text/css", "vendor/vast-client.min.js": "text/javascript",
+}  # fmt: skip
+# The page's policy: video.js's icon font is a data: URL in its CSS; third-party VAST tags and
+# SIMID creatives are fetched and framed over https; nothing inline runs.
+PAGE_CSP = ("default-src 'self'; img-src 'self' https: data:; media-src 'self' https:; font-src 'self' data:; "
+            "connect-src 'self' https:; frame-src 'self' https:; object-src 'none'; base-uri 'none'")
 log = logging.getLogger("moviola.stream")
 
 Scope = MutableMapping[str, Any]
@@ -354,10 +362,9 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def page() -> Response:
         return Response(web.joinpath("index.html").read_bytes(), media_type="text/html; charset=utf-8",
-                        headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' https: data:; "
-                                 "media-src 'self' https:; object-src 'none'; base-uri 'none'"})  # fmt: skip
+                        headers={"Content-Security-Policy": PAGE_CSP})  # fmt: skip
 
-    @app.get("/static/{name}", include_in_schema=False)
+    @app.get("/static/{name:path}", include_in_schema=False)
     def static(name: str) -> Response:
         if name not in WEB_FILES:
             raise NotFound(f"no such file {name[:64]!r}")

@@ -1,6 +1,8 @@
 // Moviola's page: home rows, search as you type, a title page with its trailer.
 // Every text from the service is set with textContent (never parsed as HTML).
-"use strict";
+// An ES module (index.html loads it with type="module"). With a member, the trailer plays in
+// video.js with the member's ad breaks (ads.js, loaded on demand); without one, or if the
+// ad code cannot load, it plays in a plain <video>: the title never waits on ads.
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -80,25 +82,57 @@ async function openTitle(titleId) {
     return;
   }
   showOnly("title");
+  const seq = playerSeq;  // changes if the viewer leaves before the title arrives
   try {
     const t = await getJSON(`/titles/${encodeURIComponent(titleId)}`);
+    if (seq !== playerSeq) return;
     send("click", { title_id: t.title_id });
     const facts = [t.year, (t.genres || []).join(" / ")].filter(Boolean).join(" · ");
     const info = el("div", {}, el("h1", { text: t.title }), el("p", { class: "facts", text: facts }),
       el("p", { class: "synopsis", text: t.synopsis || "" }));
+    let video = null;
     if (t.trailer) {
-      const video = el("video", { controls: "", preload: "auto", playsinline: "", muted: "", poster: t.poster, src: t.trailer });
+      video = el("video", { controls: "", preload: "auto", playsinline: "", muted: "", poster: t.poster, src: t.trailer });
       video.muted = true;
-      let told = false;
-      video.addEventListener("play", () => { if (!told) { told = true; send("play", { title_id: t.title_id }); } });
       info.append(video);
-      video.play().catch(() => {});
     } else {
       info.append(el("p", { class: "facts", text: "No trailer for this title." }));
     }
     $("title").replaceChildren(el("img", { class: "poster", src: t.poster, alt: t.title }), info);
     say("");
+    if (video) playTrailer(video, t.title_id, seq);
   } catch (e) { say(e.message); }
+}
+
+// The title page's player: the ad runtime of the title on screen (null when none), and a
+// counter that every departure bumps, so that a title left before its player was ready
+// does not start playing.
+let player = null;
+let playerSeq = 0;
+
+function stopPlayer() {
+  playerSeq += 1;
+  if (player) { player.dispose(); player = null; }
+}
+
+async function playTrailer(video, titleId, seq) {
+  let told = false;
+  const played = () => { if (!told) { told = true; send("play", { title_id: titleId }); } };
+  if (state.member) {
+    try {
+      const ads = await import("./ads.js");
+      if (seq !== playerSeq || !video.isConnected) return;  // the viewer moved on meanwhile
+      const runtime = await ads.playWithAds(video, { member: state.member, titleId, onContentPlay: played });
+      if (seq !== playerSeq) { runtime.dispose(); return; }
+      player = runtime;
+      return;
+    } catch (e) {
+      console.warn("ads unavailable; playing the trailer alone:", e);
+      if (seq !== playerSeq || !video.isConnected) return;
+    }
+  }
+  video.addEventListener("play", played);
+  video.play().catch(() => {});
 }
 
 let searchTimer = null;
@@ -113,6 +147,7 @@ function onSearch() {
     try {
       const data = await getJSON(`/search?q=${encodeURIComponent(q)}&k=20${member}`);
       if (seq !== searchSeq) return;  // a newer keystroke answered first
+      stopPlayer();  // the results replace the title page: its player stops
       showOnly("results");
       const items = data.results.map((r) => card({ ...r, poster: `/titles/${encodeURIComponent(r.title_id)}/poster`,
         because: Array.isArray(r.matched) ? `matches ${r.matched.join(", ")}` : String(r.matched || "") }));
@@ -123,6 +158,7 @@ function onSearch() {
 }
 
 function route() {
+  stopPlayer();  // leaving a title page (or opening another) ends its player and its ads
   const match = location.hash.match(/^#\/title\/(.+)$/);
   if (match) openTitle(decodeURIComponent(match[1]));
   else loadHome();
