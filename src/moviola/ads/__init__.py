@@ -38,7 +38,15 @@ from ._ope import (
     on_policy,
     snipw,
 )
+from ._overlay import (
+    OverlaySpec,
+    ad_parameters_text,
+    overlay_parameters,
+    parse_answers,
+    write_overlay,
+)
 from ._rules import Creative, LiveCampaign, Viewer, pace_limit, targeted
+from ._spot import SPOT_LENGTHS, SpotResult, SpotSource, cut_spot, loudness_lufs, resolve_source
 from ._tracking import EVENTS, Beacon, Forged, Signer, event_kind, record_beacon
 from ._vast import VAST_NS, timecode, vast_document
 from ._vast_rules import vast_problems
@@ -48,6 +56,7 @@ __all__ = [
     "CONFIG_FILE",
     "EVENTS",
     "PUBLISHED",
+    "SPOT_LENGTHS",
     "VAST_NS",
     "VMAP_NS",
     "AdServer",
@@ -69,16 +78,21 @@ __all__ = [
     "MediaInfo",
     "ObdLog",
     "ObdValidation",
+    "OverlaySpec",
     "Pod",
     "Policy",
     "Reward",
     "Signer",
+    "SpotResult",
+    "SpotSource",
     "Targeting",
     "Viewer",
     "action_line",
+    "ad_parameters_text",
     "add_campaign",
     "better",
     "close_decision",
+    "cut_spot",
     "direct_method",
     "doubly_robust",
     "event_kind",
@@ -88,15 +102,19 @@ __all__ = [
     "list_campaigns",
     "load_inventory",
     "load_obd",
+    "loudness_lufs",
     "obd_root",
     "on_policy",
+    "overlay_parameters",
     "pace_limit",
+    "parse_answers",
     "parse_campaign",
     "parse_config",
     "plan_breaks",
     "probe_creative",
     "read_config",
     "record_beacon",
+    "resolve_source",
     "set_paused",
     "snipw",
     "sweep",
@@ -107,4 +125,5 @@ __all__ = [
     "vast_problems",
     "vmap_document",
     "vmap_problems",
+    "write_overlay",
 ]
