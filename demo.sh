@@ -35,6 +35,8 @@ SERVICE=${2:-demo-service}
 "$M" stream load-movielens "$SERVICE"
 "$M" stream publish "$PROJECT" --service "$SERVICE" --genres "Drama|Disaster"
 "$M" stream train "$SERVICE"
+# Its ads: the launch campaign with the 15 s spot cut from this production's collapse shot.
+"$M" ads campaign add "$SERVICE" examples/ads/nevada-campaign.toml
 "$M" stream recommend "$SERVICE" --member u1 --k 5
 "$M" stream recommend "$SERVICE" --member newcomer --picks ml50,ml181,ml172 --k 5
 echo
