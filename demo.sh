@@ -41,5 +41,5 @@ SERVICE=${2:-demo-service}
 "$M" stream recommend "$SERVICE" --member newcomer --picks ml50,ml181,ml172 --k 5
 echo
 echo "The service's page: .venv/bin/moviola stream serve $SERVICE   then open http://127.0.0.1:8700/?member=u1"
-echo "(open any title: the launch spot plays as its pre-roll, with its 'Add NEVADA to my list' overlay)"
+echo "(open NEVADA: the launch spot plays as its pre-roll, with its 'Add NEVADA to my list' overlay)"
 echo "(events from the page need a key: .venv/bin/moviola stream key new $SERVICE)"
