@@ -35,7 +35,7 @@ from moviola.ads._spot import (
     top_level_boxes,
     true_peak_db,
 )
-from moviola.core import InputError, MoviolaError, Project, init_project, open_project
+from moviola.core import InputError, MoviolaError, Project, init_project, open_project, sha256_file
 from moviola.core._media import av_module, encode_frame, finish_movie, open_h264
 
 SRC_SIZE = (192, 108)
@@ -177,7 +177,7 @@ def test_a_vfx_shot_becomes_an_exact_faststart_h264_spot_with_an_end_card(projec
     assert info["codec"].startswith(("avc1.64", "avc1.4d")) and info["profile"] in ("High", "Main")
     assert (info["duration_s"], info["frames"], info["fps"], info["width"], info["height"]) == (15.0, 360, 24, *OUT)
     assert info["size_bytes"] == spot.stat().st_size
-    assert info["sha256"] == _spot._sha256_file(spot)
+    assert info["sha256"] == sha256_file(spot)
     assert info["bitrate_kbps"] == round(spot.stat().st_size * 8 / 15 / 1000)
 
     # 6 s of footage (frame i of the spot is frame i of the shot), then a 9 s end card.

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ..core import InputError, storage_error
+from ..core import InputError, sha256_file, storage_error
 from ..stream import _schema as t
 from ..stream._service import Service
 from ._campaign import Campaign, CreativeSpec, parse_campaign
@@ -51,14 +51,6 @@ class AddedCampaign:
     file: str
     creatives: tuple[str, ...]
     new: bool  # False: this very file was added before; nothing changed
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def probe_creative(path: Path) -> MediaInfo:
@@ -103,7 +95,7 @@ def probe_creative(path: Path) -> MediaInfo:
     return MediaInfo(
         duration_ms=round(seconds * 1000), width=width, height=height,
         codec=f"avc1.{profile:02x}{compat:02x}{level:02x}",
-        bitrate_kbps=max(1, round(size * 8 / seconds / 1000)), sha256=_sha256(path),
+        bitrate_kbps=max(1, round(size * 8 / seconds / 1000)), sha256=sha256_file(path),
     )  # fmt: skip
 
 

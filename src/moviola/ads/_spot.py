@@ -63,6 +63,7 @@ from ..core import (
     ProjectError,
     note_step,
     one_line,
+    sha256_file,
     storage_error,
 )
 from ..core._fonts import draw_text, fit_text, text_width, wrap_text
@@ -1073,14 +1074,6 @@ def _contact_strip(path: Path, title: str, header: str, fps: int, total: int, fo
 # ---------------------------------------------------------------------- the folder
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "spot"
 
@@ -1122,7 +1115,7 @@ def _intact(out: Path, info: dict[str, Any]) -> bool:
     if not isinstance(files, dict) or not all(isinstance(v, str) and (out / v).is_file() for v in files.values()):
         return False
     spot = out / FILES["spot"]
-    return spot.is_file() and _sha256_file(spot) == info.get("sha256")
+    return spot.is_file() and sha256_file(spot) == info.get("sha256")
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -1212,7 +1205,7 @@ def cut_spot(project: Project, source: str | Path, out: str | Path, *, length: i
     the_title = one_line(title) if title else _title_of(project)
     title_id = _title_id(project)
     parameters = overlay_parameters(overlay, title=the_title, title_id=title_id) if overlay else None
-    source_sha = _sha256_file(spot_source.path)
+    source_sha = sha256_file(spot_source.path)
     key = _inputs_key(spot_source, source_sha, length=length, size=size, fps=rate, title=the_title,
                       action=action, parameters=parameters)  # fmt: skip
     state = _existing(out, key, force)
@@ -1276,7 +1269,7 @@ def cut_spot(project: Project, source: str | Path, out: str | Path, *, length: i
                                         "parameters per decision; the overlay reports the viewer's choice "
                                         "once to that URL + '&v=CHOICE'"}  # fmt: skip
         size_bytes = spot.stat().st_size
-        sha = _sha256_file(spot)
+        sha = sha256_file(spot)
         creative_id = f"{title_id}-{_slug(spot_source.name)}-{length}s-{key[:6]}"
         info = {
             "schema": SPOT_SCHEMA,

@@ -42,6 +42,7 @@ from ._project import (
     open_project,
     project_lock,
     sha256_bytes,
+    sha256_file,
     user_cache_dir,
 )
 from ._textio import (
@@ -91,6 +92,7 @@ __all__ = [
     "register_schema",
     "schema_tag",
     "sha256_bytes",
+    "sha256_file",
     "storage_error",
     "upgrade",
     "upgrade_from",

@@ -185,6 +185,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: str | Path) -> str:
+    """A file's sha256, read a megabyte at a time (movies do not fit in memory twice)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def init_project(root: str | Path, name: str | None = None) -> Project:
     """Create a project in ``root`` (created if missing; must hold no project yet).
 

@@ -26,10 +26,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import InputError
+from ..core import InputError, sha256_file
 from ..core._image_io import read_exr
 from ._picture import Picture, YuvFormat, rotate_picture, yuv_format
-from ._plate import _EXR_MAGIC, _check_file, _check_size, _digest
+from ._plate import _EXR_MAGIC, _check_file, _check_size
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp")
 _HASHES = re.compile(r"#+")
@@ -211,7 +211,7 @@ def open_footage(path: Path, *, fps: float | None = None) -> Footage:
         img = _read_image(path)
         h, w = img.shape[:2]
         _check_size(path, w, h)
-        return Footage(path, "still", w, h, fps or 24.0, 1, _depth(img), _digest(path), counted=True)
+        return Footage(path, "still", w, h, fps or 24.0, 1, _depth(img), sha256_file(path), counted=True)
     return _open_video(path, fps)
 
 
@@ -253,4 +253,4 @@ def _open_video(path: Path, fps: float | None) -> Footage:
         estimate = stream.frames or max(1, round(duration * rate_used))
     finally:
         container.close()
-    return Footage(path, "video", w, h, rate_used, int(estimate), "8", _digest(path), rotation=rotation, yuv=yuv)
+    return Footage(path, "video", w, h, rate_used, int(estimate), "8", sha256_file(path), rotation=rotation, yuv=yuv)

@@ -9,7 +9,6 @@ does not or when they know better.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from ..core import DependencyError, InputError
+from ..core import DependencyError, InputError, sha256_file
 from ..core._colour import LINEAR_REC709, SRGB, resolve_colourspace, to_working
 
 F32 = NDArray[np.float32]
@@ -78,14 +77,6 @@ class Plate:
     def frame_at(self, seconds: float) -> F32:
         """The plate at a time (a still is the same at every time)."""
         return self.frame(round(seconds * (self.fps or 24.0)))
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _check_size(path: Path, width: int, height: int) -> None:
@@ -178,7 +169,7 @@ def _load_still(path: Path, img: Image.Image, colourspace: str | None) -> Plate:
         rgb = np.repeat(arr[..., None], 3, axis=2)
     else:
         rgb = np.asarray(img.convert("RGB"), np.float32) / 255.0
-    return Plate(path, "still", space, img.width, img.height, None, _digest(path),
+    return Plate(path, "still", space, img.width, img.height, None, sha256_file(path),
                  [to_working(rgb, space)])  # fmt: skip
 
 
@@ -226,7 +217,7 @@ def _load_exr(path: Path, colourspace: str | None) -> Plate:
     space = resolve_colourspace(colourspace or _exr_space(path, header), path=path)
     h, w = rgb.shape[:2]
     _check_size(path, w, h)
-    return Plate(path, "exr", space, w, h, None, _digest(path), [to_working(rgb, space)])
+    return Plate(path, "exr", space, w, h, None, sha256_file(path), [to_working(rgb, space)])
 
 
 def _rotate(rgb: U8, degrees: float) -> U8:
@@ -275,7 +266,7 @@ def _load_video(path: Path, colourspace: str | None, max_frames: int | None,
     space = resolve_colourspace(colourspace or SRGB, path=path)
     h, w = frames[0].shape[:2]
     return Plate(path, "video", space, w, h, fps if math.isfinite(fps) and fps > 0 else 24.0,
-                 _digest(path), [], frames)  # fmt: skip
+                 sha256_file(path), [], frames)  # fmt: skip
 
 
 @dataclass(frozen=True)
