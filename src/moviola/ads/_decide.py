@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core import InputError
@@ -243,6 +243,9 @@ def _movie_seconds(path: Path) -> float | None:
         return None
 
 
+_HELD = select(t.ad_counters.c.key, t.ad_counters.c.n).where(t.ad_counters.c.key.in_(bindparam("keys", expanding=True)))
+
+
 def _held(service: Service, keys: Sequence[str]) -> dict[str, int]:
     """What the counters hold now (a key never written holds 0)."""
     if not keys:
@@ -251,29 +254,47 @@ def _held(service: Service, keys: Sequence[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     with service.engine.connect() as conn:
         for i in range(0, len(unique), 500):
-            chunk = unique[i : i + 500]
-            out.update({k: int(n) for k, n in conn.execute(select(t.ad_counters.c.key, t.ad_counters.c.n)
-                                                          .where(t.ad_counters.c.key.in_(chunk)))})  # fmt: skip
+            out.update({k: int(n) for k, n in conn.execute(_HELD, {"keys": unique[i : i + 500]})})
     return out
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(conn: Connection) -> Any:
+    """The conditional increment, built once per dialect (its values are bound, so
+    SQLAlchemy compiles it once, not for every counter of every decision)."""
+    name = conn.dialect.name
+    if name not in _UPSERTS:
+        c = t.ad_counters.c
+        stmt = _insert(conn, t.ad_counters).values(key=bindparam("key"), n=bindparam("add"),
+                                                   expires_at=bindparam("expires"))  # fmt: skip
+        _UPSERTS[name] = stmt.on_conflict_do_update(
+            index_elements=["key"], set_={"n": c.n + bindparam("add")},
+            where=(c.n + bindparam("add") <= bindparam("most"))).returning(c.n)  # fmt: skip
+    return _UPSERTS[name]
+
+
+_LOG = insert(t.ad_decisions)
 
 
 def _reserve(service: Service, rules: list[Limit], decision: Decision, member_id: str, title_id: str | None,
              slot: str, record: dict[str, Any]) -> None:  # fmt: skip
     """Add one impression to every counter (each within its bound) and log the decision,
     in one transaction; ``_Taken`` (and nothing written) when a bound would be passed."""
-    c = t.ad_counters.c
     with service.engine.begin() as conn:
+        upsert = _upsert(conn)
         for limit in rules:
             if limit.add > limit.most:
                 raise _Taken(limit.key)
-            stmt = _insert(conn, t.ad_counters).values(key=limit.key, n=limit.add, expires_at=limit.expires_at)
-            stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"n": c.n + limit.add},
-                                              where=(c.n + limit.add <= limit.most)).returning(c.n)  # fmt: skip
-            if conn.execute(stmt).first() is None:
+            done = conn.execute(upsert, {"key": limit.key, "add": limit.add, "expires": limit.expires_at,
+                                         "most": limit.most}).first()  # fmt: skip
+            if done is None:
                 raise _Taken(limit.key)  # rolls the transaction back: nothing counted
-        conn.execute(insert(t.ad_decisions).values(
-            serving_id=decision.serving_id, member_id=member_id, title_id=title_id, slot=slot,
-            position=decision.position, creative_id=decision.creative.creative_id,
-            campaign_id=decision.campaign.campaign_id, propensity=decision.propensity,
-            context=json.dumps(record, separators=(",", ":")), model_version=decision.model_version, ts=decision.ts,
-        ))  # fmt: skip
+        conn.execute(_LOG, {
+            "serving_id": decision.serving_id, "member_id": member_id, "title_id": title_id, "slot": slot,
+            "position": decision.position, "creative_id": decision.creative.creative_id,
+            "campaign_id": decision.campaign.campaign_id, "propensity": decision.propensity,
+            "context": json.dumps(record, separators=(",", ":")), "model_version": decision.model_version,
+            "ts": decision.ts,
+        })  # fmt: skip

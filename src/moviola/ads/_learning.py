@@ -32,6 +32,7 @@ REWARD_OF = {  # collector event → reward term
     "other_ad_interaction": "interaction", "accept_invitation": "interaction", "skip": "skip",
 }  # fmt: skip
 SWEEP_EVERY = 30.0  # seconds between a worker's sweeps for stale decisions
+LOOK_EVERY = 1.0  # seconds between a worker's looks for rewards other workers closed
 BATCH = 5000
 GAP_WAIT = 30.0  # seconds a missing reward number is waited for
 
@@ -83,6 +84,8 @@ class Learner:
         self._gap_since: float | None = None
         self._lock = threading.Lock()
         self._swept = 0.0
+        self._looked = 0.0
+        self.pending = True  # this worker closed a decision: learn it before the next decision
 
     def restart(self, policy: Policy, mark: int) -> None:
         """Learn into ``policy`` from the reward after ``mark`` on (a promoted policy)."""
@@ -90,13 +93,23 @@ class Learner:
             self.policy, self.mark = policy, mark
             self._seen_above.clear()
             self._gap_since = None
+            self.pending = True
 
     def sync(self, *, now: float | None = None) -> int:
-        """Learn the rewards closed since the last call; returns how many were learned."""
+        """Learn the rewards closed since the last look; returns how many were learned.
+
+        A reward this worker closed is learned before its next decision (``pending``); those
+        other workers closed, within ``LOOK_EVERY`` seconds. Looking before every decision
+        would cost a query each."""
         with self._lock:
-            if time.monotonic() - self._swept > SWEEP_EVERY:
-                self._swept = time.monotonic()
+            clock = time.monotonic()
+            if clock - self._swept > SWEEP_EVERY:
+                self._swept = clock
                 sweep(self.service, self.config, now)
+                self.pending = True
+            if not self.pending and clock - self._looked < LOOK_EVERY:
+                return 0
+            self._looked, self.pending = clock, False
             return self._learn_new()
 
     def _learn_new(self) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, union_all
 
 from ..core import ProjectError
 from ..stream import _schema as t
@@ -30,6 +30,16 @@ DIMENSIONS = 8
 MEMBER_TTL = 30.0  # seconds a member's features are reused
 CATALOG_TTL = 10.0
 MAX_CACHED = 20_000
+
+
+# Built once: a decision reads a member with two statements, not their expressions rebuilt.
+_MEMBER = select(t.members.c.age, t.members.c.gender, t.members.c.occupation).where(
+    t.members.c.member_id == bindparam("member"))  # fmt: skip
+_TITLES = union_all(
+    select(t.ratings.c.title_id).where(t.ratings.c.member_id == bindparam("member")),
+    select(t.events.c.title_id).where(t.events.c.member_id == bindparam("member"), t.events.c.kind == "play",
+                                      t.events.c.title_id.is_not(None)),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,14 +112,11 @@ class MemberReader:
             self._members.pop(member_id, None)
 
     def _read(self, member_id: str) -> MemberFacts:
-        m = t.members.c
         with self.service.engine.connect() as conn:
-            row = conn.execute(select(m.age, m.gender, m.occupation).where(m.member_id == member_id)).first()
+            row = conn.execute(_MEMBER, {"member": member_id}).first()
             if row is None:
                 raise NotFound(f"unknown member {member_id[:64]!r}")
-            titles = [r[0] for r in conn.execute(select(t.ratings.c.title_id).where(t.ratings.c.member_id == member_id))]
-            titles += [r[0] for r in conn.execute(select(t.events.c.title_id).where(
-                t.events.c.member_id == member_id, t.events.c.kind == "play", t.events.c.title_id.is_not(None)))]  # fmt: skip
+            titles = [r[0] for r in conn.execute(_TITLES, {"member": member_id})]
         titles = list(dict.fromkeys(titles))
         cat = self.catalog()
         counts: Counter[str] = Counter(g for tid in titles if tid in cat.titles for g in cat.titles[tid].genres)

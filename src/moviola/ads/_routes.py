@@ -88,6 +88,8 @@ def mount(app: FastAPI, service: Service, writer: Callable[..., str]) -> None:
                ) -> Response:  # fmt: skip
         done = record_beacon(service, signer, ads.config, serving_id, event, s,
                              value=float(code) if code is not None else None, detail=v)  # fmt: skip
+        if done.closed:
+            ads.learner.pending = True  # learn it before this worker's next decision
         return Response(status_code=204, headers={**NO_STORE, "X-Moviola-New": str(done.new).lower()})
 
     @app.get("/ads/files/{path:path}", include_in_schema=False)
