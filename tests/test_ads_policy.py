@@ -85,3 +85,14 @@ def test_too_few_logs_or_a_broken_log_file_is_a_clear_error(logged: Service, tmp
     bad.write_text('{"serving_id": "x"}\n', encoding="utf-8")
     with pytest.raises(InputError, match="line 1: not a logged decision"):
         read_logs_file(bad)
+
+
+def test_logs_written_by_the_cli_are_what_ope_reads_back(logged: Service, run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "logs.jsonl"
+    written = run_cli("ads", "logs", logged.root, "--out", out, "--json")
+    assert written.code == 0 and json.loads(written.out)["decisions"] == 240
+
+    result = run_cli("ads", "ope", logged.root, "--logs", out, "--json")
+    report = json.loads(result.out)
+    assert result.code == 0 and report["logs"] == 240 and report["promoted"] is None  # no --promote
+    assert report["incumbent"]["low"] <= report["incumbent"]["value"] <= report["incumbent"]["high"]
