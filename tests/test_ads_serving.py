@@ -288,3 +288,25 @@ def test_no_cap_or_budget_is_exceeded_by_four_workers_at_once(store: str, tmp_pa
     assert per_member == {"m1": 3, "m2": 3}  # 3 a member a day, though 20 requests each came at once
     assert by["small"] == 7  # the budget, exactly
     assert served == sum(by.values())
+
+
+def test_a_sweep_just_after_a_window_ends_keeps_its_counter(tmp_path: Path, spots: Path) -> None:
+    from moviola.ads import sweep
+
+    svc = make_service(tmp_path / "svc")
+    caps = '[[caps]]\nper = "campaign"\nmax = 2\nwindow = "1h"\n'
+    add_campaign(svc, write_campaign(spots, "hourly", [("h1", "a15.mp4", None)], caps=caps))
+    ads = AdServer(svc, seed=2)
+    end = 1_772_409_600  # an hour's end
+    served = [len(ads.decide(m, "preroll", seconds=15, now=end - 10).decisions) for m in ("m1", "m2", "m3")]
+    sweep(svc, ads.config, now=end + 1)  # another worker's sweep, a second after the hour
+
+    late = ads.decide("m3", "preroll", seconds=15, now=end - 5)  # a request begun before the hour's end
+    assert served == [1, 1, 0] and late.decisions == ()
+
+
+def test_the_hour_feature_names_the_right_part_of_the_day() -> None:
+    from moviola.ads._bandit import daypart
+
+    assert [daypart(h) for h in (0, 5, 6, 11, 12, 17, 18, 23)] == [
+        "night", "night", "morning", "morning", "afternoon", "afternoon", "evening", "evening"]  # fmt: skip

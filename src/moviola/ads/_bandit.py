@@ -40,7 +40,7 @@ def _token(text: str) -> str:
 
 
 def daypart(hour: int) -> str:
-    return ("night", "morning", "afternoon", "evening")[(hour + 18) % 24 // 6] if hour >= 0 else "unknown"
+    return ("night", "morning", "afternoon", "evening")[hour // 6] if 0 <= hour <= 23 else "unknown"
 
 
 @dataclass(frozen=True)

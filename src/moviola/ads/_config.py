@@ -8,9 +8,9 @@
     midroll_every_minutes = 15     # a mid-roll break every so often
     pod_size = 2                   # ads in one break, at most
     propensity_floor = 0.02        # no eligible creative is chosen with a lower probability
-    exploration = "softmax"        # the bandit's exploration: softmax (probabilities follow
-    softmax_lambda = 4.0           #   exp(-lambda x expected cost)) or epsilon (greedy, epsilon spread)
-    epsilon = 0.1
+    exploration = "epsilon"        # the bandit's exploration: epsilon (the best creative, the rest
+    epsilon = 0.1                  #   spread over epsilon) or softmax (probabilities follow
+    softmax_lambda = 30.0          #   exp(-lambda x expected cost), which depends on the rewards' scale)
 
     [ads.reward]                   # what a decision earned: the sum over its events, each once
     complete = 1.0
@@ -57,8 +57,8 @@ class AdsConfig:
     midroll_every_minutes: float = 15.0
     pod_size: int = 2
     propensity_floor: float = 0.02
-    exploration: str = "softmax"
-    softmax_lambda: float = 4.0
+    exploration: str = "epsilon"
+    softmax_lambda: float = 30.0
     epsilon: float = 0.1
     reward: Reward = field(default_factory=Reward)
 

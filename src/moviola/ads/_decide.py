@@ -35,6 +35,7 @@ from ..stream._service import Service
 from ._bandit import Context, Policy, action_line
 from ._campaign import rules_from_json
 from ._config import AdsConfig, read_config
+from ._learning import write_lock
 from ._member import MemberReader
 from ._policy_eval import newest_policy
 from ._rules import Creative, Limit, LiveCampaign, Viewer, limits, targeted, within
@@ -70,7 +71,11 @@ class Pod:
 
 
 class _Taken(Exception):
-    """A bound was reached by another worker between the check and the reservation."""
+    """A bound would be passed by the pod's ad at ``index`` (nothing was written)."""
+
+    def __init__(self, index: int, key: str) -> None:
+        super().__init__(key)
+        self.index = index
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -189,17 +194,7 @@ class AdServer:
         held = _held(self.service, [lim.key for ls in rules.values() for lim in ls])
         eligible = [(c, k) for c, k in candidates if all(within(lim, held.get(lim.key, 0)) for lim in rules[k.creative_id])]
         first_count = len(eligible)
-        decisions: list[Decision] = []
-        left_ms = round(length * 1000) + FIT_SLACK_MS
-        shared = context.line()
-        while len(decisions) < self.config.pod_size:
-            pool = [(c, k) for c, k in eligible if k.duration_ms <= left_ms
-                    and all(d.campaign.campaign_id != c.campaign_id for d in decisions)]  # fmt: skip
-            decision = self._draw(pool, shared, rules, member_id, title_id, slot, len(decisions) + 1, moment)
-            if decision is None:
-                break
-            decisions.append(decision)
-            left_ms -= decision.creative.duration_ms
+        decisions = self._pod(eligible, context.line(), rules, member_id, title_id, slot, length, moment)
         reason = None
         if not decisions:
             reason = ("no campaign is running" if not self.inventory() else
@@ -208,29 +203,51 @@ class AdServer:
                       "no creative fits the break")  # fmt: skip
         return Pod(member_id, title_id, slot, length, tuple(decisions), first_count, reason)
 
-    def _draw(self, pool: list[tuple[LiveCampaign, Creative]], shared: str, rules: dict[str, list[Limit]],
-              member_id: str, title_id: str | None, slot: str, position: int, now: float) -> Decision | None:  # fmt: skip
-        pool = list(pool)
+    def _pod(self, eligible: list[tuple[LiveCampaign, Creative]], shared: str, rules: dict[str, list[Limit]],
+             member_id: str, title_id: str | None, slot: str, length: float, now: float) -> list[Decision]:  # fmt: skip
+        """Draw the pod's ads one position after another, then reserve them all in one
+        transaction. When a bound is reached (another worker took the last unit, or two ads of
+        the pod together pass the ad load), the ads before the one refused are kept, the
+        refused creative is set aside, and the positions from it on are drawn again."""
+        eligible = list(eligible)
+        drawn: list[tuple[Decision, dict[str, Any]]] = []
         for _ in range(RETRIES):
-            if not pool:
-                return None
-            actions = [action_line(k.creative_id, c.campaign_id, c.advertiser, k.duration_ms / 1000, k.simid is not None)
-                       for c, k in pool]  # fmt: skip
-            probabilities = self.policy.probabilities(shared, actions)
-            index = self._random.choices(range(len(pool)), weights=probabilities)[0]
-            campaign, creative = pool[index]
-            decision = Decision(uuid.uuid4().hex, position, creative, campaign, probabilities[index],
-                                {k.creative_id: round(p, 6) for (_, k), p in zip(pool, probabilities, strict=True)},
-                                self.policy.version, int(now))  # fmt: skip
-            record = {"shared": shared, "actions": actions, "chosen": index, "probabilities": probabilities,
-                      "creatives": [k.creative_id for _, k in pool]}  # fmt: skip
+            left_ms = round(length * 1000) + FIT_SLACK_MS - sum(d.creative.duration_ms for d, _ in drawn)
+            while len(drawn) < self.config.pod_size:
+                pool = [(c, k) for c, k in eligible if k.duration_ms <= left_ms
+                        and all(d.campaign.campaign_id != c.campaign_id for d, _ in drawn)]  # fmt: skip
+                if not pool:
+                    break
+                item = self._draw(pool, shared, len(drawn) + 1, now)
+                drawn.append(item)
+                left_ms -= item[0].creative.duration_ms
+            if not drawn:
+                return []
             try:
-                _reserve(self.service, rules[creative.creative_id], decision, member_id, title_id, slot, record)
-            except _Taken:
-                del pool[index]  # another worker took the last unit: draw again among the rest
+                _reserve(self.service, [(rules[d.creative.creative_id], d, record) for d, record in drawn],
+                         member_id, title_id, slot)  # fmt: skip
+            except _Taken as taken:
+                refused = drawn[taken.index][0].creative.creative_id
+                drawn = drawn[: taken.index]
+                eligible = [(c, k) for c, k in eligible if k.creative_id != refused]
                 continue
-            return decision
-        return None
+            return [d for d, _ in drawn]
+        return []
+
+    def _draw(self, pool: list[tuple[LiveCampaign, Creative]], shared: str, position: int,
+              now: float) -> tuple[Decision, dict[str, Any]]:  # fmt: skip
+        """One position: the policy's floored probabilities over ``pool``, and a draw."""
+        actions = [action_line(k.creative_id, c.campaign_id, c.advertiser, k.duration_ms / 1000, k.simid is not None)
+                   for c, k in pool]  # fmt: skip
+        probabilities = self.policy.probabilities(shared, actions)
+        index = self._random.choices(range(len(pool)), weights=probabilities)[0]
+        campaign, creative = pool[index]
+        decision = Decision(uuid.uuid4().hex, position, creative, campaign, probabilities[index],
+                            {k.creative_id: round(p, 6) for (_, k), p in zip(pool, probabilities, strict=True)},
+                            self.policy.version, int(now))  # fmt: skip
+        record = {"shared": shared, "actions": actions, "chosen": index, "probabilities": probabilities,
+                  "creatives": [k.creative_id for _, k in pool]}  # fmt: skip
+        return decision, record
 
 
 def _movie_seconds(path: Path) -> float | None:
@@ -278,23 +295,24 @@ def _upsert(conn: Connection) -> Any:
 _LOG = insert(t.ad_decisions)
 
 
-def _reserve(service: Service, rules: list[Limit], decision: Decision, member_id: str, title_id: str | None,
-             slot: str, record: dict[str, Any]) -> None:  # fmt: skip
-    """Add one impression to every counter (each within its bound) and log the decision,
-    in one transaction; ``_Taken`` (and nothing written) when a bound would be passed."""
-    with service.engine.begin() as conn:
+def _reserve(service: Service, pod: list[tuple[list[Limit], Decision, dict[str, Any]]], member_id: str,
+             title_id: str | None, slot: str) -> None:  # fmt: skip
+    """Add the pod's impressions to every counter (each within its bound) and log its
+    decisions, in one transaction; ``_Taken`` (and nothing written) when a bound would be
+    passed. Threads of one process take turns (``write_lock``): on SQLite they would otherwise
+    all wait in its busy handler, which sleeps longer at each retry."""
+    with write_lock, service.engine.begin() as conn:
         upsert = _upsert(conn)
-        for limit in rules:
-            if limit.add > limit.most:
-                raise _Taken(limit.key)
-            done = conn.execute(upsert, {"key": limit.key, "add": limit.add, "expires": limit.expires_at,
-                                         "most": limit.most}).first()  # fmt: skip
-            if done is None:
-                raise _Taken(limit.key)  # rolls the transaction back: nothing counted
-        conn.execute(_LOG, {
-            "serving_id": decision.serving_id, "member_id": member_id, "title_id": title_id, "slot": slot,
-            "position": decision.position, "creative_id": decision.creative.creative_id,
-            "campaign_id": decision.campaign.campaign_id, "propensity": decision.propensity,
-            "context": json.dumps(record, separators=(",", ":")), "model_version": decision.model_version,
-            "ts": decision.ts,
-        })  # fmt: skip
+        for index, (rules, decision, record) in enumerate(pod):
+            for limit in rules:
+                done = None if limit.add > limit.most else conn.execute(upsert, {
+                    "key": limit.key, "add": limit.add, "expires": limit.expires_at, "most": limit.most}).first()  # fmt: skip
+                if done is None:
+                    raise _Taken(index, limit.key)  # rolls the transaction back: nothing counted
+            conn.execute(_LOG, {
+                "serving_id": decision.serving_id, "member_id": member_id, "title_id": title_id, "slot": slot,
+                "position": decision.position, "creative_id": decision.creative.creative_id,
+                "campaign_id": decision.campaign.campaign_id, "propensity": decision.propensity,
+                "context": json.dumps(record, separators=(",", ":")), "model_version": decision.model_version,
+                "ts": decision.ts,
+            })  # fmt: skip

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, select
+from sqlalchemy import Connection, and_, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..stream import _schema as t
@@ -34,6 +34,10 @@ REWARD_OF = {  # collector event → reward term
 SWEEP_EVERY = 30.0  # seconds between a worker's sweeps for stale decisions
 LOOK_EVERY = 1.0  # seconds between a worker's looks for rewards other workers closed
 BATCH = 5000
+COUNTER_GRACE = 3600  # seconds a finished window's counter is kept (a decision begun before its end may still add)
+#: One writer at a time in this process (decisions, beacons, sweeps): SQLite admits one, and
+#: threads that queue here wait less than in SQLite's busy handler, whose sleeps grow.
+write_lock = threading.Lock()
 GAP_WAIT = 30.0  # seconds a missing reward number is waited for
 
 
@@ -57,21 +61,32 @@ def close_decision(conn: Connection, serving_id: str, config: AdsConfig, now: in
     return done.first() is not None
 
 
+_KINDS_OF = select(t.events.c.ad_serving_id, t.events.c.kind).where(
+    t.events.c.ad_serving_id.in_(bindparam("ids", expanding=True)))  # fmt: skip
+
+
 def sweep(service: Service, config: AdsConfig, now: float | None = None) -> int:
-    """Close every decision older than ``close_after_seconds`` that is still open, and drop
-    counters whose windows are over; returns how many decisions it closed."""
+    """Close every decision older than ``close_after_seconds`` that is still open (their
+    events read in one query a batch, the rewards written in one statement), and drop
+    counters whose windows ended over an hour ago; returns how many decisions it closed."""
     moment = int(time.time() if now is None else now)
     d, r = t.ad_decisions.c, t.ad_rewards.c
     cutoff = moment - config.reward.close_after_seconds
-    closed = 0
-    with service.engine.begin() as conn:
+    with write_lock, service.engine.begin() as conn:
         stale = [row[0] for row in conn.execute(
             select(d.serving_id).select_from(t.ad_decisions.outerjoin(t.ad_rewards, r.serving_id == d.serving_id))
             .where(and_(d.ts < cutoff, r.serving_id.is_(None))).order_by(d.ts, d.serving_id).limit(BATCH))]  # fmt: skip
-        for serving_id in stale:
-            closed += close_decision(conn, serving_id, config, moment)
-        conn.execute(delete(t.ad_counters).where(t.ad_counters.c.expires_at < moment))
-    return closed
+        kinds: dict[str, set[str]] = {sid: set() for sid in stale}
+        for i in range(0, len(stale), 500):
+            for sid, kind in conn.execute(_KINDS_OF, {"ids": stale[i : i + 500]}):
+                if str(kind).startswith("ad_"):
+                    kinds[sid].add(str(kind)[3:])
+        rows = [{"serving_id": sid, "reward": config.reward.of({REWARD_OF[k] for k in ks if k in REWARD_OF}),
+                 "events": ",".join(sorted(ks)), "closed_at": moment} for sid, ks in kinds.items()]  # fmt: skip
+        if rows:  # a decision another worker closed meanwhile keeps that worker's reward
+            conn.execute(_insert(conn, t.ad_rewards).on_conflict_do_nothing(index_elements=["serving_id"]), rows)
+        conn.execute(delete(t.ad_counters).where(t.ad_counters.c.expires_at < moment - COUNTER_GRACE))
+    return len(rows)
 
 
 class Learner:

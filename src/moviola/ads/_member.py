@@ -74,6 +74,7 @@ class MemberReader:
         self._catalog: tuple[float, Catalog] | None = None
         self._vectors: tuple[str, dict[str, int], NDArray[np.float32]] | None = None
         self._model_checked = 0.0
+        self._computing = threading.Lock()  # one SVD per model version, however many ask at once
 
     def catalog(self) -> Catalog:
         now = time.monotonic()
@@ -150,14 +151,18 @@ class MemberReader:
             return None
         if current is not None and current[0] == version.version:
             return current
-        try:
-            model = load_newest(self.service)
-        except ProjectError:
-            return None
-        vectors = title_vectors(model.weights, DIMENSIONS)
-        table = (model.version, model.index(), vectors)
-        with self._lock:
-            self._vectors = table
+        with self._computing:
+            with self._lock:  # another thread may have computed it while this one waited
+                current = self._vectors
+            if current is not None and current[0] == version.version:
+                return current
+            try:
+                model = load_newest(self.service)
+            except ProjectError:
+                return None
+            table = (model.version, model.index(), title_vectors(model.weights, DIMENSIONS))
+            with self._lock:
+                self._vectors = table
         return table
 
 

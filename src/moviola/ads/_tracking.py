@@ -30,7 +30,7 @@ from ..stream import _schema as t
 from ..stream._members import NotFound
 from ..stream._service import Service
 from ._config import AdsConfig
-from ._learning import CLOSING, _insert, close_decision
+from ._learning import CLOSING, _insert, close_decision, write_lock
 
 SECRET_FILE = "ads-secret"
 #: The beacons the collector takes: VAST 4.2's tracking events, and impression, click
@@ -114,7 +114,7 @@ def record_beacon(service: Service, signer: Signer, config: AdsConfig, serving_i
     moment = int(time.time() if now is None else now)
     kind = event_kind(event)
     d = t.ad_decisions.c
-    with service.engine.begin() as conn:
+    with write_lock, service.engine.begin() as conn:
         row = conn.execute(select(d.member_id, d.title_id).where(d.serving_id == serving_id)).first()
         if row is None:  # signed by us, but its decision is gone (its member was forgotten)
             raise NotFound(f"no decision {serving_id}")

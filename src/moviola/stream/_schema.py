@@ -170,6 +170,8 @@ ad_decisions = Table(
     Column("ts", BigInteger, nullable=False),
 )
 Index("ad_decisions_by_member", ad_decisions.c.member_id, ad_decisions.c.ts)
+Index("ad_decisions_by_ts", ad_decisions.c.ts)  # the sweep for decisions left open
+Index("events_by_ad_serving_id", events.c.ad_serving_id)  # a decision's events (0003)
 
 ad_counters = Table(
     "ad_counters",

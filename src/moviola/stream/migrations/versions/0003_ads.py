@@ -64,6 +64,8 @@ def upgrade() -> None:
         sa.Column("ts", sa.BigInteger, nullable=False),
     )
     op.create_index("ad_decisions_by_member", "ad_decisions", ["member_id", "ts"])
+    op.create_index("ad_decisions_by_ts", "ad_decisions", ["ts"])
+    op.create_index("events_by_ad_serving_id", "events", ["ad_serving_id"])
     op.create_table(
         "ad_counters",
         sa.Column("key", sa.String(200), primary_key=True),
@@ -82,5 +84,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("events_by_ad_serving_id", "events")
     for table in ("ad_rewards", "ad_counters", "ad_decisions", "ad_creatives", "ad_campaigns"):
         op.drop_table(table)
