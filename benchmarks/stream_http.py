@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,10 +108,11 @@ class LoadResult:
                 f"errors {self.errors}")  # fmt: skip
 
 
-def run_load(port: int, paths: list[str], rate: float, seconds: float) -> LoadResult:
+def run_load(port: int, paths: list[str], rate: float, seconds: float,
+             on_head: Callable[[bytes], None] | None = None) -> LoadResult:  # fmt: skip
     """Send ``paths`` (cycled) at ``rate`` a second for ``seconds``, open loop: each request
     is sent when due on an idle keep-alive connection (a new one when all are busy) and timed
-    from when it was due."""
+    from when it was due. ``on_head`` sees each whole answer's status line and headers."""
     count = int(rate * seconds)
     requests = [f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() for p in paths]
     selector = selectors.DefaultSelector()
@@ -203,6 +205,8 @@ def run_load(port: int, paths: list[str], rate: float, seconds: float) -> LoadRe
         if len(conn.buffer) < end:
             return
         del conn.buffer[:end]
+        if on_head is not None:
+            on_head(head)
         timing = _TIMING.search(head)
         if timing is not None:
             server_ms.append(float(timing[1]))

@@ -301,7 +301,7 @@ def _reserve(service: Service, pod: list[tuple[list[Limit], Decision, dict[str, 
     decisions, in one transaction; ``_Taken`` (and nothing written) when a bound would be
     passed. Threads of one process take turns (``write_lock``): on SQLite they would otherwise
     all wait in its busy handler, which sleeps longer at each retry."""
-    with write_lock, service.engine.begin() as conn:
+    with write_lock(service), service.engine.begin() as conn:
         upsert = _upsert(conn)
         for index, (rules, decision, record) in enumerate(pod):
             for limit in rules:

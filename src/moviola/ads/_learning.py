@@ -13,16 +13,20 @@ own mark, so every worker's model learns the same rewards in the same order.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..stream import _schema as t
-from ..stream._service import Service
+from ..stream._service import SQLITE_FILE, Service
 from ._bandit import Policy
 from ._config import AdsConfig
 
@@ -35,9 +39,39 @@ SWEEP_EVERY = 30.0  # seconds between a worker's sweeps for stale decisions
 LOOK_EVERY = 1.0  # seconds between a worker's looks for rewards other workers closed
 BATCH = 5000
 COUNTER_GRACE = 3600  # seconds a finished window's counter is kept (a decision begun before its end may still add)
-#: One writer at a time in this process (decisions, beacons, sweeps): SQLite admits one, and
-#: threads that queue here wait less than in SQLite's busy handler, whose sleeps grow.
-write_lock = threading.Lock()
+
+
+class _Writers:
+    """One ad writer at a time (decisions, beacons, sweeps). SQLite admits one writer; those
+    it turns away wait in its busy handler, which sleeps longer at each retry (up to 100 ms),
+    so under load the queue grows faster than it drains. Here threads queue on a lock and
+    processes on an advisory file lock beside the SQLite store (``flock``: a waiter wakes
+    the moment it is free). PostgreSQL locks rows itself: only the threads take turns."""
+
+    def __init__(self) -> None:
+        self._thread = threading.Lock()
+        self._files: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, service: Service) -> Iterator[None]:
+        with self._thread:
+            fd = None if service.db else self._file(service)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _file(self, service: Service) -> int:
+        path = str(service.path(SQLITE_FILE + ".ads-lock"))
+        if path not in self._files:
+            self._files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._files[path]
+
+
+write_lock = _Writers()
 GAP_WAIT = 30.0  # seconds a missing reward number is waited for
 
 
@@ -72,7 +106,7 @@ def sweep(service: Service, config: AdsConfig, now: float | None = None) -> int:
     moment = int(time.time() if now is None else now)
     d, r = t.ad_decisions.c, t.ad_rewards.c
     cutoff = moment - config.reward.close_after_seconds
-    with write_lock, service.engine.begin() as conn:
+    with write_lock(service), service.engine.begin() as conn:
         stale = [row[0] for row in conn.execute(
             select(d.serving_id).select_from(t.ad_decisions.outerjoin(t.ad_rewards, r.serving_id == d.serving_id))
             .where(and_(d.ts < cutoff, r.serving_id.is_(None))).order_by(d.ts, d.serving_id).limit(BATCH))]  # fmt: skip

@@ -114,7 +114,7 @@ def record_beacon(service: Service, signer: Signer, config: AdsConfig, serving_i
     moment = int(time.time() if now is None else now)
     kind = event_kind(event)
     d = t.ad_decisions.c
-    with write_lock, service.engine.begin() as conn:
+    with write_lock(service), service.engine.begin() as conn:
         row = conn.execute(select(d.member_id, d.title_id).where(d.serving_id == serving_id)).first()
         if row is None:  # signed by us, but its decision is gone (its member was forgotten)
             raise NotFound(f"no decision {serving_id}")

@@ -355,7 +355,7 @@ def create_app(
 
     from ..ads._routes import mount as mount_ads  # the service's ads: VAST, VMAP, the collector
 
-    mount_ads(app, service, _writer)
+    mount_ads(app, service, _writer, _error_response)
 
     web = resources.files("moviola.stream").joinpath(WEB)
 
