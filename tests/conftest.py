@@ -163,47 +163,16 @@ def planned_project(tmp_path: Path) -> tuple[Path, str]:
 # ---- a real PostgreSQL server on loopback, for the stream store's tests ----------------------------
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """Start PostgreSQL (Debian's, as setup installs it) on 127.0.0.1 in a temporary folder;
     yields a URL to its ``postgres`` database and stops the server afterwards."""
-    import socket
-    import subprocess
-    import tempfile
+    from pg_server import local_postgres
 
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL's server is not installed (scripts/setup.sh installs it)")
-    folder = Path(tempfile.mkdtemp(prefix="moviola-pg-"))  # not under pytest's private folder
-    data = folder / "data"
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the server as Debian's postgres user
-        import pwd
-
-        pw = pwd.getpwnam("postgres")
-        os.chown(folder, pw.pw_uid, pw.pw_gid)
-        as_user = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "LC_ALL": "C.UTF-8"}
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "moviola", "--auth=trust",
-                    "-E", "UTF8"], check=True, capture_output=True, env=env)  # fmt: skip
-    log = folder / "server.log"
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o",
-                    f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off", "start"],
-                   check=True, capture_output=True, env=env)  # fmt: skip
-    try:
-        yield f"postgresql://moviola@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, env=env)  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
+    with local_postgres() as url:
+        if url is None:
+            pytest.skip("PostgreSQL's server is not installed (scripts/setup.sh installs it)")
+        yield url
 
 
 @pytest.fixture
