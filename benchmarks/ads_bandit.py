@@ -24,7 +24,7 @@
    uniform random, the fixed best-on-average creative, and the oracle (the best per segment),
    all on the same members and the same random numbers (common random numbers: a round's
    reward is ``u < p[segment, creative]`` with one ``u`` a round). Per exploration setting
-   (softmax at the default lambda, epsilon-greedy, and a sharper softmax), over seeds: the
+   (epsilon-greedy, the default; softmax at lambda 4 and 30), over seeds: the
    mean cumulative reward with a 95% t interval, and the paired difference to each baseline.
 
     .venv/bin/python benchmarks/ads_bandit.py                       # both parts
@@ -38,11 +38,7 @@ import argparse
 import math
 import multiprocessing
 import os
-import pwd
 import random
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -253,45 +249,21 @@ def recount(svc: Service, days: int, pods: Counter[int]) -> bool:
     return ok
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
 @contextmanager
 def postgres() -> Iterator[str | None]:
-    """PostgreSQL on 127.0.0.1 in a temporary folder (as tests/conftest.py starts it); None
-    when its server is not installed."""
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        yield None
-        return
-    folder = Path(tempfile.mkdtemp(prefix="moviola-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: Debian's postgres user
-        pw = pwd.getpwnam("postgres")
-        os.chown(folder, pw.pw_uid, pw.pw_gid)
-        as_user = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "LC_ALL": "C.UTF-8"}
-    data = folder / "data"
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "moviola", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True, env=env)  # fmt: skip
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "-o",
-                    f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c max_connections=200", "start"],
-                   check=True, capture_output=True, env=env)  # fmt: skip
-    try:
+    """PostgreSQL on 127.0.0.1 in a temporary folder (tests/pg_server.py, as the tests start
+    it), with a database for the benchmark; None when its server is not installed."""
+    from pg_server import local_postgres
+
+    with local_postgres("-c max_connections=200") as url:
+        if url is None:
+            yield None
+            return
         import psycopg
 
-        with psycopg.connect(f"postgresql://moviola@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE bench")
-        yield f"postgresql://moviola@127.0.0.1:{port}/bench"
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, env=env)  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
+        yield url.rsplit("/", 1)[0] + "/bench"
 
 
 def caps_part(n: int, days: int, workers: int, stores: list[str], seed: int) -> dict[str, bool]:
@@ -476,7 +448,7 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgresql", help="part 1's stores, comma-separated")
     parser.add_argument("--rounds", type=int, default=20_000, help="rounds a run (part 2)")
     parser.add_argument("--seeds", type=int, default=10, help="seeds (part 2)")
-    parser.add_argument("--settings", default="softmax:4,epsilon:0.1,softmax:30",
+    parser.add_argument("--settings", default="epsilon:0.1,softmax:4,softmax:30",
                         help="exploration settings (part 2): softmax:LAMBDA or epsilon:EPSILON, comma-separated")  # fmt: skip
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
