@@ -301,14 +301,22 @@ def _reserve(service: Service, pod: list[tuple[list[Limit], Decision, dict[str, 
     decisions, in one transaction; ``_Taken`` (and nothing written) when a bound would be
     passed. Threads of one process take turns (``write_lock``): on SQLite they would otherwise
     all wait in its busy handler, which sleeps longer at each retry."""
+    merged: dict[str, tuple[int, Limit, int]] = {}  # key → (what the pod adds, its bound, the last ad adding)
+    for index, (rules, _, _) in enumerate(pod):
+        for limit in rules:
+            add = merged[limit.key][0] if limit.key in merged else 0
+            merged[limit.key] = (add + limit.add, limit, index)
     with write_lock(service), service.engine.begin() as conn:
         upsert = _upsert(conn)
-        for index, (rules, decision, record) in enumerate(pod):
-            for limit in rules:
-                done = None if limit.add > limit.most else conn.execute(upsert, {
-                    "key": limit.key, "add": limit.add, "expires": limit.expires_at, "most": limit.most}).first()  # fmt: skip
-                if done is None:
-                    raise _Taken(index, limit.key)  # rolls the transaction back: nothing counted
+        # Every transaction takes its counters' row locks in the same (sorted) order, so two
+        # pods sharing counters wait for each other instead of deadlocking (PostgreSQL).
+        for key in sorted(merged):
+            add, limit, index = merged[key]
+            done = None if add > limit.most else conn.execute(upsert, {
+                "key": key, "add": add, "expires": limit.expires_at, "most": limit.most}).first()  # fmt: skip
+            if done is None:
+                raise _Taken(index, key)  # rolls the transaction back: nothing counted
+        for _, decision, record in pod:
             conn.execute(_LOG, {
                 "serving_id": decision.serving_id, "member_id": member_id, "title_id": title_id, "slot": slot,
                 "position": decision.position, "creative_id": decision.creative.creative_id,
