@@ -26,16 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..core import InputError
+from ..core import InputError, MoviolaError
+from ..core._media import probe_movie
 from ..stream import _schema as t
-from ..stream._schema import ID_PATTERN
+from ..stream._members import NotFound
+from ..stream._schema import ID_PATTERN, dialect_insert
 from ..stream._service import Service
 from ._bandit import Context, Policy, action_line
 from ._campaign import rules_from_json
 from ._config import AdsConfig, read_config
-from ._learning import write_lock
+from ._learning import Learner, write_lock
 from ._member import MemberReader
 from ._policy_eval import newest_policy
 from ._rules import Creative, Limit, LiveCampaign, Viewer, limits, targeted, within
@@ -78,10 +79,6 @@ class _Taken(Exception):
         self.index = index
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 def load_inventory(service: Service) -> list[LiveCampaign]:
     """Every campaign with its creatives, as the store holds them now."""
     with service.engine.connect() as conn:
@@ -114,8 +111,6 @@ class AdServer:
         self._lock = threading.Lock()
         self._inventory: tuple[float, list[LiveCampaign]] | None = None
         self._runtimes: dict[str, float] = {}
-        from ._learning import Learner
-
         self.learner = Learner(service, self.config, self.policy)
         if promoted is not None:
             self.learner.mark = promoted[2]  # it learned every reward up to here
@@ -164,8 +159,6 @@ class AdServer:
 
     def check_title(self, title_id: str | None) -> None:
         if title_id is not None and title_id not in self.members.catalog().titles:
-            from ..stream._members import NotFound
-
             raise NotFound(f"unknown title {title_id[:64]!r}")
 
     def decide(self, member_id: str, slot: str = "preroll", *, title_id: str | None = None,
@@ -252,11 +245,8 @@ class AdServer:
 
 def _movie_seconds(path: Path) -> float | None:
     try:
-        import av
-
-        with av.open(str(path)) as c:
-            return (c.duration or 0) / 1_000_000 or None
-    except Exception:
+        return float(probe_movie(path)["duration_s"]) or None
+    except MoviolaError:  # not a readable movie: the title's length is assumed
         return None
 
 
@@ -284,7 +274,7 @@ def _upsert(conn: Connection) -> Any:
     name = conn.dialect.name
     if name not in _UPSERTS:
         c = t.ad_counters.c
-        stmt = _insert(conn, t.ad_counters).values(key=bindparam("key"), n=bindparam("add"),
+        stmt = dialect_insert(conn, t.ad_counters).values(key=bindparam("key"), n=bindparam("add"),
                                                    expires_at=bindparam("expires"))  # fmt: skip
         _UPSERTS[name] = stmt.on_conflict_do_update(
             index_elements=["key"], set_={"n": c.n + bindparam("add")},

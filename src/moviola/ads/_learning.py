@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..stream import _schema as t
+from ..stream._schema import dialect_insert
 from ..stream._service import SQLITE_FILE, Service
 from ._bandit import Policy
 from ._config import AdsConfig
@@ -75,22 +75,21 @@ write_lock = _Writers()
 GAP_WAIT = 30.0  # seconds a missing reward number is waited for
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 def decision_kinds(conn: Connection, serving_id: str) -> set[str]:
     """The ad event kinds recorded for a decision, without their ``ad_`` prefix."""
     rows = conn.execute(select(t.events.c.kind).where(t.events.c.ad_serving_id == serving_id))
     return {str(r[0])[3:] for r in rows if str(r[0]).startswith("ad_")}
 
 
+def reward_row(config: AdsConfig, serving_id: str, kinds: set[str], now: int) -> dict[str, Any]:
+    """The ``ad_rewards`` row of a decision whose events were ``kinds``."""
+    return {"serving_id": serving_id, "reward": config.reward.of({REWARD_OF[k] for k in kinds if k in REWARD_OF}),
+            "events": ",".join(sorted(kinds)), "closed_at": now}  # fmt: skip
+
+
 def close_decision(conn: Connection, serving_id: str, config: AdsConfig, now: int) -> bool:
     """Close the decision with the reward its events earned; False when it was closed before."""
-    kinds = decision_kinds(conn, serving_id)
-    reward = config.reward.of({REWARD_OF[k] for k in kinds if k in REWARD_OF})
-    stmt = _insert(conn, t.ad_rewards).values(serving_id=serving_id, reward=reward,
-                                              events=",".join(sorted(kinds)), closed_at=now)  # fmt: skip
+    stmt = dialect_insert(conn, t.ad_rewards).values(reward_row(config, serving_id, decision_kinds(conn, serving_id), now))
     done = conn.execute(stmt.on_conflict_do_nothing(index_elements=["serving_id"]).returning(t.ad_rewards.c.seq))
     return done.first() is not None
 
@@ -115,10 +114,9 @@ def sweep(service: Service, config: AdsConfig, now: float | None = None) -> int:
             for sid, kind in conn.execute(_KINDS_OF, {"ids": stale[i : i + 500]}):
                 if str(kind).startswith("ad_"):
                     kinds[sid].add(str(kind)[3:])
-        rows = [{"serving_id": sid, "reward": config.reward.of({REWARD_OF[k] for k in ks if k in REWARD_OF}),
-                 "events": ",".join(sorted(ks)), "closed_at": moment} for sid, ks in kinds.items()]  # fmt: skip
+        rows = [reward_row(config, sid, ks, moment) for sid, ks in kinds.items()]
         if rows:  # a decision another worker closed meanwhile keeps that worker's reward
-            conn.execute(_insert(conn, t.ad_rewards).on_conflict_do_nothing(index_elements=["serving_id"]), rows)
+            conn.execute(dialect_insert(conn, t.ad_rewards).on_conflict_do_nothing(index_elements=["serving_id"]), rows)
         conn.execute(delete(t.ad_counters).where(t.ad_counters.c.expires_at < moment - COUNTER_GRACE))
     return len(rows)
 

@@ -47,10 +47,6 @@ def ad_server(service: Service) -> AdServer:
     return found
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def _tracker(signer: Signer, base: str) -> Any:
     return lambda sid, event: f"{base}/ads/t/{sid}/{event}?s={signer.sign(sid)}"
 
@@ -159,7 +155,7 @@ def mount(app: FastAPI, service: Service, writer: Callable[..., str], error: Cal
              title: Annotated[str | None, Query(max_length=64, description="The title being watched.")] = None,
              seconds: Annotated[float | None, Query(ge=1, le=600, description="The break's length, at most.")] = None,
              ) -> Response:  # fmt: skip
-        return vast_answer(ads, signer, _base(request), member, slot, title, seconds)
+        return vast_answer(ads, signer, _scope_base(request.scope), member, slot, title, seconds)
 
     @app.get("/ads/vmap", tags=["ads"], response_class=Response,
              summary="VMAP 1.0: a title's pre-, mid- and post-roll breaks for a member")  # fmt: skip
@@ -168,7 +164,7 @@ def mount(app: FastAPI, service: Service, writer: Callable[..., str], error: Cal
         ads.check_title(title)
         ads.members.facts(member)  # 404 for an unknown member
         breaks = plan_breaks(ads.content_seconds(title), ads.config)
-        body = vmap_document(breaks, f"{_base(request)}/ads/vast", {"member": member, "title": title})
+        body = vmap_document(breaks, f"{_scope_base(request.scope)}/ads/vast", {"member": member, "title": title})
         return Response(body, media_type=XML, headers=NO_STORE)
 
     @app.get("/ads/t/{serving_id}/{event}", tags=["ads"], status_code=204, response_class=Response,

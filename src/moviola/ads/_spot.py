@@ -66,6 +66,7 @@ from ..core import (
     sha256_file,
     storage_error,
 )
+from ..core._atomic import _umask
 from ..core._fonts import draw_text, fit_text, text_width, wrap_text
 from ..core._media import atomic_movie, av_module, track_container
 from ._overlay import (
@@ -1324,8 +1325,3 @@ def cut_spot(project: Project, source: str | Path, out: str | Path, *, length: i
         shutil.rmtree(staged, ignore_errors=True)  # gone already when it was renamed into place
     return SpotResult(out, info, spot_source, unchanged=False, notes=tuple(notes))
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

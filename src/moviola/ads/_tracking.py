@@ -28,9 +28,10 @@ from sqlalchemy import select
 from ..core import InputError, storage_error
 from ..stream import _schema as t
 from ..stream._members import NotFound
+from ..stream._schema import dialect_insert
 from ..stream._service import Service
 from ._config import AdsConfig
-from ._learning import CLOSING, _insert, close_decision, write_lock
+from ._learning import CLOSING, close_decision, write_lock
 
 SECRET_FILE = "ads-secret"
 #: The beacons the collector takes: VAST 4.2's tracking events, and impression, click
@@ -118,7 +119,7 @@ def record_beacon(service: Service, signer: Signer, config: AdsConfig, serving_i
         row = conn.execute(select(d.member_id, d.title_id).where(d.serving_id == serving_id)).first()
         if row is None:  # signed by us, but its decision is gone (its member was forgotten)
             raise NotFound(f"no decision {serving_id}")
-        stmt = _insert(conn, t.events).values(event_id=f"ad:{serving_id}:{kind[3:]}"[:64], member_id=row.member_id,
+        stmt = dialect_insert(conn, t.events).values(event_id=f"ad:{serving_id}:{kind[3:]}"[:64], member_id=row.member_id,
                                               kind=kind, title_id=row.title_id, value=value,
                                               query=detail, ad_serving_id=serving_id, ts=moment)  # fmt: skip
         new = conn.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"])

@@ -23,12 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, desc, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import desc, select
 
 from ..core import InputError
 from . import _schema as t
-from ._schema import ID_PATTERN
+from ._schema import ID_PATTERN, dialect_insert
 from ._service import Service
 
 KINDS = ("play", "click", "search", "rate")
@@ -77,11 +76,6 @@ def check_event(event: Event) -> None:
         raise InputError("ts: epoch seconds, please")
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def record_event(service: Service, event: Event) -> bool:
     """Store ``event`` (committed when this returns); False when its id was seen before."""
     check_event(event)
@@ -92,17 +86,17 @@ def record_event(service: Service, event: Event) -> bool:
             known = conn.execute(select(t.titles.c.title_id).where(t.titles.c.title_id == event.title_id)).first()
             if known is None:
                 raise UnknownTitle(f"title_id: {event.title_id[:40]!r} is not in the catalog")
-        conn.execute(_insert(conn, t.members).values(member_id=event.member_id, created_at=now)
+        conn.execute(dialect_insert(conn, t.members).values(member_id=event.member_id, created_at=now)
                      .on_conflict_do_nothing(index_elements=["member_id"]))  # fmt: skip
         row = {"event_id": event.event_id, "member_id": event.member_id, "session_id": event.session_id,
                "kind": event.kind, "title_id": event.title_id, "query": event.query, "value": event.value,
                "ad_serving_id": event.ad_serving_id, "ts": ts}  # fmt: skip
         # RETURNING, not rowcount: through SQLAlchemy, psycopg reports -1 (unknown) for it
-        done = conn.execute(_insert(conn, t.events).values(**row).on_conflict_do_nothing(index_elements=["event_id"])
+        done = conn.execute(dialect_insert(conn, t.events).values(**row).on_conflict_do_nothing(index_elements=["event_id"])
                             .returning(t.events.c.event_id))  # fmt: skip
         new = done.first() is not None
         if new and event.kind == "rate":
-            stmt = _insert(conn, t.ratings).values(member_id=event.member_id, title_id=event.title_id,
+            stmt = dialect_insert(conn, t.ratings).values(member_id=event.member_id, title_id=event.title_id,
                                                    rating=event.value, ts=ts)  # fmt: skip
             conn.execute(stmt.on_conflict_do_update(index_elements=["member_id", "title_id"],
                                                     set_={"rating": stmt.excluded.rating, "ts": stmt.excluded.ts}))  # fmt: skip

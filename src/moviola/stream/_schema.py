@@ -9,10 +9,12 @@ event count once, and ``session_id`` groups what one visit did.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Float,
     ForeignKey,
     Index,
@@ -24,6 +26,13 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """The store's own INSERT (SQLite's or PostgreSQL's), which has ON CONFLICT."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 ID = 64  # the longest id accepted (title, member, event, session)
 #: What an id may be, everywhere ids come in (CSV, CLI, HTTP): 1-64 characters, no controls.
