@@ -310,3 +310,20 @@ def test_the_hour_feature_names_the_right_part_of_the_day() -> None:
 
     assert [daypart(h) for h in (0, 5, 6, 11, 12, 17, 18, 23)] == [
         "night", "night", "morning", "morning", "afternoon", "afternoon", "evening", "evening"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("[ads]\npod = 1\n", r"ads\.toml: ads\.pod: unknown setting"),
+    ("[ads]\npod_size = 1.5\n", r"ads\.pod_size: must be a whole number"),
+    ("[ads]\nepsilon = 2\n", r"ads\.epsilon: 2 is outside 0\.\.1"),
+    ("[ads]\nexploration = \"greedy\"\n", r"ads\.exploration: 'greedy' is not softmax or epsilon"),
+    ("[ads.reward]\nclicks = 1\n", r"ads\.reward\.clicks: unknown setting"),
+    ("[ads\n", r"ads\.toml: not TOML"),
+])  # fmt: skip
+def test_a_bad_ads_toml_is_refused_naming_the_setting(tmp_path: Path, body: str, message: str) -> None:
+    from moviola.ads import read_config
+    from moviola.core import InputError
+
+    (tmp_path / "ads.toml").write_text(body, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        read_config(tmp_path)

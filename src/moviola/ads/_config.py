@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,35 +93,34 @@ def _number(path: Path, where: str, value: Any, low: float, high: float, whole: 
     return float(value)
 
 
+_WHOLE = {"preroll_seconds", "pod_size", "close_after_seconds"}  # whole numbers; the rest may be fractions
+
+
+def _numbers(table: dict[str, Any], limits: Mapping[str, tuple[float, float]], where: str, path: Path) -> dict[str, Any]:
+    """The numeric settings of one table, each checked against its limits."""
+    values: dict[str, Any] = {}
+    for key, item in table.items():
+        if key not in limits:
+            raise InputError(f"{where}.{key}: unknown setting (known: {', '.join(sorted(limits))})", path)
+        number = _number(path, f"{where}.{key}", item, *limits[key], key in _WHOLE)
+        values[key] = int(number) if key in _WHOLE else number
+    return values
+
+
 def parse_config(data: dict[str, Any], path: Path) -> AdsConfig:
     ads = data.get("ads", {})
     if not isinstance(ads, dict) or set(data) - {"ads"}:
         raise InputError("holds only an [ads] table (and [ads.reward])", path)
-    values: dict[str, Any] = {}
-    for key, item in ads.items():
-        if key == "reward":
-            continue
-        if key == "exploration":
-            if item not in ("softmax", "epsilon"):
-                raise InputError(f"ads.exploration: {item!r} is not softmax or epsilon", path)
-            values[key] = item
-            continue
-        if key not in _LIMITS:
-            raise InputError(f"ads.{key}: unknown setting (known: {', '.join(sorted(_LIMITS))}, exploration, reward)", path)
-        whole = key in ("preroll_seconds", "pod_size")
-        number = _number(path, f"ads.{key}", item, *_LIMITS[key], whole)
-        values[key] = int(number) if whole else number
-    reward_data = ads.get("reward", {})
-    if not isinstance(reward_data, dict):
+    rest = {k: v for k, v in ads.items() if k not in ("reward", "exploration")}
+    values = _numbers(rest, _LIMITS, "ads", path)
+    if "exploration" in ads:
+        if ads["exploration"] not in ("softmax", "epsilon"):
+            raise InputError(f"ads.exploration: {ads['exploration']!r} is not softmax or epsilon", path)
+        values["exploration"] = ads["exploration"]
+    reward = ads.get("reward", {})
+    if not isinstance(reward, dict):
         raise InputError("ads.reward: must be a table", path)
-    rewards: dict[str, Any] = {}
-    for key, item in reward_data.items():
-        if key not in _REWARD_LIMITS:
-            raise InputError(f"ads.reward.{key}: unknown (known: {', '.join(_REWARD_LIMITS)})", path)
-        whole = key == "close_after_seconds"
-        number = _number(path, f"ads.reward.{key}", item, *_REWARD_LIMITS[key], whole)
-        rewards[key] = int(number) if whole else number
-    return AdsConfig(**values, reward=Reward(**rewards))
+    return AdsConfig(**values, reward=Reward(**_numbers(reward, _REWARD_LIMITS, "ads.reward", path)))
 
 
 def read_config(root: Path) -> AdsConfig:
