@@ -9,6 +9,8 @@ screenshots are kept in the test's folder (``overlay.png``, ``clicked.png``, ``c
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from sqlalchemy import select
 from ads_world import RATINGS, make_spot
 from moviola.ads import add_campaign
 from moviola.stream import _schema as t
-from moviola.stream import import_ratings, import_titles, init_service, new_key
+from moviola.stream import import_ratings, import_titles, init_service, new_key, open_service
 from test_stream_page import ARGS, CHROMIUM
 from test_stream_server import Server, call
 
@@ -134,8 +136,6 @@ def test_a_member_sees_the_preroll_clicks_the_overlay_and_the_next_decision_lear
     assert all(n == 1 for n in counts.values()), counts
     sid = {s for s, _ in beacons}.pop()
     assert len({s for s, _ in beacons}) == 1
-    from moviola.stream import open_service
-
     with open_service(root).engine.connect() as conn:
         kinds = Counter(r[0] for r in conn.execute(select(t.events.c.kind).where(t.events.c.ad_serving_id == sid)))
         reward = conn.execute(select(t.ad_rewards.c.reward).where(t.ad_rewards.c.serving_id == sid)).scalar()
@@ -152,3 +152,74 @@ def test_a_member_sees_the_preroll_clicks_the_overlay_and_the_next_decision_lear
     assert second["model_version"].endswith("+1")  # it learned that one reward
     assert set(second["probabilities"]) == {"nevada-15", "plain-30"}
     assert second["probabilities"]["nevada-15"] > 0.9 > 0.5  # an untrained model would split 0.5 / 0.5
+
+
+IAB = Path(os.environ.get("MOVIOLA_IAB_DIR", REPO.parent / "shared" / "data" / "iab")) / "simid"
+
+
+@pytest.fixture(scope="module")
+def iab_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
+    """A service whose only campaign is made of files we did not write: the IAB's sample
+    media and its SIMID survey creative, laid out as the IAB ships them (the creative loads
+    ``../simid_protocol.js`` from the folder above its own)."""
+    if not (IAB / "creatives" / "survey.html").is_file():
+        pytest.skip(f"the IAB SIMID samples are not at {IAB} (set MOVIOLA_IAB_DIR)")
+    root = tmp_path_factory.mktemp("ads-iab")
+    pack = root / "iab"
+    shutil.copytree(IAB, pack)
+    (pack / "campaign.toml").write_text("""[campaign]
+id = "iab"
+advertiser = "IAB Tech Lab samples"
+name = "SIMID survey"
+start = 2020-01-01
+end = 2099-12-31
+budget_impressions = 100
+
+[[creatives]]
+id = "iab-survey"
+video = "media/shortAd.mp4"
+simid = "creatives/survey.html"
+ad_parameters = '[{"question": "Which do you prefer?", "answers": ["Snow", "Rain", "Sun"]}]'
+""", encoding="utf-8")  # fmt: skip
+    svc = init_service(root / "svc")
+    make_spot(svc.path("media", "t1.mp4"), 6.0, (640, 360), colour=(30, 60, 90))
+    (root / "titles.csv").write_text(TITLES, encoding="utf-8")
+    (root / "ratings.csv").write_text(RATINGS, encoding="utf-8")
+    import_titles(svc, root / "titles.csv")
+    import_ratings(svc, root / "ratings.csv")
+    add_campaign(svc, pack / "campaign.toml")
+    server = Server(svc.root).start()
+    yield server, svc.root
+    server.stop()
+
+
+def test_the_iab_survey_creative_runs_from_the_service_and_its_answer_ends_the_ad(
+    iab_site: tuple[Server, Path], browser: Any, tmp_path: Path
+) -> None:
+    server, root = iab_site
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    beacons: list[str] = []
+    page.on("request", lambda r: beacons.append(urlsplit(r.url).path.split("/")[4])
+            if urlsplit(r.url).path.startswith("/ads/t/") else None)  # fmt: skip
+    page.goto(f"{server.base}/?member=m2#/title/t1")
+
+    frame = page.frame_locator("iframe[sandbox]")
+    answer = frame.locator("#option1")
+    answer.wait_for(state="visible", timeout=30_000)
+    assert frame.locator("#current-question").inner_text() == "Which do you prefer?"
+    page.wait_for_timeout(1200)  # the survey slides its question in
+    page.screenshot(path=str(tmp_path / "iab-survey.png"))
+    answer.click()  # the last answer: the survey asks the player to skip the rest of the ad
+
+    page.wait_for_function("() => window.moviolaAds.state === 'content'", timeout=30_000)
+    log = page.evaluate("() => window.moviolaAds.log")
+    assert "error" not in [e["kind"] for e in log] and not problems, (log, problems)
+    assert any(e.get("type") == "SIMID:Creative:requestSkip" for e in log)
+    counts = Counter(beacons)
+    assert {"impression", "start", "interactiveStart", "skip"} <= set(counts) and max(counts.values()) == 1, counts
+    assert "complete" not in counts
+    with open_service(root).engine.connect() as conn:
+        reward = conn.execute(select(t.ad_rewards.c.reward, t.ad_rewards.c.events)).one()
+    assert "skip" in reward.events.split(",") and reward.reward == 0.0  # skipped: no completion

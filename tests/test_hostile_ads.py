@@ -86,6 +86,11 @@ CASES = [
             2, r"m4v\.mp4: its video is mpeg4, not H\.264", STORE),  # fmt: skip
     Hostile("creative-simid-missing", adding(campaign_toml("c1", [("k1", "spot.mp4", "simid/gone.html")])), 2,
             r"gone\.html: creative k1: its SIMID HTML is missing", STORE),  # fmt: skip
+    Hostile("creative-simid-loads-from-far-out", adding(campaign_toml("c1", [("k1", "spot.mp4", "a/b/o.html")]),
+                                                        video=lambda p: (make_spot(p / "spot.mp4", 2.0, (64, 36)),
+                                                                         (p / "a" / "b").mkdir(parents=True),
+                                                                         (p / "a" / "b" / "o.html").write_text('<script src="../../x.js"></script>'))),
+            2, r"o\.html: it loads '\.\./\.\./x\.js', which is missing", STORE),  # fmt: skip
     Hostile("creative-id-taken", adding(campaign_toml("c2", GOOD), first=campaign_toml("c1", GOOD)), 2,
             r"c\.toml: creative 'k1' belongs to campaign 'c1' already", (*STORE, "svc/ads/*", "svc/ads/**")),  # fmt: skip
     Hostile("creative-id-twice", adding(campaign_toml("c1", [("k1", "spot.mp4", None), ("k1", "spot.mp4", None)])), 2,

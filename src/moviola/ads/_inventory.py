@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import shutil
 import time
 import tomllib
@@ -99,6 +100,29 @@ def probe_creative(path: Path) -> MediaInfo:
     )  # fmt: skip
 
 
+_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']([^"'#?]+)""", re.I)
+
+
+def simid_neighbours(html: Path) -> list[Path]:
+    """Files the SIMID HTML loads from the folder above its own (``../protocol.js``, as the
+    IAB's sample creatives do): copied beside the creative's folder, so that they resolve
+    where the service serves it. A file further out, or missing, is refused."""
+    try:
+        text = html.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", html) from exc
+    found: list[Path] = []
+    for ref in _REFERENCE.findall(text):
+        if "://" in ref or ref.startswith(("/", "data:", "mailto:")) or not ref.startswith(".."):
+            continue
+        target = (html.parent / ref).resolve()
+        if target.parent != html.parent.parent.resolve() or not target.is_file():
+            raise InputError(f"it loads {ref!r}, which is {'missing' if not target.exists() else 'outside the folder above it'}; "
+                             "put the files a creative needs in its folder (or the one just above)", html)  # fmt: skip
+        found.append(target)
+    return list(dict.fromkeys(found))
+
+
 def _check_simid(spec: CreativeSpec) -> None:
     if spec.simid is None:
         return
@@ -111,6 +135,7 @@ def _check_simid(spec: CreativeSpec) -> None:
     if total > MAX_SIMID_BYTES:
         raise InputError(f"creative {spec.id}: the SIMID folder holds {total / 1e6:.0f} MB "
                          f"(at most {MAX_SIMID_BYTES // 10**6} MB is copied)", folder)  # fmt: skip
+    simid_neighbours(spec.simid)
 
 
 def read_campaign_file(path: Path) -> tuple[Campaign, str]:
@@ -150,6 +175,8 @@ def _stage(service: Service, spec: CreativeSpec, media: MediaInfo) -> tuple[str,
         if spec.simid is not None:
             shutil.copytree(spec.simid.parent, staging / "simid",
                             ignore=shutil.ignore_patterns(".*", "*.mp4", "*.mov"))  # fmt: skip
+            for neighbour in simid_neighbours(spec.simid):  # "../x.js" lands beside simid/
+                shutil.copyfile(neighbour, staging / neighbour.name)
         staging.rename(final)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
