@@ -215,8 +215,9 @@ def test_glb_camera_lens_pose_and_animation_match_usd(
         assert node.extras["shot"] == shot_id
         assert (node.extras["first_frame"], node.extras["last_frame"]) == (first, last)
         assert node.extras["fps"] == FPS
-        assert node.extras["focal_length_mm"] == pytest.approx(focal, rel=1e-6)
-        assert node.extras["vertical_aperture_mm"] == pytest.approx(v_ap, rel=1e-6)
+        # the extras are millimetres; the stage (metres) holds tenths of a metre
+        assert node.extras["focal_length_mm"] == pytest.approx(100 * focal, rel=1e-6)
+        assert node.extras["vertical_aperture_mm"] == pytest.approx(100 * v_ap, rel=1e-6)
         world = {f: as_array(src.ComputeLocalToWorldTransform(Usd.TimeCode(f)))
                  for f in (first, last)}  # fmt: skip
         assert math.isclose(np.linalg.norm(node.rotation), 1.0, abs_tol=1e-12)

@@ -63,9 +63,13 @@ def test_a_stage_reopens_with_units_axis_default_prim_and_frames(
     for shot in shots:
         cam = by_id[shot.id]
         w, h = CAMERAS[shot.camera.body].used(shot.camera.aspect)
-        assert cam.GetFocalLengthAttr().Get() == pytest.approx(shot.lens_mm)
-        assert cam.GetHorizontalApertureAttr().Get() == pytest.approx(w, abs=1e-4)
-        assert cam.GetVerticalApertureAttr().Get() == pytest.approx(h, abs=1e-4)
+        # USD's lens units are tenths of a scene unit: a 25 mm lens is 0.25 in a metre stage
+        mm = 100.0 * UsdGeom.GetStageMetersPerUnit(again)
+        assert cam.GetFocalLengthAttr().Get() * mm == pytest.approx(shot.lens_mm, abs=1e-4)
+        assert cam.GetHorizontalApertureAttr().Get() * mm == pytest.approx(w, abs=1e-3)
+        assert cam.GetVerticalApertureAttr().Get() * mm == pytest.approx(h, abs=1e-3)
+        fov = cam.GetCamera().GetFieldOfView(Gf.Camera.FOVHorizontal)  # degrees
+        assert fov == pytest.approx(math.degrees(2 * math.atan(w / (2 * shot.lens_mm))), abs=1e-3)
     people = [p for p in again.GetPrimAtPath("/World/Characters").GetChildren()]
     assert {p.GetName() for p in people} >= {"OFELIA", "RAMIRO"}
 

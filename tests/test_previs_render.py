@@ -259,8 +259,8 @@ def test_a_lens_shift_an_artist_adds_moves_the_picture_and_project_world_alike(
     width, height = 960, 402
     stage = build_scene_stage(ROOM, ROOM_SHOTS, FPS)
     cam = stage_cameras(stage)["3C"]
-    cam.camera.CreateHorizontalApertureOffsetAttr(4.0)  # mm, as in any DCC's film offset
-    cam.camera.CreateVerticalApertureOffsetAttr(-2.0)
+    cam.camera.CreateHorizontalApertureOffsetAttr(0.04)  # 4 mm film offset, in lens units
+    cam.camera.CreateVerticalApertureOffsetAttr(-0.02)
     point = in_front(cam.camera, cam.first, (0.3, 0.2, -3.0))
     add_marker(stage, "marker", point)
     with loaded(renderer, stage) as scene:

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core import DocumentError, write_bytes_atomic, write_text_atomic
-from ._layout import _pxr, validate_stage
+from ._layout import _pxr, lens_mm, validate_stage
 
 GLB_MAGIC = 0x46546C67  # "glTF"
 CHUNK_JSON = 0x4E4F534A  # "JSON"
@@ -163,9 +163,9 @@ def read_shot_cameras(stage: Any, stage_path: Path) -> list[tuple[Any, ShotCamer
             last=last,
             fps=fps,
             projection=str(camera.GetProjectionAttr().Get(at)),
-            focal_mm=_f32(camera.GetFocalLengthAttr().Get(at)),
-            h_aperture_mm=_f32(camera.GetHorizontalApertureAttr().Get(at)),
-            v_aperture_mm=_f32(camera.GetVerticalApertureAttr().Get(at)),
+            focal_mm=lens_mm(camera.GetFocalLengthAttr().Get(at)),
+            h_aperture_mm=lens_mm(camera.GetHorizontalApertureAttr().Get(at)),
+            v_aperture_mm=lens_mm(camera.GetVerticalApertureAttr().Get(at)),
             near=_f32(clipping[0]),
             far=_f32(clipping[1]),
             ortho_half=(float(window.GetSize()[0]) / 2, float(window.GetSize()[1]) / 2),

@@ -5,8 +5,9 @@ prim, the scene's cut on a timeline that starts at frame 1001. The plan's
 floor (x right, y up the page) maps to USD X and -Z; heights go to Y.
 A shot's camera looks down its local -Z (USD's camera convention), so a pan of
 θ degrees on the plan is a rotation of θ - 90 about Y; tilt is about X and a
-dutch angle about Z. Focal length and apertures are in millimetres, the
-apertures being the used filmback (crop rule applied).
+dutch angle about Z. Focal length and apertures are the used filmback (crop
+rule applied) in USD's lens units: tenths of a scene unit, so in a metre stage
+25 mm is written 0.25 (what Blender's and every other importer reads as 25 mm).
 """
 
 from __future__ import annotations
@@ -51,6 +52,18 @@ def _pxr() -> Any:
     except ImportError as exc:  # pragma: no cover - usd-core is a dependency
         raise DependencyError("usd-core is not installed (pip install usd-core)") from exc
     return Gf, Sdf, Usd, UsdGeom
+
+
+def lens_units(mm: float, meters_per_unit: float = 1.0) -> float:
+    """Millimetres as UsdGeomCamera's lens units (tenths of a scene unit)."""
+    return mm / (100.0 * meters_per_unit)
+
+
+def lens_mm(units: float, meters_per_unit: float = 1.0) -> float:
+    """UsdGeomCamera lens units back to millimetres, to float precision (0.21 is 21.0 mm)."""
+    import numpy as np
+
+    return float(str(np.float32(float(units) * 100.0 * meters_per_unit)))
 
 
 def plan_to_world(x: float, y: float, height: float = 0.0) -> tuple[float, float, float]:
@@ -398,9 +411,9 @@ def _camera(stage: Any, path: str, shot: Shot, timing: ShotTiming) -> None:
     cam = UsdGeom.Camera.Define(stage, path)
     body = CAMERAS[shot.camera.body]
     w, h = body.used(shot.camera.aspect)
-    cam.CreateFocalLengthAttr(float(shot.lens_mm))
-    cam.CreateHorizontalApertureAttr(float(w))
-    cam.CreateVerticalApertureAttr(float(h))
+    cam.CreateFocalLengthAttr(lens_units(float(shot.lens_mm)))
+    cam.CreateHorizontalApertureAttr(lens_units(float(w)))
+    cam.CreateVerticalApertureAttr(lens_units(float(h)))
     cam.CreateClippingRangeAttr(Gf.Vec2f(0.05, 5000.0))
     cam.CreateProjectionAttr(UsdGeom.Tokens.perspective)
     translate = cam.AddTranslateOp()

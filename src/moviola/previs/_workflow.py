@@ -20,7 +20,7 @@ from ..script import load_breakdown
 from ._layout import build_scene_stage, validate_stage
 from ._state import State, digest, file_digest
 
-LAYOUT_VERSION = 6  # bump when the stage builder changes what it writes
+LAYOUT_VERSION = 7  # bump when the stage builder changes what it writes
 
 
 @dataclass(frozen=True)
