@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core import DependencyError
 from ..plan import CAMERAS, Shot
 from ..plan._audit import blocking_from_json
 from ..script import parse_heading
 from ._poses import pose_cues
+from ._prims import box as _box
+from ._prims import plan_to_world
+from ._prims import pxr as _pxr
+from ._prims import safe as _safe
 from ._props import Prop, insert_props, place_props
 
 FIRST_FRAME = 1001
@@ -46,14 +49,6 @@ POSES: dict[str, dict[str, float]] = {
 POSE_CHANGE_FRAMES = 8  # how long a change of pose takes
 
 
-def _pxr() -> Any:
-    try:
-        from pxr import Gf, Sdf, Usd, UsdGeom
-    except ImportError as exc:  # pragma: no cover - usd-core is a dependency
-        raise DependencyError("usd-core is not installed (pip install usd-core)") from exc
-    return Gf, Sdf, Usd, UsdGeom
-
-
 def lens_units(mm: float, meters_per_unit: float = 1.0) -> float:
     """Millimetres as UsdGeomCamera's lens units (tenths of a scene unit)."""
     return mm / (100.0 * meters_per_unit)
@@ -64,11 +59,6 @@ def lens_mm(units: float, meters_per_unit: float = 1.0) -> float:
     import numpy as np
 
     return float(str(np.float32(float(units) * 100.0 * meters_per_unit)))
-
-
-def plan_to_world(x: float, y: float, height: float = 0.0) -> tuple[float, float, float]:
-    """Floor plan (x, y, height) to USD (X, Y up, Z)."""
-    return (x, height, -y)
 
 
 def camera_rotation(pan: float, tilt: float, roll: float) -> tuple[float, float, float]:
@@ -158,23 +148,6 @@ def build_scene_stage(
         ident = "".join(ch if ch.isalnum() else "_" for ch in shot.id)
         _camera(stage, f"/World/Cameras/shot_{ident}", shot, timing)
     return stage
-
-
-def _safe(name: str) -> str:
-    out = "".join(ch if ch.isalnum() else "_" for ch in name)
-    return out if out and not out[0].isdigit() else f"_{out}"
-
-
-def _box(stage: Any, path: str, centre: tuple[float, float, float], size: tuple[float, float, float],
-         colour: tuple[float, float, float]) -> None:  # fmt: skip
-    Gf, _, _, UsdGeom = _pxr()
-    cube = UsdGeom.Cube.Define(stage, path)
-    cube.CreateSizeAttr(1.0)
-    cube.AddTranslateOp().Set(Gf.Vec3d(*centre))
-    cube.AddScaleOp().Set(Gf.Vec3f(*size))
-    cube.CreateDisplayColorAttr([Gf.Vec3f(*colour)])
-    lo = Gf.Vec3f(-0.5, -0.5, -0.5)
-    cube.CreateExtentAttr([lo, -lo])
 
 
 def _prop(stage: Any, path: str, prop: Prop) -> None:

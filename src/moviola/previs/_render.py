@@ -22,7 +22,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..core._gl import EGL_PACKAGES, create_context
-from ._tessellate import Tessellation, stage_bounds, tessellate, world_matrices
+from ._tessellate import (
+    InstanceBatch,
+    Tessellation,
+    box_mesh,
+    instance_transforms,
+    stage_bounds,
+    tessellate,
+    world_matrices,
+)
 
 NEAR, FAR = 0.05, 2000.0
 _DEPTH_TEST = 2  # moderngl.DEPTH_TEST (its own flag, not the GL enum)
@@ -40,25 +48,55 @@ mat3 normal_matrix(int i) {
 }
 """
 
+_INSTANCE_GLSL = """
+#ifdef INSTANCED
+in mat4 in_inst;               // the instance's world matrix (USD rows as columns)
+in vec3 in_icol;               // and its own colour
+#endif
+vec4 placed(mat4 m, vec3 p) {
+#ifdef INSTANCED
+    return in_inst * (m * vec4(p, 1.0));
+#else
+    return m * vec4(p, 1.0);
+#endif
+}
+vec3 turned(mat3 nm, vec3 n) {
+#ifdef INSTANCED
+    return mat3(in_inst) * (nm * n);
+#else
+    return nm * n;
+#endif
+}
+"""
+
 _GEOMETRY_VS = """
 #version 330
-""" + _XF_GLSL + """
+""" + _XF_GLSL + _INSTANCE_GLSL + """
 uniform mat4 u_vp;             // projection x view, the same product the depth pre-pass uses
 invariant gl_Position;
 in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in float in_prim; in float in_obj;
+in float in_surface; in float in_emit;
 out vec3 v_world; out vec3 v_nrm; out vec3 v_col; out float v_obj;
+out vec3 v_local; out vec3 v_lnrm; out float v_surface; out float v_emit; out float v_seed;
 void main() {
     int i = int(in_prim + 0.5);
     mat4 m = model(i);
     mat3 nm = normal_matrix(i);
-    vec4 w = m * vec4(in_pos, 1.0);
-    v_world = w.xyz; v_nrm = nm * in_nrm; v_col = in_col; v_obj = in_obj;
+    vec4 w = placed(m, in_pos);
+    v_world = w.xyz; v_nrm = turned(nm, in_nrm); v_col = in_col; v_obj = in_obj;
+#ifdef INSTANCED
+    if (in_surface > 2.5) v_col = in_icol;
+#endif
+    // a unit cube's own metres from its lower corner: windows stay on a falling floor
+    v_local = (in_pos + 0.5) * vec3(length(m[0].xyz), length(m[1].xyz), length(m[2].xyz));
+    v_lnrm = in_nrm; v_surface = in_surface; v_emit = in_emit; v_seed = in_prim;
     gl_Position = u_vp * w;
 }
 """
 
 _GEOMETRY_FS = """
 #version 330
+#define MAX_LIGHTS 8
 uniform mat4 u_view;
 uniform mat4 u_light;          // world -> light clip space
 uniform sampler2DShadow u_shadow;
@@ -67,7 +105,11 @@ uniform vec3 u_light_dir;      // towards the light
 uniform vec3 u_light_col;
 uniform vec3 u_sky_col; uniform vec3 u_ground_col;
 uniform vec3 u_fog_col; uniform float u_fog;
+uniform int u_nlights; uniform vec3 u_lpos[MAX_LIGHTS]; uniform vec3 u_lcol[MAX_LIGHTS];
+uniform float u_windows_lit;   // share of windows lit (night) ...
+uniform vec3 u_window_col;     // ... and their warm colour
 in vec3 v_world; in vec3 v_nrm; in vec3 v_col; in float v_obj;
+in vec3 v_local; in vec3 v_lnrm; in float v_surface; in float v_emit; in float v_seed;
 layout(location = 0) out vec4 o_col;    // display colour (fog applied, gamma 2)
 layout(location = 1) out vec4 o_data;   // view depth (m), object id, camera-space normal xy
 const vec2 DISK[4] = vec2[](vec2(0.93, 0.25), vec2(-0.25, 0.93), vec2(-0.93, -0.25),
@@ -81,12 +123,31 @@ float shadow(vec3 n) {
         lit += texture(u_shadow, vec3(p.xy + DISK[k] * u_shadow_texel * 1.6, p.z - 0.0015));
     return lit / 4.0;
 }
+float hash(vec3 p) { return fract(sin(dot(p, vec3(12.9898, 78.233, 37.719))) * 43758.5453); }
 void main() {
     vec3 n = normalize(v_nrm);
     float ndl = max(dot(n, u_light_dir), 0.0);
     float sh = ndl > 0.0 ? shadow(n) : 0.0;
     vec3 hemi = mix(u_ground_col, u_sky_col, n.y * 0.5 + 0.5);
-    vec3 c = v_col * (hemi + u_light_col * ndl * sh);
+    vec3 lamps = vec3(0.0);    // street lights and practicals: no shadows, soft falloff
+    for (int k = 0; k < u_nlights; k++) {
+        vec3 l = u_lpos[k] - v_world;
+        float d2 = dot(l, l);
+        lamps += u_lcol[k] * max(dot(n, l * inversesqrt(max(d2, 1e-4))), 0.0) / (1.0 + d2);
+    }
+    vec3 c = v_col * (hemi + u_light_col * ndl * sh + lamps);
+    if (v_surface > 0.5 && v_surface < 1.5 && abs(v_lnrm.y) < 0.5) {
+        // a facade: storeys of 3.5 m, bays of 3.2 m; a share of the windows lit at night
+        float u = abs(v_lnrm.x) > abs(v_lnrm.z) ? v_local.z : v_local.x;
+        vec2 g = vec2(u / 3.2, v_local.y / 3.5);
+        vec2 f = fract(g);
+        if (f.x > 0.18 && f.x < 0.82 && f.y > 0.3 && f.y < 0.85 && v_local.y > 1.0) {
+            vec3 cell = vec3(floor(g), v_seed);
+            if (hash(cell) < u_windows_lit) c = u_window_col * (0.6 + 0.7 * hash(cell.yxz + 3.1));
+            else c = v_col * 0.35 * (hemi + u_light_col * ndl * sh * 0.3 + lamps);
+        }
+    }
+    if (v_surface > 1.5 && v_surface < 2.5) c += v_col * v_emit;
     float depth = -(u_view * vec4(v_world, 1.0)).z;
     c = mix(c, u_fog_col, 1.0 - exp(-u_fog * depth));
     o_col = vec4(sqrt(clamp(c, 0.0, 1.0)), 1.0);
@@ -97,14 +158,12 @@ void main() {
 
 _SHADOW_VS = """
 #version 330
-""" + _XF_GLSL + """
+""" + _XF_GLSL + _INSTANCE_GLSL + """
 uniform mat4 u_light;
 invariant gl_Position;
 in vec3 in_pos; in float in_prim;
 void main() {
-    mat4 m = model(int(in_prim + 0.5));
-    vec4 w = m * vec4(in_pos, 1.0);
-    gl_Position = u_light * w;
+    gl_Position = u_light * placed(model(int(in_prim + 0.5)), in_pos);
 }
 """
 
@@ -175,6 +234,11 @@ void main() {
 """
 
 
+def _variant(source: str, instanced: bool) -> str:
+    """The shader as written, or its instanced twin (``#define INSTANCED`` after #version)."""
+    return source.replace("#version 330", "#version 330\n#define INSTANCED", 1) if instanced else source
+
+
 @dataclass(frozen=True)
 class Look:
     """Light and air for a set: the previs look, by inside/outside and hour."""
@@ -187,26 +251,46 @@ class Look:
     horizon: tuple[float, float, float]
     below: tuple[float, float, float]
     fog: float  # density per metre
+    windows_lit: float = 0.0  # share of a facade's windows lit (night)
+    window_col: tuple[float, float, float] = (1.0, 0.72, 0.42)
 
     @staticmethod
-    def for_set(int_ext: str, time_of_day: str, fog: bool = True) -> Look:
-        night = any(w in time_of_day.upper() for w in ("NIGHT", "EVENING", "NOCHE", "MIDNIGHT"))
-        golden = any(w in time_of_day.upper() for w in ("DUSK", "DAWN", "SUNSET", "SUNRISE"))
+    def for_set(int_ext: str, time_of_day: str, fog: bool = True, *,
+                sky_tint: tuple[float, float, float] | None = None,
+                light_tint: tuple[float, float, float] | None = None) -> Look:  # fmt: skip
+        """The look of a set by inside/outside and hour (a heading's word or a resolved
+        ``day``/``night``/``dawn``/``dusk``), tinted by the script's colour words."""
+        hour = time_of_day.upper()
+        night = any(w in hour for w in ("NIGHT", "EVENING", "NOCHE", "MIDNIGHT"))
+        golden = any(w in hour for w in ("DUSK", "DAWN", "SUNSET", "SUNRISE"))
         interior = int_ext.upper().startswith("INT") and "EXT" not in int_ext.upper()
         sun = _normalise((-0.45, 0.8, 0.35)) if not golden else _normalise((-0.8, 0.3, 0.4))
-        if night:
-            look = Look(sun, (0.35, 0.42, 0.6), (0.12, 0.14, 0.2), (0.05, 0.05, 0.06),
-                        (0.02, 0.03, 0.07), (0.09, 0.11, 0.18), (0.04, 0.04, 0.05), 0.005)  # fmt: skip
+        if night:  # moonlight: a dim, cool key; the city's lights do the rest
+            look = Look(sun, (0.3, 0.36, 0.52), (0.1, 0.12, 0.18), (0.05, 0.05, 0.06),
+                        (0.02, 0.03, 0.07), (0.09, 0.11, 0.18), (0.04, 0.04, 0.05), 0.005,
+                        windows_lit=0.55)  # fmt: skip
         elif golden:
             look = Look(sun, (1.25, 0.85, 0.55), (0.3, 0.3, 0.38), (0.16, 0.12, 0.1),
-                        (0.25, 0.35, 0.6), (0.95, 0.65, 0.45), (0.3, 0.25, 0.22), 0.006)  # fmt: skip
+                        (0.25, 0.35, 0.6), (0.95, 0.65, 0.45), (0.3, 0.25, 0.22), 0.006,
+                        windows_lit=0.2)  # fmt: skip
         else:
             look = Look(sun, (1.05, 1.0, 0.92), (0.36, 0.4, 0.48), (0.2, 0.18, 0.16),
                         (0.3, 0.5, 0.85), (0.78, 0.85, 0.92), (0.35, 0.33, 0.3), 0.004)  # fmt: skip
-        if interior:  # a key light high and to the side; the fill does the rest
+        if sky_tint is not None:  # "a low, copper sky": the horizon takes the colour, the zenith some
+            k = 0.35 if night else 0.8
+            horizon = tuple(k * c + 0.25 * h for c, h in zip(sky_tint, look.horizon, strict=True))
+            zenith = tuple(0.35 * k * c + 0.6 * z for c, z in zip(sky_tint, look.zenith, strict=True))
+            sky = tuple(0.5 * s_ + 0.5 * k * c for c, s_ in zip(sky_tint, look.sky_col, strict=True))
+            look = replace(look, horizon=horizon, zenith=zenith, sky_col=sky)  # type: ignore[arg-type]
+        if light_tint is not None:  # "cold blue light": the key takes the hue, keeps its strength
+            strength = max(look.light_col)
+            peak = max(max(light_tint), 1e-3)
+            look = replace(look, light_col=tuple(strength * c / peak for c in light_tint))  # type: ignore[arg-type]
+        if interior:  # a key light high and to the side; the fill (and the practicals) do the rest
             look = Look(_normalise((-0.35, 0.85, 0.4)), tuple(1.1 * c for c in look.light_col),  # type: ignore[arg-type]
-                        (0.42, 0.42, 0.45), (0.22, 0.2, 0.18), look.zenith, look.horizon,
-                        look.below, 0.0)  # fmt: skip
+                        (0.42, 0.42, 0.45) if not night else (0.16, 0.16, 0.2),
+                        (0.22, 0.2, 0.18) if not night else (0.07, 0.06, 0.06), look.zenith,
+                        look.horizon, look.below, 0.0, look.windows_lit)  # fmt: skip
         if not fog:
             look = replace(look, fog=0.0)
         return look
@@ -237,6 +321,8 @@ class Renderer:
         ctx = self.ctx
         self._geo = ctx.program(vertex_shader=_GEOMETRY_VS, fragment_shader=_GEOMETRY_FS)
         self._shadow_prog = ctx.program(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS)
+        self._geo_i = ctx.program(vertex_shader=_variant(_GEOMETRY_VS, True), fragment_shader=_GEOMETRY_FS)
+        self._shadow_i = ctx.program(vertex_shader=_variant(_SHADOW_VS, True), fragment_shader=_SHADOW_FS)
         self._sky = ctx.program(vertex_shader=_SKY_VS, fragment_shader=_SKY_FS)
         self._outline = ctx.program(vertex_shader=_OUTLINE_VS, fragment_shader=_OUTLINE_FS)
         quad = np.array([-1, -1, 1, -1, -1, 1, 1, 1], np.float32)
@@ -288,27 +374,36 @@ class StageScene:
         def custom(key: str) -> str:  # "a:b" keys are nested dictionaries in USD customData
             return str(world.GetCustomDataByKey(key) or "") if world else ""
 
-        self.look = look or Look.for_set(custom("moviola:int_ext"), custom("moviola:time_of_day"))
+        def tint(key: str) -> tuple[float, float, float] | None:
+            value = world.GetCustomDataByKey(key) if world else None
+            return (float(value[0]), float(value[1]), float(value[2])) if value is not None else None
+
+        # the hour the breakdown resolved (a CONTINUOUS scene is as dark as the one before it);
+        # a stage from elsewhere has only its heading's words
+        hour = custom("moviola:hour") or custom("moviola:time_of_day")
+        self.look = look or Look.for_set(custom("moviola:int_ext"), hour,
+                                         sky_tint=tint("moviola:sky_tint"),
+                                         light_tint=tint("moviola:light_tint"))  # fmt: skip
         self.tess: Tessellation = tessellate(stage)
         ctx = renderer.ctx
         t = self.tess
-        n = max(1, len(t.prims))
+        n = len(t.prims) + 1  # the last row: identity, for the instances' box stand-ins
+        self._identity_row = len(t.prims)
         self._xf = ctx.texture((7, n), 4, dtype="f4")
         import moderngl
 
         self._xf.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        interleaved = np.concatenate(
-            [t.positions, t.normals, t.colours, t.prim_index[:, None], t.object_index[:, None]], axis=1
-        ).astype(np.float32)
-        self._vbo = ctx.buffer(interleaved.tobytes() if len(interleaved) else b"\0" * 44)
-        layout = (self._vbo, "3f 3f 3f 1f 1f", "in_pos", "in_nrm", "in_col", "in_prim", "in_obj")
-        self._vao = ctx.vertex_array(renderer._geo, [layout])
+        self._vbo = ctx.buffer(_interleave(t.positions, t.normals, t.colours, t.prim_index,
+                                           t.object_index, t.surface, t.emission))  # fmt: skip
+        self._vao = ctx.vertex_array(renderer._geo, [(self._vbo, _LAYOUT, *_NAMES)])
         self._shadow_vao = ctx.vertex_array(
-            renderer._shadow_prog, [(self._vbo, "3f 12x 12x 1f 4x", "in_pos", "in_prim")]
+            renderer._shadow_prog, [(self._vbo, _SHADOW_LAYOUT, "in_pos", "in_prim")]
         )
         self._outline_vao = ctx.vertex_array(
-            renderer._outline, [(self._vbo, "3f 3f 12x 1f 4x", "in_pos", "in_nrm", "in_prim")]
+            renderer._outline, [(self._vbo, _OUTLINE_LAYOUT, "in_pos", "in_nrm", "in_prim")]
         )
+        self._batches = [_BatchDraw(renderer, b, self._identity_row) for b in t.batches]
+        self._lights = _stage_lights(stage)
         self._time: float | None = None
         self._light = np.eye(4, dtype=np.float32)
 
@@ -323,10 +418,14 @@ class StageScene:
             return
         self._time = time
         r._shadow_owner = self  # the shadow map is the renderer's: say whose it is now
-        m = (world_matrices(self.tess.prims, time) if self.tess.prims
-             else np.zeros((1, 7, 4), np.float32))  # fmt: skip
-        self._xf.write(np.ascontiguousarray(m, np.float32).tobytes())
+        m = world_matrices(self.tess.prims, time, self.tess.roots)
+        identity = np.zeros((1, 7, 4), np.float32)
+        identity[0, :4] = np.eye(4)
+        identity[0, 4:, :3] = np.eye(3)
+        self._xf.write(np.ascontiguousarray(np.concatenate([m, identity]), np.float32).tobytes())
         self._light = self._light_matrix(m)
+        for batch in self._batches:
+            batch.pose(time)
         r._shadow_fbo.use()
         r._shadow_fbo.clear(depth=1.0)
         self.renderer.ctx.enable(_DEPTH_TEST)
@@ -335,10 +434,13 @@ class StageScene:
         _set(r._shadow_prog, "u_light", self._light.T.astype(np.float32).tobytes())
         if self.tess.triangles:
             self._shadow_vao.render()
+        for batch in self._batches:
+            batch.split(None)
+            batch.draw_depth(r._shadow_i, self._light.T.astype(np.float32).tobytes())
 
     def _light_matrix(self, m: NDArray[np.float32]) -> NDArray[np.float32]:
         """Orthographic sun fitted to the set (capped, so a vast ground keeps detail)."""
-        lo, hi = stage_bounds(self.tess, m)
+        lo, hi = stage_bounds(self.tess, m) if self.tess.triangles else (np.zeros(3), np.ones(3))
         centre = (lo + hi) / 2
         half = np.minimum((hi - lo) / 2, 40.0)
         radius = float(np.linalg.norm(half)) + 1.0
@@ -377,38 +479,54 @@ class StageScene:
         _set(sky, "u_horizon", look.horizon)
         _set(sky, "u_below", look.below)
         r._quad.render(mode=5)  # TRIANGLE_STRIP
-        if self.tess.triangles:
+        eye = np.asarray(gf_cam.transform, np.float64)[3, :3]
+        if self.tess.triangles or self._batches:
             ctx.enable(_DEPTH_TEST)
+            for batch in self._batches:  # near instances in full, far ones as boxes
+                batch.split(eye)
             # Depth pre-pass: then each pixel is lit once.
             _mask(fbo, [(False, False, False, False)] * n_targets)
             self._xf.use(0)
             _set(r._shadow_prog, "u_xf", 0)
             _set(r._shadow_prog, "u_light", vp)
-            self._shadow_vao.render()
+            if self.tess.triangles:
+                self._shadow_vao.render()
+            for batch in self._batches:
+                batch.draw_depth(r._shadow_i, vp)
             _mask(fbo, [(True, True, True, True)] * n_targets)
             ctx.depth_func = "<="
-            prog = r._geo
             r._shadow_tex.use(1)
-            _set(prog, "u_xf", 0)
-            _set(prog, "u_shadow", 1)
-            _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
-            _set(prog, "u_view", view.tobytes())
-            _set(prog, "u_vp", vp)
-            _set(prog, "u_light", self._light.T.astype(np.float32).tobytes())
-            _set(prog, "u_light_dir", look.light_dir)
-            _set(prog, "u_light_col", look.light_col)
-            _set(prog, "u_sky_col", look.sky_col)
-            _set(prog, "u_ground_col", look.ground_col)
-            _set(prog, "u_fog_col", look.horizon)
-            _set(prog, "u_fog", look.fog)
-            self._vao.render()
+            lamps = self._lights.nearest(time, eye)
+            for prog in (r._geo, r._geo_i):
+                _set(prog, "u_xf", 0)
+                _set(prog, "u_shadow", 1)
+                _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
+                _set(prog, "u_view", view.tobytes())
+                _set(prog, "u_vp", vp)
+                _set(prog, "u_light", self._light.T.astype(np.float32).tobytes())
+                _set(prog, "u_light_dir", look.light_dir)
+                _set(prog, "u_light_col", look.light_col)
+                _set(prog, "u_sky_col", look.sky_col)
+                _set(prog, "u_ground_col", look.ground_col)
+                _set(prog, "u_fog_col", look.horizon)
+                _set(prog, "u_fog", look.fog)
+                _set(prog, "u_windows_lit", look.windows_lit)
+                _set(prog, "u_window_col", look.window_col)
+                _set(prog, "u_nlights", len(lamps))
+                if lamps:
+                    padded = lamps + [((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))] * (MAX_LIGHTS - len(lamps))
+                    _set(prog, "u_lpos", np.array([p for p, _ in padded], np.float32).tobytes())
+                    _set(prog, "u_lcol", np.array([c for _, c in padded], np.float32).tobytes())
+            if self.tess.triangles:
+                self._vao.render()
+            for batch in self._batches:
+                batch.draw_lit()
             ctx.depth_func = "<"
-            if ink > 0:
+            if ink > 0 and self.tess.triangles:  # no ink on instances: a crowd would turn black
                 line_px = max(1.0, width / 1280.0)
                 out = r._outline
                 _set(out, "u_xf", 0)
                 _set(out, "u_vp", vp)
-                eye = np.asarray(gf_cam.transform, np.float64)[3, :3]
                 _set(out, "u_eye", tuple(float(v) for v in eye))
                 _set(out, "u_px", (2.0 * line_px / width, 2.0 * line_px / height))
                 _set(out, "u_ink", tuple(0.08 + (1 - ink) * 0.5 for _ in range(3)))
@@ -435,6 +553,159 @@ class StageScene:
     def release(self) -> None:
         for obj in (self._vao, self._shadow_vao, self._outline_vao, self._vbo, self._xf):
             obj.release()
+        for batch in self._batches:
+            batch.release()
+
+
+MAX_LIGHTS = 8
+SHADOW_FULL_INSTANCES = 2000  # more instances than this cast box shadows
+_LAYOUT = "3f 3f 3f 1f 1f 1f 1f"
+_NAMES = ("in_pos", "in_nrm", "in_col", "in_prim", "in_obj", "in_surface", "in_emit")
+_SHADOW_LAYOUT = "3f 12x 12x 1f 12x"
+_OUTLINE_LAYOUT = "3f 3f 12x 1f 12x"
+_INSTANCE_LAYOUT = "16f 3f/i"
+
+
+def _interleave(*columns: NDArray[np.float32]) -> bytes:
+    """Vertex columns side by side, as the VBO layout reads them (a byte of padding if empty)."""
+    rows = [c.reshape(len(c), -1) for c in columns]
+    data = np.concatenate(rows, axis=1).astype(np.float32) if len(rows[0]) else np.zeros((0, 13))
+    return data.tobytes() if len(data) else b"\0" * 52
+
+
+class _Lights:
+    """The stage's UsdLux sphere lights: street lamps and practicals."""
+
+    def __init__(self, lights: list[tuple[Any, tuple[float, float, float]]]) -> None:
+        self.lights = lights  # (prim, colour x intensity)
+
+    def nearest(self, time: float, eye: NDArray[np.float64]
+                ) -> list[tuple[tuple[float, float, float], tuple[float, float, float]]]:  # fmt: skip
+        """The ones nearest the camera, as many as the shader takes."""
+        if not self.lights:
+            return []
+        from pxr import UsdGeom
+
+        cache = UsdGeom.XformCache(time)
+        placed = []
+        for prim, colour in self.lights:
+            m = np.asarray(cache.GetLocalToWorldTransform(prim), np.float64)
+            placed.append((float(np.linalg.norm(m[3, :3] - eye)), tuple(float(v) for v in m[3, :3]), colour))
+        placed.sort(key=lambda x: x[0])
+        return [(p, c) for _, p, c in placed[:MAX_LIGHTS]]  # type: ignore[misc]
+
+
+def _stage_lights(stage: Any) -> _Lights:
+    from pxr import Usd, UsdGeom, UsdLux
+
+    found = []
+    for prim in stage.Traverse():
+        if not prim.IsA(UsdLux.SphereLight):
+            continue
+        if UsdGeom.Imageable(prim).ComputeVisibility() == UsdGeom.Tokens.invisible:
+            continue
+        light = UsdLux.SphereLight(prim)
+        colour = light.GetColorAttr().Get(Usd.TimeCode.Default()) or (1.0, 1.0, 1.0)
+        intensity = float(light.GetIntensityAttr().Get(Usd.TimeCode.Default()) or 0.0)
+        exposure = float(light.GetExposureAttr().Get(Usd.TimeCode.Default()) or 0.0)
+        k = intensity * 2.0**exposure
+        found.append((prim, (float(colour[0]) * k, float(colour[1]) * k, float(colour[2]) * k)))
+    return _Lights(found)
+
+
+class _BatchDraw:
+    """One point instancer on the GPU: per prototype its triangles and a box stand-in,
+    and each frame's instance matrices split into near (full) and far (box) sets."""
+
+    def __init__(self, renderer: Renderer, batch: InstanceBatch, identity_row: int) -> None:
+        self.r = renderer
+        self.batch = batch
+        self.parts: dict[int, tuple[Any, Any, Any, Any]] = {}  # proto -> vbo, lit vao, depth vao, ibuf
+        self.boxes: dict[int, tuple[Any, Any, Any, Any]] = {}
+        for k, v in batch.protos.items():
+            obj = np.full(len(v.positions), batch.object_index, np.float32)
+            self.parts[k] = self._vaos(_interleave(v.positions, v.normals, v.colours, v.prim_index, obj,
+                                                   v.surface, v.emission))  # fmt: skip
+            lo, hi = batch.boxes[k]
+            p, n = box_mesh(1.0)
+            p = (p + 0.5) * (hi - lo) + lo
+            m = len(p)
+            self.boxes[k] = self._vaos(_interleave(
+                p.astype(np.float32), n, np.ones((m, 3), np.float32), np.full(m, identity_row, np.float32),
+                np.full(m, batch.object_index, np.float32), np.full(m, 3.0, np.float32),
+                np.zeros(m, np.float32)))  # fmt: skip
+        self._time: float | None = None
+        self.matrices = np.zeros((0, 4, 4), np.float32)
+        self.indices = np.zeros(0, np.int32)
+        self.colours = np.zeros((0, 3), np.float32)
+        self.near: dict[int, int] = {}
+        self.far: dict[int, int] = {}
+
+    def _vaos(self, data: bytes) -> tuple[Any, Any, Any, Any]:
+        ctx = self.r.ctx
+        vbo = ctx.buffer(data)
+        ibuf = ctx.buffer(reserve=76)
+        lit = ctx.vertex_array(self.r._geo_i, [(vbo, _LAYOUT, *_NAMES),
+                                               (ibuf, _INSTANCE_LAYOUT, "in_inst", "in_icol")])  # fmt: skip
+        depth = ctx.vertex_array(self.r._shadow_i, [(vbo, _SHADOW_LAYOUT, "in_pos", "in_prim"),
+                                                    (ibuf, "16f 12x/i", "in_inst")])  # fmt: skip
+        return vbo, lit, depth, ibuf
+
+    def pose(self, time: float) -> None:
+        if self._time is not None and (not self.batch.varying or self._time == time):
+            return
+        self._time = time
+        self.matrices, self.indices = instance_transforms(self.batch, time)
+        n = len(self.indices)
+        colours = self.batch.colours
+        if colours is None or len(colours) < n:
+            self.colours = np.full((n, 3), 0.6, np.float32)
+        else:
+            self.colours = colours[:n]
+
+    def split(self, eye: NDArray[np.float64] | None) -> None:
+        """Upload this camera's near and far instances, per prototype. With no camera (the
+        shadow map): all in full when there are few, all as boxes when there are many."""
+        if eye is None:
+            near = np.full(len(self.indices), len(self.indices) <= SHADOW_FULL_INSTANCES)
+        else:
+            d = np.linalg.norm(self.matrices[:, 3, :3] - eye.astype(np.float32), axis=1)
+            near = d < self.batch.lod_m
+        self.near, self.far = {}, {}
+        for k in self.parts:
+            of = self.indices == k
+            for chosen, target, store in ((of & near, self.parts[k], self.near),
+                                          (of & ~near, self.boxes[k], self.far)):  # fmt: skip
+                count = int(chosen.sum())
+                store[k] = count
+                if count:
+                    rows = np.concatenate([self.matrices[chosen].reshape(count, 16), self.colours[chosen]],
+                                          axis=1).astype(np.float32)  # fmt: skip
+                    ibuf = target[3]
+                    if ibuf.size < rows.nbytes:
+                        ibuf.orphan(rows.nbytes)
+                    ibuf.write(rows.tobytes())
+
+    def draw_depth(self, prog: Any, matrix: bytes) -> None:
+        """Depth only, of the instances as last split (the shadow map, or the pre-pass)."""
+        _set(prog, "u_xf", 0)
+        _set(prog, "u_light", matrix)
+        for counts, vaos in ((self.near, self.parts), (self.far, self.boxes)):
+            for k, count in counts.items():
+                if count:
+                    vaos[k][2].render(instances=count)
+
+    def draw_lit(self) -> None:
+        for counts, vaos in ((self.near, self.parts), (self.far, self.boxes)):
+            for k, count in counts.items():
+                if count:
+                    vaos[k][1].render(instances=count)
+
+    def release(self) -> None:
+        for group in (self.parts, self.boxes):
+            for objs in group.values():
+                for obj in reversed(objs):
+                    obj.release()
 
 
 def line_art(depth: NDArray[np.float32], ids: NDArray[np.int32], normals: NDArray[np.float32],

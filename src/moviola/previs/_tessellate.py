@@ -6,7 +6,16 @@ prims' world matrices change (mannequins walk, cameras move), so a frame costs
 one ``XformCache`` sweep, not a re-tessellation.
 
 Cubes, spheres, capsules, cylinders, cones and polygon meshes are understood;
-other prim types are skipped with a note, never guessed at.
+other prim types are skipped with a note, never guessed at. A
+``UsdGeomPointInstancer`` (a crowd, falling snow) is tessellated once per
+prototype and drawn instanced: its prototypes may be animated (a crowd's idle
+sway, a tile of snow falling), and each instance's transform comes from USD's
+own ``ComputeInstanceTransformsAtTime``, velocities included.
+
+A gprim's ``primvars:moviola:surface`` says how it is shaded: ``windows`` (a
+facade of storeys and bays, lit at night), ``emissive`` (a lamp, a glowing
+flake: ``primvars:moviola:emission`` is its strength) or ``instance`` (a
+prototype part that takes each instance's own colour).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 F32 = NDArray[np.float32]
+#: Surface codes for the shader (``primvars:moviola:surface``).
+SURFACES = {"plain": 0.0, "windows": 1.0, "emissive": 2.0, "instance": 3.0}
 
 
 @dataclass
@@ -34,10 +45,44 @@ class Tessellation:
     prims: list[Any]  # Usd.Prim per prim index
     objects: list[str]  # object names; objects[i - 1] is id i
     skipped: list[str] = field(default_factory=list)
+    surface: F32 = field(default_factory=lambda: np.zeros(0, np.float32))  # (n,) SURFACES code
+    emission: F32 = field(default_factory=lambda: np.zeros(0, np.float32))  # (n,)
+    #: Per prim: the prototype root its matrix is relative to (None: world).
+    roots: list[Any] = field(default_factory=list)
+    batches: list[InstanceBatch] = field(default_factory=list)
 
     @property
     def triangles(self) -> int:
         return len(self.positions) // 3
+
+
+@dataclass
+class Vertices:
+    """Triangles of one prototype, in its root's space (the same columns as Tessellation)."""
+
+    positions: F32
+    normals: F32
+    colours: F32
+    prim_index: F32
+    surface: F32
+    emission: F32
+
+    @property
+    def triangles(self) -> int:
+        return len(self.positions) // 3
+
+
+@dataclass
+class InstanceBatch:
+    """A point instancer: each prototype's triangles, drawn once per instance of it."""
+
+    instancer: Any  # Usd.Prim
+    object_index: int
+    protos: dict[int, Vertices]  # prototype index -> its triangles
+    colours: F32 | None  # (instances, 3) from primvars:displayColor, per instance
+    varying: bool  # instance transforms change over time
+    lod_m: float  # beyond this distance from the camera an instance is drawn as a box
+    boxes: dict[int, tuple[F32, F32]] = field(default_factory=dict)  # proto -> (lo, hi)
 
 
 def _pxr() -> Any:
@@ -180,59 +225,180 @@ def _shape(prim: Any, time: Any) -> tuple[F32, F32] | None:
     return None
 
 
+GROUPS = ("Characters", "Set", "Props", "Elements", "Crowds", "Weather", "Lights")
+
+
 def object_name(path: str) -> str:
-    """The object a prim belongs to: a character, or a set piece."""
+    """The object a prim belongs to: a character, a set piece, a VFX element, a crowd."""
     parts = path.strip("/").split("/")
-    if len(parts) >= 3 and parts[0] == "World" and parts[1] in ("Characters", "Set", "Props"):
+    if len(parts) >= 3 and parts[0] == "World" and parts[1] in GROUPS:
         return parts[2]
     return parts[1] if len(parts) > 1 else parts[0]
 
 
+def _surface(prim: Any, time: Any) -> tuple[float, float]:
+    _, UsdGeom = _pxr()
+    api = UsdGeom.PrimvarsAPI(prim)
+    surface = api.GetPrimvar("moviola:surface")
+    kind = str(surface.Get(time)) if surface and surface.HasValue() else "plain"
+    emission = api.GetPrimvar("moviola:emission")
+    strength = float(emission.Get(time)) if emission and emission.HasValue() else 0.0
+    return SURFACES.get(kind, 0.0), strength
+
+
+def _drawable(prim: Any) -> bool:
+    _, UsdGeom = _pxr()
+    if not prim.IsA(UsdGeom.Gprim):
+        return False
+    imageable = UsdGeom.Imageable(prim)
+    if imageable.ComputeVisibility() == UsdGeom.Tokens.invisible:
+        return False
+    return imageable.ComputePurpose() not in (UsdGeom.Tokens.guide, UsdGeom.Tokens.proxy)
+
+
+def _under_instancer(prim: Any) -> bool:
+    _, UsdGeom = _pxr()
+    parent = prim.GetParent()
+    while parent and not parent.IsPseudoRoot():
+        if parent.IsA(UsdGeom.PointInstancer):
+            return True
+        parent = parent.GetParent()
+    return False
+
+
+class _Builder:
+    """Collects triangles prim by prim, for the stage or for one prototype."""
+
+    def __init__(self) -> None:
+        self.pos: list[F32] = []
+        self.nrm: list[F32] = []
+        self.col: list[F32] = []
+        self.pidx: list[F32] = []
+        self.sur: list[F32] = []
+        self.emi: list[F32] = []
+        self.oidx: list[F32] = []
+
+    def add(self, p: F32, n: F32, rgb: tuple[float, ...], prim_index: int, surface: tuple[float, float],
+            object_index: int) -> None:  # fmt: skip
+        k = len(p)
+        self.pos.append(p)
+        self.nrm.append(n)
+        self.col.append(np.tile(np.asarray(rgb, np.float32), (k, 1)))
+        self.pidx.append(np.full(k, prim_index, np.float32))
+        self.sur.append(np.full(k, surface[0], np.float32))
+        self.emi.append(np.full(k, surface[1], np.float32))
+        self.oidx.append(np.full(k, object_index, np.float32))
+
+    def arrays(self) -> tuple[F32, ...]:
+        if not self.pos:
+            e3, e1 = np.zeros((0, 3), np.float32), np.zeros(0, np.float32)
+            return e3, e3, e3, e1, e1, e1, e1
+        return tuple(np.concatenate(a) for a in (self.pos, self.nrm, self.col, self.pidx, self.sur,
+                                                 self.emi, self.oidx))  # fmt: skip
+
+
 def tessellate(stage: Any) -> Tessellation:
-    """Every visible gprim of the stage (cameras and guides excluded)."""
+    """Every visible gprim of the stage (cameras and guides excluded), instancers batched."""
     Usd, UsdGeom = _pxr()
     time = Usd.TimeCode.Default()
-    pos, nrm, col, pidx, oidx = [], [], [], [], []
+    main = _Builder()
     prims: list[Any] = []
+    roots: list[Any] = []
     objects: list[str] = []
     skipped: list[str] = []
-    for prim in stage.Traverse():
-        if not prim.IsA(UsdGeom.Gprim):
-            continue
-        imageable = UsdGeom.Imageable(prim)
-        if imageable.ComputeVisibility() == UsdGeom.Tokens.invisible:
-            continue
-        if imageable.ComputePurpose() in (UsdGeom.Tokens.guide, UsdGeom.Tokens.proxy):
-            continue
-        shape = _shape(prim, time)
-        if shape is None:
-            skipped.append(str(prim.GetPath()))
-            continue
-        p, n = shape
-        if len(p) == 0:
-            continue
-        colour = UsdGeom.Gprim(prim).GetDisplayColorAttr().Get(time)
-        rgb = tuple(colour[0]) if colour else (0.6, 0.6, 0.6)
+    batches: list[InstanceBatch] = []
+
+    def object_of(prim: Any) -> int:
         name = object_name(str(prim.GetPath()))
         if name not in objects:
             objects.append(name)
-        pos.append(p)
-        nrm.append(n)
-        col.append(np.tile(np.asarray(rgb, np.float32), (len(p), 1)))
-        pidx.append(np.full(len(p), len(prims), np.float32))
-        oidx.append(np.full(len(p), objects.index(name) + 1, np.float32))
+        return objects.index(name) + 1
+
+    def shaped(prim: Any) -> tuple[F32, F32, tuple[float, ...]] | None:
+        shape = _shape(prim, time)
+        if shape is None:
+            skipped.append(str(prim.GetPath()))
+            return None
+        if len(shape[0]) == 0:
+            return None
+        colour = UsdGeom.Gprim(prim).GetDisplayColorAttr().Get(time)
+        return shape[0], shape[1], tuple(colour[0]) if colour else (0.6, 0.6, 0.6)
+
+    for prim in stage.Traverse():
+        if prim.IsA(UsdGeom.PointInstancer):
+            if UsdGeom.Imageable(prim).ComputeVisibility() != UsdGeom.Tokens.invisible:
+                batch = _instancer_batch(prim, object_of(prim), prims, roots, shaped)
+                if batch is not None:
+                    batches.append(batch)
+            continue
+        if not _drawable(prim) or _under_instancer(prim):
+            continue
+        got = shaped(prim)
+        if got is None:
+            continue
+        main.add(got[0], got[1], got[2], len(prims), _surface(prim, time), object_of(prim))
         prims.append(prim)
-    if not prims:
-        empty = np.zeros((0, 3), np.float32)
-        return Tessellation(empty, empty, empty, np.zeros(0, np.float32), np.zeros(0, np.float32),
-                            [], [], skipped)  # fmt: skip
-    return Tessellation(
-        np.concatenate(pos), np.concatenate(nrm), np.concatenate(col),
-        np.concatenate(pidx), np.concatenate(oidx), prims, objects, skipped,
-    )  # fmt: skip
+        roots.append(None)
+    pos, nrm, col, pidx, sur, emi, oidx = main.arrays()
+    return Tessellation(pos, nrm, col, pidx, oidx, prims, objects, skipped, sur, emi, roots, batches)
 
 
-def world_matrices(prims: list[Any], time: float) -> NDArray[np.float32]:
+def _instancer_batch(prim: Any, object_index: int, prims: list[Any], roots: list[Any],
+                     shaped: Any) -> InstanceBatch | None:  # fmt: skip
+    """A point instancer's prototypes as triangles in their roots' space."""
+    Usd, UsdGeom = _pxr()
+    time = Usd.TimeCode.Default()
+    inst = UsdGeom.PointInstancer(prim)
+    targets = inst.GetPrototypesRel().GetTargets()
+    protos: dict[int, Vertices] = {}
+    boxes: dict[int, tuple[F32, F32]] = {}
+    for k, path in enumerate(targets):
+        root = prim.GetStage().GetPrimAtPath(path)
+        if not root:
+            continue
+        build = _Builder()
+        for part in Usd.PrimRange(root):
+            if not _drawable(part):
+                continue
+            got = shaped(part)
+            if got is None:
+                continue
+            build.add(got[0], got[1], got[2], len(prims), _surface(part, time), object_index)
+            prims.append(part)
+            roots.append(root)
+        pos, nrm, col, pidx, sur, emi, _ = build.arrays()
+        if len(pos):
+            protos[k] = Vertices(pos, nrm, col, pidx, sur, emi)
+            bound = UsdGeom.BBoxCache(time, [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+            box = bound.ComputeUntransformedBound(root).ComputeAlignedRange()
+            boxes[k] = (np.asarray(box.GetMin(), np.float32), np.asarray(box.GetMax(), np.float32))
+    if not protos:
+        return None
+    colours = None
+    primvar = UsdGeom.PrimvarsAPI(prim).GetPrimvar("displayColor")
+    if primvar and primvar.HasValue() and primvar.GetInterpolation() in ("vertex", "varying"):
+        colours = np.asarray(primvar.ComputeFlattened(time), np.float32).reshape(-1, 3)
+    varying = any(a.ValueMightBeTimeVarying() for a in (
+        inst.GetPositionsAttr(), inst.GetOrientationsAttr(), inst.GetScalesAttr(),
+        inst.GetProtoIndicesAttr(), inst.GetVelocitiesAttr()))  # fmt: skip
+    lod = prim.GetCustomDataByKey("moviola:lod_m")
+    return InstanceBatch(prim, object_index, protos, colours, varying,
+                         float(lod) if lod is not None else 1e9, boxes)  # fmt: skip
+
+
+def instance_transforms(batch: InstanceBatch, time: float) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
+    """World matrices (n, 4, 4), USD row-vector layout, and each instance's prototype index."""
+    Usd, UsdGeom = _pxr()
+    inst = UsdGeom.PointInstancer(batch.instancer)
+    at = Usd.TimeCode(time)
+    local = np.asarray(inst.ComputeInstanceTransformsAtTime(at, at), np.float64).reshape(-1, 4, 4)
+    world = np.asarray(UsdGeom.XformCache(at).GetLocalToWorldTransform(batch.instancer), np.float64)
+    indices = np.asarray(inst.GetProtoIndicesAttr().Get(at) or [], np.int32)
+    n = min(len(local), len(indices))
+    return (local[:n] @ world).astype(np.float32), indices[:n]
+
+
+def world_matrices(prims: list[Any], time: float, roots: list[Any] | None = None) -> NDArray[np.float32]:
     """(n, 7, 4): per prim the model matrix' columns, then the normal matrix' columns.
 
     USD matrices are row-vector; the transpose is the column-vector matrix
@@ -241,8 +407,15 @@ def world_matrices(prims: list[Any], time: float) -> NDArray[np.float32]:
     _, UsdGeom = _pxr()
     cache = UsdGeom.XformCache(time)
     out = np.zeros((len(prims), 7, 4), np.float32)
+    inverse: dict[Any, NDArray[np.float64]] = {}
     for i, prim in enumerate(prims):
         m = np.asarray(cache.GetLocalToWorldTransform(prim), np.float64)
+        root = roots[i] if roots else None
+        if root is not None:  # a prototype part: relative to its prototype's root
+            key = root.GetPath()
+            if key not in inverse:
+                inverse[key] = np.linalg.inv(np.asarray(cache.GetLocalToWorldTransform(root), np.float64))
+            m = m @ inverse[key]
         out[i, :4] = m
         try:
             normal = np.linalg.inv(m[:3, :3])  # inverse-transpose, stored by columns

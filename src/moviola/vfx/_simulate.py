@@ -39,6 +39,7 @@ import numpy as np
 import pymunk
 from numpy.typing import NDArray
 
+from ..core._collapse_timing import STOREY_M, front_accel, front_depth
 from ._fracture import Fracture
 
 F32 = NDArray[np.float32]
@@ -229,7 +230,7 @@ def simulate(fracture: Fracture, settings: SimSettings, *,
     poses = np.zeros((steps + 1, len(bodies), 3), np.float32)
     top = min((sh.bbox[1] for sh in fracture.shards), default=0)
     span = max(max((sh.bbox[3] for sh in fracture.shards), default=1) - top, 1)
-    storey = 3.5 * ppm
+    storey = STOREY_M * ppm
     alive = list(bonds)
     blasted = False
 
@@ -310,12 +311,10 @@ def _schedule(s: SimSettings, tau: float, fx: float, fy: float, top: float, span
     if tau < 0:
         return lambda bond: 1.0
     if s.mode == "pancake":
-        # a front that runs down from the failure point at a little under free fall
-        # (progressive collapses measure 0.6-0.9 g), deeper where it started
-        accel = 0.8 * GRAVITY
-        if s.duration_s:  # the front reaches the foot in the time asked for (within 0.2-3 g)
-            accel = min(3.0 * GRAVITY, max(0.2 * GRAVITY, 2.0 * (span / s.px_per_m) / s.duration_s**2))
-        depth = 0.5 * accel * s.px_per_m * tau * tau + storey * 0.5
+        # a front that runs down from the failure point at a little under free fall, or
+        # reaching the foot in the time asked for: the model the previs's tower falls by too
+        accel = front_accel(span / s.px_per_m, s.duration_s)
+        depth = front_depth(tau, accel, storey / s.px_per_m) * s.px_per_m
 
         def pancake(bond: _Bond) -> float:
             ahead = fy + depth - bond.y - abs(bond.x - fx) * 0.25
