@@ -11,12 +11,12 @@ from ._layout import (
     FIRST_FRAME,
     build_scene_stage,
     camera_rotation,
-    plan_to_world,
     project_point,
     shot_timings,
     validate_stage,
 )
 from ._pipeline import PrevisResult, run_previs
+from ._prims import plan_to_world
 from ._render import EGL_PACKAGES, Frame, Look, Renderer, create_context
 from ._scratch import ScratchLine, ScratchTrack, assign_voices, render_scratch_track
 from ._stage_query import project_world, stage_cameras

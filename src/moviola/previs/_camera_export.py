@@ -26,7 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core import DocumentError, write_bytes_atomic, write_text_atomic
-from ._layout import _pxr, lens_mm, validate_stage
+from ._layout import lens_mm, validate_stage
+from ._prims import pxr as _pxr
 
 GLB_MAGIC = 0x46546C67  # "glTF"
 CHUNK_JSON = 0x4E4F534A  # "JSON"

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._layout import _safe
+from ._prims import safe as _safe
 
 
 @dataclass(frozen=True)
