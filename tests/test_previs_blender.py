@@ -18,9 +18,9 @@ import pytest
 
 pytest.importorskip("pxr")
 
-from moviola.plan import CAMERAS  # noqa: E402
-from moviola.previs._camera_export import export_shot_cameras  # noqa: E402
-from moviola.previs._layout import build_scene_stage  # noqa: E402
+from moviola.plan import CAMERAS
+from moviola.previs._camera_export import export_shot_cameras
+from moviola.previs._layout import build_scene_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))

@@ -247,7 +247,7 @@ def _timeline(project: Project) -> tuple[list[_Clip], float] | None:
         timeline = otio.adapters.read_from_file(str(path))
         clips: list[_Clip] = []
         rate = 0.0
-        for clip in timeline.find_clips():
+        for clip in (c for track in timeline.video_tracks() for c in track.find_clips()):
             sr = clip.source_range
             rate = float(sr.duration.rate)
             ref = clip.media_reference

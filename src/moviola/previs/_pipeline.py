@@ -416,15 +416,16 @@ def run_previs(
                                      "purpose", "subjects", "vfx", "vfx_kind") if k in meta
             } | {"stage_frame": cut.stage_start}))  # fmt: skip
             at += cut.frames
+    heard = bool(track is not None and not track.notice)  # the movie has the scratch track
     editorial_key = _digest([(c.name, c.scene, c.start, c.frames, c.metadata) for c in clips],
-                            fps, str(movie.resolve()), title)  # fmt: skip
+                            fps, str(movie.resolve()), title, heard)  # fmt: skip
     editorial = {k: out_dir / f for k, f in (("otio", "timeline.otio"), ("edl", "timeline.edl"),
                                               ("fcp7", "timeline.xml"), ("fcpx", "timeline.fcpxml"))}  # fmt: skip
     wrote_exports = 0
     if state.get("exports", "editorial") != editorial_key or not all(
         p.exists() for p in editorial.values()
     ):
-        otio_timeline = build_timeline(clips, fps, movie, f"{title} previs")
+        otio_timeline = build_timeline(clips, fps, movie, f"{title} previs", audio=heard)
         editorial = write_timeline_files(otio_timeline, out_dir)
         problems = check_round_trip(editorial, otio_timeline)
         notices += [f"editorial round trip: {p}" for p in problems]
