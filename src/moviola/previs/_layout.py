@@ -12,9 +12,8 @@ rule applied) in USD's lens units: tenths of a scene unit, so in a metre stage
 
 from __future__ import annotations
 
+import json
 import math
-import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,17 @@ from typing import Any
 from ..plan import CAMERAS, Shot
 from ..plan._audit import blocking_from_json
 from ..script import parse_heading
+from ._crowds import stage_crowds
+from ._elements import Element, stage_elements
 from ._poses import pose_cues
 from ._prims import box as _box
 from ._prims import plan_to_world
 from ._prims import pxr as _pxr
 from ._prims import safe as _safe
 from ._props import Prop, insert_props, place_props
+from ._sets import stage_set
+from ._staging import Staging
+from ._weather import stage_weather
 
 FIRST_FRAME = 1001
 #: Mannequin colours, one per character in order (they tell people apart at a glance).
@@ -100,11 +104,14 @@ def build_scene_stage(
     path: Path | None = None,
     *,
     beats: list[dict[str, Any]] | None = None,
+    staging: Staging | None = None,
 ) -> Any:
     """A USD stage for one scene of a plan (in memory, or a new layer at ``path``).
 
     ``beats`` are the breakdown's beats of the scene (with their text): the action
-    lines set the mannequins' poses (sits, runs, points, falls).
+    lines set the mannequins' poses (sits, runs, points, falls). ``staging`` is what
+    the script says the scene looks like (the hour, colour words, weather, extras,
+    the storeys of a tower): the set, its lights, crowds, weather and VFX elements.
     """
     _Gf, _Sdf, Usd, UsdGeom = _pxr()
     stage = Usd.Stage.CreateNew(str(path)) if path else Usd.Stage.CreateInMemory()
@@ -125,8 +132,19 @@ def build_scene_stage(
     world.GetPrim().SetCustomDataByKey("moviola:scene", str(scene["number"]))
     world.GetPrim().SetCustomDataByKey("moviola:int_ext", heading.int_ext or "")
     world.GetPrim().SetCustomDataByKey("moviola:time_of_day", heading.time_of_day or "")
-    world.GetPrim().SetCustomDataByKey("moviola:set_kind", blocking.kind)
-    _set_proxy(stage, blocking, str(scene.get("heading", "")))
+    staging = staging or Staging()
+    if staging.hour:  # the hour the breakdown resolved: a CONTINUOUS scene stays as dark
+        world.GetPrim().SetCustomDataByKey("moviola:hour", staging.hour)
+    for key, tint in (("moviola:sky_tint", staging.sky_tint), ("moviola:light_tint", staging.light_tint)):
+        if tint is not None:
+            world.GetPrim().SetCustomDataByKey(key, _Gf.Vec3f(*tint))
+    hour = (staging.hour or heading.time_of_day or "").upper()
+    night = any(w in hour for w in ("NIGHT", "DUSK", "EVENING", "NOCHE", "MIDNIGHT", "SUNSET"))
+    texts = [str(b.get("text", "")) for b in beats or [] if b.get("kind") == "action"]
+    looks_up = any(s.camera.tilt > 8.0 or s.angle == "low" for s in shots)
+    built = stage_set(stage, blocking, str(scene.get("heading", "")), texts, night=night,
+                      looks_up=looks_up, ground=staging.ground)  # fmt: skip
+    world.GetPrim().SetCustomDataByKey("moviola:set_kind", built.kind)
     frames = beat_frames(scene, fps)
     cues = pose_cues(beats or [], list(blocking.people))
     if blocking.kind in ("vehicle", "bus"):  # passengers and drivers sit from the start
@@ -142,12 +160,40 @@ def build_scene_stage(
         UsdGeom.Xform.Define(stage, "/World/Props")
     for prop in props:
         _prop(stage, f"/World/Props/{_safe(prop.name)}", prop)
+    keep_clear = [(m.x, m.y) for p in blocking.people.values() for m in p.marks]
+    keep_clear += [(s.camera.x, s.camera.y) for s in shots]
+    crowds = stage_crowds(stage, staging.crowds, built.kind, built.slots, blocking, keep_clear, last, fps)
+    weather = stage_weather(stage, staging.weather, shots, fps, last)
+    elements = stage_elements(stage, scene, shots, fps, staging, timings, frames, beats or [], last)
+    if crowds or weather or elements:
+        world.GetPrim().SetCustomDataByKey("moviola:staged", json.dumps({
+            "set": built.kind,
+            "elements": [{"name": e.name, "kind": e.kind, "shots": list(e.shots), "first": e.first,
+                          "last": e.last, **e.detail} for e in elements],
+            "crowds": [{"name": c.name, "count": c.count, "asked": c.asked, "where": c.where} for c in crowds],
+            "weather": [{"name": w.name, "columns": w.columns, "flakes": w.flakes} for w in weather],
+        }, sort_keys=True))  # fmt: skip
     UsdGeom.Xform.Define(stage, "/World/Cameras")
     for shot in shots:
         timing = timings.get(shot.id, ShotTiming(FIRST_FRAME, FIRST_FRAME))
         ident = "".join(ch if ch.isalnum() else "_" for ch in shot.id)
-        _camera(stage, f"/World/Cameras/shot_{ident}", shot, timing)
+        cam = _camera(stage, f"/World/Cameras/shot_{ident}", shot, timing)
+        subjects = shot_subjects(shot, elements, [c.name for c in crowds], [w.name for w in weather])
+        if subjects:  # what the shot is of besides its characters: the checks look for them
+            from pxr import Vt
+
+            cam.GetPrim().SetCustomDataByKey("moviola:subjects", Vt.StringArray(subjects))
     return stage
+
+
+def shot_subjects(shot: Shot, elements: list[Element], crowds: list[str], weather: list[str]) -> list[str]:
+    """The staged objects a shot is of: its VFX element, the crowd of a crowd shot, the weather."""
+    out = [e.name for e in elements if shot.id in e.shots and e.kind != "dust"]
+    if shot.vfx_kind == "crowd" or shot.purpose == "crowd":
+        out += crowds[:1]
+    if shot.vfx_kind == "weather":
+        out += weather[:1]
+    return out
 
 
 def _prop(stage: Any, path: str, prop: Prop) -> None:
@@ -164,57 +210,6 @@ def _prop(stage: Any, path: str, prop: Prop) -> None:
     lo = Gf.Vec3f(-0.5, -0.5, -0.5)
     cube.CreateExtentAttr([lo, -lo])
     cube.GetPrim().SetCustomDataByKey("moviola:prop", prop.kind)
-
-
-def _set_proxy(stage: Any, blocking: Any, heading: str = "") -> None:
-    """Ground, and walls, a vehicle body or buildings by the set's kind."""
-    _, _, _, UsdGeom = _pxr()
-    UsdGeom.Xform.Define(stage, "/World/Set")
-    w, d = blocking.width, blocking.depth
-    grey = (0.55, 0.55, 0.55)
-    ground = max(w, d) * (3.0 if blocking.kind in ("street", "large", "vista", "rooftop") else 1.2)
-    if blocking.kind in ("vehicle", "bus"):
-        ground = 120.0  # the road the vehicle is on, to the horizon
-    _box(stage, "/World/Set/ground", (0.0, -0.05, 0.0), (ground, 0.1, ground), (0.42, 0.42, 0.40))
-    if blocking.kind in ("room", "corridor"):
-        h = 2.7
-        for name, c, s in (
-            ("wall_back", (0.0, h / 2, -d / 2), (w, h, 0.1)),
-            ("wall_left", (-w / 2, h / 2, 0.0), (0.1, h, d)),
-            ("wall_right", (w / 2, h / 2, 0.0), (0.1, h, d)),
-        ):
-            _box(stage, f"/World/Set/{name}", c, s, grey)
-    elif blocking.kind in ("vehicle", "bus"):
-        # A cutaway shell: floor and sides up to the windows, no roof, so a camera
-        # outside (as on a car rig) or above still sees the people inside.
-        body = (0.75, 0.65, 0.2)
-        ww, dd = w + 0.2, d + 0.4
-        _box(stage, "/World/Set/floor", (0.0, 0.05, 0.0), (ww, 0.1, dd), body)
-        for name, c, size in (
-            ("side_l", (-ww / 2, 0.5, 0.0), (0.06, 0.9, dd)),
-            ("side_r", (ww / 2, 0.5, 0.0), (0.06, 0.9, dd)),
-            ("front", (0.0, 0.5, -dd / 2), (ww, 0.9, 0.06)),
-            ("back", (0.0, 0.5, dd / 2), (ww, 0.9, 0.06)),
-        ):
-            _box(stage, f"/World/Set/{name}", c, size, body)
-    elif blocking.kind == "vista" and re.search(r"\b(SKYLINE|CITY|DOWNTOWN)\b", heading.upper()):
-        # A city skyline: towers in a band ahead of the cameras.
-        rng = random.Random(f"skyline {blocking.width} {blocking.depth}")
-        for i in range(40):
-            x = -160.0 + 320.0 * (i + rng.random() * 0.6) / 40
-            y = 90.0 + rng.random() * 130.0
-            height = 10.0 + rng.random() ** 2 * 80.0
-            span = 8.0 + rng.random() * 10.0
-            shade = 0.45 + rng.random() * 0.2
-            _box(stage, f"/World/Set/tower_{i}", plan_to_world(x, y, height / 2),
-                 (span, height, span), (shade, shade, shade * 1.04))  # fmt: skip
-    elif blocking.kind in ("street", "large", "rooftop"):
-        for i in range(4):
-            z = -d / 2 + d * (i + 0.5) / 4
-            for side in (-1, 1):
-                height = 12.0 + 6.0 * ((i + (side > 0)) % 3)
-                _box(stage, f"/World/Set/building_{'l' if side < 0 else 'r'}{i}",
-                     (side * (w / 2 + 5.0), height / 2, z), (8.0, height, d / 4 - 1.0), grey)  # fmt: skip
 
 
 WALK_SPEED = 1.4  # metres per second, an unhurried walk
@@ -379,7 +374,7 @@ def _limb(stage: Any, path: str, offset: tuple[float, float, float], radius: flo
     cap.CreateExtentAttr([Gf.Vec3f(-radius, -half, -radius), Gf.Vec3f(radius, half, radius)])
 
 
-def _camera(stage: Any, path: str, shot: Shot, timing: ShotTiming) -> None:
+def _camera(stage: Any, path: str, shot: Shot, timing: ShotTiming) -> Any:
     Gf, _Sdf, _, UsdGeom = _pxr()
     cam = UsdGeom.Camera.Define(stage, path)
     body = CAMERAS[shot.camera.body]
@@ -408,6 +403,7 @@ def _camera(stage: Any, path: str, shot: Shot, timing: ShotTiming) -> None:
     prim.SetCustomDataByKey("moviola:size", shot.size)
     prim.SetCustomDataByKey("moviola:frames", Gf.Vec2i(timing.start, timing.end))
     prim.SetMetadata("documentation", shot.description)
+    return cam
 
 
 def validate_stage(stage: Any) -> list[str]:

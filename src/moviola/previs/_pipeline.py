@@ -57,7 +57,7 @@ from ._stage_query import stage_cameras
 from ._state import State as _State
 from ._state import digest as _digest
 from ._state import file_digest as _file_digest
-from ._workflow import update_stage
+from ._workflow import project_stagings, update_stage
 
 PREVIS_SCHEMA = "Previs.1"
 BOARDS_VERSION = 1
@@ -214,8 +214,9 @@ def run_previs(
     out_dir.mkdir(exist_ok=True)  # only now: a refused --scenes leaves no folder behind
     cache.mkdir(parents=True, exist_ok=True)
 
-    # 3. Layout: one validated stage per scene whose plan changed.
+    # 3. Layout: one validated stage per scene whose plan (or what the script says of it) changed.
     done = step("layout")
+    stagings = project_stagings(project, shots, notices)
     stage_paths: dict[str, Path] = {}
     wrote = 0
     for i, scene in enumerate(scenes):
@@ -223,7 +224,7 @@ def run_previs(
         if progress:
             progress("layout", i, len(scenes))
         path, fresh, notice = update_stage(state, out_dir, scene, by_scene.get(number, []), fps,
-                                           beats.get(number))  # fmt: skip
+                                           beats.get(number), stagings.get(number))  # fmt: skip
         stage_paths[number] = path
         wrote += fresh
         if notice:

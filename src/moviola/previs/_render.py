@@ -25,7 +25,6 @@ from ..core._gl import EGL_PACKAGES, create_context
 from ._tessellate import (
     InstanceBatch,
     Tessellation,
-    box_mesh,
     instance_transforms,
     stage_bounds,
     tessellate,
@@ -96,7 +95,6 @@ void main() {
 
 _GEOMETRY_FS = """
 #version 330
-#define MAX_LIGHTS 8
 uniform mat4 u_view;
 uniform mat4 u_light;          // world -> light clip space
 uniform sampler2DShadow u_shadow;
@@ -105,36 +103,43 @@ uniform vec3 u_light_dir;      // towards the light
 uniform vec3 u_light_col;
 uniform vec3 u_sky_col; uniform vec3 u_ground_col;
 uniform vec3 u_fog_col; uniform float u_fog;
-uniform int u_nlights; uniform vec3 u_lpos[MAX_LIGHTS]; uniform vec3 u_lcol[MAX_LIGHTS];
+#if NLIGHTS > 0
+uniform vec3 u_lpos[NLIGHTS]; uniform vec3 u_lcol[NLIGHTS];
+#endif
 uniform float u_windows_lit;   // share of windows lit (night) ...
 uniform vec3 u_window_col;     // ... and their warm colour
 in vec3 v_world; in vec3 v_nrm; in vec3 v_col; in float v_obj;
 in vec3 v_local; in vec3 v_lnrm; in float v_surface; in float v_emit; in float v_seed;
 layout(location = 0) out vec4 o_col;    // display colour (fog applied, gamma 2)
 layout(location = 1) out vec4 o_data;   // view depth (m), object id, camera-space normal xy
-const vec2 DISK[4] = vec2[](vec2(0.93, 0.25), vec2(-0.25, 0.93), vec2(-0.93, -0.25),
-    vec2(0.25, -0.93));
+const vec2 DISK[2] = vec2[](vec2(0.71, 0.71), vec2(-0.71, -0.71));
 float shadow(vec3 n) {
     vec4 lc = u_light * vec4(v_world + n * 0.03, 1.0);
     vec3 p = lc.xyz / lc.w * 0.5 + 0.5;
     if (p.x < 0.0 || p.x > 1.0 || p.y < 0.0 || p.y > 1.0 || p.z > 1.0) return 1.0;
-    float lit = 0.0;  // bilinear compares (2x2 PCF each) on a small disc: soft edges
-    for (int k = 0; k < 4; k++)
-        lit += texture(u_shadow, vec3(p.xy + DISK[k] * u_shadow_texel * 1.6, p.z - 0.0015));
-    return lit / 4.0;
+    float lit = 0.0;  // two bilinear compares (2x2 PCF each) across a small disc: soft edges
+    for (int k = 0; k < 2; k++)
+        lit += texture(u_shadow, vec3(p.xy + DISK[k] * u_shadow_texel * 1.2, p.z - 0.0015));
+    return lit / 2.0;
 }
 float hash(vec3 p) { return fract(sin(dot(p, vec3(12.9898, 78.233, 37.719))) * 43758.5453); }
 void main() {
     vec3 n = normalize(v_nrm);
     float ndl = max(dot(n, u_light_dir), 0.0);
+#if SHADOWS
     float sh = ndl > 0.0 ? shadow(n) : 0.0;
+#else
+    float sh = 1.0;            // moonlight: too faint a key to cast a shadow worth drawing
+#endif
     vec3 hemi = mix(u_ground_col, u_sky_col, n.y * 0.5 + 0.5);
     vec3 lamps = vec3(0.0);    // street lights and practicals: no shadows, soft falloff
-    for (int k = 0; k < u_nlights; k++) {
+#if NLIGHTS > 0
+    for (int k = 0; k < NLIGHTS; k++) {  // a constant count: unrolled, no per-pixel loop
         vec3 l = u_lpos[k] - v_world;
         float d2 = dot(l, l);
         lamps += u_lcol[k] * max(dot(n, l * inversesqrt(max(d2, 1e-4))), 0.0) / (1.0 + d2);
     }
+#endif
     vec3 c = v_col * (hemi + u_light_col * ndl * sh + lamps);
     if (v_surface > 0.5 && v_surface < 1.5 && abs(v_lnrm.y) < 0.5) {
         // a facade: storeys of 3.5 m, bays of 3.2 m; a share of the windows lit at night
@@ -234,9 +239,13 @@ void main() {
 """
 
 
-def _variant(source: str, instanced: bool) -> str:
-    """The shader as written, or its instanced twin (``#define INSTANCED`` after #version)."""
-    return source.replace("#version 330", "#version 330\n#define INSTANCED", 1) if instanced else source
+def _variant(source: str, instanced: bool, lights: int = 0, shadows: bool = True) -> str:
+    """The shader for an instanced draw or not, a number of lamps, with shadows or without:
+    each a constant, so llvmpipe compiles straight-line code (a loop bounded by a uniform,
+    or a lookup skipped by a branch, costs every pixel)."""
+    defines = (f"#version 330\n#define NLIGHTS {lights}\n#define SHADOWS {int(shadows)}"
+               + ("\n#define INSTANCED" if instanced else ""))  # fmt: skip
+    return source.replace("#version 330", defines, 1)
 
 
 @dataclass(frozen=True)
@@ -253,6 +262,7 @@ class Look:
     fog: float  # density per metre
     windows_lit: float = 0.0  # share of a facade's windows lit (night)
     window_col: tuple[float, float, float] = (1.0, 0.72, 0.42)
+    shadows: bool = True  # the key light casts shadows (not moonlight: too faint to show)
 
     @staticmethod
     def for_set(int_ext: str, time_of_day: str, fog: bool = True, *,
@@ -268,7 +278,7 @@ class Look:
         if night:  # moonlight: a dim, cool key; the city's lights do the rest
             look = Look(sun, (0.3, 0.36, 0.52), (0.1, 0.12, 0.18), (0.05, 0.05, 0.06),
                         (0.02, 0.03, 0.07), (0.09, 0.11, 0.18), (0.04, 0.04, 0.05), 0.005,
-                        windows_lit=0.55)  # fmt: skip
+                        windows_lit=0.55, shadows=False)  # fmt: skip
         elif golden:
             look = Look(sun, (1.25, 0.85, 0.55), (0.3, 0.3, 0.38), (0.16, 0.12, 0.1),
                         (0.25, 0.35, 0.6), (0.95, 0.65, 0.45), (0.3, 0.25, 0.22), 0.006,
@@ -290,7 +300,8 @@ class Look:
             look = Look(_normalise((-0.35, 0.85, 0.4)), tuple(1.1 * c for c in look.light_col),  # type: ignore[arg-type]
                         (0.42, 0.42, 0.45) if not night else (0.16, 0.16, 0.2),
                         (0.22, 0.2, 0.18) if not night else (0.07, 0.06, 0.06), look.zenith,
-                        look.horizon, look.below, 0.0, look.windows_lit)  # fmt: skip
+                        look.horizon, look.below, 0.0, look.windows_lit, look.window_col,
+                        look.shadows)  # fmt: skip
         if not fog:
             look = replace(look, fog=0.0)
         return look
@@ -319,9 +330,8 @@ class Renderer:
         self.ctx = create_context()
         self.info = str(self.ctx.info.get("GL_RENDERER", "unknown"))
         ctx = self.ctx
-        self._geo = ctx.program(vertex_shader=_GEOMETRY_VS, fragment_shader=_GEOMETRY_FS)
+        self._geo_programs: dict[tuple[bool, int, bool], Any] = {}
         self._shadow_prog = ctx.program(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS)
-        self._geo_i = ctx.program(vertex_shader=_variant(_GEOMETRY_VS, True), fragment_shader=_GEOMETRY_FS)
         self._shadow_i = ctx.program(vertex_shader=_variant(_SHADOW_VS, True), fragment_shader=_SHADOW_FS)
         self._sky = ctx.program(vertex_shader=_SKY_VS, fragment_shader=_SKY_FS)
         self._outline = ctx.program(vertex_shader=_OUTLINE_VS, fragment_shader=_OUTLINE_FS)
@@ -337,6 +347,17 @@ class Renderer:
         self._shadow_size = shadow_size
         self._targets: dict[tuple[int, int, bool], Any] = {}
         self._shadow_owner: StageScene | None = None
+
+    def geometry(self, instanced: bool, lights: int, shadows: bool = True) -> Any:
+        """The lit program for instanced draws or not, with ``lights`` lamps, with or without
+        the key light's shadows (each compiled once)."""
+        key = (instanced, lights, shadows)
+        if key not in self._geo_programs:
+            self._geo_programs[key] = self.ctx.program(
+                vertex_shader=_variant(_GEOMETRY_VS, instanced),
+                fragment_shader=_variant(_GEOMETRY_FS, False, lights, shadows),
+            )
+        return self._geo_programs[key]
 
     def load(self, stage: Any, look: Look | None = None) -> StageScene:
         return StageScene(self, stage, look)
@@ -395,7 +416,7 @@ class StageScene:
         self._xf.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._vbo = ctx.buffer(_interleave(t.positions, t.normals, t.colours, t.prim_index,
                                            t.object_index, t.surface, t.emission))  # fmt: skip
-        self._vao = ctx.vertex_array(renderer._geo, [(self._vbo, _LAYOUT, *_NAMES)])
+        self._vaos: dict[tuple[int, bool], Any] = {}  # lit VAO by its program's lamps and shadows
         self._shadow_vao = ctx.vertex_array(
             renderer._shadow_prog, [(self._vbo, _SHADOW_LAYOUT, "in_pos", "in_prim")]
         )
@@ -406,6 +427,13 @@ class StageScene:
         self._lights = _stage_lights(stage)
         self._time: float | None = None
         self._light = np.eye(4, dtype=np.float32)
+
+    def _lit_vao(self, lights: int, shadows: bool) -> Any:
+        key = (lights, shadows)
+        if key not in self._vaos:
+            prog = self.renderer.geometry(False, lights, shadows)
+            self._vaos[key] = self.renderer.ctx.vertex_array(prog, [(self._vbo, _LAYOUT, *_NAMES)])
+        return self._vaos[key]
 
     @property
     def objects(self) -> list[str]:
@@ -426,6 +454,8 @@ class StageScene:
         self._light = self._light_matrix(m)
         for batch in self._batches:
             batch.pose(time)
+        if not self.look.shadows:
+            return
         r._shadow_fbo.use()
         r._shadow_fbo.clear(depth=1.0)
         self.renderer.ctx.enable(_DEPTH_TEST)
@@ -433,10 +463,12 @@ class StageScene:
         _set(r._shadow_prog, "u_xf", 0)
         _set(r._shadow_prog, "u_light", self._light.T.astype(np.float32).tobytes())
         if self.tess.triangles:
-            self._shadow_vao.render()
+            casters = self.tess.casters
+            self._shadow_vao.render(vertices=casters if casters >= 0 else -1)
         for batch in self._batches:
-            batch.split(None)
-            batch.draw_depth(r._shadow_i, self._light.T.astype(np.float32).tobytes())
+            if batch.casts_shadow:
+                batch.split(None)
+                batch.draw_depth(r._shadow_i, self._light.T.astype(np.float32).tobytes())
 
     def _light_matrix(self, m: NDArray[np.float32]) -> NDArray[np.float32]:
         """Orthographic sun fitted to the set (capped, so a vast ground keeps detail)."""
@@ -467,8 +499,6 @@ class StageScene:
         look = self.look
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        # Sky first, everywhere (no depth): the gradient by view direction.
-        ctx.disable(_DEPTH_TEST)
         sky = r._sky
         cam_to_world = np.asarray(gf_cam.transform, np.float64)[:3, :3]  # rows = camera axes
         _set(sky, "u_cam_to_world", cam_to_world.astype(np.float32).tobytes())
@@ -478,12 +508,12 @@ class StageScene:
         _set(sky, "u_zenith", look.zenith)
         _set(sky, "u_horizon", look.horizon)
         _set(sky, "u_below", look.below)
-        r._quad.render(mode=5)  # TRIANGLE_STRIP
         eye = np.asarray(gf_cam.transform, np.float64)[3, :3]
         if self.tess.triangles or self._batches:
             ctx.enable(_DEPTH_TEST)
-            for batch in self._batches:  # near instances in full, far ones as boxes
-                batch.split(eye)
+            vp_rows = view @ proj
+            for batch in self._batches:  # near instances in full, far ones as stand-ins
+                batch.split(eye, vp_rows)
             # Depth pre-pass: then each pixel is lit once.
             _mask(fbo, [(False, False, False, False)] * n_targets)
             self._xf.use(0)
@@ -497,7 +527,8 @@ class StageScene:
             ctx.depth_func = "<="
             r._shadow_tex.use(1)
             lamps = self._lights.nearest(time, eye)
-            for prog in (r._geo, r._geo_i):
+            shadows = look.shadows
+            for prog in (r.geometry(False, len(lamps), shadows), r.geometry(True, len(lamps), shadows)):
                 _set(prog, "u_xf", 0)
                 _set(prog, "u_shadow", 1)
                 _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
@@ -512,15 +543,16 @@ class StageScene:
                 _set(prog, "u_fog", look.fog)
                 _set(prog, "u_windows_lit", look.windows_lit)
                 _set(prog, "u_window_col", look.window_col)
-                _set(prog, "u_nlights", len(lamps))
                 if lamps:
-                    padded = lamps + [((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))] * (MAX_LIGHTS - len(lamps))
-                    _set(prog, "u_lpos", np.array([p for p, _ in padded], np.float32).tobytes())
-                    _set(prog, "u_lcol", np.array([c for _, c in padded], np.float32).tobytes())
+                    _set(prog, "u_lpos", np.array([p for p, _ in lamps], np.float32).tobytes())
+                    _set(prog, "u_lcol", np.array([c for _, c in lamps], np.float32).tobytes())
             if self.tess.triangles:
-                self._vao.render()
+                self._lit_vao(len(lamps), shadows).render()
             for batch in self._batches:
-                batch.draw_lit()
+                batch.draw_lit(len(lamps), shadows)
+            # The sky (the gradient by view direction) only where nothing was drawn: its quad
+            # lies at the far plane, so the depth test keeps it to the empty pixels.
+            r._quad.render(mode=5)  # TRIANGLE_STRIP
             ctx.depth_func = "<"
             if ink > 0 and self.tess.triangles:  # no ink on instances: a crowd would turn black
                 line_px = max(1.0, width / 1280.0)
@@ -534,6 +566,9 @@ class StageScene:
                 self._outline_vao.render()
                 _mask(fbo, [(True, True, True, True)] * n_targets)
             ctx.disable(_DEPTH_TEST)
+        else:
+            ctx.disable(_DEPTH_TEST)
+            r._quad.render(mode=5)
         rgb = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8)
         frame = Frame(rgb.reshape(height, width, 3)[::-1])
         if passes:
@@ -551,19 +586,28 @@ class StageScene:
         return frame
 
     def release(self) -> None:
-        for obj in (self._vao, self._shadow_vao, self._outline_vao, self._vbo, self._xf):
+        for obj in (*self._vaos.values(), self._shadow_vao, self._outline_vao, self._vbo, self._xf):
             obj.release()
         for batch in self._batches:
             batch.release()
 
 
-MAX_LIGHTS = 8
+MAX_LIGHTS = 6  # the lamps nearest the camera that light a frame
 SHADOW_FULL_INSTANCES = 2000  # more instances than this cast box shadows
 _LAYOUT = "3f 3f 3f 1f 1f 1f 1f"
 _NAMES = ("in_pos", "in_nrm", "in_col", "in_prim", "in_obj", "in_surface", "in_emit")
 _SHADOW_LAYOUT = "3f 12x 12x 1f 12x"
 _OUTLINE_LAYOUT = "3f 3f 12x 1f 12x"
 _INSTANCE_LAYOUT = "16f 3f/i"
+
+
+def _card(lo: NDArray[np.float32], hi: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Two triangles across a prototype's bounds, in its XY plane, facing its -Z (its front)."""
+    z = float(lo[2] + hi[2]) / 2
+    a, b = (float(lo[0]), float(lo[1])), (float(hi[0]), float(hi[1]))
+    corners = [(a[0], a[1], z), (a[0], b[1], z), (b[0], b[1], z), (a[0], a[1], z), (b[0], b[1], z), (b[0], a[1], z)]
+    positions = np.asarray(corners, np.float32)
+    return positions, np.tile(np.array([[0.0, 0.0, -1.0]], np.float32), (6, 1))
 
 
 def _interleave(*columns: NDArray[np.float32]) -> bytes:
@@ -620,15 +664,17 @@ class _BatchDraw:
     def __init__(self, renderer: Renderer, batch: InstanceBatch, identity_row: int) -> None:
         self.r = renderer
         self.batch = batch
-        self.parts: dict[int, tuple[Any, Any, Any, Any]] = {}  # proto -> vbo, lit vao, depth vao, ibuf
-        self.boxes: dict[int, tuple[Any, Any, Any, Any]] = {}
+        self.reach = 0.0  # the largest prototype's size: how far behind the camera still shows
+        self._split_key: Any = None
+        self.parts: dict[int, tuple[Any, dict[Any, Any], Any, Any]] = {}  # proto -> vbo, lit, depth, ibuf
+        self.boxes: dict[int, tuple[Any, dict[Any, Any], Any, Any]] = {}
         for k, v in batch.protos.items():
             obj = np.full(len(v.positions), batch.object_index, np.float32)
             self.parts[k] = self._vaos(_interleave(v.positions, v.normals, v.colours, v.prim_index, obj,
                                                    v.surface, v.emission))  # fmt: skip
             lo, hi = batch.boxes[k]
-            p, n = box_mesh(1.0)
-            p = (p + 0.5) * (hi - lo) + lo
+            self.reach = max(self.reach, float(np.linalg.norm(hi - lo)))
+            p, n = _card(lo, hi)  # far off, a person is a card of their size facing where they face
             m = len(p)
             self.boxes[k] = self._vaos(_interleave(
                 p.astype(np.float32), n, np.ones((m, 3), np.float32), np.full(m, identity_row, np.float32),
@@ -641,20 +687,33 @@ class _BatchDraw:
         self.near: dict[int, int] = {}
         self.far: dict[int, int] = {}
 
-    def _vaos(self, data: bytes) -> tuple[Any, Any, Any, Any]:
+    def _vaos(self, data: bytes) -> tuple[Any, dict[Any, Any], Any, Any]:
+        """The vertices, lit VAOs by lamp count (made when first drawn), a depth VAO, instances."""
         ctx = self.r.ctx
         vbo = ctx.buffer(data)
         ibuf = ctx.buffer(reserve=76)
-        lit = ctx.vertex_array(self.r._geo_i, [(vbo, _LAYOUT, *_NAMES),
-                                               (ibuf, _INSTANCE_LAYOUT, "in_inst", "in_icol")])  # fmt: skip
         depth = ctx.vertex_array(self.r._shadow_i, [(vbo, _SHADOW_LAYOUT, "in_pos", "in_prim"),
                                                     (ibuf, "16f 12x/i", "in_inst")])  # fmt: skip
-        return vbo, lit, depth, ibuf
+        return vbo, {}, depth, ibuf
+
+    def _lit(self, parts: tuple[Any, dict[Any, Any], Any, Any], lights: int, shadows: bool) -> Any:
+        vbo, lit, _, ibuf = parts
+        key = (lights, shadows)
+        if key not in lit:
+            lit[key] = self.r.ctx.vertex_array(self.r.geometry(True, lights, shadows), [
+                (vbo, _LAYOUT, *_NAMES), (ibuf, _INSTANCE_LAYOUT, "in_inst", "in_icol")])  # fmt: skip
+        return lit[key]
+
+    @property
+    def casts_shadow(self) -> bool:
+        """A few instances do; a big crowd's and the weather's shadows would not show."""
+        return self.batch.far != "hide" and len(self.indices) <= SHADOW_FULL_INSTANCES
 
     def pose(self, time: float) -> None:
         if self._time is not None and (not self.batch.varying or self._time == time):
             return
         self._time = time
+        self._split_key = None
         self.matrices, self.indices = instance_transforms(self.batch, time)
         n = len(self.indices)
         colours = self.batch.colours
@@ -663,17 +722,34 @@ class _BatchDraw:
         else:
             self.colours = colours[:n]
 
-    def split(self, eye: NDArray[np.float64] | None) -> None:
-        """Upload this camera's near and far instances, per prototype. With no camera (the
-        shadow map): all in full when there are few, all as boxes when there are many."""
-        if eye is None:
-            near = np.full(len(self.indices), len(self.indices) <= SHADOW_FULL_INSTANCES)
+    def split(self, eye: NDArray[np.float64] | None, vp: NDArray[np.float32] | None = None) -> None:
+        """Upload this camera's instances per prototype: near ones in full, far ones as
+        stand-ins, those outside its view not at all. With no camera (the shadow map): all in
+        full when there are few; a big crowd and the weather cast no shadow."""
+        n = len(self.indices)
+        hide = self.batch.far == "hide"
+        key = (None if eye is None or vp is None else (eye.tobytes(), vp.tobytes()), self._time)
+        if key == self._split_key:  # the same view of the same instances: already uploaded
+            return
+        self._split_key = key
+        if eye is None or vp is None:
+            near = np.ones(n, bool)
+            shown = np.full(n, n <= SHADOW_FULL_INSTANCES and not hide)
         else:
-            d = np.linalg.norm(self.matrices[:, 3, :3] - eye.astype(np.float32), axis=1)
+            centres = self.matrices[:, 3, :3]
+            d = np.linalg.norm(centres - eye.astype(np.float32), axis=1)
             near = d < self.batch.lod_m
+            # in the view frustum, give or take an instance's size (USD rows: p . vp = clip)
+            clip = centres @ vp[:3, :] + vp[3, :]
+            w = clip[:, 3]
+            slack = np.abs(w) * 0.06 + self.reach * 2.5
+            shown = ((w > -self.reach) & (np.abs(clip[:, 0]) <= w + slack)
+                     & (np.abs(clip[:, 1]) <= w + slack))  # fmt: skip
+            if hide:
+                shown &= near
         self.near, self.far = {}, {}
         for k in self.parts:
-            of = self.indices == k
+            of = (self.indices == k) & shown
             for chosen, target, store in ((of & near, self.parts[k], self.near),
                                           (of & ~near, self.boxes[k], self.far)):  # fmt: skip
                 count = int(chosen.sum())
@@ -687,7 +763,8 @@ class _BatchDraw:
                     ibuf.write(rows.tobytes())
 
     def draw_depth(self, prog: Any, matrix: bytes) -> None:
-        """Depth only, of the instances as last split (the shadow map, or the pre-pass)."""
+        """Depth only, of the instances as last split (the shadow map, or the pre-pass: a
+        crowd's cards overlap row on row, and each pixel is then shaded once)."""
         _set(prog, "u_xf", 0)
         _set(prog, "u_light", matrix)
         for counts, vaos in ((self.near, self.parts), (self.far, self.boxes)):
@@ -695,16 +772,18 @@ class _BatchDraw:
                 if count:
                     vaos[k][2].render(instances=count)
 
-    def draw_lit(self) -> None:
+    def draw_lit(self, lights: int, shadows: bool) -> None:
         for counts, vaos in ((self.near, self.parts), (self.far, self.boxes)):
             for k, count in counts.items():
                 if count:
-                    vaos[k][1].render(instances=count)
+                    self._lit(vaos[k], lights, shadows).render(instances=count)
 
     def release(self) -> None:
         for group in (self.parts, self.boxes):
-            for objs in group.values():
-                for obj in reversed(objs):
+            for vbo, lit, depth, ibuf in group.values():
+                for vao in lit.values():
+                    vao.release()
+                for obj in (depth, ibuf, vbo):
                     obj.release()
 
 

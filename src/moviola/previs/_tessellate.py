@@ -50,6 +50,7 @@ class Tessellation:
     #: Per prim: the prototype root its matrix is relative to (None: world).
     roots: list[Any] = field(default_factory=list)
     batches: list[InstanceBatch] = field(default_factory=list)
+    casters: int = -1  # the first ``casters`` vertices cast shadows (-1: all)
 
     @property
     def triangles(self) -> int:
@@ -83,6 +84,7 @@ class InstanceBatch:
     varying: bool  # instance transforms change over time
     lod_m: float  # beyond this distance from the camera an instance is drawn as a box
     boxes: dict[int, tuple[F32, F32]] = field(default_factory=dict)  # proto -> (lo, hi)
+    far: str = "box"  # beyond lod_m: "box" (a crowd member far off), or "hide" (a flake)
 
 
 def _pxr() -> Any:
@@ -302,6 +304,7 @@ def tessellate(stage: Any) -> Tessellation:
     Usd, UsdGeom = _pxr()
     time = Usd.TimeCode.Default()
     main = _Builder()
+    open_top = _Builder()  # ceilings and roofs: drawn, but the key light passes through
     prims: list[Any] = []
     roots: list[Any] = []
     objects: list[str] = []
@@ -336,11 +339,22 @@ def tessellate(stage: Any) -> Tessellation:
         got = shaped(prim)
         if got is None:
             continue
-        main.add(got[0], got[1], got[2], len(prims), _surface(prim, time), object_of(prim))
+        into = open_top if _casts_no_shadow(prim, time) else main
+        into.add(got[0], got[1], got[2], len(prims), _surface(prim, time), object_of(prim))
         prims.append(prim)
         roots.append(None)
+    casters = sum(len(p) for p in main.pos)
+    for name in ("pos", "nrm", "col", "pidx", "sur", "emi", "oidx"):
+        getattr(main, name).extend(getattr(open_top, name))
     pos, nrm, col, pidx, sur, emi, oidx = main.arrays()
-    return Tessellation(pos, nrm, col, pidx, oidx, prims, objects, skipped, sur, emi, roots, batches)
+    return Tessellation(pos, nrm, col, pidx, oidx, prims, objects, skipped, sur, emi, roots, batches,
+                        casters)  # fmt: skip
+
+
+def _casts_no_shadow(prim: Any, time: Any) -> bool:
+    _, UsdGeom = _pxr()
+    flag = UsdGeom.PrimvarsAPI(prim).GetPrimvar("moviola:shadow")
+    return bool(flag and flag.HasValue() and flag.Get(time) is False)
 
 
 def _instancer_batch(prim: Any, object_index: int, prims: list[Any], roots: list[Any],
@@ -382,8 +396,9 @@ def _instancer_batch(prim: Any, object_index: int, prims: list[Any], roots: list
         inst.GetPositionsAttr(), inst.GetOrientationsAttr(), inst.GetScalesAttr(),
         inst.GetProtoIndicesAttr(), inst.GetVelocitiesAttr()))  # fmt: skip
     lod = prim.GetCustomDataByKey("moviola:lod_m")
+    far = str(prim.GetCustomDataByKey("moviola:lod_far") or "box")
     return InstanceBatch(prim, object_index, protos, colours, varying,
-                         float(lod) if lod is not None else 1e9, boxes)  # fmt: skip
+                         float(lod) if lod is not None else 1e9, boxes, far)  # fmt: skip
 
 
 def instance_transforms(batch: InstanceBatch, time: float) -> tuple[NDArray[np.float32], NDArray[np.int32]]:

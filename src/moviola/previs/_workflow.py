@@ -9,6 +9,7 @@ edited by hand is moved aside, never overwritten.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +19,10 @@ from ..core import DocumentError, Project, atomic_path, locked
 from ..plan import Shot, ensure_plan, load_plan, shots_from_plan
 from ..script import load_breakdown
 from ._layout import build_scene_stage, validate_stage
+from ._staging import Staging, build_stagings
 from ._state import State, digest, file_digest
 
-LAYOUT_VERSION = 7  # bump when the stage builder changes what it writes
+LAYOUT_VERSION = 8  # bump when the stage builder changes what it writes
 
 
 @dataclass(frozen=True)
@@ -43,18 +45,20 @@ def run_layout(project: Project, *, use_model: bool = True) -> LayoutResult:
     beats = scene_beats(project)
     state = State.of(project)
     notices: list[str] = []
+    stagings = project_stagings(project, shots, notices)
     for scene in doc["scenes"]:
         number = str(scene["number"])
         stages[number], _, notice = update_stage(state, out_dir, scene,
                                                  [s for s in shots if s.scene == number], fps,
-                                                 beats.get(number))  # fmt: skip
+                                                 beats.get(number), stagings.get(number))  # fmt: skip
         if notice:
             notices.append(notice)
     return LayoutResult(stages, upstream, notices)
 
 
 def update_stage(state: State, out_dir: Path, scene: dict[str, Any], shots: list[Shot], fps: float,
-                 beats: list[dict[str, Any]] | None) -> tuple[Path, bool, str | None]:  # fmt: skip
+                 beats: list[dict[str, Any]] | None, staging: Staging | None = None
+                 ) -> tuple[Path, bool, str | None]:  # fmt: skip
     """Bring one scene's stage up to date: ``(path, written, notice)``.
 
     Nothing is written when its plan is unchanged. A stage whose bytes differ from what we
@@ -64,14 +68,14 @@ def update_stage(state: State, out_dir: Path, scene: dict[str, Any], shots: list
     number = str(scene["number"])
     target = out_dir / f"scene-{number}.usda"
     key = digest(LAYOUT_VERSION, scene, [s.to_json() for s in shots], fps,
-                 [b.get("text") for b in beats or []])  # fmt: skip
+                 [b.get("text") for b in beats or []], staging.to_json() if staging else None)  # fmt: skip
     last = state.get("layout", number) or {}
     if target.exists() and last.get("key") == key:
         return target, False, None
     notice = None
     fresh = target.with_name(f".{target.stem}.new.usda")
     try:
-        write_stage(fresh, scene, shots, fps, beats)
+        write_stage(fresh, scene, shots, fps, beats, staging)
         if target.exists() and target.read_bytes() != fresh.read_bytes() and (
             not last.get("written") or file_digest(target) != last["written"]
         ):  # edited by hand since we wrote it (or we cannot tell): keep it, never overwrite
@@ -87,6 +91,30 @@ def update_stage(state: State, out_dir: Path, scene: dict[str, Any], shots: list
     return target, True, notice
 
 
+def project_stagings(project: Project, shots: list[Shot], notices: list[str]) -> dict[str, Staging]:
+    """What the script says each scene looks like (from the breakdown), and the collapse
+    recipes linked to plan shots (what the final shot will do); a recipe that cannot be
+    read is noted and left out, never fatal to the layout."""
+    if not project.path("documents/breakdown.json").exists():
+        return {}
+    doc = load_breakdown(project)
+    recipes: dict[str, tuple[str, dict[str, Any]]] = {}
+    for shot in shots:
+        if shot.vfx_kind != "collapse" or not shot.vfx_recipe:
+            continue
+        path = project.path(shot.vfx_recipe)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            notices.append(f"shot {shot.id}: its collapse recipe {shot.vfx_recipe} could not be read "
+                           f"({exc}); the previs times the collapse from the script")  # fmt: skip
+            continue
+        recipes[shot.id] = (shot.scene, data)
+    return build_stagings(list(doc.get("scenes", [])), recipes)
+
+
 def scene_beats(project: Project) -> dict[str, list[dict[str, Any]]]:
     """The breakdown's beats (with their text) by scene number; empty without a breakdown."""
     if not project.path("documents/breakdown.json").exists():
@@ -96,10 +124,10 @@ def scene_beats(project: Project) -> dict[str, list[dict[str, Any]]]:
 
 
 def write_stage(target: Path, scene: dict[str, Any], shots: list[Shot], fps: float,
-                beats: list[dict[str, Any]] | None = None) -> Path:  # fmt: skip
+                beats: list[dict[str, Any]] | None = None, staging: Staging | None = None) -> Path:  # fmt: skip
     """Build, validate and save one scene's stage; it replaces ``target`` only when valid."""
     with atomic_path(target, ".usda") as tmp:
-        stage = build_scene_stage(scene, shots, fps, tmp, beats=beats)
+        stage = build_scene_stage(scene, shots, fps, tmp, beats=beats, staging=staging)
         errors = validate_stage(stage)
         if errors:
             raise DocumentError(
