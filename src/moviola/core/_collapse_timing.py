@@ -65,9 +65,9 @@ class CollapseTiming:
     def floor_failures(self) -> list[float]:
         """Per storey, ground floor first: the time (s) its slab lets go.
 
-        Pancake: from the top down. Topple: the whole block at once, hinged at its
-        foot. Blast: the floors at the failure (mid height) first, the rest as the
-        shock spreads both ways at the front's pace.
+        Pancake: when the front (the simulation's, to the same formula) reaches the
+        slab, from the top down. Topple: the whole block at once, hinged at its foot.
+        Blast: the floors at mid height first, the rest as the shock spreads both ways.
         """
         n = max(1, self.storeys)
         storey = self.height_m / n
@@ -75,11 +75,12 @@ class CollapseTiming:
             return [self.start_s] * n
         if self.mode == "blast":
             mid = 0.55 * n
-            return [self.start_s + self._after(abs(k + 0.5 - mid) * storey, storey) for k in range(n)]
+            return [self.start_s + self.front_time(abs(k + 0.5 - mid) * storey) for k in range(n)]
         failure_h = self.height_m * (1.0 - FAILURE_BELOW_TOP)
-        return [self.start_s + self._after(failure_h - (k + 1) * storey, storey) for k in range(n)]
+        return [self.start_s + self.front_time(failure_h - (k + 1) * storey) for k in range(n)]
 
-    def _after(self, depth_m: float, storey: float) -> float:
-        """Seconds until the front has travelled ``depth_m`` below the failure point."""
-        reach = depth_m - storey * 0.5
+    def front_time(self, depth_m: float) -> float:
+        """Seconds until the front is ``depth_m`` below the failure point (:func:`front_depth`
+        solved for time; 0 for what the first storey's failure takes at once)."""
+        reach = depth_m - STOREY_M * 0.5
         return math.sqrt(2.0 * reach / self.accel) if reach > 0 else 0.0

@@ -8,7 +8,9 @@ mixed in as AAC. The movie carries a 01:00:00:00 timecode track; the head
 slate is the first two seconds.
 
 Frames are rendered only when something in view changed: a held camera on
-standing mannequins is rendered once per cut and repeated.
+standing mannequins is rendered once per cut and repeated. The cast, the
+cameras and the VFX elements move on twos; the air (falling snow, a crowd's
+idling) on fours, as a limited-animation background would.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from ._burnin import Layout, cut_bars, layout, slate, stamp_timecode, subtitle, 
 from ._render import Renderer
 from ._stage_query import stage_cameras
 
-ANIMATIC_VERSION = 1
+ANIMATIC_VERSION = 2
 SAMPLE_RATE = 48000
 
 
@@ -208,6 +210,7 @@ def render_segment(
             top, bottom = cut_bars(lay, cut.scene, cut.shot, cut.detail, spec.title)
             picture: NDArray[np.uint8] | None = None
             state: bytes | None = None
+            air_state: bytes | None = None
             canvas = np.zeros((spec.height, spec.width, 3), np.uint8)
             bars: dict[str, NDArray[np.uint8]] = {}
             base: tuple[int, str, NDArray[np.uint8]] | None = None
@@ -220,9 +223,11 @@ def render_segment(
                         version += 1
                 elif k % 2 == 0 or picture is None:  # motion on twos, as animatics are
                     now = _state(scene, cam.camera, time)
-                    if now != state or picture is None:
+                    # the air's own motion (falling snow, a crowd's idling) on fours
+                    air = _state(scene, None, time, ambient=True) if k % 4 == 0 else air_state
+                    if now != state or air != air_state or picture is None:
                         picture = scene.render(cam.camera, time, lay.image_w, lay.image_h).rgb
-                        state = now
+                        state, air_state = now, air
                         rendered += 1
                         version += 1
                 line = next((x for x in subtitles if x.start <= movie_frame < x.end), None)
@@ -243,31 +248,37 @@ def render_segment(
         scene.release()
 
 
-def _moving_prims(scene: Any) -> list[Any]:
-    """The prims whose transform may change over time (theirs or an ancestor's)."""
+AMBIENT = ("/World/Weather/", "/World/Crowds/")  # what moves of itself, in the background
+
+
+def _moving_prims(scene: Any, ambient: bool = False) -> list[Any]:
+    """The prims whose transform may change over time (theirs or an ancestor's): the cast,
+    the cameras' subjects and elements, or (``ambient``) the weather and crowds."""
     cached = getattr(scene, "_moving", None)
     if cached is None:
         from pxr import UsdGeom
 
-        cached = []
+        cached = ([], [])
         for prim in scene.tess.prims:
             p = prim
             while p and not p.IsPseudoRoot():
                 if p.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(p).TransformMightBeTimeVarying():
-                    cached.append(prim)
+                    cached[str(prim.GetPath()).startswith(AMBIENT)].append(prim)
                     break
                 p = p.GetParent()
         scene._moving = cached
-    return list(cached)
+    return list(cached[ambient])
 
 
-def _state(scene: Any, camera: Any, time: float) -> bytes:
-    """What decides the picture at ``time``: the camera and every moving prim's matrix."""
+def _state(scene: Any, camera: Any, time: float, *, ambient: bool = False) -> bytes:
+    """What decides the picture at ``time``: the camera and every moving prim's matrix (or,
+    ``ambient``, only the weather's and the crowds')."""
     from pxr import UsdGeom
 
     h = hashlib.blake2b(digest_size=16)
-    h.update(np.asarray(camera.GetCamera(time).transform, np.float32).tobytes())
-    moving = _moving_prims(scene)
+    if camera is not None:
+        h.update(np.asarray(camera.GetCamera(time).transform, np.float32).tobytes())
+    moving = _moving_prims(scene, ambient)
     if moving:
         cache = UsdGeom.XformCache(time)
         for prim in moving:

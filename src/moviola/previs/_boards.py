@@ -20,8 +20,9 @@ import numpy as np
 
 from ..core import write_text_atomic
 from ..core._image_io import write_exr, write_png
-from ..plan import Shot
+from ..plan import Finding, Shot
 from ..plan._vocabulary import TRAVELLING
+from ._checks import CHECK_WIDTH, subject_findings
 from ._image_io import id_colour, id_image
 from ._render import Renderer
 from ._stage_query import (
@@ -52,6 +53,7 @@ class SceneBoards:
     panels: list[BoardPanel] = field(default_factory=list)
     passes: dict[str, dict[str, str]] = field(default_factory=dict)  # shot -> pass -> path
     notes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # subjects not seen in their key frames
 
 
 def frame_size(aspect: float, width: int = 1920) -> tuple[int, int]:
@@ -140,8 +142,16 @@ def render_scene_boards(
             moving = shot.movement in MOVES_THAT_NEED_TWO_KEYS or any(
                 a.colour != (255, 214, 10) for a in arrows
             )
-            keys = [("start", float(cam.first)), ("end", float(cam.last))] if moving and \
+            # a VFX shot's element plays through it (a tower falls): start and end, like a move
+            staged = bool(cam.camera.GetPrim().GetCustomDataByKey("moviola:subjects")) and shot.vfx
+            keys = [("start", float(cam.first)), ("end", float(cam.last))] if (moving or staged) and \
                 cam.last > cam.first else [("", float(cam.first))]  # fmt: skip
+            check_h = frame_size(shot.camera.aspect, CHECK_WIDTH)[1]
+            seen = [(int(t), scene.render(cam.camera, t, CHECK_WIDTH, check_h, passes=True, ink=0).ids)
+                    for _, t in keys]  # fmt: skip
+            found = subject_findings(stage, cam, shot, seen, scene.objects)
+            result.findings += found
+            shot_notes = ([notes[shot.id]] if notes and shot.id in notes else []) + [f.explanation for f in found]
             for i, (key, time) in enumerate(keys):
                 frame = scene.render(cam.camera, time, w, h, passes=passes_dir is not None and i == 0)
                 text = PanelText(
@@ -149,7 +159,7 @@ def render_scene_boards(
                     angle=shot.angle, movement=shot.movement, lens_mm=shot.lens_mm,
                     duration_s=shot.duration_s, text=texts.get(shot.id, shot.description),
                     key=key, frames=(cam.first, cam.last), push=push if i == 0 else "",
-                    notes=[notes[shot.id]] if notes and shot.id in notes else [],
+                    notes=shot_notes,
                 )  # fmt: skip
                 name = f"{shot.id}-{key}.png" if key else f"{shot.id}.png"
                 path = out_dir / name

@@ -78,3 +78,85 @@ def check_shot(stage: Any, cam: StageCamera, shot: Shot, width: int = 1000) -> l
                 f"{'s' if len(lost) > 1 else ''} {', '.join(map(str, lost))}",
             ))  # fmt: skip
     return findings
+
+
+#: Fewer id-pass pixels than this share of a frame and a subject does not read (at 1080p: ~20 px).
+MIN_COVER = 1e-5
+CHECK_WIDTH = 640  # the id frame the subject check renders (a subject smaller than a pixel is lost)
+
+
+def shot_subjects(stage: Any, cam: StageCamera, shot: Shot) -> list[str]:
+    """The object names a shot is of: its characters, and what the layout staged for it
+    (``moviola:subjects`` on the camera: the VFX element, the crowd, the weather)."""
+    from ._prims import safe
+
+    staged = cam.camera.GetPrim().GetCustomDataByKey("moviola:subjects")
+    return [safe(s) for s in shot.subjects] + [str(s) for s in (staged or [])]
+
+
+def subject_findings(stage: Any, cam: StageCamera, shot: Shot, frames: list[tuple[int, Any]],
+                     objects: list[str]) -> list[Finding]:  # fmt: skip
+    """For every subject of the shot, a finding for each key frame where it covers no
+    pixels of the id pass: which subject, which frame, and what is there instead."""
+    import numpy as np
+
+    from ._prims import safe
+
+    names = shot_subjects(stage, cam, shot)
+    characters = {safe(s) for s in shot.subjects}
+    out: list[Finding] = []
+    for entry in names:
+        choices = entry.split("|")  # "tower|tower_dust": the tower, or what is left of it
+        name = choices[0]
+        ids_of = [objects.index(n) + 1 for n in choices if n in objects]
+        if not ids_of:
+            out.append(Finding("subject-not-staged", shot.scene, [shot.id],
+                               f"{name} is not in the stage of {shot.id}: nothing can show it"))  # fmt: skip
+            continue
+        lost = []
+        for frame, ids in frames:
+            share = float(np.count_nonzero(np.isin(ids, ids_of))) / ids.size
+            if share < MIN_COVER:
+                why = _instead(stage, name, cam, frame, ids, objects)
+                if name in characters and why.startswith(" (out of frame"):
+                    continue  # said already, by subject-out-of-frame
+                lost.append((frame, why))
+        if lost:
+            where = ", ".join(f"{f}{why}" for f, why in lost)
+            out.append(Finding("subject-not-visible", shot.scene, [shot.id],
+                               f"{name} covers no pixels of {shot.id} at frame"
+                               f"{'s' if len(lost) > 1 else ''} {where}"))  # fmt: skip
+    return out
+
+
+def _instead(stage: Any, name: str, cam: StageCamera, frame: int, ids: Any, objects: list[str]) -> str:
+    """Where the subject would be, and what covers that spot (or that it is out of frame)."""
+    point = _subject_point(stage, name, float(frame))
+    if point is None:
+        return ""
+    h, w = ids.shape
+    px = project_world(cam.camera, float(frame), point, w, h)
+    if px is None:
+        return " (behind the camera)"
+    x, y = px
+    if not (0 <= x < w and 0 <= y < h):
+        return f" (out of frame, at {x / w:.0%} across, {y / h:.0%} down)"
+    other = int(ids[int(y), int(x)])
+    what = objects[other - 1] if other > 0 else "nothing (too small or too far)"
+    return f" (at {x / w:.0%} across, {y / h:.0%} down: hidden by {what})"
+
+
+def _subject_point(stage: Any, name: str, time: float) -> tuple[float, float, float] | None:
+    """The middle of the subject's bounds at ``time`` (a seated mannequin's, too)."""
+    from pxr import UsdGeom
+
+    for group in ("Characters", "Elements", "Crowds", "Weather"):
+        prim = stage.GetPrimAtPath(f"/World/{group}/{name}")
+        if prim:
+            cache = UsdGeom.BBoxCache(time, [UsdGeom.Tokens.default_, UsdGeom.Tokens.render])
+            box = cache.ComputeWorldBound(prim).ComputeAlignedRange()
+            if box.IsEmpty():
+                return None
+            c = box.GetMidpoint()
+            return (float(c[0]), float(c[1]), float(c[2]))
+    return None

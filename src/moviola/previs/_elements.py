@@ -90,11 +90,23 @@ class _View:
             return max(6.0, (height / 2) / math.tan(math.radians(self.vfov * 0.3)))
         return max(6.0, (height - self.height) / math.tan(top))
 
-    def airborne(self, size: float) -> tuple[float, float, float]:
-        """(x, y, height): a thing ``size`` across in the middle of the frame, about half its height."""
-        d = max(5.0, (size / 2) / math.tan(math.radians(self.vfov * 0.25)))
+    def ahead(self, x: float, y: float) -> float:
+        """How far in front of the camera (along its look on the plan) a plan point is."""
+        a = math.radians(self.pan)
+        return (x - self.x) * math.cos(a) + (y - self.y) * math.sin(a)
+
+    def airborne(self, size: float, beyond: float = 0.0, side: float = 0.0, up: float = 0.12
+                 ) -> tuple[float, float, float]:  # fmt: skip
+        """(x, y, height): a thing ``size`` across about half the frame's height, ``up`` of the
+        frame above its centre (over the heads in front), no nearer than ``beyond`` metres,
+        ``side`` of the frame's half width off to the right (negative: left)."""
+        d = max(5.0, beyond, (size / 2) / math.tan(math.radians(self.vfov * 0.25)))
         x, y = self.along(d)
-        return x, y, max(size / 2, self.height + d * math.tan(math.radians(self.tilt)))
+        a = math.radians(self.pan)
+        half_w = d * math.tan(math.radians(self.vfov * 1.2))  # a 2.39 frame is 2.4 times wider
+        x, y = x + side * half_w * math.sin(a), y - side * half_w * math.cos(a)
+        elevation = math.radians(self.tilt + up * self.vfov)
+        return x, y, max(size / 2, self.height + d * math.tan(elevation))
 
 
 def shot_beats(scene: dict[str, Any], shot_id: str) -> list[int]:
@@ -127,23 +139,37 @@ def stage_elements(stage: Any, scene: dict[str, Any], shots: list[Shot], fps: fl
                                  beats, last_frame)  # fmt: skip
         made.append(tower)
         made.append(_tower_dust(stage, tower, tower_at, fps, last_frame))
+    people = [(float(m["x"]), float(m["y"])) for c in scene.get("blocking", {}).get("characters", [])
+              for m in c.get("marks", [])]  # fmt: skip
+    placed = 0  # elements placed by a camera: the next one goes to the side, not behind it
     for shot in vfx:
         kind = str(shot.vfx_kind)
         first = timings[shot.id].start if shot.id in timings else FIRST_FRAME
         view = _View.of(shot)
-        on_tower = tower_at if tower_at is not None and _sees(view, tower_at) else None
+        # on the tower while it stands and is in view; after the fall, where the camera looks
+        standing = tower is not None and first < tower.first
+        on_tower = tower_at if tower_at is not None and standing and _sees(view, tower_at) else None
+        clear = max((view.ahead(x, y) for x, y in people), default=0.0) + 4.0  # past the cast
+        side = 0.0 if on_tower is not None else _SIDES[placed % len(_SIDES)]
         tag = "".join(ch if ch.isalnum() else "_" for ch in shot.id)
         if kind == "explosion":
-            made.append(_explosion(stage, f"explosion_{tag}", shot, view, first, fps, on_tower))
+            made.append(_explosion(stage, f"explosion_{tag}", shot, view, first, fps, on_tower, clear, side))
         elif kind == "fire":
-            made.append(_fire(stage, f"fire_{tag}", shot, view, fps, last_frame, on_tower))
+            made.append(_fire(stage, f"fire_{tag}", shot, view, fps, last_frame, on_tower, clear, side))
         elif kind == "destruction":
-            made.append(_debris(stage, f"debris_{tag}", shot, view, first, fps, on_tower))
+            last = timings[shot.id].end if shot.id in timings else first + round(2 * fps)
+            made.append(_debris(stage, f"debris_{tag}", shot, view, first, last, fps, clear, side))
         elif kind == "set_extension":
             made.append(_skyline(stage, f"skyline_{tag}", shot, view))
         elif kind == "creature":
-            made.append(_creature(stage, f"creature_{tag}", shot, view))
+            made.append(_creature(stage, f"creature_{tag}", shot, view, clear))
+        else:
+            continue
+        placed += on_tower is None and kind in ("explosion", "fire", "destruction")
     return made
+
+
+_SIDES = (0.0, -0.3, 0.3, -0.15, 0.15)  # across the frame (share of its half width)
 
 
 def _sees(view: _View, at: tuple[float, float, float]) -> bool:
@@ -310,53 +336,53 @@ def _tower_dust(stage: Any, tower: Element, at: tuple[float, float, float], fps:
 # Other elements ---------------------------------------------------------------------------------
 
 
-def _placed(view: _View, size: float, on_tower: tuple[float, float, float] | None,
-            tower_height_share: float = 0.35) -> tuple[float, float, float]:  # fmt: skip
-    if on_tower is not None:  # on the tower's face, toward the camera
+def _placed(view: _View, size: float, on_tower: tuple[float, float, float] | None, share: float,
+            clear: float, side: float) -> tuple[float, float, float]:  # fmt: skip
+    if on_tower is not None:  # on the tower's face, toward the camera, ``share`` of its height up
         tx, ty, th = on_tower
         dx, dy = view.x - tx, view.y - ty
         d = math.hypot(dx, dy) or 1.0
         reach = TOWER_WIDTH_M * 0.45
-        return tx + dx / d * reach, ty + dy / d * reach, th * tower_height_share
-    return view.airborne(size)
+        return tx + dx / d * reach, ty + dy / d * reach, th * share
+    return view.airborne(size, clear, side)
 
 
 def _explosion(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: float,
-               on_tower: tuple[float, float, float] | None) -> Element:  # fmt: skip
+               on_tower: tuple[float, float, float] | None, clear: float, side: float) -> Element:  # fmt: skip
+    """A fireball already blooming on the shot's first frame, dying into smoke that rises."""
     Gf, _, _, UsdGeom = pxr()
     size = 8.0
-    x, y, h = _placed(view, size, on_tower, 0.6)
+    x, y, h = _placed(view, size, on_tower, 0.6, clear, side)
     path = f"/World/Elements/{name}"
     UsdGeom.Xform.Define(stage, path)
     fire = ball(stage, f"{path}/fireball", plan_to_world(x, y, h), 1.0, FIRE, kind="emissive", emission=2.2)
     smoke = ball(stage, f"{path}/smoke", plan_to_world(x, y, h), 1.0, SMOKE)
-    t0 = first + round(0.15 * fps)
     grow = UsdGeom.Xformable(fire.GetPrim()).AddScaleOp()
-    for frame, r in ((first - 1, 0.001), (t0, 0.3), (t0 + round(0.3 * fps), size / 2),
-                     (t0 + round(1.0 * fps), size * 0.35), (t0 + round(1.6 * fps), 0.001)):  # fmt: skip
+    for frame, r in ((first - 2, 0.001), (first, size * 0.2), (first + round(0.3 * fps), size / 2),
+                     (first + round(1.0 * fps), size * 0.35), (first + round(1.6 * fps), 0.001)):  # fmt: skip
         grow.Set(Gf.Vec3f(r, r, r), frame)
     rise = UsdGeom.Xformable(smoke.GetPrim()).GetOrderedXformOps()[0]
     puff = UsdGeom.Xformable(smoke.GetPrim()).AddScaleOp()
-    for frame, r, up in ((first - 1, 0.001, 0.0), (t0 + round(0.4 * fps), 0.001, 0.0),
-                         (t0 + round(1.2 * fps), size * 0.45, 1.5), (t0 + round(4.0 * fps), size * 0.7, 8.0)):  # fmt: skip
+    for frame, r, up in ((first - 2, 0.001, 0.0), (first + round(0.3 * fps), 0.001, 0.0),
+                         (first + round(1.2 * fps), size * 0.45, 1.5),
+                         (first + round(4.0 * fps), size * 0.7, 6.0)):  # fmt: skip
         puff.Set(Gf.Vec3f(r, r, r), frame)
         rise.Set(Gf.Vec3d(*plan_to_world(x, y, h + up)), frame)
-    return Element(name, "explosion", (shot.id,), first, t0 + round(4.0 * fps),
+    return Element(name, "explosion", (shot.id,), first, first + round(4.0 * fps),
                    {"radius_m": size / 2, "at": [round(x, 2), round(y, 2), round(h, 2)]})  # fmt: skip
 
 
 def _fire(stage: Any, name: str, shot: Shot, view: _View, fps: float, last_frame: int,
-          on_tower: tuple[float, float, float] | None) -> Element:  # fmt: skip
+          on_tower: tuple[float, float, float] | None, clear: float, side: float) -> Element:  # fmt: skip
     """Flames that flicker through the scene, smoke above them."""
     Gf, _, _, UsdGeom = pxr()
     height = 6.0
-    if on_tower is not None:
-        x, y, _h = _placed(view, height, on_tower)
-        base = 0.0
-    else:
-        d = view.standing_distance(height, fill=0.1)
-        x, y = view.along(d)
-        base = 0.0
+    if on_tower is not None:  # the building burning a third of the way up
+        x, y, base = _placed(view, height, on_tower, 0.3, clear, side)
+    else:  # standing on the ground, far enough that its flames reach the middle of the frame
+        d = max(clear, view.standing_distance(height, fill=0.1))
+        x, y, _h = view.airborne(height, d, side)
+        base = max(0.0, view.height + d * math.tan(math.radians(view.tilt - 0.3 * view.vfov)))
     path = f"/World/Elements/{name}"
     UsdGeom.Xform.Define(stage, path)
     rng = random.Random(name)
@@ -374,42 +400,45 @@ def _fire(stage: Any, name: str, shot: Shot, view: _View, fps: float, last_frame
         ball(stage, f"{path}/smoke_{i}", plan_to_world(x + (i - 1) * 0.8, y, base + height + 2.5 + i * 3.0),
              1.8 + i * 0.9, SMOKE)  # fmt: skip
     return Element(name, "fire", (shot.id,), FIRST_FRAME, last_frame,
-                   {"height_m": height, "at": [round(x, 2), round(y, 2)]})  # fmt: skip
+                   {"height_m": height, "at": [round(x, 2), round(y, 2), round(base, 2)]})  # fmt: skip
 
 
-def _debris(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: float,
-            on_tower: tuple[float, float, float] | None) -> Element:  # fmt: skip
-    """Chunks of concrete that tumble down and settle."""
+def _debris(stage: Any, name: str, shot: Shot, view: _View, first: int, last: int, fps: float,
+            clear: float, side: float) -> Element:  # fmt: skip
+    """Chunks of concrete tumbling down through the frame, one after another, all through the
+    shot (a camera looking up never sees them land, so each falls from above the frame)."""
     Gf, _, _, UsdGeom = pxr()
-    x, y, h = _placed(view, 10.0, on_tower, 0.5)
-    h = max(h, 6.0)
+    x, y, _h = view.airborne(10.0, clear, side, up=0.0)
+    d = math.hypot(x - view.x, y - view.y)
+    top = view.height + d * math.tan(math.radians(view.tilt + 0.6 * view.vfov))  # above the frame
     path = f"/World/Elements/{name}"
     UsdGeom.Xform.Define(stage, path)
     rng = random.Random(name)
-    fall = math.sqrt(2 * h / 9.81)
-    end = first + round((fall + 0.6) * fps)
+    count = 12
+    span = max(last - first, round(0.5 * fps))
+    fall = math.sqrt(2 * max(top, 1.0) / 9.81)
     step = max(1, round(fps / 12))
-    for i in range(10):
+    end = last + round(fall * fps)
+    for i in range(count):
         size = rng.uniform(0.8, 2.2)
-        ox, oy = rng.uniform(-4, 4), rng.uniform(-3, 3)
-        start_h = h + rng.uniform(-2, 3)
-        chunk = box(stage, f"{path}/chunk_{i:02d}", plan_to_world(x + ox, y + oy, start_h),
+        ox, oy = rng.uniform(-5, 5), rng.uniform(-3, 3)
+        # the first few already falling at the first frame, the last ones at the last
+        start = first + round((i / (count - 1)) * span) - round(rng.uniform(0.2, 0.6) * fps)
+        chunk = box(stage, f"{path}/chunk_{i:02d}", plan_to_world(x + ox, y + oy, top + size),
                     (size, size * 0.6, size * 0.8), CONCRETE)  # fmt: skip
         xf = UsdGeom.Xformable(chunk.GetPrim())
         translate = xf.GetOrderedXformOps()[0]
         spin = xf.AddRotateXYZOp()
         spin.Set(Gf.Vec3f(0, 0, 0))
-        delay = rng.uniform(0.0, 0.4)
-        rate = [rng.uniform(-400, 400) for _ in range(3)]
-        for frame in range(first - 1, end + step, step):
-            t = max(0.0, (frame - first) / fps - delay)
-            hh = max(size * 0.3, start_h - 0.5 * 9.81 * t * t)
-            landed = hh <= size * 0.3
-            translate.Set(Gf.Vec3d(*plan_to_world(x + ox * (1 + 0.3 * t), y + oy, hh)), frame)
-            tt = min(t, math.sqrt(2 * max(start_h - size * 0.3, 0) / 9.81)) if landed else t
-            spin.Set(Gf.Vec3f(*(r * tt for r in rate)), frame)
+        rate = [rng.uniform(-300, 300) for _ in range(3)]
+        landed_at = math.sqrt(2 * (top + size - size * 0.3) / 9.81)
+        for frame in range(start - 1, start + round((landed_at + 0.2) * fps) + step, step):
+            t = max(0.0, (frame - start) / fps)
+            hh = max(size * 0.3, top + size - 0.5 * 9.81 * t * t)
+            translate.Set(Gf.Vec3d(*plan_to_world(x + ox * (1 + 0.2 * t), y + oy, hh)), frame)
+            spin.Set(Gf.Vec3f(*(r * min(t, landed_at) for r in rate)), frame)
     return Element(name, "destruction", (shot.id,), first, end,
-                   {"chunks": 10, "at": [round(x, 2), round(y, 2), round(h, 2)]})  # fmt: skip
+                   {"chunks": count, "at": [round(x, 2), round(y, 2), round(top, 2)]})  # fmt: skip
 
 
 def _skyline(stage: Any, name: str, shot: Shot, view: _View) -> Element:
@@ -431,10 +460,8 @@ def _skyline(stage: Any, name: str, shot: Shot, view: _View) -> Element:
     return Element(name, "set_extension", (shot.id,), FIRST_FRAME, FIRST_FRAME, {"towers": 24})
 
 
-def _creature(stage: Any, name: str, shot: Shot, view: _View) -> Element:
-    x, y, _h = view.airborne(4.0)
-    d = math.hypot(x - view.x, y - view.y)
-    x, y = view.along(max(6.0, d))
+def _creature(stage: Any, name: str, shot: Shot, view: _View, clear: float) -> Element:
+    x, y = view.along(max(6.0, clear, view.standing_distance(4.0, fill=0.2)))
     path = f"/World/Elements/{name}"
     cone(stage, path, plan_to_world(x, y, 0.0), 1.2, 4.0, (0.15, 0.18, 0.22), cylinder=True)
     return Element(name, "creature", (shot.id,), FIRST_FRAME, FIRST_FRAME, {"height_m": 4.0})

@@ -188,7 +188,12 @@ def build_scene_stage(
 
 def shot_subjects(shot: Shot, elements: list[Element], crowds: list[str], weather: list[str]) -> list[str]:
     """The staged objects a shot is of: its VFX element, the crowd of a crowd shot, the weather."""
-    out = [e.name for e in elements if shot.id in e.shots and e.kind != "dust"]
+    out = []
+    for e in elements:
+        if shot.id in e.shots and e.kind != "dust":
+            # a collapse shot is of the tower, and then of what is left of it: its dust
+            dust = [d.name for d in elements if d.kind == "dust" and shot.id in d.shots]
+            out.append("|".join([e.name, *dust]) if e.kind == "collapse" else e.name)
     if shot.vfx_kind == "crowd" or shot.purpose == "crowd":
         out += crowds[:1]
     if shot.vfx_kind == "weather":

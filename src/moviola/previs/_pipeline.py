@@ -60,7 +60,7 @@ from ._state import file_digest as _file_digest
 from ._workflow import project_stagings, update_stage
 
 PREVIS_SCHEMA = "Previs.1"
-BOARDS_VERSION = 1
+BOARDS_VERSION = 2
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -279,6 +279,7 @@ def run_previs(
             notes={f.shots[0]: f.explanation for f in scene_findings},
         )  # fmt: skip
         notices_render += boards.notes
+        scene_findings += boards.findings
         panels[number] = [
             {"shot": p.shot, "key": p.key, "image": rel(p.image), "caption": p.caption,
              "text": p.text} for p in boards.panels

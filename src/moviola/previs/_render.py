@@ -276,7 +276,7 @@ class Look:
         interior = int_ext.upper().startswith("INT") and "EXT" not in int_ext.upper()
         sun = _normalise((-0.45, 0.8, 0.35)) if not golden else _normalise((-0.8, 0.3, 0.4))
         if night:  # moonlight: a dim, cool key; the city's lights do the rest
-            look = Look(sun, (0.3, 0.36, 0.52), (0.1, 0.12, 0.18), (0.05, 0.05, 0.06),
+            look = Look(sun, (0.1, 0.12, 0.2), (0.05, 0.06, 0.1), (0.03, 0.03, 0.04),
                         (0.02, 0.03, 0.07), (0.09, 0.11, 0.18), (0.04, 0.04, 0.05), 0.005,
                         windows_lit=0.55, shadows=False)  # fmt: skip
         elif golden:
@@ -292,10 +292,12 @@ class Look:
             zenith = tuple(0.35 * k * c + 0.6 * z for c, z in zip(sky_tint, look.zenith, strict=True))
             sky = tuple(0.5 * s_ + 0.5 * k * c for c, s_ in zip(sky_tint, look.sky_col, strict=True))
             look = replace(look, horizon=horizon, zenith=zenith, sky_col=sky)  # type: ignore[arg-type]
-        if light_tint is not None:  # "cold blue light": the key takes the hue, keeps its strength
+        if light_tint is not None:  # "cold blue light": the key leans to the hue, keeps its strength
             strength = max(look.light_col)
             peak = max(max(light_tint), 1e-3)
-            look = replace(look, light_col=tuple(strength * c / peak for c in light_tint))  # type: ignore[arg-type]
+            mixed = [0.4 * c / strength + 0.6 * t / peak for c, t in zip(look.light_col, light_tint, strict=True)]
+            top = max(mixed)
+            look = replace(look, light_col=tuple(strength * m / top for m in mixed))  # type: ignore[arg-type]
         if interior:  # a key light high and to the side; the fill (and the practicals) do the rest
             look = Look(_normalise((-0.35, 0.85, 0.4)), tuple(1.1 * c for c in look.light_col),  # type: ignore[arg-type]
                         (0.42, 0.42, 0.45) if not night else (0.16, 0.16, 0.2),

@@ -132,12 +132,13 @@ def _vehicle(stage: Any, kind: str, w: float, d: float) -> None:
         ("back", (0.0, 0.5, dd / 2), (ww, 0.9, 0.06)),
     ):
         box(stage, f"/World/Set/{name}", c, size, body)
-    roof_h = 2.3 if kind == "bus" else 1.45
-    roof = box(stage, "/World/Set/roof", (0.0, roof_h, 0.0), (ww, 0.08, dd), body)
-    no_shadow(roof.GetPrim())
-    for i, (x, z) in enumerate(((-ww / 2, -dd / 2), (ww / 2, -dd / 2), (-ww / 2, dd / 2), (ww / 2, dd / 2))):
-        box(stage, f"/World/Set/pillar_{i}", (x, (roof_h + 0.9) / 2, z), (0.08, roof_h - 0.9, 0.08), body)
-    if kind == "bus":  # rows of seats either side of the aisle, facing forward
+    if kind == "bus":  # a bus's roof on its pillars, high over the cameras (a car stays open:
+        roof_h = 2.3  # its cameras sit at the roof line and look out through the glass)
+        roof = box(stage, "/World/Set/roof", (0.0, roof_h, 0.0), (ww, 0.08, dd), body)
+        no_shadow(roof.GetPrim())
+        for i, (x, z) in enumerate(((-ww / 2, -dd / 2), (ww / 2, -dd / 2), (-ww / 2, dd / 2), (ww / 2, dd / 2))):
+            box(stage, f"/World/Set/pillar_{i}", (x, (roof_h + 0.9) / 2, z), (0.08, roof_h - 0.9, 0.08), body)
+        # rows of seats either side of the aisle, facing forward
         rows = max(1, int((dd - 2.5) / 0.85))
         for r in range(rows):
             z = -dd / 2 + 2.2 + r * 0.85
@@ -212,12 +213,12 @@ def _street(stage: Any, w: float, d: float, texts: list[str], night: bool, snowy
 def _stadium(stage: Any, night: bool) -> NDArray[np.float64]:
     """A football ground: the pitch, two tiers of terraces on four sides, floodlights.
 
-    Returns the seats (plan x, y, height, facing the pitch's centre): about 38,000.
+    Returns the seats (plan x, y, height, facing the pitch's centre): about 41,000.
     """
     pl, pw = PITCH
     box(stage, "/World/Set/pitch", (0.0, 0.01, 0.0), (pw, 0.02, pl), GRASS)  # long axis along plan y
     slots: list[NDArray[np.float64]] = []
-    rows = 25
+    rows = 27
     for tier, (gap, base) in enumerate(((8.0, 0.8), (8.0 + rows * ROW_D + 3.0, 0.8 + rows * ROW_H + 4.0))):
         for side, (along, across, facing) in enumerate(((pw, pl / 2, 270.0), (pw, pl / 2, 90.0),
                                                         (pl, pw / 2, 180.0), (pl, pw / 2, 0.0))):  # fmt: skip
