@@ -16,7 +16,8 @@ in Blender, and exports with the stage).
   that flicker, with smoke above; ``destruction``: debris that tumbles down;
   ``set_extension``: a skyline of lit towers far off; ``creature``: a dark
   stand-in of its size. Each is placed where its shot's camera looks (on the
-  tower when the tower is in view), timed from the shot's first use in the cut.
+  tower when the tower is in view), timed from the shot's first use in the cut; a
+  destruction or explosion shot whose text wrecks a vehicle also throws a car across.
 
 Crowd and weather shots point at the scene's crowd and weather (see
 ``_crowds`` and ``_weather``). Nothing here reads files.
@@ -166,10 +167,17 @@ def stage_elements(stage: Any, scene: dict[str, Any], shots: list[Shot], fps: fl
         else:
             continue
         placed += on_tower is None and kind in ("explosion", "fire", "destruction")
+        said = " ".join(str(beats[b].get("text", "")) for b in shot_beats(scene, shot.id) if 0 <= b < len(beats))
+        if kind in ("destruction", "explosion") and _CRASH.search(said) and _VEHICLE.search(said):
+            made.append(_crash(stage, f"crash_{tag}", shot, view, first, fps, clear, _SIDES[placed % len(_SIDES)]))
+            placed += 1
     return made
 
 
 _SIDES = (0.0, -0.3, 0.3, -0.15, 0.15)  # across the frame (share of its half width)
+_CRASH = re.compile(r"\b(crash\w*|crush\w*|smash\w*|pile-up|collid\w*|flips?|overturn\w*|explodes?|"
+                    r"slams?|rams?|wreck\w*)\b", re.I)  # fmt: skip
+_VEHICLE = re.compile(r"\b(cars?|taxis?|vans?|fiat|trucks?|lorry|bus|colectivo|motorcycle|vehicle)\b", re.I)
 
 
 def _sees(view: _View, at: tuple[float, float, float]) -> bool:
@@ -411,6 +419,7 @@ def _debris(stage: Any, name: str, shot: Shot, view: _View, first: int, last: in
     x, y, _h = view.airborne(10.0, clear, side, up=0.0)
     d = math.hypot(x - view.x, y - view.y)
     top = view.height + d * math.tan(math.radians(view.tilt + 0.6 * view.vfov))  # above the frame
+    mid = view.height + d * math.tan(math.radians(view.tilt))
     path = f"/World/Elements/{name}"
     UsdGeom.Xform.Define(stage, path)
     rng = random.Random(name)
@@ -422,8 +431,11 @@ def _debris(stage: Any, name: str, shot: Shot, view: _View, first: int, last: in
     for i in range(count):
         size = rng.uniform(0.8, 2.2)
         ox, oy = rng.uniform(-5, 5), rng.uniform(-3, 3)
-        # the first few already falling at the first frame, the last ones at the last
-        start = first + round((i / (count - 1)) * span) - round(rng.uniform(0.2, 0.6) * fps)
+        if i < count // 3:  # the first few already in the frame, between its middle and its top
+            at = mid + (top - mid) * (i + 1) / (count // 3 + 1)
+            start = first - round(math.sqrt(2 * (top + size - at) / 9.81) * fps)
+        else:  # the rest fall in through the shot, the last ones at its end
+            start = first + round((i / (count - 1)) * span) - round(rng.uniform(0.2, 0.6) * fps)
         chunk = box(stage, f"{path}/chunk_{i:02d}", plan_to_world(x + ox, y + oy, top + size),
                     (size, size * 0.6, size * 0.8), CONCRETE)  # fmt: skip
         xf = UsdGeom.Xformable(chunk.GetPrim())
@@ -432,13 +444,41 @@ def _debris(stage: Any, name: str, shot: Shot, view: _View, first: int, last: in
         spin.Set(Gf.Vec3f(0, 0, 0))
         rate = [rng.uniform(-300, 300) for _ in range(3)]
         landed_at = math.sqrt(2 * (top + size - size * 0.3) / 9.81)
-        for frame in range(start - 1, start + round((landed_at + 0.2) * fps) + step, step):
+        translate.Set(Gf.Vec3d(*plan_to_world(x + ox, y + oy, top + size)), start - 1)
+        for frame in range(start, start + round((landed_at + 0.2) * fps) + step, step):
             t = max(0.0, (frame - start) / fps)
             hh = max(size * 0.3, top + size - 0.5 * 9.81 * t * t)
             translate.Set(Gf.Vec3d(*plan_to_world(x + ox * (1 + 0.2 * t), y + oy, hh)), frame)
             spin.Set(Gf.Vec3f(*(r * min(t, landed_at) for r in rate)), frame)
     return Element(name, "destruction", (shot.id,), first, end,
                    {"chunks": count, "at": [round(x, 2), round(y, 2), round(top, 2)]})  # fmt: skip
+
+
+def _crash(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: float, clear: float,
+           side: float) -> Element:  # fmt: skip
+    """A car thrown across the frame: it slides, rolls over once and comes to rest on its roof."""
+    Gf, _, _, UsdGeom = pxr()
+    x, y, _h = view.airborne(4.5, max(clear, 12.0), side, up=0.0)
+    a = math.radians(view.pan)
+    across = (math.sin(a), -math.cos(a))  # the frame's left to right on the plan
+    path = f"/World/Elements/{name}"
+    root = UsdGeom.Xform.Define(stage, path)
+    move = root.AddTranslateOp()
+    roll = root.AddRotateXYZOp()
+    root.AddRotateYOp().Set(float(view.pan))  # broadside to the camera
+    # about its own middle, so it rolls over rather than through the road
+    box(stage, f"{path}/body", (0.0, -0.2, 0.0), (4.3, 0.8, 1.8), (0.75, 0.6, 0.15))
+    box(stage, f"{path}/cabin", (0.2, 0.45, 0.0), (2.2, 0.55, 1.6), (0.75, 0.6, 0.15))
+    length = round(1.6 * fps)
+    for k in range(0, length + 1, max(1, round(fps / 12))):
+        t = k / length
+        slide = 6.0 * (1 - (1 - t) ** 2)  # thrown, slowing down
+        lift = 1.2 * math.sin(math.pi * min(1.0, t * 1.4))
+        px, py = x + across[0] * (slide - 3.0), y + across[1] * (slide - 3.0)
+        move.Set(Gf.Vec3d(*plan_to_world(px, py, 0.75 + max(0.0, lift))), first + k)
+        roll.Set(Gf.Vec3f(180.0 * min(1.0, t * 1.3), 0.0, 0.0), first + k)
+    return Element(name, "crash", (shot.id,), first, first + length,
+                   {"at": [round(x, 2), round(y, 2)]})  # fmt: skip
 
 
 def _skyline(stage: Any, name: str, shot: Shot, view: _View) -> Element:

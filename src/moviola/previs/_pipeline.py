@@ -474,6 +474,8 @@ def run_previs(
                      if track is not None else {}},  # fmt: skip
         "steps": [{"name": s.name, "status": s.status, "seconds": s.seconds, "detail": s.detail}
                   for s in steps],  # fmt: skip
+        "staging": {str(s["number"]): (state.get("layout", str(s["number"])) or {}).get("staged")
+                    for s in scenes},  # fmt: skip
         "findings": [f.to_json() for f in findings],
         "notices": notices,
     }

@@ -429,6 +429,8 @@ class StageScene:
         self._lights = _stage_lights(stage)
         self._time: float | None = None
         self._light = np.eye(4, dtype=np.float32)
+        self._matrices: NDArray[np.float32] | None = None
+        self._moving_rows: list[int] = []
 
     def _lit_vao(self, lights: int, shadows: bool) -> Any:
         key = (lights, shadows)
@@ -448,16 +450,20 @@ class StageScene:
             return
         self._time = time
         r._shadow_owner = self  # the shadow map is the renderer's: say whose it is now
-        m = world_matrices(self.tess.prims, time, self.tess.roots)
-        identity = np.zeros((1, 7, 4), np.float32)
-        identity[0, :4] = np.eye(4)
-        identity[0, 4:, :3] = np.eye(3)
-        self._xf.write(np.ascontiguousarray(np.concatenate([m, identity]), np.float32).tobytes())
-        self._light = self._light_matrix(m)
+        t = self.tess
+        if self._matrices is None:  # every prim once; then only those that can move
+            m = world_matrices(t.prims, time, t.roots)
+            self._matrices = np.concatenate([m, _identity_row()])
+            self._moving_rows = [i for i, prim in enumerate(t.prims) if _may_move(prim)]
+        elif self._moving_rows:
+            rows = world_matrices([t.prims[i] for i in self._moving_rows], time, [t.roots[i] for i in self._moving_rows])
+            self._matrices[self._moving_rows] = rows
+        self._xf.write(np.ascontiguousarray(self._matrices, np.float32).tobytes())
         for batch in self._batches:
             batch.pose(time)
         if not self.look.shadows:
             return
+        self._light = self._light_matrix(self._matrices[:-1])
         r._shadow_fbo.use()
         r._shadow_fbo.clear(depth=1.0)
         self.renderer.ctx.enable(_DEPTH_TEST)
@@ -601,6 +607,26 @@ _NAMES = ("in_pos", "in_nrm", "in_col", "in_prim", "in_obj", "in_surface", "in_e
 _SHADOW_LAYOUT = "3f 12x 12x 1f 12x"
 _OUTLINE_LAYOUT = "3f 3f 12x 1f 12x"
 _INSTANCE_LAYOUT = "16f 3f/i"
+
+
+def _identity_row() -> NDArray[np.float32]:
+    """A row of the matrix texture holding identity (what the instances' cards are placed by)."""
+    row = np.zeros((1, 7, 4), np.float32)
+    row[0, :4] = np.eye(4)
+    row[0, 4:, :3] = np.eye(3)
+    return row
+
+
+def _may_move(prim: Any) -> bool:
+    """Whether a prim's transform (or an ancestor's) may change over time."""
+    from pxr import UsdGeom
+
+    p = prim
+    while p and not p.IsPseudoRoot():
+        if p.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(p).TransformMightBeTimeVarying():
+            return True
+        p = p.GetParent()
+    return False
 
 
 def _card(lo: NDArray[np.float32], hi: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:

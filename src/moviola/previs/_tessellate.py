@@ -47,7 +47,7 @@ class Tessellation:
     skipped: list[str] = field(default_factory=list)
     surface: F32 = field(default_factory=lambda: np.zeros(0, np.float32))  # (n,) SURFACES code
     emission: F32 = field(default_factory=lambda: np.zeros(0, np.float32))  # (n,)
-    #: Per prim: the prototype root its matrix is relative to (None: world).
+    #: Per prim: the prim its matrix is relative to (None: world; a prototype's parent).
     roots: list[Any] = field(default_factory=list)
     batches: list[InstanceBatch] = field(default_factory=list)
     casters: int = -1  # the first ``casters`` vertices cast shadows (-1: all)
@@ -379,7 +379,10 @@ def _instancer_batch(prim: Any, object_index: int, prims: list[Any], roots: list
                 continue
             build.add(got[0], got[1], got[2], len(prims), _surface(part, time), object_index)
             prims.append(part)
-            roots.append(root)
+            # relative to the prototype's parent: the root's own (animated) transform, a crowd's
+            # sway or a snow tile's fall, is then the parts', evaluated once a frame for all
+            # instances, and the instances' transforms stay static
+            roots.append(root.GetParent())
         pos, nrm, col, pidx, sur, emi, _ = build.arrays()
         if len(pos):
             protos[k] = Vertices(pos, nrm, col, pidx, sur, emi)
@@ -402,11 +405,15 @@ def _instancer_batch(prim: Any, object_index: int, prims: list[Any], roots: list
 
 
 def instance_transforms(batch: InstanceBatch, time: float) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
-    """World matrices (n, 4, 4), USD row-vector layout, and each instance's prototype index."""
+    """World matrices (n, 4, 4), USD row-vector layout, and each instance's prototype index.
+
+    The prototypes' own transforms are left out here: they are in their parts' matrices.
+    """
     Usd, UsdGeom = _pxr()
     inst = UsdGeom.PointInstancer(batch.instancer)
     at = Usd.TimeCode(time)
-    local = np.asarray(inst.ComputeInstanceTransformsAtTime(at, at), np.float64).reshape(-1, 4, 4)
+    local = np.asarray(inst.ComputeInstanceTransformsAtTime(at, at, UsdGeom.PointInstancer.ExcludeProtoXform),
+                       np.float64).reshape(-1, 4, 4)  # fmt: skip
     world = np.asarray(UsdGeom.XformCache(at).GetLocalToWorldTransform(batch.instancer), np.float64)
     indices = np.asarray(inst.GetProtoIndicesAttr().Get(at) or [], np.int32)
     n = min(len(local), len(indices))

@@ -75,7 +75,7 @@ def update_stage(state: State, out_dir: Path, scene: dict[str, Any], shots: list
     notice = None
     fresh = target.with_name(f".{target.stem}.new.usda")
     try:
-        write_stage(fresh, scene, shots, fps, beats, staging)
+        staged = write_stage(fresh, scene, shots, fps, beats, staging)
         if target.exists() and target.read_bytes() != fresh.read_bytes() and (
             not last.get("written") or file_digest(target) != last["written"]
         ):  # edited by hand since we wrote it (or we cannot tell): keep it, never overwrite
@@ -87,7 +87,7 @@ def update_stage(state: State, out_dir: Path, scene: dict[str, Any], shots: list
         fresh.replace(target)
     finally:
         fresh.unlink(missing_ok=True)
-    state.put("layout", number, {"key": key, "written": file_digest(target)})
+    state.put("layout", number, {"key": key, "written": file_digest(target), "staged": staged})
     return target, True, notice
 
 
@@ -124,8 +124,12 @@ def scene_beats(project: Project) -> dict[str, list[dict[str, Any]]]:
 
 
 def write_stage(target: Path, scene: dict[str, Any], shots: list[Shot], fps: float,
-                beats: list[dict[str, Any]] | None = None, staging: Staging | None = None) -> Path:  # fmt: skip
-    """Build, validate and save one scene's stage; it replaces ``target`` only when valid."""
+                beats: list[dict[str, Any]] | None = None, staging: Staging | None = None
+                ) -> dict[str, Any]:  # fmt: skip
+    """Build, validate and save one scene's stage; it replaces ``target`` only when valid.
+
+    Returns what was staged in it (the set, the hour, elements, crowds, weather), for previs.json.
+    """
     with atomic_path(target, ".usda") as tmp:
         stage = build_scene_stage(scene, shots, fps, tmp, beats=beats, staging=staging)
         errors = validate_stage(stage)
@@ -134,5 +138,9 @@ def write_stage(target: Path, scene: dict[str, Any], shots: list[Shot], fps: flo
                 f"scene {scene['number']}: USD validation failed: {errors[0]}", target
             )
         stage.GetRootLayer().Save()
+        world = stage.GetPrimAtPath("/World")
+        staged = json.loads(str(world.GetCustomDataByKey("moviola:staged") or "{}"))
+        staged.setdefault("set", str(world.GetCustomDataByKey("moviola:set_kind") or ""))
+        staged["hour"] = str(world.GetCustomDataByKey("moviola:hour") or "")
         del stage
-    return target
+    return dict(staged)
