@@ -209,7 +209,7 @@ def test_each_explosion_fire_and_destruction_shot_shows_its_element(example: Any
     for shot in shots:
         stage, _ = stage_of(example, shot.scene)
         cam = stage_cameras(stage)[shot.id]
-        (element,) = list(cam.camera.GetPrim().GetCustomDataByKey("moviola:subjects"))
+        element = list(cam.camera.GetPrim().GetCustomDataByKey("moviola:subjects"))[0]
         assert element.startswith(("explosion_", "fire_", "debris_"))
         out, scene = seen(renderer, stage, shot.id, float(cam.first))
         assert pixels_of(out, scene, element) > 0.002 * out.ids.size, shot.id
@@ -310,3 +310,21 @@ def test_storeys_default_sensibly_when_the_script_does_not_count_them(example: A
     physics = CollapseTiming(12 * STOREY_M, 12, 0.0, None).floor_failures()
     assert (max(fails) - min(fails)) / FPS == pytest.approx(max(physics), abs=1.5 / FPS)
     assert math.isclose(CollapseTiming(42.0, 12, 0.0).accel, 0.8 * 9.81)
+
+
+def test_snow_drawn_into_the_held_picture_is_the_full_render(example: Any, renderer: Any) -> None:
+    """The animatic redraws only the weather between renders of a still shot: same picture."""
+    stage, _ = stage_of(example, "11")
+    cam = stage_cameras(stage)["11"]
+    scene = renderer.load(stage)
+    assert scene.has_air
+    t = float(cam.first)
+    scene.render(cam.camera, t, 640, 268, air=False)
+    scene.hold(640, 268)
+    for at in (t + 4, t + 8):
+        full = scene.render(cam.camera, at, 640, 268).rgb
+        scene.render(cam.camera, t, 640, 268, air=False)  # the held picture is t's, as in a still shot
+        air = scene.render_air(cam.camera, at, 640, 268).rgb
+        same = np.all(np.abs(full.astype(int) - air.astype(int)) <= 2, axis=2).mean()
+        assert same > 0.99, same
+    scene.release()

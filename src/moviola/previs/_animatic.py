@@ -9,8 +9,10 @@ slate is the first two seconds.
 
 Frames are rendered only when something in view changed: a held camera on
 standing mannequins is rendered once per cut and repeated. The cast, the
-cameras and the VFX elements move on twos; the air (falling snow, a crowd's
-idling) on fours, as a limited-animation background would.
+cameras and the VFX elements move on twos, a crowd's idling on eights, as a
+limited-animation background would; falling weather moves on fours, drawn into
+the held picture (its colour and depth kept on the GPU), so snow in a still
+shot costs a few flakes a frame, not the whole set.
 """
 
 from __future__ import annotations
@@ -210,7 +212,8 @@ def render_segment(
             top, bottom = cut_bars(lay, cut.scene, cut.shot, cut.detail, spec.title)
             picture: NDArray[np.uint8] | None = None
             state: bytes | None = None
-            air_state: bytes | None = None
+            crowd_state: bytes | None = None
+            air = scene.has_air
             canvas = np.zeros((spec.height, spec.width, 3), np.uint8)
             bars: dict[str, NDArray[np.uint8]] = {}
             base: tuple[int, str, NDArray[np.uint8]] | None = None
@@ -223,12 +226,18 @@ def render_segment(
                         version += 1
                 elif k % 2 == 0 or picture is None:  # motion on twos, as animatics are
                     now = _state(scene, cam.camera, time)
-                    # the air's own motion (falling snow, a crowd's idling) on fours
-                    air = _state(scene, None, time, ambient=True) if k % 4 == 0 else air_state
-                    if now != state or air != air_state or picture is None:
-                        picture = scene.render(cam.camera, time, lay.image_w, lay.image_h).rgb
-                        state, air_state = now, air
+                    # a crowd's idling on eights; falling snow on fours, drawn into the held picture
+                    crowd = _state(scene, None, time, group=CROWDS) if k % 8 == 0 else crowd_state
+                    if now != state or crowd != crowd_state or picture is None:
+                        picture = scene.render(cam.camera, time, lay.image_w, lay.image_h, air=not air).rgb
+                        if air:
+                            scene.hold(lay.image_w, lay.image_h)
+                            picture = scene.render_air(cam.camera, time, lay.image_w, lay.image_h).rgb
+                        state, crowd_state = now, crowd
                         rendered += 1
+                        version += 1
+                    elif air and k % 4 == 0:
+                        picture = scene.render_air(cam.camera, time, lay.image_w, lay.image_h).rgb
                         version += 1
                 line = next((x for x in subtitles if x.start <= movie_frame < x.end), None)
                 text = line.text if line else ""
@@ -248,37 +257,38 @@ def render_segment(
         scene.release()
 
 
-AMBIENT = ("/World/Weather/", "/World/Crowds/")  # what moves of itself, in the background
+WEATHER, CROWDS = "/World/Weather/", "/World/Crowds/"  # what moves of itself, in the background
 
 
-def _moving_prims(scene: Any, ambient: bool = False) -> list[Any]:
+def _moving_prims(scene: Any, group: str = "") -> list[Any]:
     """The prims whose transform may change over time (theirs or an ancestor's): the cast,
-    the cameras' subjects and elements, or (``ambient``) the weather and crowds."""
+    the cameras and the elements (``group`` ""), or those under ``WEATHER`` or ``CROWDS``."""
     cached = getattr(scene, "_moving", None)
     if cached is None:
         from pxr import UsdGeom
 
-        cached = ([], [])
+        cached = {"": [], WEATHER: [], CROWDS: []}
         for prim in scene.tess.prims:
             p = prim
             while p and not p.IsPseudoRoot():
                 if p.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(p).TransformMightBeTimeVarying():
-                    cached[str(prim.GetPath()).startswith(AMBIENT)].append(prim)
+                    path = str(prim.GetPath())
+                    cached[next((g for g in (WEATHER, CROWDS) if path.startswith(g)), "")].append(prim)
                     break
                 p = p.GetParent()
         scene._moving = cached
-    return list(cached[ambient])
+    return list(cached[group])
 
 
-def _state(scene: Any, camera: Any, time: float, *, ambient: bool = False) -> bytes:
-    """What decides the picture at ``time``: the camera and every moving prim's matrix (or,
-    ``ambient``, only the weather's and the crowds')."""
+def _state(scene: Any, camera: Any, time: float, *, group: str = "") -> bytes:
+    """What decides the picture at ``time``: the camera and every moving prim's matrix (or
+    only those of ``group``: the weather's, the crowds')."""
     from pxr import UsdGeom
 
     h = hashlib.blake2b(digest_size=16)
     if camera is not None:
         h.update(np.asarray(camera.GetCamera(time).transform, np.float32).tobytes())
-    moving = _moving_prims(scene, ambient)
+    moving = _moving_prims(scene, group)
     if moving:
         cache = UsdGeom.XformCache(time)
         for prim in moving:

@@ -147,7 +147,7 @@ def render_scene_boards(
             keys = [("start", float(cam.first)), ("end", float(cam.last))] if (moving or staged) and \
                 cam.last > cam.first else [("", float(cam.first))]  # fmt: skip
             check_h = frame_size(shot.camera.aspect, CHECK_WIDTH)[1]
-            seen = [(int(t), scene.render(cam.camera, t, CHECK_WIDTH, check_h, passes=True, ink=0).ids)
+            seen = [(int(t), scene.render(cam.camera, t, CHECK_WIDTH, check_h, passes="ids", ink=0).ids)
                     for _, t in keys]  # fmt: skip
             found = subject_findings(stage, cam, shot, seen, scene.objects)
             result.findings += found

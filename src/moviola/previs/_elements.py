@@ -456,9 +456,10 @@ def _debris(stage: Any, name: str, shot: Shot, view: _View, first: int, last: in
 
 def _crash(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: float, clear: float,
            side: float) -> Element:  # fmt: skip
-    """A car thrown across the frame: it slides, rolls over once and comes to rest on its roof."""
+    """A car thrown across the frame by the blast: from mid-frame it arcs over, rolling once,
+    and lands on its roof."""
     Gf, _, _, UsdGeom = pxr()
-    x, y, _h = view.airborne(4.5, max(clear, 12.0), side, up=0.0)
+    x, y, h = view.airborne(4.5, max(clear, 12.0), side, up=-0.1)
     a = math.radians(view.pan)
     across = (math.sin(a), -math.cos(a))  # the frame's left to right on the plan
     path = f"/World/Elements/{name}"
@@ -473,7 +474,7 @@ def _crash(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: floa
     for k in range(0, length + 1, max(1, round(fps / 12))):
         t = k / length
         slide = 6.0 * (1 - (1 - t) ** 2)  # thrown, slowing down
-        lift = 1.2 * math.sin(math.pi * min(1.0, t * 1.4))
+        lift = max(0.0, h - 0.75) * (1 - t * t) + 1.5 * math.sin(math.pi * t)  # up a little, then down
         px, py = x + across[0] * (slide - 3.0), y + across[1] * (slide - 3.0)
         move.Set(Gf.Vec3d(*plan_to_world(px, py, 0.75 + max(0.0, lift))), first + k)
         roll.Set(Gf.Vec3f(180.0 * min(1.0, t * 1.3), 0.0, 0.0), first + k)

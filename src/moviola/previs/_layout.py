@@ -190,7 +190,7 @@ def shot_subjects(shot: Shot, elements: list[Element], crowds: list[str], weathe
     """The staged objects a shot is of: its VFX element, the crowd of a crowd shot, the weather."""
     out = []
     for e in elements:
-        if shot.id in e.shots and e.kind != "dust":
+        if shot.id in e.shots and e.kind not in ("dust", "crash"):  # the thrown car is extra
             # a collapse shot is of the tower, and then of what is left of it: its dust
             dust = [d.name for d in elements if d.kind == "dust" and shot.id in d.shots]
             out.append("|".join([e.name, *dust]) if e.kind == "collapse" else e.name)

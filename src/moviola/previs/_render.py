@@ -348,6 +348,7 @@ class Renderer:
         self._shadow_fbo = ctx.framebuffer(depth_attachment=self._shadow_tex)
         self._shadow_size = shadow_size
         self._targets: dict[tuple[int, int, bool], Any] = {}
+        self._held: dict[tuple[int, int], Any] = {}
         self._shadow_owner: StageScene | None = None
 
     def geometry(self, instanced: bool, lights: int, shadows: bool = True) -> Any:
@@ -381,6 +382,18 @@ class Renderer:
                 colour.append(ctx.texture(size, 4, dtype="f4"))
             self._targets[key] = ctx.framebuffer(colour, ctx.depth_renderbuffer(size))
         return self._targets[key]
+
+    def held(self, width: int, height: int) -> Any:
+        """A framebuffer that keeps a rendered picture (colour and depth) by size."""
+        key = (width, height)
+        if key not in self._held:
+            for fbo in self._held.values():  # one size at a time: the animatic's
+                for attachment in (*fbo.color_attachments, fbo.depth_attachment):
+                    attachment.release()
+                fbo.release()
+            ctx = self.ctx
+            self._held = {key: ctx.framebuffer([ctx.renderbuffer(key, 4)], ctx.depth_renderbuffer(key))}
+        return self._held[key]
 
     def release(self) -> None:
         self.ctx.release()
@@ -431,6 +444,7 @@ class StageScene:
         self._light = np.eye(4, dtype=np.float32)
         self._matrices: NDArray[np.float32] | None = None
         self._moving_rows: list[int] = []
+        self._shadow_time: float | None = None
 
     def _lit_vao(self, lights: int, shadows: bool) -> Any:
         key = (lights, shadows)
@@ -443,26 +457,31 @@ class StageScene:
     def objects(self) -> list[str]:
         return self.tess.objects
 
-    def _pose(self, time: float) -> None:
-        """World matrices at ``time``, and the sun's shadow map for them."""
+    def _pose(self, time: float, shadow: bool = True) -> None:
+        """World matrices at ``time``, and the sun's shadow map for them (when asked for)."""
         r = self.renderer
-        if self._time == time and r._shadow_owner is self:
-            return
-        self._time = time
-        r._shadow_owner = self  # the shadow map is the renderer's: say whose it is now
         t = self.tess
-        if self._matrices is None:  # every prim once; then only those that can move
-            m = world_matrices(t.prims, time, t.roots)
-            self._matrices = np.concatenate([m, _identity_row()])
-            self._moving_rows = [i for i, prim in enumerate(t.prims) if _may_move(prim)]
-        elif self._moving_rows:
-            rows = world_matrices([t.prims[i] for i in self._moving_rows], time, [t.roots[i] for i in self._moving_rows])
-            self._matrices[self._moving_rows] = rows
-        self._xf.write(np.ascontiguousarray(self._matrices, np.float32).tobytes())
-        for batch in self._batches:
-            batch.pose(time)
-        if not self.look.shadows:
+        if self._time != time:
+            self._time = time
+            self._shadow_time = None
+            if self._matrices is None:  # every prim once; then only those that can move
+                m = world_matrices(t.prims, time, t.roots)
+                self._matrices = np.concatenate([m, _identity_row()])
+                self._moving_rows = [i for i, prim in enumerate(t.prims) if _may_move(prim)]
+            elif self._moving_rows:
+                moving = self._moving_rows
+                self._matrices[moving] = world_matrices([t.prims[i] for i in moving], time,
+                                                        [t.roots[i] for i in moving])  # fmt: skip
+            self._xf.write(np.ascontiguousarray(self._matrices, np.float32).tobytes())
+            for batch in self._batches:
+                batch.pose(time)
+        if not shadow or not self.look.shadows:
             return
+        if self._shadow_time == time and r._shadow_owner is self:
+            return
+        self._shadow_time = time
+        r._shadow_owner = self  # the shadow map is the renderer's: say whose it is now
+        assert self._matrices is not None
         self._light = self._light_matrix(self._matrices[:-1])
         r._shadow_fbo.use()
         r._shadow_fbo.clear(depth=1.0)
@@ -488,23 +507,97 @@ class StageScene:
         eye = centre + d * radius * 2
         return (_ortho(radius, 0.1, radius * 4) @ _look_at(eye, centre)).astype(np.float32)
 
-    def render(self, camera: Any, time: float, width: int, height: int, *, passes: bool = False,
-               ink: float = 0.85) -> Frame:  # fmt: skip
-        """Render the frame ``camera`` (a UsdGeom.Camera) sees at ``time``."""
+    @property
+    def has_air(self) -> bool:
+        """Whether the stage has weather (drawn apart by :meth:`render_air` in the animatic)."""
+        return any(b.batch.far == "hide" for b in self._batches)
+
+    def _view(self, camera: Any, time: float) -> tuple[Any, NDArray[np.float32], NDArray[np.float32]]:
+        """(Gf camera, view, projection) of ``camera`` at ``time``; matrices row-vector as USD's."""
         from pxr import Gf
 
-        self._pose(time)
-        r = self.renderer
-        ctx = r.ctx
-        fbo = r.targets(width, height, passes)
-        n_targets = len(fbo.color_attachments)
         gf_cam = camera.GetCamera(time)
         frustum = gf_cam.frustum
         frustum.SetNearFar(Gf.Range1d(NEAR, FAR))
         view = np.asarray(frustum.ComputeViewMatrix(), np.float32)  # row-vector = GL column-major
         proj = np.asarray(frustum.ComputeProjectionMatrix(), np.float32)
+        return gf_cam, view, proj
+
+    def _lighting(self, progs: Sequence[Any], view: NDArray[np.float32], vp: bytes,
+                  lamps: list[Any]) -> None:  # fmt: skip
+        """The lit programs' uniforms: matrices, the look, the lamps."""
+        r, look = self.renderer, self.look
+        for prog in progs:
+            _set(prog, "u_xf", 0)
+            _set(prog, "u_shadow", 1)
+            _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
+            _set(prog, "u_view", view.tobytes())
+            _set(prog, "u_vp", vp)
+            _set(prog, "u_light", self._light.T.astype(np.float32).tobytes())
+            _set(prog, "u_light_dir", look.light_dir)
+            _set(prog, "u_light_col", look.light_col)
+            _set(prog, "u_sky_col", look.sky_col)
+            _set(prog, "u_ground_col", look.ground_col)
+            _set(prog, "u_fog_col", look.horizon)
+            _set(prog, "u_fog", look.fog)
+            _set(prog, "u_windows_lit", look.windows_lit)
+            _set(prog, "u_window_col", look.window_col)
+            if lamps:
+                _set(prog, "u_lpos", np.array([p for p, _ in lamps], np.float32).tobytes())
+                _set(prog, "u_lcol", np.array([c for _, c in lamps], np.float32).tobytes())
+
+    def hold(self, width: int, height: int) -> None:
+        """Keep the picture just rendered (colour and depth) for :meth:`render_air`."""
+        r = self.renderer
+        r.ctx.copy_framebuffer(r.held(width, height), r.targets(width, height, False))
+
+    def render_air(self, camera: Any, time: float, width: int, height: int) -> Frame:
+        """The held picture with the weather at ``time`` drawn into it, depth-tested against it.
+
+        The animatic's falling snow between two renders of a still shot: the weather
+        is the same geometry as in :meth:`render`, only the rest is not drawn again.
+        """
+        self._pose(time, shadow=False)
+        r = self.renderer
+        ctx = r.ctx
+        fbo = r.targets(width, height, False)
+        ctx.copy_framebuffer(fbo, r.held(width, height))
+        gf_cam, view, proj = self._view(camera, time)
+        vp_rows = view @ proj
+        eye = np.asarray(gf_cam.transform, np.float64)[3, :3]
+        fbo.use()
+        ctx.enable(_DEPTH_TEST)
+        ctx.depth_func = "<"
+        self._xf.use(0)
+        r._shadow_tex.use(1)
+        lamps = self._lights.nearest(time, eye)
+        air = [b for b in self._batches if b.batch.far == "hide"]
+        self._lighting([r.geometry(True, len(lamps), self.look.shadows)], view,
+                       vp_rows.astype(np.float32).tobytes(), lamps)  # fmt: skip
+        for batch in air:
+            batch.split(eye, vp_rows)
+            batch.draw_lit(len(lamps), self.look.shadows)
+        ctx.disable(_DEPTH_TEST)
+        rgb = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8)
+        return Frame(np.ascontiguousarray(rgb.reshape(height, width, 3)[::-1]))
+
+    def render(self, camera: Any, time: float, width: int, height: int, *, passes: bool | str = False,
+               ink: float = 0.85, air: bool = True) -> Frame:  # fmt: skip
+        """Render the frame ``camera`` (a UsdGeom.Camera) sees at ``time``.
+
+        ``passes``: True for depth, ids, normals and line art; ``"ids"`` for depth and ids
+        alone (what the subject check reads). ``air=False`` leaves the weather out.
+        """
+        self._pose(time)
+        r = self.renderer
+        ctx = r.ctx
+        fbo = r.targets(width, height, bool(passes))
+        n_targets = len(fbo.color_attachments)
+        gf_cam, view, proj = self._view(camera, time)
+        frustum = gf_cam.frustum
         vp = (view @ proj).astype(np.float32).tobytes()
         look = self.look
+        batches = self._batches if air else [b for b in self._batches if b.batch.far != "hide"]
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         sky = r._sky
@@ -517,10 +610,10 @@ class StageScene:
         _set(sky, "u_horizon", look.horizon)
         _set(sky, "u_below", look.below)
         eye = np.asarray(gf_cam.transform, np.float64)[3, :3]
-        if self.tess.triangles or self._batches:
+        if self.tess.triangles or batches:
             ctx.enable(_DEPTH_TEST)
             vp_rows = view @ proj
-            for batch in self._batches:  # near instances in full, far ones as stand-ins
+            for batch in batches:  # near instances in full, far ones as stand-ins
                 batch.split(eye, vp_rows)
             # Depth pre-pass: then each pixel is lit once.
             _mask(fbo, [(False, False, False, False)] * n_targets)
@@ -529,34 +622,18 @@ class StageScene:
             _set(r._shadow_prog, "u_light", vp)
             if self.tess.triangles:
                 self._shadow_vao.render()
-            for batch in self._batches:
+            for batch in batches:
                 batch.draw_depth(r._shadow_i, vp)
             _mask(fbo, [(True, True, True, True)] * n_targets)
             ctx.depth_func = "<="
             r._shadow_tex.use(1)
             lamps = self._lights.nearest(time, eye)
             shadows = look.shadows
-            for prog in (r.geometry(False, len(lamps), shadows), r.geometry(True, len(lamps), shadows)):
-                _set(prog, "u_xf", 0)
-                _set(prog, "u_shadow", 1)
-                _set(prog, "u_shadow_texel", 1.0 / r._shadow_size)
-                _set(prog, "u_view", view.tobytes())
-                _set(prog, "u_vp", vp)
-                _set(prog, "u_light", self._light.T.astype(np.float32).tobytes())
-                _set(prog, "u_light_dir", look.light_dir)
-                _set(prog, "u_light_col", look.light_col)
-                _set(prog, "u_sky_col", look.sky_col)
-                _set(prog, "u_ground_col", look.ground_col)
-                _set(prog, "u_fog_col", look.horizon)
-                _set(prog, "u_fog", look.fog)
-                _set(prog, "u_windows_lit", look.windows_lit)
-                _set(prog, "u_window_col", look.window_col)
-                if lamps:
-                    _set(prog, "u_lpos", np.array([p for p, _ in lamps], np.float32).tobytes())
-                    _set(prog, "u_lcol", np.array([c for _, c in lamps], np.float32).tobytes())
+            self._lighting([r.geometry(False, len(lamps), shadows), r.geometry(True, len(lamps), shadows)],
+                           view, vp, lamps)  # fmt: skip
             if self.tess.triangles:
                 self._lit_vao(len(lamps), shadows).render()
-            for batch in self._batches:
+            for batch in batches:
                 batch.draw_lit(len(lamps), shadows)
             # The sky (the gradient by view direction) only where nothing was drawn: its quad
             # lies at the far plane, so the depth test keeps it to the empty pixels.
@@ -584,6 +661,9 @@ class StageScene:
             raw = raw.reshape(height, width, 4)[::-1]
             frame.depth = raw[..., 0].copy()
             frame.ids = np.rint(raw[..., 1]).astype(np.int32)
+            if passes == "ids":
+                frame.rgb = np.ascontiguousarray(frame.rgb)
+                return frame
             nx, ny = raw[..., 2], raw[..., 3]
             nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0, 1.0))  # visible faces look back
             frame.normals = np.where((frame.ids > 0)[..., None], np.stack([nx, ny, nz], -1), 0.0
