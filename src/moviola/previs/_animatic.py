@@ -226,7 +226,8 @@ def render_segment(
                         version += 1
                 elif k % 2 == 0 or picture is None:  # motion on twos, as animatics are
                     now = _state(scene, cam.camera, time)
-                    # a crowd's idling on eights; falling snow on fours, drawn into the held picture
+                    # a crowd's idling and a fire's flicker on eights; falling snow on fours, drawn
+                    # into the held picture
                     crowd = _state(scene, None, time, group=CROWDS) if k % 8 == 0 else crowd_state
                     if now != state or crowd != crowd_state or picture is None:
                         picture = scene.render(cam.camera, time, lay.image_w, lay.image_h, air=not air).rgb
@@ -257,13 +258,14 @@ def render_segment(
         scene.release()
 
 
-WEATHER, CROWDS = "/World/Weather/", "/World/Crowds/"  # what moves of itself, in the background
+WEATHER = "/World/Weather/"  # what moves of itself, in the background: falling weather ...
+CROWDS = ("/World/Crowds/", "/World/Elements/fire_")  # ... idling crowds and flickering flames
 
 
-def _moving_prims(scene: Any, group: str = "") -> list[Any]:
+def _moving_prims(scene: Any, group: Any = "") -> list[Any]:
     """The prims whose transform may change over time (theirs or an ancestor's): the cast,
     the cameras and the elements (``group`` ""), or those under ``WEATHER`` or ``CROWDS``."""
-    cached = getattr(scene, "_moving", None)
+    cached: dict[Any, list[Any]] | None = getattr(scene, "_moving", None)
     if cached is None:
         from pxr import UsdGeom
 
@@ -273,14 +275,15 @@ def _moving_prims(scene: Any, group: str = "") -> list[Any]:
             while p and not p.IsPseudoRoot():
                 if p.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(p).TransformMightBeTimeVarying():
                     path = str(prim.GetPath())
-                    cached[next((g for g in (WEATHER, CROWDS) if path.startswith(g)), "")].append(prim)
+                    group = WEATHER if path.startswith(WEATHER) else CROWDS if path.startswith(CROWDS) else ""
+                    cached[group].append(prim)
                     break
                 p = p.GetParent()
         scene._moving = cached
     return list(cached[group])
 
 
-def _state(scene: Any, camera: Any, time: float, *, group: str = "") -> bytes:
+def _state(scene: Any, camera: Any, time: float, *, group: Any = "") -> bytes:
     """What decides the picture at ``time``: the camera and every moving prim's matrix (or
     only those of ``group``: the weather's, the crowds')."""
     from pxr import UsdGeom

@@ -467,6 +467,9 @@ def _crash(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: floa
     move = root.AddTranslateOp()
     roll = root.AddRotateXYZOp()
     root.AddRotateYOp().Set(float(view.pan))  # broadside to the camera
+    shown = root.AddScaleOp()  # not there before the blast throws it in
+    shown.Set(Gf.Vec3f(0.001, 0.001, 0.001), first - 1)
+    shown.Set(Gf.Vec3f(1.0, 1.0, 1.0), first)
     # about its own middle, so it rolls over rather than through the road
     box(stage, f"{path}/body", (0.0, -0.2, 0.0), (4.3, 0.8, 1.8), (0.75, 0.6, 0.15))
     box(stage, f"{path}/cabin", (0.2, 0.45, 0.0), (2.2, 0.55, 1.6), (0.75, 0.6, 0.15))

@@ -75,7 +75,8 @@ uniform mat4 u_vp;             // projection x view, the same product the depth 
 invariant gl_Position;
 in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in float in_prim; in float in_obj;
 in float in_surface; in float in_emit;
-out vec3 v_world; out vec3 v_nrm; out vec3 v_col; out float v_obj;
+uniform mat4 u_view;
+out vec3 v_world; out vec3 v_nrm; out vec3 v_col; out float v_obj; out float v_depth;
 out vec3 v_local; out vec3 v_lnrm; out float v_surface; out float v_emit; out float v_seed;
 void main() {
     int i = int(in_prim + 0.5);
@@ -83,6 +84,7 @@ void main() {
     mat3 nm = normal_matrix(i);
     vec4 w = placed(m, in_pos);
     v_world = w.xyz; v_nrm = turned(nm, in_nrm); v_col = in_col; v_obj = in_obj;
+    v_depth = -(u_view * w).z;  // view depth: linear in view space, so exact per pixel
 #ifdef INSTANCED
     if (in_surface > 2.5) v_col = in_icol;
 #endif
@@ -108,7 +110,7 @@ uniform vec3 u_lpos[NLIGHTS]; uniform vec3 u_lcol[NLIGHTS];
 #endif
 uniform float u_windows_lit;   // share of windows lit (night) ...
 uniform vec3 u_window_col;     // ... and their warm colour
-in vec3 v_world; in vec3 v_nrm; in vec3 v_col; in float v_obj;
+in vec3 v_world; in vec3 v_nrm; in vec3 v_col; in float v_obj; in float v_depth;
 in vec3 v_local; in vec3 v_lnrm; in float v_surface; in float v_emit; in float v_seed;
 layout(location = 0) out vec4 o_col;    // display colour (fog applied, gamma 2)
 layout(location = 1) out vec4 o_data;   // view depth (m), object id, camera-space normal xy
@@ -122,7 +124,11 @@ float shadow(vec3 n) {
         lit += texture(u_shadow, vec3(p.xy + DISK[k] * u_shadow_texel * 1.2, p.z - 0.0015));
     return lit / 2.0;
 }
-float hash(vec3 p) { return fract(sin(dot(p, vec3(12.9898, 78.233, 37.719))) * 43758.5453); }
+float hash(vec3 p) {  // a hash without sin (cheaper on the CPU rasterizer)
+    vec3 q = fract(p * 0.1031);
+    q += dot(q, q.zyx + 31.32);
+    return fract((q.x + q.y) * q.z);
+}
 void main() {
     vec3 n = normalize(v_nrm);
     float ndl = max(dot(n, u_light_dir), 0.0);
@@ -153,11 +159,15 @@ void main() {
         }
     }
     if (v_surface > 1.5 && v_surface < 2.5) c += v_col * v_emit;
-    float depth = -(u_view * vec4(v_world, 1.0)).z;
+    float depth = v_depth;
     c = mix(c, u_fog_col, 1.0 - exp(-u_fog * depth));
     o_col = vec4(sqrt(clamp(c, 0.0, 1.0)), 1.0);
+#if PASSES
     vec3 vn = normalize(mat3(u_view) * n);
     o_data = vec4(depth, v_obj, vn.xy);
+#else
+    o_data = vec4(0.0);        // no data target: nothing to work out
+#endif
 }
 """
 
@@ -239,12 +249,12 @@ void main() {
 """
 
 
-def _variant(source: str, instanced: bool, lights: int = 0, shadows: bool = True) -> str:
+def _variant(source: str, instanced: bool, lights: int = 0, shadows: bool = True, passes: bool = True) -> str:
     """The shader for an instanced draw or not, a number of lamps, with shadows or without:
     each a constant, so llvmpipe compiles straight-line code (a loop bounded by a uniform,
     or a lookup skipped by a branch, costs every pixel)."""
     defines = (f"#version 330\n#define NLIGHTS {lights}\n#define SHADOWS {int(shadows)}"
-               + ("\n#define INSTANCED" if instanced else ""))  # fmt: skip
+               f"\n#define PASSES {int(passes)}" + ("\n#define INSTANCED" if instanced else ""))  # fmt: skip
     return source.replace("#version 330", defines, 1)
 
 
@@ -332,7 +342,7 @@ class Renderer:
         self.ctx = create_context()
         self.info = str(self.ctx.info.get("GL_RENDERER", "unknown"))
         ctx = self.ctx
-        self._geo_programs: dict[tuple[bool, int, bool], Any] = {}
+        self._geo_programs: dict[tuple[bool, int, bool, bool], Any] = {}
         self._shadow_prog = ctx.program(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS)
         self._shadow_i = ctx.program(vertex_shader=_variant(_SHADOW_VS, True), fragment_shader=_SHADOW_FS)
         self._sky = ctx.program(vertex_shader=_SKY_VS, fragment_shader=_SKY_FS)
@@ -351,14 +361,14 @@ class Renderer:
         self._held: dict[tuple[int, int], Any] = {}
         self._shadow_owner: StageScene | None = None
 
-    def geometry(self, instanced: bool, lights: int, shadows: bool = True) -> Any:
+    def geometry(self, instanced: bool, lights: int, shadows: bool = True, passes: bool = True) -> Any:
         """The lit program for instanced draws or not, with ``lights`` lamps, with or without
-        the key light's shadows (each compiled once)."""
-        key = (instanced, lights, shadows)
+        the key light's shadows, writing the data target or not (each compiled once)."""
+        key = (instanced, lights, shadows, passes)
         if key not in self._geo_programs:
             self._geo_programs[key] = self.ctx.program(
                 vertex_shader=_variant(_GEOMETRY_VS, instanced),
-                fragment_shader=_variant(_GEOMETRY_FS, False, lights, shadows),
+                fragment_shader=_variant(_GEOMETRY_FS, False, lights, shadows, passes),
             )
         return self._geo_programs[key]
 
@@ -431,7 +441,7 @@ class StageScene:
         self._xf.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._vbo = ctx.buffer(_interleave(t.positions, t.normals, t.colours, t.prim_index,
                                            t.object_index, t.surface, t.emission))  # fmt: skip
-        self._vaos: dict[tuple[int, bool], Any] = {}  # lit VAO by its program's lamps and shadows
+        self._vaos: dict[tuple[int, bool, bool], Any] = {}  # lit VAO by its program's variant
         self._shadow_vao = ctx.vertex_array(
             renderer._shadow_prog, [(self._vbo, _SHADOW_LAYOUT, "in_pos", "in_prim")]
         )
@@ -446,11 +456,13 @@ class StageScene:
         self._moving_rows: list[int] = []
         self._shadow_time: float | None = None
 
-    def _lit_vao(self, lights: int, shadows: bool) -> Any:
-        key = (lights, shadows)
+    def _lit_vao(self, lights: int, shadows: bool, passes: bool) -> Any:
+        key = (lights, shadows, passes)
         if key not in self._vaos:
-            prog = self.renderer.geometry(False, lights, shadows)
-            self._vaos[key] = self.renderer.ctx.vertex_array(prog, [(self._vbo, _LAYOUT, *_NAMES)])
+            prog = self.renderer.geometry(False, lights, shadows, passes)
+            # a variant without the data target has no use for the ids: skip what it dropped
+            self._vaos[key] = self.renderer.ctx.vertex_array(prog, [(self._vbo, _LAYOUT, *_NAMES)],
+                                                             skip_errors=True)  # fmt: skip
         return self._vaos[key]
 
     @property
@@ -572,11 +584,11 @@ class StageScene:
         r._shadow_tex.use(1)
         lamps = self._lights.nearest(time, eye)
         air = [b for b in self._batches if b.batch.far == "hide"]
-        self._lighting([r.geometry(True, len(lamps), self.look.shadows)], view,
+        self._lighting([r.geometry(True, len(lamps), self.look.shadows, False)], view,
                        vp_rows.astype(np.float32).tobytes(), lamps)  # fmt: skip
         for batch in air:
             batch.split(eye, vp_rows)
-            batch.draw_lit(len(lamps), self.look.shadows)
+            batch.draw_lit(len(lamps), self.look.shadows, False)
         ctx.disable(_DEPTH_TEST)
         rgb = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8)
         return Frame(np.ascontiguousarray(rgb.reshape(height, width, 3)[::-1]))
@@ -628,13 +640,13 @@ class StageScene:
             ctx.depth_func = "<="
             r._shadow_tex.use(1)
             lamps = self._lights.nearest(time, eye)
-            shadows = look.shadows
-            self._lighting([r.geometry(False, len(lamps), shadows), r.geometry(True, len(lamps), shadows)],
-                           view, vp, lamps)  # fmt: skip
+            shadows, data = look.shadows, bool(passes)
+            self._lighting([r.geometry(False, len(lamps), shadows, data),
+                            r.geometry(True, len(lamps), shadows, data)], view, vp, lamps)  # fmt: skip
             if self.tess.triangles:
-                self._lit_vao(len(lamps), shadows).render()
+                self._lit_vao(len(lamps), shadows, data).render()
             for batch in batches:
-                batch.draw_lit(len(lamps), shadows)
+                batch.draw_lit(len(lamps), shadows, data)
             # The sky (the gradient by view direction) only where nothing was drawn: its quad
             # lies at the far plane, so the depth test keeps it to the empty pixels.
             r._quad.render(mode=5)  # TRIANGLE_STRIP
@@ -680,7 +692,7 @@ class StageScene:
             batch.release()
 
 
-MAX_LIGHTS = 6  # the lamps nearest the camera that light a frame
+MAX_LIGHTS = 4  # the lamps nearest the camera that light a frame
 SHADOW_FULL_INSTANCES = 2000  # more instances than this cast box shadows
 _LAYOUT = "3f 3f 3f 1f 1f 1f 1f"
 _NAMES = ("in_pos", "in_nrm", "in_col", "in_prim", "in_obj", "in_surface", "in_emit")
@@ -804,12 +816,13 @@ class _BatchDraw:
                                                     (ibuf, "16f 12x/i", "in_inst")])  # fmt: skip
         return vbo, {}, depth, ibuf
 
-    def _lit(self, parts: tuple[Any, dict[Any, Any], Any, Any], lights: int, shadows: bool) -> Any:
+    def _lit(self, parts: tuple[Any, dict[Any, Any], Any, Any], lights: int, shadows: bool, passes: bool) -> Any:
         vbo, lit, _, ibuf = parts
-        key = (lights, shadows)
+        key = (lights, shadows, passes)
         if key not in lit:
-            lit[key] = self.r.ctx.vertex_array(self.r.geometry(True, lights, shadows), [
-                (vbo, _LAYOUT, *_NAMES), (ibuf, _INSTANCE_LAYOUT, "in_inst", "in_icol")])  # fmt: skip
+            lit[key] = self.r.ctx.vertex_array(self.r.geometry(True, lights, shadows, passes), [
+                (vbo, _LAYOUT, *_NAMES), (ibuf, _INSTANCE_LAYOUT, "in_inst", "in_icol")],
+                skip_errors=True)  # fmt: skip
         return lit[key]
 
     @property
@@ -880,11 +893,11 @@ class _BatchDraw:
                 if count:
                     vaos[k][2].render(instances=count)
 
-    def draw_lit(self, lights: int, shadows: bool) -> None:
+    def draw_lit(self, lights: int, shadows: bool, passes: bool) -> None:
         for counts, vaos in ((self.near, self.parts), (self.far, self.boxes)):
             for k, count in counts.items():
                 if count:
-                    self._lit(vaos[k], lights, shadows).render(instances=count)
+                    self._lit(vaos[k], lights, shadows, passes).render(instances=count)
 
     def release(self) -> None:
         for group in (self.parts, self.boxes):
