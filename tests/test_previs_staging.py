@@ -328,3 +328,17 @@ def test_snow_drawn_into_the_held_picture_is_the_full_render(example: Any, rende
         same = np.all(np.abs(full.astype(int) - air.astype(int)) <= 2, axis=2).mean()
         assert same > 0.99, same
     scene.release()
+
+
+def test_the_animatic_tells_the_cast_and_elements_from_the_air(example: Any, renderer: Any) -> None:
+    """What re-renders a held shot: the cast and the elements (on twos), the crowd and the
+    flames (on eights); the weather is only drawn into the held picture (on fours)."""
+    from moviola.previs._animatic import CROWDS, WEATHER, _moving_prims
+
+    stage, _ = stage_of(example, "11")
+    scene = renderer.load(stage)
+    groups = {g: {str(p.GetPath()).split("/")[2] for p in _moving_prims(scene, g)} for g in ("", WEATHER, CROWDS)}
+    assert groups[""] >= {"Characters", "Elements"} and "Weather" not in groups[""]
+    assert groups[WEATHER] == {"Weather"}
+    assert all(str(p.GetPath()).startswith("/World/Elements/fire_") for p in _moving_prims(scene, CROWDS))
+    scene.release()

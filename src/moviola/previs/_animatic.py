@@ -275,8 +275,8 @@ def _moving_prims(scene: Any, group: Any = "") -> list[Any]:
             while p and not p.IsPseudoRoot():
                 if p.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(p).TransformMightBeTimeVarying():
                     path = str(prim.GetPath())
-                    group = WEATHER if path.startswith(WEATHER) else CROWDS if path.startswith(CROWDS) else ""
-                    cached[group].append(prim)
+                    kind = WEATHER if path.startswith(WEATHER) else CROWDS if path.startswith(CROWDS) else ""
+                    cached[kind].append(prim)
                     break
                 p = p.GetParent()
         scene._moving = cached
