@@ -209,7 +209,7 @@ def test_each_explosion_fire_and_destruction_shot_shows_its_element(example: Any
     for shot in shots:
         stage, _ = stage_of(example, shot.scene)
         cam = stage_cameras(stage)[shot.id]
-        element = list(cam.camera.GetPrim().GetCustomDataByKey("moviola:subjects"))[0]
+        element = next(iter(cam.camera.GetPrim().GetCustomDataByKey("moviola:subjects")))
         assert element.startswith(("explosion_", "fire_", "debris_"))
         out, scene = seen(renderer, stage, shot.id, float(cam.first))
         assert pixels_of(out, scene, element) > 0.002 * out.ids.size, shot.id
@@ -331,8 +331,8 @@ def test_snow_drawn_into_the_held_picture_is_the_full_render(example: Any, rende
 
 
 def test_the_animatic_tells_the_cast_and_elements_from_the_air(example: Any, renderer: Any) -> None:
-    """What re-renders a held shot: the cast and the elements (on twos), the crowd and the
-    flames (on eights); the weather is only drawn into the held picture (on fours)."""
+    """What re-renders a held shot: the cast and the elements (on twos); the weather is only
+    drawn into the held picture (on fours); the crowd's idling and the flames' flicker not."""
     from moviola.previs._animatic import CROWDS, WEATHER, _moving_prims
 
     stage, _ = stage_of(example, "11")

@@ -9,10 +9,11 @@ slate is the first two seconds.
 
 Frames are rendered only when something in view changed: a held camera on
 standing mannequins is rendered once per cut and repeated. The cast, the
-cameras and the VFX elements move on twos, a crowd's idling on eights, as a
-limited-animation background would; falling weather moves on fours, drawn into
-the held picture (its colour and depth kept on the GPU), so snow in a still
-shot costs a few flakes a frame, not the whole set.
+cameras and the VFX elements move on twos; falling weather moves on fours,
+drawn into the held picture (its colour and depth kept on the GPU), so snow in
+a still shot costs a few flakes a frame, not the whole set. A crowd's idling and
+a fire's flicker do not make a still shot render again: they move whenever it
+does, as a limited-animation background would.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from ._burnin import Layout, cut_bars, layout, slate, stamp_timecode, subtitle, 
 from ._render import Renderer
 from ._stage_query import stage_cameras
 
-ANIMATIC_VERSION = 2
+ANIMATIC_VERSION = 3
 SAMPLE_RATE = 48000
 
 
@@ -212,7 +213,6 @@ def render_segment(
             top, bottom = cut_bars(lay, cut.scene, cut.shot, cut.detail, spec.title)
             picture: NDArray[np.uint8] | None = None
             state: bytes | None = None
-            crowd_state: bytes | None = None
             air = scene.has_air
             canvas = np.zeros((spec.height, spec.width, 3), np.uint8)
             bars: dict[str, NDArray[np.uint8]] = {}
@@ -226,15 +226,14 @@ def render_segment(
                         version += 1
                 elif k % 2 == 0 or picture is None:  # motion on twos, as animatics are
                     now = _state(scene, cam.camera, time)
-                    # a crowd's idling and a fire's flicker on eights; falling snow on fours, drawn
-                    # into the held picture
-                    crowd = _state(scene, None, time, group=CROWDS) if k % 8 == 0 else crowd_state
-                    if now != state or crowd != crowd_state or picture is None:
+                    # falling snow on fours, drawn into the held picture; a crowd's idling and a
+                    # fire's flicker show whenever the shot is drawn again, not on their own
+                    if now != state or picture is None:
                         picture = scene.render(cam.camera, time, lay.image_w, lay.image_h, air=not air).rgb
                         if air:
                             scene.hold(lay.image_w, lay.image_h)
                             picture = scene.render_air(cam.camera, time, lay.image_w, lay.image_h).rgb
-                        state, crowd_state = now, crowd
+                        state = now
                         rendered += 1
                         version += 1
                     elif air and k % 4 == 0:
@@ -259,7 +258,7 @@ def render_segment(
 
 
 WEATHER = "/World/Weather/"  # what moves of itself, in the background: falling weather ...
-CROWDS = ("/World/Crowds/", "/World/Elements/fire_")  # ... idling crowds and flickering flames
+CROWDS = ("/World/Crowds/", "/World/Elements/fire_")  # ... idling crowds and flickering flames (untracked)
 
 
 def _moving_prims(scene: Any, group: Any = "") -> list[Any]:
