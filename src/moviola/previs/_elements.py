@@ -156,7 +156,7 @@ def stage_elements(stage: Any, scene: dict[str, Any], shots: list[Shot], fps: fl
         if kind == "explosion":
             made.append(_explosion(stage, f"explosion_{tag}", shot, view, first, fps, on_tower, clear, side))
         elif kind == "fire":
-            made.append(_fire(stage, f"fire_{tag}", shot, view, fps, last_frame, on_tower, clear, side))
+            made.append(_fire(stage, f"fire_{tag}", shot, view, first, fps, last_frame, on_tower, clear, side))
         elif kind == "destruction":
             last = timings[shot.id].end if shot.id in timings else first + round(2 * fps)
             made.append(_debris(stage, f"debris_{tag}", shot, view, first, last, fps, clear, side))
@@ -380,9 +380,10 @@ def _explosion(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: 
                    {"radius_m": size / 2, "at": [round(x, 2), round(y, 2), round(h, 2)]})  # fmt: skip
 
 
-def _fire(stage: Any, name: str, shot: Shot, view: _View, fps: float, last_frame: int,
+def _fire(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: float, last_frame: int,
           on_tower: tuple[float, float, float] | None, clear: float, side: float) -> Element:  # fmt: skip
-    """Flames that flicker through the scene, smoke above them."""
+    """Flames that catch on the shot's first use and flicker on to the end of the scene, a
+    plume of smoke above them."""
     Gf, _, _, UsdGeom = pxr()
     height = 6.0
     if on_tower is not None:  # the building burning a third of the way up
@@ -400,14 +401,20 @@ def _fire(stage: Any, name: str, shot: Shot, view: _View, fps: float, last_frame
         flame = cone(stage, f"{path}/flame_{i}", plan_to_world(x + dx, y, base), r, hh, colour,
                      kind="emissive", emission=1.8)  # fmt: skip
         flicker = UsdGeom.Xformable(flame.GetPrim()).AddScaleOp()
-        flicker.Set(Gf.Vec3f(1, 1, 1))
-        for frame in range(FIRST_FRAME, last_frame + step, step):
+        flicker.Set(Gf.Vec3f(1, 1, 1))  # the default, for a tool that ignores time: burning
+        if first > FIRST_FRAME:  # not yet burning
+            flicker.Set(Gf.Vec3f(0.001, 0.001, 0.001), first - 1)
+        for frame in range(first, last_frame + step, step):
             k = rng.uniform(0.75, 1.2)
             flicker.Set(Gf.Vec3f(rng.uniform(0.85, 1.1), k, rng.uniform(0.85, 1.1)), frame)
-    for i in range(3):
-        ball(stage, f"{path}/smoke_{i}", plan_to_world(x + (i - 1) * 0.8, y, base + height + 2.5 + i * 3.0),
-             1.8 + i * 0.9, SMOKE)  # fmt: skip
-    return Element(name, "fire", (shot.id,), FIRST_FRAME, last_frame,
+    for i in range(3):  # the plume: thinning as it rises, drifting with the wind
+        puff = ball(stage, f"{path}/smoke_{i}", plan_to_world(x + i * 0.9, y, base + height + 1.5 + i * 2.2),
+                    1.0 + i * 0.5, SMOKE)  # fmt: skip
+        grow = UsdGeom.Xformable(puff.GetPrim()).AddScaleOp()
+        grow.Set(Gf.Vec3f(1.0, 0.8, 1.0))
+        grow.Set(Gf.Vec3f(0.001, 0.001, 0.001), max(FIRST_FRAME, first - 1))
+        grow.Set(Gf.Vec3f(1.0, 0.8, 1.0), first + round((0.5 + i * 0.4) * fps))
+    return Element(name, "fire", (shot.id,), first, last_frame,
                    {"height_m": height, "at": [round(x, 2), round(y, 2), round(base, 2)]})  # fmt: skip
 
 

@@ -300,7 +300,7 @@ class Look:
             k = 0.35 if night else 0.8
             horizon = tuple(k * c + 0.25 * h for c, h in zip(sky_tint, look.horizon, strict=True))
             zenith = tuple(0.35 * k * c + 0.6 * z for c, z in zip(sky_tint, look.zenith, strict=True))
-            sky = tuple(0.5 * s_ + 0.5 * k * c for c, s_ in zip(sky_tint, look.sky_col, strict=True))
+            sky = tuple(0.75 * s_ + 0.25 * k * c for c, s_ in zip(sky_tint, look.sky_col, strict=True))
             look = replace(look, horizon=horizon, zenith=zenith, sky_col=sky)  # type: ignore[arg-type]
         if light_tint is not None:  # "cold blue light": the key leans to the hue, keeps its strength
             strength = max(look.light_col)
