@@ -342,3 +342,22 @@ def test_the_animatic_tells_the_cast_and_elements_from_the_air(example: Any, ren
     assert groups[WEATHER] == {"Weather"}
     assert all(str(p.GetPath()).startswith("/World/Elements/fire_") for p in _moving_prims(scene, CROWDS))
     scene.release()
+
+
+def test_movers_drawn_into_the_held_set_are_the_full_render(example: Any, renderer: Any) -> None:
+    """At night the animatic renders the still set once per camera move and draws the cast,
+    the elements and the snow into it: the picture is the full render's."""
+    stage, _ = stage_of(example, "11")
+    cam = stage_cameras(stage)["11A"]
+    scene = renderer.load(stage)
+    assert scene.holds_movers and scene.tess.moving > 0
+    t = float(cam.first)
+    scene.render(cam.camera, t, 640, 268, still=True)
+    scene.hold(640, 268)
+    for at in (t, t + 160.0):  # the tower standing, then falling
+        full = scene.render(cam.camera, at, 640, 268).rgb
+        scene.render(cam.camera, t, 640, 268, still=True)  # the held set is t's
+        over = scene.render_over(cam.camera, at, 640, 268).rgb
+        same = np.all(np.abs(full.astype(int) - over.astype(int)) <= 2, axis=2).mean()
+        assert same > 0.98, same
+    scene.release()

@@ -8,12 +8,13 @@ mixed in as AAC. The movie carries a 01:00:00:00 timecode track; the head
 slate is the first two seconds.
 
 Frames are rendered only when something in view changed: a held camera on
-standing mannequins is rendered once per cut and repeated. The cast, the
-cameras and the VFX elements move on twos; falling weather moves on fours,
-drawn into the held picture (its colour and depth kept on the GPU), so snow in
-a still shot costs a few flakes a frame, not the whole set. A crowd's idling and
-a fire's flicker do not make a still shot render again: they move whenever it
-does, as a limited-animation background would.
+standing mannequins is rendered once per cut and repeated. The set is rendered
+again only when the camera moves; its picture (colour and depth) is kept on the
+GPU and what moves is drawn into it: the cast and the VFX elements on twos,
+falling weather on fours. (By day, when the sun casts the movers' shadows on the
+set, they re-render the whole frame instead.) A crowd's idling and a fire's
+flicker do not make a still shot render again: they move whenever it does, as a
+limited-animation background would.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from ._burnin import Layout, cut_bars, layout, slate, stamp_timecode, subtitle, 
 from ._render import Renderer
 from ._stage_query import stage_cameras
 
-ANIMATIC_VERSION = 3
+ANIMATIC_VERSION = 4
 SAMPLE_RATE = 48000
 
 
@@ -213,6 +214,7 @@ def render_segment(
             top, bottom = cut_bars(lay, cut.scene, cut.shot, cut.detail, spec.title)
             picture: NDArray[np.uint8] | None = None
             state: bytes | None = None
+            view_state: bytes | None = None
             air = scene.has_air
             canvas = np.zeros((spec.height, spec.width, 3), np.uint8)
             bars: dict[str, NDArray[np.uint8]] = {}
@@ -225,19 +227,34 @@ def render_segment(
                         picture = np.full((lay.image_h, lay.image_w, 3), 40, np.uint8)
                         version += 1
                 elif k % 2 == 0 or picture is None:  # motion on twos, as animatics are
-                    now = _state(scene, cam.camera, time)
-                    # falling snow on fours, drawn into the held picture; a crowd's idling and a
-                    # fire's flicker show whenever the shot is drawn again, not on their own
-                    if now != state or picture is None:
-                        picture = scene.render(cam.camera, time, lay.image_w, lay.image_h, air=not air).rgb
-                        if air:
-                            scene.hold(lay.image_w, lay.image_h)
-                            picture = scene.render_air(cam.camera, time, lay.image_w, lay.image_h).rgb
-                        state = now
+                    w, h = lay.image_w, lay.image_h
+                    view = _camera_state(cam.camera, time)
+                    movers = _state(scene, None, time)
+                    # the set is drawn again only when the camera moves (or, by day, when the
+                    # movers' shadows move on it); the cast and elements are drawn into the held
+                    # set as they move, falling snow on fours; a crowd's idling and a fire's
+                    # flicker show whenever the shot is drawn again, not on their own
+                    held = scene.holds_movers
+                    if picture is None or view != view_state or (not held and movers != state):
+                        if held:
+                            scene.render(cam.camera, time, w, h, still=True)
+                            scene.hold(w, h)
+                            picture = scene.render_over(cam.camera, time, w, h).rgb
+                        elif air:
+                            scene.render(cam.camera, time, w, h, air=False)
+                            scene.hold(w, h)
+                            picture = scene.render_air(cam.camera, time, w, h).rgb
+                        else:
+                            picture = scene.render(cam.camera, time, w, h).rgb
+                        view_state, state = view, movers
                         rendered += 1
                         version += 1
+                    elif held and (movers != state or (air and k % 4 == 0)):
+                        picture = scene.render_over(cam.camera, time, w, h).rgb
+                        state = movers
+                        version += 1
                     elif air and k % 4 == 0:
-                        picture = scene.render_air(cam.camera, time, lay.image_w, lay.image_h).rgb
+                        picture = scene.render_air(cam.camera, time, w, h).rgb
                         version += 1
                 line = next((x for x in subtitles if x.start <= movie_frame < x.end), None)
                 text = line.text if line else ""
@@ -280,6 +297,14 @@ def _moving_prims(scene: Any, group: Any = "") -> list[Any]:
                 p = p.GetParent()
         scene._moving = cached
     return list(cached[group])
+
+
+def _camera_state(camera: Any, time: float) -> bytes:
+    """The camera's transform and lens at ``time``: what the held set depends on."""
+    gf = camera.GetCamera(time)
+    lens = np.array([gf.focalLength, gf.horizontalAperture, gf.verticalAperture,
+                     gf.horizontalApertureOffset, gf.verticalApertureOffset], np.float32)  # fmt: skip
+    return np.asarray(gf.transform, np.float32).tobytes() + lens.tobytes()
 
 
 def _state(scene: Any, camera: Any, time: float, *, group: Any = "") -> bytes:

@@ -26,6 +26,7 @@ from ._tessellate import (
     InstanceBatch,
     Tessellation,
     instance_transforms,
+    may_move,
     stage_bounds,
     tessellate,
     world_matrices,
@@ -479,7 +480,7 @@ class StageScene:
             if self._matrices is None:  # every prim once; then only those that can move
                 m = world_matrices(t.prims, time, t.roots)
                 self._matrices = np.concatenate([m, _identity_row()])
-                self._moving_rows = [i for i, prim in enumerate(t.prims) if _may_move(prim)]
+                self._moving_rows = [i for i, prim in enumerate(t.prims) if may_move(prim)]
             elif self._moving_rows:
                 moving = self._moving_rows
                 self._matrices[moving] = world_matrices([t.prims[i] for i in moving], time,
@@ -563,11 +564,14 @@ class StageScene:
         r = self.renderer
         r.ctx.copy_framebuffer(r.held(width, height), r.targets(width, height, False))
 
-    def render_air(self, camera: Any, time: float, width: int, height: int) -> Frame:
-        """The held picture with the weather at ``time`` drawn into it, depth-tested against it.
+    def render_over(self, camera: Any, time: float, width: int, height: int, *, moving: bool = True,
+                    ink: float = 0.85) -> Frame:  # fmt: skip
+        """The held picture with what moves drawn into it at ``time``, depth-tested against it:
+        the weather always, and (``moving``) every prim that may move, inked.
 
-        The animatic's falling snow between two renders of a still shot: the weather
-        is the same geometry as in :meth:`render`, only the rest is not drawn again.
+        The animatic between two renders of a shot its camera holds: the same geometry and
+        light as :meth:`render`, only the still set is not drawn again. (Held only where no
+        sun casts the movers' shadows on the set: :attr:`holds_movers`.)
         """
         self._pose(time, shadow=False)
         r = self.renderer
@@ -576,6 +580,7 @@ class StageScene:
         ctx.copy_framebuffer(fbo, r.held(width, height))
         gf_cam, view, proj = self._view(camera, time)
         vp_rows = view @ proj
+        vp = vp_rows.astype(np.float32).tobytes()
         eye = np.asarray(gf_cam.transform, np.float64)[3, :3]
         fbo.use()
         ctx.enable(_DEPTH_TEST)
@@ -584,22 +589,50 @@ class StageScene:
         r._shadow_tex.use(1)
         lamps = self._lights.nearest(time, eye)
         air = [b for b in self._batches if b.batch.far == "hide"]
-        self._lighting([r.geometry(True, len(lamps), self.look.shadows, False)], view,
-                       vp_rows.astype(np.float32).tobytes(), lamps)  # fmt: skip
+        progs = [r.geometry(False, len(lamps), self.look.shadows, False),
+                 r.geometry(True, len(lamps), self.look.shadows, False)]  # fmt: skip
+        self._lighting(progs, view, vp, lamps)
+        count = self.tess.moving if moving else 0
+        if count:
+            self._lit_vao(len(lamps), self.look.shadows, False).render(first=0, vertices=count)
         for batch in air:
             batch.split(eye, vp_rows)
             batch.draw_lit(len(lamps), self.look.shadows, False)
+        if count and ink > 0:
+            out = r._outline
+            line_px = max(1.0, width / 1280.0)
+            _set(out, "u_xf", 0)
+            _set(out, "u_vp", vp)
+            _set(out, "u_eye", tuple(float(v) for v in eye))
+            _set(out, "u_px", (2.0 * line_px / width, 2.0 * line_px / height))
+            _set(out, "u_ink", tuple(0.08 + (1 - ink) * 0.5 for _ in range(3)))
+            self._outline_vao.render(first=0, vertices=count)
         ctx.disable(_DEPTH_TEST)
         rgb = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8)
         return Frame(np.ascontiguousarray(rgb.reshape(height, width, 3)[::-1]))
 
+    def render_air(self, camera: Any, time: float, width: int, height: int) -> Frame:
+        """The held picture with the weather at ``time`` drawn into it (see :meth:`render_over`)."""
+        return self.render_over(camera, time, width, height, moving=False)
+
+    @property
+    def holds_movers(self) -> bool:
+        """Whether what moves can be drawn into a held picture of the still set: only where
+        no key light casts their shadows on it (at night, by moonlight)."""
+        return not self.look.shadows
+
     def render(self, camera: Any, time: float, width: int, height: int, *, passes: bool | str = False,
-               ink: float = 0.85, air: bool = True) -> Frame:  # fmt: skip
+               ink: float = 0.85, air: bool = True, still: bool = False) -> Frame:  # fmt: skip
         """Render the frame ``camera`` (a UsdGeom.Camera) sees at ``time``.
 
         ``passes``: True for depth, ids, normals and line art; ``"ids"`` for depth and ids
-        alone (what the subject check reads). ``air=False`` leaves the weather out.
+        alone (what the subject check reads). ``air=False`` leaves the weather out;
+        ``still=True`` leaves out, too, every prim that may move (the animatic's background,
+        which :meth:`render_over` draws them into).
         """
+        first = self.tess.moving if still else 0
+        count = self.tess.triangles * 3 - first
+        air = air and not still
         self._pose(time)
         r = self.renderer
         ctx = r.ctx
@@ -632,8 +665,8 @@ class StageScene:
             self._xf.use(0)
             _set(r._shadow_prog, "u_xf", 0)
             _set(r._shadow_prog, "u_light", vp)
-            if self.tess.triangles:
-                self._shadow_vao.render()
+            if count:
+                self._shadow_vao.render(first=first, vertices=count)
             for batch in batches:
                 batch.draw_depth(r._shadow_i, vp)
             _mask(fbo, [(True, True, True, True)] * n_targets)
@@ -643,8 +676,8 @@ class StageScene:
             shadows, data = look.shadows, bool(passes)
             self._lighting([r.geometry(False, len(lamps), shadows, data),
                             r.geometry(True, len(lamps), shadows, data)], view, vp, lamps)  # fmt: skip
-            if self.tess.triangles:
-                self._lit_vao(len(lamps), shadows, data).render()
+            if count:
+                self._lit_vao(len(lamps), shadows, data).render(first=first, vertices=count)
             for batch in batches:
                 batch.draw_lit(len(lamps), shadows, data)
             # The sky (the gradient by view direction) only where nothing was drawn: its quad
@@ -660,7 +693,7 @@ class StageScene:
                 _set(out, "u_px", (2.0 * line_px / width, 2.0 * line_px / height))
                 _set(out, "u_ink", tuple(0.08 + (1 - ink) * 0.5 for _ in range(3)))
                 _mask(fbo, [(True, True, True, True)] + [(False,) * 4] * (n_targets - 1))
-                self._outline_vao.render()
+                self._outline_vao.render(first=first, vertices=count)
                 _mask(fbo, [(True, True, True, True)] * n_targets)
             ctx.disable(_DEPTH_TEST)
         else:
@@ -707,18 +740,6 @@ def _identity_row() -> NDArray[np.float32]:
     row[0, :4] = np.eye(4)
     row[0, 4:, :3] = np.eye(3)
     return row
-
-
-def _may_move(prim: Any) -> bool:
-    """Whether a prim's transform (or an ancestor's) may change over time."""
-    from pxr import UsdGeom
-
-    p = prim
-    while p and not p.IsPseudoRoot():
-        if p.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(p).TransformMightBeTimeVarying():
-            return True
-        p = p.GetParent()
-    return False
 
 
 def _card(lo: NDArray[np.float32], hi: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:

@@ -51,6 +51,7 @@ class Tessellation:
     roots: list[Any] = field(default_factory=list)
     batches: list[InstanceBatch] = field(default_factory=list)
     casters: int = -1  # the first ``casters`` vertices cast shadows (-1: all)
+    moving: int = 0  # the first ``moving`` vertices belong to prims that may move (then the still ones)
 
     @property
     def triangles(self) -> int:
@@ -303,6 +304,7 @@ def tessellate(stage: Any) -> Tessellation:
     """Every visible gprim of the stage (cameras and guides excluded), instancers batched."""
     Usd, UsdGeom = _pxr()
     time = Usd.TimeCode.Default()
+    moving = _Builder()  # prims that may move come first: the animatic redraws them alone
     main = _Builder()
     open_top = _Builder()  # ceilings and roofs: drawn, but the key light passes through
     prims: list[Any] = []
@@ -339,16 +341,28 @@ def tessellate(stage: Any) -> Tessellation:
         got = shaped(prim)
         if got is None:
             continue
-        into = open_top if _casts_no_shadow(prim, time) else main
+        into = open_top if _casts_no_shadow(prim, time) else moving if may_move(prim) else main
         into.add(got[0], got[1], got[2], len(prims), _surface(prim, time), object_of(prim))
         prims.append(prim)
         roots.append(None)
-    casters = sum(len(p) for p in main.pos)
+    first = sum(len(p) for p in moving.pos)
+    casters = first + sum(len(p) for p in main.pos)
     for name in ("pos", "nrm", "col", "pidx", "sur", "emi", "oidx"):
-        getattr(main, name).extend(getattr(open_top, name))
-    pos, nrm, col, pidx, sur, emi, oidx = main.arrays()
+        getattr(moving, name).extend(getattr(main, name) + getattr(open_top, name))
+    pos, nrm, col, pidx, sur, emi, oidx = moving.arrays()
     return Tessellation(pos, nrm, col, pidx, oidx, prims, objects, skipped, sur, emi, roots, batches,
-                        casters)  # fmt: skip
+                        casters, first)  # fmt: skip
+
+
+def may_move(prim: Any) -> bool:
+    """Whether a prim's transform (or an ancestor's) may change over time."""
+    _, UsdGeom = _pxr()
+    p = prim
+    while p and not p.IsPseudoRoot():
+        if p.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(p).TransformMightBeTimeVarying():
+            return True
+        p = p.GetParent()
+    return False
 
 
 def _casts_no_shadow(prim: Any, time: Any) -> bool:
