@@ -361,3 +361,19 @@ def test_movers_drawn_into_the_held_set_are_the_full_render(example: Any, render
         same = np.all(np.abs(full.astype(int) - over.astype(int)) <= 2, axis=2).mean()
         assert same > 0.98, same
     scene.release()
+
+
+@pytest.mark.parametrize("blocking,heading,text,kind", [
+    ("large", "EXT. ESTADIO PEDRO BIDEGAIN - NIGHT", "", "stadium"),
+    ("large", "EXT. WEMBLEY STADIUM - DAY", "", "stadium"),
+    ("large", "EXT. PLAYING FIELDS - DAY", "The floodlights come on over the terraces.", "stadium"),
+    ("large", "INT. CLUB SOCIAL Y DEPORTIVO BOEDO - NIGHT (1979)", "OFELIA stands at the microphone.", "large"),
+    ("large", "EXT. MARKET SQUARE - DAY", "He makes his pitch to the crowd.", "large"),
+    ("vista", "EXT. BUENOS AIRES - SKYLINE - NIGHT", "", "skyline"),
+    ("room", "INT. ARENA OFFICE - DAY", "", "room"),
+])  # fmt: skip
+def test_the_set_kind_comes_from_the_heading_and_the_action(blocking: str, heading: str, text: str,
+                                                           kind: str) -> None:  # fmt: skip
+    from moviola.previs._sets import set_kind
+
+    assert set_kind(blocking, heading, [text]) == kind

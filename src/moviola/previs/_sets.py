@@ -38,8 +38,10 @@ PRACTICAL = (1.0, 0.78, 0.5)
 SNOW_GROUND = (0.86, 0.89, 0.95)
 PITCH = (105.0, 68.0)
 SEAT_W, ROW_D, ROW_H = 0.45, 0.8, 0.45
-_STADIUM = re.compile(r"\b(ESTADIO|STADIUM|ARENA|TERRACES?|GRANDSTANDS?|STANDS|PITCH|FLOODLIGHTS?|"
-                      r"BLEACHERS|GAS[OÓ]METRO)\b", re.I)  # fmt: skip
+# what makes a large set a football ground: its name in the heading, or the nouns only a
+# ground has in the action ("stands" and "pitch" are verbs too often to count)
+_STADIUM_HEADING = re.compile(r"\b(ESTADIO|STADIUM|STADE|STADION|ARENA|GAS[OÓ]METRO)\b", re.I)
+_STADIUM = re.compile(r"\b(terraces|grandstands?|bleachers|floodlights|the pitch|the terraces)\b", re.I)
 _CITY = re.compile(r"\b(SKYLINE|CITY|DOWNTOWN|CIUDAD|ROOFTOPS)\b", re.I)
 _KIOSK = re.compile(r"\b(kiosk|kiosko|newsstand|stall)s?\b", re.I)
 _CARS = re.compile(r"\b(cars?|taxis?|vans?|fiat|trucks?|colectivos?|buses)\b", re.I)
@@ -57,8 +59,10 @@ class SetInfo:
 
 def set_kind(blocking_kind: str, heading: str, texts: list[str]) -> str:
     """The set to build: the blocking's kind, sharpened by the words."""
-    words = " ".join([heading, *texts])
-    if blocking_kind in ("large", "street", "vista") and _STADIUM.search(words):
+    said = " ".join(texts)
+    if blocking_kind in ("large", "street", "vista") and (
+        _STADIUM_HEADING.search(heading) or len(set(m.lower() for m in _STADIUM.findall(said))) >= 2
+    ):
         return "stadium"
     if blocking_kind == "vista" and _CITY.search(heading):
         return "skyline"
