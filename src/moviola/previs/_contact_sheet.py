@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -370,7 +370,22 @@ def _draw_panel(canvas: Any, panel: Panel, x: float, top: float, grid: _Grid) ->
 
 
 def _panel_image(image: Path, box_w: float, box_h: float) -> tuple[Any, tuple[float, float]]:
-    """The image fitted inside the box, downscaled to DPI there and encoded as JPEG."""
+    """The image fitted inside the box, downscaled to DPI there and encoded as JPEG (once per
+    file version and box: the script's sheet and each scene's sheet show the same panels)."""
+    try:
+        stat = image.stat()
+    except FileNotFoundError:
+        raise InputError("storyboard panel image not found", image) from None
+    except OSError as exc:
+        raise InputError(f"cannot read storyboard panel image: {exc}", image) from exc
+    data, size = _panel_jpeg(str(image), stat.st_mtime_ns, stat.st_size, box_w, box_h)
+    return ImageReader(io.BytesIO(data)), size
+
+
+@lru_cache(maxsize=512)
+def _panel_jpeg(path: str, _mtime: int, _size: int, box_w: float, box_h: float
+                ) -> tuple[bytes, tuple[float, float]]:  # fmt: skip
+    image = Path(path)
     try:
         with Image.open(image) as im:
             im.load()
@@ -386,8 +401,7 @@ def _panel_image(image: Path, box_w: float, box_h: float) -> tuple[Any, tuple[fl
         raise InputError(f"cannot read storyboard panel image: {exc}", image) from exc
     data = io.BytesIO()
     rgb.save(data, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    data.seek(0)
-    return ImageReader(data), (w_pt, h_pt)
+    return data.getvalue(), (w_pt, h_pt)
 
 
 def _flatten(im: Image.Image) -> Image.Image:
