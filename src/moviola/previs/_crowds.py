@@ -26,7 +26,7 @@ from ._prims import RGB, box, pxr, safe, surface
 from ._staging import CrowdSpec
 
 FIRST_FRAME = 1001
-LOD_M = 30.0
+LOD_M = 20.0
 MAX_OUTSIDE_STADIUM = 600  # extras scattered on a set (a stadium seats its tens of thousands)
 CLOTHES: tuple[RGB, ...] = ((0.35, 0.32, 0.3), (0.25, 0.28, 0.36), (0.5, 0.45, 0.38), (0.3, 0.36, 0.3),
                             (0.55, 0.52, 0.5), (0.45, 0.25, 0.22))  # fmt: skip

@@ -52,6 +52,7 @@ _INSTANCE_GLSL = """
 #ifdef INSTANCED
 in mat4 in_inst;               // the instance's world matrix (USD rows as columns)
 in vec3 in_icol;               // and its own colour
+uniform bool u_card;           // drawing the far cards (placed by the instance alone)
 #endif
 vec4 placed(mat4 m, vec3 p) {
 #ifdef INSTANCED
@@ -81,8 +82,14 @@ out vec3 v_world; out vec3 v_nrm; out vec3 v_col; out float v_obj; out float v_d
 out vec3 v_local; out vec3 v_lnrm; out float v_surface; out float v_emit; out float v_seed;
 void main() {
     int i = int(in_prim + 0.5);
+#ifdef INSTANCED
+    // a far card sits in its instance's own frame: no prototype part's matrix to fetch
+    mat4 m = u_card ? mat4(1.0) : model(i);
+    mat3 nm = u_card ? mat3(1.0) : normal_matrix(i);
+#else
     mat4 m = model(i);
     mat3 nm = normal_matrix(i);
+#endif
     vec4 w = placed(m, in_pos);
     v_world = w.xyz; v_nrm = turned(nm, in_nrm); v_col = in_col; v_obj = in_obj;
     v_depth = -(u_view * w).z;  // view depth: linear in view space, so exact per pixel
@@ -179,7 +186,11 @@ uniform mat4 u_light;
 invariant gl_Position;
 in vec3 in_pos; in float in_prim;
 void main() {
+#ifdef INSTANCED
+    gl_Position = u_light * placed(u_card ? mat4(1.0) : model(int(in_prim + 0.5)), in_pos);
+#else
     gl_Position = u_light * placed(model(int(in_prim + 0.5)), in_pos);
+#endif
 }
 """
 
@@ -909,13 +920,16 @@ class _BatchDraw:
         crowd's cards overlap row on row, and each pixel is then shaded once)."""
         _set(prog, "u_xf", 0)
         _set(prog, "u_light", matrix)
-        for counts, vaos in ((self.near, self.parts), (self.far, self.boxes)):
+        for card, counts, vaos in ((False, self.near, self.parts), (True, self.far, self.boxes)):
+            _set(prog, "u_card", card)
             for k, count in counts.items():
                 if count:
                     vaos[k][2].render(instances=count)
 
     def draw_lit(self, lights: int, shadows: bool, passes: bool) -> None:
-        for counts, vaos in ((self.near, self.parts), (self.far, self.boxes)):
+        prog = self.r.geometry(True, lights, shadows, passes)
+        for card, counts, vaos in ((False, self.near, self.parts), (True, self.far, self.boxes)):
+            _set(prog, "u_card", card)
             for k, count in counts.items():
                 if count:
                     self._lit(vaos[k], lights, shadows, passes).render(instances=count)

@@ -262,14 +262,22 @@ def _terrace(stage: Any, path: str, along: float, rows: int, gap: float, base: f
     for r in range(rows):
         profile += [(r * ROW_D, base + (r + 1) * ROW_H), ((r + 1) * ROW_D, base + (r + 1) * ROW_H)]
     profile.append((rows * ROW_D, 0.0))
-    # the profile in (out, up); extruded along the stand's length
+    # the profile in (out, up), extruded along the stand's length; each end closed by one
+    # rectangle per row (the stepped outline is not convex: a fan across it would fold)
     half = along / 2
     points = [(p[0], p[1], -half) for p in profile] + [(p[0], p[1], half) for p in profile]
     m = len(profile)
-    faces: list[list[int]] = [list(range(m))[::-1], [m + i for i in range(m)]]
+    faces: list[list[int]] = []
     for i in range(m):
         j = (i + 1) % m
         faces.append([i, j, m + j, m + i])
+    for u, flip in ((-half, True), (half, False)):
+        for r in range(rows):
+            top = base + (r + 1) * ROW_H
+            at = len(points)
+            points += [(r * ROW_D, 0.0, u), ((r + 1) * ROW_D, 0.0, u), ((r + 1) * ROW_D, top, u), (r * ROW_D, top, u)]
+            quad = [at, at + 1, at + 2, at + 3]
+            faces.append(quad[::-1] if flip else quad)
     a = math.radians(facing + 180.0)
     ca, sa = math.cos(a), math.sin(a)
     world = []

@@ -203,7 +203,10 @@ def polygon_mesh(mesh: Any, time: Any) -> tuple[F32, F32]:
     n = np.cross(b - a, c - a)
     if mesh.GetOrientationAttr().Get() == "leftHanded":
         n = -n
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    keep = length[:, 0] > 1e-12  # a degenerate triangle has no normal: drop it, not NaN the passes
+    n = n[keep] / length[keep]
+    pos = pos.reshape(-1, 3, 3)[keep].reshape(-1, 3)
     return pos.astype(np.float32), np.repeat(n, 3, axis=0).astype(np.float32)
 
 
