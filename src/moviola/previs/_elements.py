@@ -366,7 +366,7 @@ def _explosion(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: 
     fire = ball(stage, f"{path}/fireball", plan_to_world(x, y, h), 1.0, FIRE, kind="emissive", emission=2.2)
     smoke = ball(stage, f"{path}/smoke", plan_to_world(x, y, h), 1.0, SMOKE)
     grow = UsdGeom.Xformable(fire.GetPrim()).AddScaleOp()
-    for frame, r in ((first - 2, 0.001), (first, size * 0.2), (first + round(0.3 * fps), size / 2),
+    for frame, r in ((first - 2, 0.001), (first, size * 0.3), (first + round(0.3 * fps), size / 2),
                      (first + round(1.0 * fps), size * 0.35), (first + round(1.6 * fps), 0.001)):  # fmt: skip
         grow.Set(Gf.Vec3f(r, r, r), frame)
     rise = UsdGeom.Xformable(smoke.GetPrim()).GetOrderedXformOps()[0]

@@ -137,7 +137,13 @@ float hash(vec3 p) {  // a hash without sin (cheaper on the CPU rasterizer)
     q += dot(q, q.zyx + 31.32);
     return fract((q.x + q.y) * q.z);
 }
+#ifdef INSTANCED
+uniform float u_near_cull;     // weather: no flake closer than this (a crisp blob on the lens)
+#endif
 void main() {
+#ifdef INSTANCED
+    if (v_depth < u_near_cull) discard;
+#endif
     vec3 n = normalize(v_nrm);
     float ndl = max(dot(n, u_light_dir), 0.0);
 #if SHADOWS
@@ -380,7 +386,7 @@ class Renderer:
         if key not in self._geo_programs:
             self._geo_programs[key] = self.ctx.program(
                 vertex_shader=_variant(_GEOMETRY_VS, instanced),
-                fragment_shader=_variant(_GEOMETRY_FS, False, lights, shadows, passes),
+                fragment_shader=_variant(_GEOMETRY_FS, instanced, lights, shadows, passes),
             )
         return self._geo_programs[key]
 
@@ -678,8 +684,9 @@ class StageScene:
             _set(r._shadow_prog, "u_light", vp)
             if count:
                 self._shadow_vao.render(first=first, vertices=count)
-            for batch in batches:
-                batch.draw_depth(r._shadow_i, vp)
+            for batch in batches:  # not the weather: its flakes nearest the lens are discarded when lit
+                if batch.batch.far != "hide":
+                    batch.draw_depth(r._shadow_i, vp)
             _mask(fbo, [(True, True, True, True)] * n_targets)
             ctx.depth_func = "<="
             r._shadow_tex.use(1)
@@ -737,6 +744,7 @@ class StageScene:
 
 
 MAX_LIGHTS = 4  # the lamps nearest the camera that light a frame
+WEATHER_NEAR_M = 1.0  # flakes nearer the lens than this are not drawn
 SHADOW_FULL_INSTANCES = 2000  # more instances than this cast box shadows
 _LAYOUT = "3f 3f 3f 1f 1f 1f 1f"
 _NAMES = ("in_pos", "in_nrm", "in_col", "in_prim", "in_obj", "in_surface", "in_emit")
@@ -928,6 +936,7 @@ class _BatchDraw:
 
     def draw_lit(self, lights: int, shadows: bool, passes: bool) -> None:
         prog = self.r.geometry(True, lights, shadows, passes)
+        _set(prog, "u_near_cull", WEATHER_NEAR_M if self.batch.far == "hide" else 0.0)
         for card, counts, vaos in ((False, self.near, self.parts), (True, self.far, self.boxes)):
             _set(prog, "u_card", card)
             for k, count in counts.items():
