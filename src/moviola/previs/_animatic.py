@@ -47,6 +47,7 @@ from ..core._yuv import rgb_to_yuv420
 from ._burnin import Layout, cut_bars, layout, slate, stamp_timecode, subtitle, timecode
 from ._render import Renderer
 from ._stage_query import stage_cameras
+from ._tessellate import may_move
 
 ANIMATIC_VERSION = 4
 SAMPLE_RATE = 48000
@@ -283,18 +284,12 @@ def _moving_prims(scene: Any, group: Any = "") -> list[Any]:
     the cameras and the elements (``group`` ""), or those under ``WEATHER`` or ``CROWDS``."""
     cached: dict[Any, list[Any]] | None = getattr(scene, "_moving", None)
     if cached is None:
-        from pxr import UsdGeom
-
         cached = {"": [], WEATHER: [], CROWDS: []}
         for prim in scene.tess.prims:
-            p = prim
-            while p and not p.IsPseudoRoot():
-                if p.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(p).TransformMightBeTimeVarying():
-                    path = str(prim.GetPath())
-                    kind = WEATHER if path.startswith(WEATHER) else CROWDS if path.startswith(CROWDS) else ""
-                    cached[kind].append(prim)
-                    break
-                p = p.GetParent()
+            if may_move(prim):
+                path = str(prim.GetPath())
+                kind = WEATHER if path.startswith(WEATHER) else CROWDS if path.startswith(CROWDS) else ""
+                cached[kind].append(prim)
         scene._moving = cached
     return list(cached[group])
 

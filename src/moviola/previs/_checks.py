@@ -85,7 +85,7 @@ MIN_COVER = 1e-5
 CHECK_WIDTH = 640  # the id frame the subject check renders (a subject smaller than a pixel is lost)
 
 
-def shot_subjects(stage: Any, cam: StageCamera, shot: Shot) -> list[str]:
+def subjects_of(cam: StageCamera, shot: Shot) -> list[str]:
     """The object names a shot is of: its characters, and what the layout staged for it
     (``moviola:subjects`` on the camera: the VFX element, the crowd, the weather)."""
     from ._prims import safe
@@ -102,7 +102,7 @@ def subject_findings(stage: Any, cam: StageCamera, shot: Shot, frames: list[tupl
 
     from ._prims import safe
 
-    names = shot_subjects(stage, cam, shot)
+    names = subjects_of(cam, shot)
     characters = {safe(s) for s in shot.subjects}
     out: list[Finding] = []
     for entry in names:

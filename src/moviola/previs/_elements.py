@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core._collapse_timing import STOREY_M, CollapseTiming
+from ..core._collapse_timing import STOREY_M, CollapseTiming, collapse_duration
 from ..plan import CAMERAS, Shot
 from ._prims import ball, box, cone, plan_to_world, pxr
 from ._staging import Staging
@@ -211,8 +211,6 @@ def collapse_timing(staging: Staging, start_s: float) -> tuple[CollapseTiming, s
     height = storeys * STOREY_M
     recipe = staging.collapse
     if recipe is not None:
-        from ..core._collapse_timing import collapse_duration
-
         duration = collapse_duration(recipe.height_m, recipe.duration_s)
         return CollapseTiming(height, storeys, start_s, duration, recipe.mode), f"recipe ({recipe.shot})"
     if staging.event_s:

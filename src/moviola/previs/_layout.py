@@ -203,17 +203,9 @@ def shot_subjects(shot: Shot, elements: list[Element], crowds: list[str], weathe
 
 def _prop(stage: Any, path: str, prop: Prop) -> None:
     """A prop as a block standing on the ground, turned to its yaw."""
-    Gf, _, _, UsdGeom = _pxr()
-    cube = UsdGeom.Cube.Define(stage, path)
-    cube.CreateSizeAttr(1.0)
     w, h, d = prop.size
     centre = plan_to_world(prop.centre[0], prop.centre[1], prop.base + h / 2)
-    cube.AddTranslateOp().Set(Gf.Vec3d(*centre))
-    cube.AddRotateYOp().Set(prop.yaw)
-    cube.AddScaleOp().Set(Gf.Vec3f(w, h, d))
-    cube.CreateDisplayColorAttr([Gf.Vec3f(*prop.colour)])
-    lo = Gf.Vec3f(-0.5, -0.5, -0.5)
-    cube.CreateExtentAttr([lo, -lo])
+    cube = _box(stage, path, centre, (w, h, d), prop.colour, yaw=prop.yaw)
     cube.GetPrim().SetCustomDataByKey("moviola:prop", prop.kind)
 
 

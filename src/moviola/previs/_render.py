@@ -399,9 +399,7 @@ class Renderer:
         if key not in self._targets:
             if len(self._targets) > 4:  # sizes vary rarely; keep memory bounded
                 for fbo in self._targets.values():
-                    for attachment in (*fbo.color_attachments, fbo.depth_attachment):
-                        attachment.release()
-                    fbo.release()
+                    _release_framebuffer(fbo)
                 self._targets.clear()
             ctx = self.ctx
             size = (width, height)
@@ -416,9 +414,7 @@ class Renderer:
         key = (width, height)
         if key not in self._held:
             for fbo in self._held.values():  # one size at a time: the animatic's
-                for attachment in (*fbo.color_attachments, fbo.depth_attachment):
-                    attachment.release()
-                fbo.release()
+                _release_framebuffer(fbo)
             ctx = self.ctx
             self._held = {key: ctx.framebuffer([ctx.renderbuffer(key, 4)], ctx.depth_renderbuffer(key))}
         return self._held[key]
@@ -616,17 +612,21 @@ class StageScene:
             batch.split(eye, vp_rows)
             batch.draw_lit(len(lamps), self.look.shadows, False)
         if count and ink > 0:
-            out = r._outline
-            line_px = max(1.0, width / 1280.0)
-            _set(out, "u_xf", 0)
-            _set(out, "u_vp", vp)
-            _set(out, "u_eye", tuple(float(v) for v in eye))
-            _set(out, "u_px", (2.0 * line_px / width, 2.0 * line_px / height))
-            _set(out, "u_ink", tuple(0.08 + (1 - ink) * 0.5 for _ in range(3)))
-            self._outline_vao.render(first=0, vertices=count)
+            self._ink(vp, eye, width, height, ink, 0, count)
         ctx.disable(_DEPTH_TEST)
-        rgb = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8)
-        return Frame(np.ascontiguousarray(rgb.reshape(height, width, 3)[::-1]))
+        return Frame(_read_rgb(fbo, width, height))
+
+    def _ink(self, vp: bytes, eye: NDArray[np.float64], width: int, height: int, ink: float,
+             first: int, count: int) -> None:  # fmt: skip
+        """Ink outlines (the inverted hull) of ``count`` vertices from ``first``, a pixel or so wide."""
+        out = self.renderer._outline
+        line_px = max(1.0, width / 1280.0)
+        _set(out, "u_xf", 0)
+        _set(out, "u_vp", vp)
+        _set(out, "u_eye", tuple(float(v) for v in eye))
+        _set(out, "u_px", (2.0 * line_px / width, 2.0 * line_px / height))
+        _set(out, "u_ink", tuple(0.08 + (1 - ink) * 0.5 for _ in range(3)))
+        self._outline_vao.render(first=first, vertices=count)
 
     def render_air(self, camera: Any, time: float, width: int, height: int) -> Frame:
         """The held picture with the weather at ``time`` drawn into it (see :meth:`render_over`)."""
@@ -702,30 +702,21 @@ class StageScene:
             # lies at the far plane, so the depth test keeps it to the empty pixels.
             r._quad.render(mode=5)  # TRIANGLE_STRIP
             ctx.depth_func = "<"
-            if ink > 0 and self.tess.triangles:  # no ink on instances: a crowd would turn black
-                line_px = max(1.0, width / 1280.0)
-                out = r._outline
-                _set(out, "u_xf", 0)
-                _set(out, "u_vp", vp)
-                _set(out, "u_eye", tuple(float(v) for v in eye))
-                _set(out, "u_px", (2.0 * line_px / width, 2.0 * line_px / height))
-                _set(out, "u_ink", tuple(0.08 + (1 - ink) * 0.5 for _ in range(3)))
+            if ink > 0 and count:  # no ink on instances: a crowd would turn black
                 _mask(fbo, [(True, True, True, True)] + [(False,) * 4] * (n_targets - 1))
-                self._outline_vao.render(first=first, vertices=count)
+                self._ink(vp, eye, width, height, ink, first, count)
                 _mask(fbo, [(True, True, True, True)] * n_targets)
             ctx.disable(_DEPTH_TEST)
         else:
             ctx.disable(_DEPTH_TEST)
             r._quad.render(mode=5)
-        rgb = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8)
-        frame = Frame(rgb.reshape(height, width, 3)[::-1])
+        frame = Frame(_read_rgb(fbo, width, height))
         if passes:
             raw = np.frombuffer(fbo.read(components=4, attachment=1, dtype="f4"), np.float32)
             raw = raw.reshape(height, width, 4)[::-1]
             frame.depth = raw[..., 0].copy()
             frame.ids = np.rint(raw[..., 1]).astype(np.int32)
             if passes == "ids":
-                frame.rgb = np.ascontiguousarray(frame.rgb)
                 return frame
             nx, ny = raw[..., 2], raw[..., 3]
             nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0, 1.0))  # visible faces look back
@@ -733,7 +724,6 @@ class StageScene:
                                      ).astype(np.float32)  # fmt: skip
             frame.line = line_art(frame.depth, frame.ids, frame.normals,
                                   max(1, round(width / 1600)))  # fmt: skip
-        frame.rgb = np.ascontiguousarray(frame.rgb)
         return frame
 
     def release(self) -> None:
@@ -751,6 +741,18 @@ _NAMES = ("in_pos", "in_nrm", "in_col", "in_prim", "in_obj", "in_surface", "in_e
 _SHADOW_LAYOUT = "3f 12x 12x 1f 12x"
 _OUTLINE_LAYOUT = "3f 3f 12x 1f 12x"
 _INSTANCE_LAYOUT = "16f 3f/i"
+
+
+def _release_framebuffer(fbo: Any) -> None:
+    for attachment in (*fbo.color_attachments, fbo.depth_attachment):
+        attachment.release()
+    fbo.release()
+
+
+def _read_rgb(fbo: Any, width: int, height: int) -> NDArray[np.uint8]:
+    """The display colour target, top row first, as a contiguous (h, w, 3) array."""
+    rgb = np.frombuffer(fbo.read(components=3, attachment=0), np.uint8)
+    return np.ascontiguousarray(rgb.reshape(height, width, 3)[::-1])
 
 
 def _identity_row() -> NDArray[np.float32]:
