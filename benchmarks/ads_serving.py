@@ -475,16 +475,23 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait(timeout=30)
 
 
-def over_http(base: Service, folder: Path, rate: float, seconds: float, workers: int, cold: int) -> tuple[float, int]:
-    print(f"\n3. over HTTP: moviola stream serve --workers {workers}, {rate:g} requests/s for {seconds:g} s, "
-          f"open loop (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
-    svc = copy_service(base, folder / "http")
+def fresh_server(base: Service, folder: Path, rate: float, seconds: float, seed: int, workers: int
+                 ) -> tuple[list[str], int, Any]:  # fmt: skip
+    """A copy of the service served by ``workers`` processes, and the /ads/vast requests to send it
+    (random members and titles, ``rate`` a second for ``seconds``)."""
+    svc = copy_service(base, folder)
     svc.engine.dispose()
-    rng = random.Random(9)
+    rng = random.Random(seed)
     paths = [f"/ads/vast?member=u{rng.randint(1, MEMBERS)}&title=ml{rng.randint(1, TITLES)}&slot=preroll&seconds=30"
              for _ in range(int(rate * seconds))]  # fmt: skip
     port = free_port()
-    server = start_server(svc.root, port, workers)
+    return paths, port, start_server(svc.root, port, workers)
+
+
+def over_http(base: Service, folder: Path, rate: float, seconds: float, workers: int, cold: int) -> tuple[float, int]:
+    print(f"\n3. over HTTP: moviola stream serve --workers {workers}, {rate:g} requests/s for {seconds:g} s, "
+          f"open loop (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
+    paths, port, server = fresh_server(base, folder / "http", rate, seconds, 9, workers)
     try:
         wait_ready(port)
         if cold:
@@ -526,13 +533,7 @@ def ladder(base: Service, folder: Path, rates: list[float], seconds: float, work
     where the service holds and where it tips over."""
     print(f"  lower rates, {seconds:g} s each, each on a fresh server (where it holds):")
     for rate in rates:
-        svc = copy_service(base, folder / f"ladder-{rate:g}")
-        svc.engine.dispose()
-        rng = random.Random(int(rate))
-        paths = [f"/ads/vast?member=u{rng.randint(1, MEMBERS)}&title=ml{rng.randint(1, TITLES)}&slot=preroll&seconds=30"
-                 for _ in range(int(rate * seconds))]  # fmt: skip
-        port = free_port()
-        server = start_server(svc.root, port, workers)
+        paths, port, server = fresh_server(base, folder / f"ladder-{rate:g}", rate, seconds, int(rate), workers)
         try:
             wait_ready(port)
             for i in range(1, 21):
