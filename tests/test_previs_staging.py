@@ -377,3 +377,27 @@ def test_the_set_kind_comes_from_the_heading_and_the_action(blocking: str, headi
     from moviola.previs._sets import set_kind
 
     assert set_kind(blocking, heading, [text]) == kind
+
+
+def test_an_explosion_indoors_goes_off_inside_the_room_and_shows(renderer: Any) -> None:
+    """A script from another tool set a charge going off in a small room; its fireball must
+    fit the room, under the ceiling a low camera sees, and its smoke stay in the frame."""
+    from moviola.plan import Shot
+    from moviola.plan._model import Camera
+
+    scene = {"number": "39", "heading": "UNDER THE CHASSIS OF THE MAZDA",
+             "edit": [{"shot": "39A", "beat": 0, "duration_s": 3.8}],
+             "blocking": {"kind": "room", "width": 4.0, "depth": 3.0, "characters": []}}  # fmt: skip
+    shot = Shot("39A", "39", "WS", "low", "static", 25.0, Camera("alexa35", 0.0, -1.2, 0.4, 90.0, tilt=12.0),
+                vfx=True, vfx_kind="explosion")  # fmt: skip
+    beats = [{"kind": "action", "text": "A tiny shaped charge detonates."}]
+    stage = build_scene_stage(scene, [shot], FPS, beats=beats, staging=Staging(hour="day"))
+    assert stage.GetPrimAtPath("/World/Set/ceiling")
+    cam = stage_cameras(stage)["39A"]
+    scene_ = renderer.load(stage)
+    frames = [(k, scene_.render(cam.camera, float(k), 640, 268, passes=True).ids) for k in (cam.first, cam.last)]
+    assert subject_findings(stage, cam, shot, frames, scene_.objects) == []
+    for _, ids in frames:
+        share = float(np.mean(ids == scene_.objects.index("explosion_39A") + 1))
+        assert 0.002 < share < 0.5  # seen, and not a wall of fire filling the lens
+    scene_.release()

@@ -118,7 +118,7 @@ def subject_findings(stage: Any, cam: StageCamera, shot: Shot, frames: list[tupl
             share = float(np.count_nonzero(np.isin(ids, ids_of))) / ids.size
             if share < MIN_COVER:
                 why = _instead(stage, name, cam, frame, ids, objects)
-                if name in characters and why.startswith(" (out of frame"):
+                if name in characters and why.startswith((" (out of frame", " (behind the camera")):
                     continue  # said already, by subject-out-of-frame
                 lost.append((frame, why))
         if lost:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core._collapse_timing import STOREY_M, CollapseTiming, collapse_duration
@@ -37,6 +37,7 @@ from ._prims import ball, box, cone, plan_to_world, pxr
 from ._staging import Staging
 
 FIRST_FRAME = 1001
+INDOORS = ("room", "corridor", "vehicle", "bus")  # blocking kinds with walls round the action
 DUST = (0.56, 0.54, 0.5)
 FIRE = (1.0, 0.5, 0.12)
 FLAME = (1.0, 0.78, 0.3)
@@ -71,13 +72,32 @@ class _View:
     pan: float  # degrees on the plan
     tilt: float
     vfov: float  # degrees
+    limit: float = 1e9  # indoors: how far the camera sees before a wall (m)
+    ceiling: float = 1e9  # indoors: how high an element may reach
+
+    @property
+    def indoors(self) -> bool:
+        return self.limit < 1e8
+
+    def fits(self) -> float:
+        """How big something can be to show whole, half the frame's height, short of the wall."""
+        return max(0.2, self.limit * math.tan(math.radians(self.vfov / 2)))
 
     @staticmethod
-    def of(shot: Shot) -> _View:
+    def of(shot: Shot, blocking: dict[str, Any] | None = None) -> _View:
         c = shot.camera
         _, h = CAMERAS[c.body].used(c.aspect)
         vfov = c.vfov or math.degrees(2 * math.atan(h / (2 * float(shot.lens_mm))))
-        return _View(c.x, c.y, c.height, c.pan, c.tilt, vfov)
+        view = _View(c.x, c.y, c.height, c.pan, c.tilt, vfov)
+        kind = str((blocking or {}).get("kind", ""))
+        if kind in INDOORS:  # an element inside the set, under its ceiling, short of its far wall
+            half_w, half_d = float(blocking["width"]) / 2, float(blocking["depth"]) / 2  # type: ignore[index]
+            a = math.radians(c.pan)
+            ends = [(half - abs(p)) / abs(v) for p, v, half in ((c.x, math.cos(a), half_w), (c.y, math.sin(a), half_d))
+                    if abs(v) > 1e-6]  # fmt: skip
+            wall = min((e for e in ends if e > 0), default=2.0)
+            view = replace(view, limit=max(1.0, wall - 0.4), ceiling=2.1 if kind in ("vehicle", "bus") else 2.5)
+        return view
 
     def along(self, distance: float) -> tuple[float, float]:
         a = math.radians(self.pan)
@@ -88,8 +108,8 @@ class _View:
         frame above the centre (all of it in frame when the camera looks up at it)."""
         top = math.radians(self.tilt + fill * self.vfov)
         if top <= math.radians(2.0):  # a level camera: fill the frame's height with it
-            return max(6.0, (height / 2) / math.tan(math.radians(self.vfov * 0.3)))
-        return max(6.0, (height - self.height) / math.tan(top))
+            return min(self.limit, max(6.0, (height / 2) / math.tan(math.radians(self.vfov * 0.3))))
+        return min(self.limit, max(6.0, (height - self.height) / math.tan(top)))
 
     def ahead(self, x: float, y: float) -> float:
         """How far in front of the camera (along its look on the plan) a plan point is."""
@@ -101,13 +121,14 @@ class _View:
         """(x, y, height): a thing ``size`` across about half the frame's height, ``up`` of the
         frame above its centre (over the heads in front), no nearer than ``beyond`` metres,
         ``side`` of the frame's half width off to the right (negative: left)."""
-        d = max(5.0, beyond, (size / 2) / math.tan(math.radians(self.vfov * 0.25)))
+        d = min(self.limit, max(5.0, beyond, (size / 2) / math.tan(math.radians(self.vfov * 0.25))))
         x, y = self.along(d)
         a = math.radians(self.pan)
         half_w = d * math.tan(math.radians(self.vfov * 1.2))  # a 2.39 frame is 2.4 times wider
         x, y = x + side * half_w * math.sin(a), y - side * half_w * math.cos(a)
         elevation = math.radians(self.tilt + up * self.vfov)
-        return x, y, max(size / 2, self.height + d * math.tan(elevation))
+        height = max(size / 2, self.height + d * math.tan(elevation))
+        return x, y, min(height, self.ceiling - size / 2)
 
 
 def shot_beats(scene: dict[str, Any], shot_id: str) -> list[int]:
@@ -146,7 +167,7 @@ def stage_elements(stage: Any, scene: dict[str, Any], shots: list[Shot], fps: fl
     for shot in vfx:
         kind = str(shot.vfx_kind)
         first = timings[shot.id].start if shot.id in timings else FIRST_FRAME
-        view = _View.of(shot)
+        view = _View.of(shot, scene.get("blocking"))
         # on the tower while it stands and is in view; after the fall, where the camera looks
         standing = tower is not None and first < tower.first
         on_tower = tower_at if tower_at is not None and standing and _sees(view, tower_at) else None
@@ -168,7 +189,7 @@ def stage_elements(stage: Any, scene: dict[str, Any], shots: list[Shot], fps: fl
             continue
         placed += on_tower is None and kind in ("explosion", "fire", "destruction")
         said = " ".join(str(beats[b].get("text", "")) for b in shot_beats(scene, shot.id) if 0 <= b < len(beats))
-        if kind in ("destruction", "explosion") and _CRASH.search(said) and _VEHICLE.search(said):
+        if kind in ("destruction", "explosion") and not view.indoors and _CRASH.search(said) and _VEHICLE.search(said):
             made.append(_crash(stage, f"crash_{tag}", shot, view, first, fps, clear, _SIDES[placed % len(_SIDES)]))
             placed += 1
     return made
@@ -357,7 +378,7 @@ def _explosion(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: 
                on_tower: tuple[float, float, float] | None, clear: float, side: float) -> Element:  # fmt: skip
     """A fireball already blooming on the shot's first frame, dying into smoke that rises."""
     Gf, _, _, UsdGeom = pxr()
-    size = 8.0
+    size = min(1.6, view.fits()) if view.indoors else 8.0  # a fireball fits the room it goes off in
     x, y, h = _placed(view, size, on_tower, 0.6, clear, side)
     path = f"/World/Elements/{name}"
     UsdGeom.Xform.Define(stage, path)
@@ -367,13 +388,18 @@ def _explosion(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: 
     for frame, r in ((first - 2, 0.001), (first, size * 0.3), (first + round(0.3 * fps), size / 2),
                      (first + round(1.0 * fps), size * 0.35), (first + round(1.6 * fps), 0.001)):  # fmt: skip
         grow.Set(Gf.Vec3f(r, r, r), frame)
-    rise = UsdGeom.Xformable(smoke.GetPrim()).GetOrderedXformOps()[0]
+    lift = UsdGeom.Xformable(smoke.GetPrim()).GetOrderedXformOps()[0]
     puff = UsdGeom.Xformable(smoke.GetPrim()).AddScaleOp()
+    rise = 6.0
+    if view.indoors:  # up to the ceiling, and no higher than the top of the frame
+        d = math.hypot(x - view.x, y - view.y)
+        top = view.height + d * math.tan(math.radians(view.tilt + 0.35 * view.vfov))
+        rise = max(0.0, min(view.ceiling - size * 0.5, top) - h)
     for frame, r, up in ((first - 2, 0.001, 0.0), (first + round(0.3 * fps), 0.001, 0.0),
-                         (first + round(1.2 * fps), size * 0.45, 1.5),
-                         (first + round(4.0 * fps), size * 0.7, 6.0)):  # fmt: skip
+                         (first + round(1.2 * fps), size * 0.45, min(1.5, rise)),
+                         (first + round(4.0 * fps), size * 0.7, rise)):  # fmt: skip
         puff.Set(Gf.Vec3f(r, r, r), frame)
-        rise.Set(Gf.Vec3d(*plan_to_world(x, y, h + up)), frame)
+        lift.Set(Gf.Vec3d(*plan_to_world(x, y, h + up)), frame)
     return Element(name, "explosion", (shot.id,), first, first + round(4.0 * fps),
                    {"radius_m": size / 2, "at": [round(x, 2), round(y, 2), round(h, 2)]})  # fmt: skip
 
@@ -383,7 +409,7 @@ def _fire(stage: Any, name: str, shot: Shot, view: _View, first: int, fps: float
     """Flames that catch on the shot's first use and flicker on to the end of the scene, a
     plume of smoke above them."""
     Gf, _, _, UsdGeom = pxr()
-    height = 6.0
+    height = min(1.4, view.fits()) if view.indoors else 6.0
     if on_tower is not None:  # the building burning a third of the way up
         x, y, base = _placed(view, height, on_tower, 0.3, clear, side)
     else:  # standing on the ground, far enough that its flames reach the middle of the frame
@@ -423,7 +449,7 @@ def _debris(stage: Any, name: str, shot: Shot, view: _View, first: int, last: in
     Gf, _, _, UsdGeom = pxr()
     x, y, _h = view.airborne(10.0, clear, side, up=0.0)
     d = math.hypot(x - view.x, y - view.y)
-    top = view.height + d * math.tan(math.radians(view.tilt + 0.6 * view.vfov))  # above the frame
+    top = min(view.ceiling, view.height + d * math.tan(math.radians(view.tilt + 0.6 * view.vfov)))  # above the frame
     mid = view.height + d * math.tan(math.radians(view.tilt))
     path = f"/World/Elements/{name}"
     UsdGeom.Xform.Define(stage, path)

@@ -60,7 +60,7 @@ from ._state import file_digest as _file_digest
 from ._workflow import project_stagings, update_stage
 
 PREVIS_SCHEMA = "Previs.1"
-BOARDS_VERSION = 2
+BOARDS_VERSION = 3
 ProgressFn = Callable[[str, int, int], None]
 
 

@@ -22,7 +22,7 @@ from ._layout import build_scene_stage, validate_stage
 from ._staging import Staging, build_stagings
 from ._state import State, digest, file_digest
 
-LAYOUT_VERSION = 8  # bump when the stage builder changes what it writes
+LAYOUT_VERSION = 12  # bump when the stage builder changes what it writes
 
 
 @dataclass(frozen=True)
