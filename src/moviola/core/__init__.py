@@ -4,6 +4,7 @@ Nothing here imports a pipeline stage; every stage builds on this.
 """
 
 from ._atomic import atomic_batch, atomic_path, write_bytes_atomic, write_text_atomic
+from ._config import config_dir
 from ._documents import (
     Document,
     dumps_document,
@@ -24,6 +25,7 @@ from ._errors import (
     InternalError,
     MoviolaError,
     ProjectError,
+    ProvenanceError,
     SchemaVersionError,
     ScriptFormatError,
     StorageError,
@@ -67,6 +69,7 @@ __all__ = [
     "MoviolaError",
     "Project",
     "ProjectError",
+    "ProvenanceError",
     "SchemaVersionError",
     "ScriptFormatError",
     "ScriptRevision",
@@ -74,6 +77,7 @@ __all__ = [
     "add_script_revision",
     "atomic_batch",
     "atomic_path",
+    "config_dir",
     "current_step",
     "decode_text",
     "dumps_document",

@@ -10,7 +10,7 @@ import contextlib
 import contextvars
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ._errors import storage_error
@@ -53,10 +53,12 @@ def write_bytes_atomic(path: str | Path, data: bytes, *, exclusive: bool = False
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_path(path: str | Path, suffix: str = ".tmp",
+                finish: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """A temporary path beside ``path`` for a writer that wants a file name (a library
     writing an EXR, a movie, a USD layer); renamed onto ``path`` only if the block
-    completes, removed otherwise."""
+    completes, removed otherwise. ``finish`` runs on the whole temporary file before
+    the rename (signing it), so the final name never holds an unfinished file."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +68,8 @@ def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        if finish is not None:
+            finish(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:

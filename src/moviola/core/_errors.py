@@ -68,6 +68,13 @@ class ConsentError(MoviolaError):
     exit_code = 6
 
 
+class ProvenanceError(MoviolaError):
+    """Content Credentials cannot be made or do not hold: a signing key missing, expired
+    or without the usage C2PA requires; a manifest broken or a file tampered with."""
+
+    exit_code = 8
+
+
 class StorageError(MoviolaError):
     """The file system refused a read or write (permissions, a full disk, a link loop)."""
 

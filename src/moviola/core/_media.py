@@ -84,14 +84,16 @@ def track_container(container: Any) -> None:
     _OPEN.append(container)
 
 
-def atomic_movie(target: Path, write: Callable[[Path], None]) -> Path:
+def atomic_movie(target: Path, write: Callable[[Path], None],
+                 finish: Callable[[Path], None] | None = None) -> Path:
     """Write a movie under a temporary name; rename only when it is whole.
 
     A failure (or Ctrl-C) closes the encoder and deletes the temporary file, so
-    nothing half-written keeps a final name or an open descriptor.
+    nothing half-written keeps a final name or an open descriptor. ``finish`` runs on
+    the closed, whole movie before the rename (signing it).
     """
     mark = len(_OPEN)
-    with atomic_path(target, ".mp4") as tmp:
+    with atomic_path(target, ".mp4", finish) as tmp:
         try:
             write(tmp)
         finally:  # close before the temporary file is renamed or removed

@@ -67,6 +67,9 @@ class Project:
     name: str
     created: str
     revisions: list[ScriptRevision] = field(default_factory=list)
+    # which certificate signs this project's files (moviola.provenance): its file and
+    # sha256 fingerprint, so a different key is never used without saying so
+    provenance: dict[str, str] = field(default_factory=dict)
 
     @property
     def manifest_path(self) -> Path:
@@ -100,6 +103,8 @@ class Project:
         }
         if self.revisions:
             data["script"] = {"revisions": [r.to_toml() for r in self.revisions]}
+        if self.provenance:
+            data["provenance"] = dict(self.provenance)
         header = "# Moviola project manifest. Human-readable; edit with care.\n"
         write_bytes_atomic(self.manifest_path, (header + tomli_w.dumps(data)).encode("utf-8"))
 
@@ -249,7 +254,11 @@ def open_project(root: str | Path) -> Project:
             )
             for r in data.get("script", {}).get("revisions", [])
         ]
-        project = Project(path, str(proj["name"]), str(proj.get("created", "")), revisions)
+        signing = data.get("provenance", {})
+        if not isinstance(signing, dict):
+            raise TypeError("[provenance] is not a table")
+        project = Project(path, str(proj["name"]), str(proj.get("created", "")), revisions,
+                          {str(k): str(v) for k, v in signing.items()})
     except (KeyError, TypeError, ValueError) as exc:
         raise ProjectError(f"manifest is missing or has a bad field: {exc}", manifest) from exc
     _make_subdirs(path)
