@@ -173,6 +173,14 @@ def test_a_vfx_shot_becomes_an_exact_faststart_h264_spot_with_an_end_card(projec
         assert (a.codec_context.name, a.codec_context.sample_rate, a.codec_context.channels) == ("aac", 48000, 2)
     boxes = top_level_boxes(spot)
     assert boxes.index("moov") < boxes.index("mdat")  # faststart
+    # every file a player or a trafficker sees carries Content Credentials: an edit of its source
+    from moviola import provenance
+
+    for name in ("spot.mp4", "endcard.png", "poster.jpg", "frames.png"):
+        v = provenance.verify(out / name)
+        assert v.state == provenance.TRUSTED, (name, v.problems)
+        assert [a["action"] for a in v.actions] == ["c2pa.opened", "c2pa.edited"]
+        assert v.ingredients[0]["role"] == "source footage" and v.render["command"] == "moviola ads creative"
     assert info["codec"] == "avc1." + bytes(cc.extradata)[1:4].hex()
     assert info["codec"].startswith(("avc1.64", "avc1.4d")) and info["profile"] in ("High", "Main")
     assert (info["duration_s"], info["frames"], info["fps"], info["width"], info["height"]) == (15.0, 360, 24, *OUT)

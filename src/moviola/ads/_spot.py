@@ -69,6 +69,7 @@ from ..core import (
 from ..core._atomic import _umask
 from ..core._fonts import draw_text, fit_text, text_width, wrap_text
 from ..core._media import atomic_movie, av_module, track_container
+from ..provenance import Claim, Credentials, Ingredient, Stamp, credentials_for
 from ._overlay import (
     OVERLAY_DIR,
     SIMID_VERSION,
@@ -1180,7 +1181,8 @@ def cut_spot(project: Project, source: str | Path, out: str | Path, *, length: i
              overlay: OverlaySpec | None = DEFAULT_OVERLAY,
              call_to_action: str = CALL_TO_ACTION, title: str | None = None,
              size: tuple[int, int] = DEFAULT_SIZE, fps: int | None = None, start_s: float | None = None,
-             force: bool = False, progress: Progress | None = None) -> SpotResult:  # fmt: skip
+             force: bool = False, progress: Progress | None = None,
+             credentials: Credentials | None = None) -> SpotResult:  # fmt: skip
     """Cut a ``length``-second spot from ``source`` of ``project`` into the folder ``out``.
 
     ``source``: a VFX shot name, a previs shot id, ``"animatic"`` or a movie's path (see
@@ -1190,7 +1192,8 @@ def cut_spot(project: Project, source: str | Path, out: str | Path, *, length: i
     ``frames.png`` (a strip of six frames to look at), ``creative.json`` (what a VAST
     ``<MediaFile>`` needs, and where it all came from) and ``simid/`` (the overlay).
     Running it again with the same inputs finds the folder intact and returns at once
-    (``unchanged``).
+    (``unchanged``). The movie and the pictures carry Content Credentials (``credentials``,
+    by default the project's): the source footage as their parent, the cut as an edit.
     """
     _check_length(length)
     size = _parse_size(size)
@@ -1227,13 +1230,18 @@ def cut_spot(project: Project, source: str | Path, out: str | Path, *, length: i
         os.chmod(staged, 0o777 & ~_umask())
     except OSError as exc:
         raise storage_error(exc, out, "cannot write") from exc
+    stamp = Stamp(credentials or credentials_for(project), Claim(
+        "ad spot", command="moviola ads creative", parent=Ingredient(spot_source.path, "source footage", "parentOf"),
+        details={"project": project.name, "source": spot_source.name, "length_s": length,
+                 "start_s": round(spot_source.start_s, 3), "call_to_action": action}))  # fmt: skip
     try:
         note_step("ads creative: encode", spot_source.path)
         sound = _spot_sound(spot_source, round(footage / rate * SAMPLE_RATE), round(length * SAMPLE_RATE))
         encoded: list[_Encoded] = []
         atomic_movie(staged / FILES["spot"], lambda tmp: encoded.append(
             _encode(tmp, spot_source, size=size, fps=rate, footage=footage, total=total, sound=sound,
-                    title=the_title, action=action, progress=progress)))  # fmt: skip
+                    title=the_title, action=action, progress=progress)),
+            stamp.finisher(staged / FILES["spot"], f"{length} s ad spot for {the_title}"))  # fmt: skip
         spot = staged / FILES["spot"]
         note_step("ads creative: check", spot)
         facts = _read_back(spot)
@@ -1247,13 +1255,18 @@ def cut_spot(project: Project, source: str | Path, out: str | Path, *, length: i
             progress("check", 1, 2)
         made = encoded[0]
         card = made.card
-        Image.fromarray(card.frame(card.frames - 1)).save(staged / FILES["end_card"])
+        def save(name: str, image: Image.Image, what: str, fmt: str = "PNG", **options: Any) -> None:
+            buf = io.BytesIO()
+            image.save(buf, fmt, **options)
+            stamp.write_bytes(staged / FILES[name], buf.getvalue(), what)
+
+        save("end_card", Image.fromarray(card.frame(card.frames - 1)), f"end card of the spot for {the_title}")
         poster = made.key_frame if made.key_frame is not None else card.frame(card.frames - 1)
-        buf = io.BytesIO()
-        Image.fromarray(poster).save(buf, "JPEG", quality=90, optimize=True)
-        (staged / FILES["poster"]).write_bytes(buf.getvalue())
+        save("poster", Image.fromarray(poster), f"poster frame of the spot for {the_title}", "JPEG",
+             quality=90, optimize=True)
         header = f"{length} s · {size[0]}x{size[1]} · {rate} fps · {facts['codec']} · from {spot_source.name}"
-        _contact_strip(spot, the_title, header, rate, total, footage).save(staged / FILES["frames"])
+        save("frames", _contact_strip(spot, the_title, header, rate, total, footage),
+             f"frames of the spot for {the_title}")
         if progress is not None:
             progress("check", 2, 2)
 

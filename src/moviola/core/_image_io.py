@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +14,22 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ._atomic import atomic_path, write_bytes_atomic
-from ._errors import DependencyError, DocumentError
+from ._errors import DependencyError, DocumentError, MoviolaError
 
 
-def write_png(path: Path, image: Image.Image | NDArray[np.uint8]) -> Path:
-    """Save a PNG under a temporary name, then rename: never a half-written frame."""
+def write_png(path: Path, image: Image.Image | NDArray[np.uint8],
+              finish: Callable[[Path], None] | None = None) -> Path:
+    """Save a PNG under a temporary name, then rename: never a half-written frame.
+    ``finish`` runs on the whole file before the rename (signing it)."""
     img = image if isinstance(image, Image.Image) else Image.fromarray(image)
     buffer = io.BytesIO()
     img.save(buffer, format="PNG", compress_level=2)
     try:
-        return write_bytes_atomic(path, buffer.getvalue())
+        if finish is None:
+            return write_bytes_atomic(path, buffer.getvalue())
+        with atomic_path(path, ".png", finish) as tmp:
+            tmp.write_bytes(buffer.getvalue())
+        return path
     except OSError as exc:
         raise DocumentError(f"cannot write image: {exc}", path) from exc
 
@@ -57,12 +64,14 @@ def png_bytes(image: NDArray[np.uint8] | NDArray[np.uint16], text: dict[str, str
 
 
 def write_exr(path: Path, channels: dict[str, NDArray[np.floating[Any]]], *, half: bool = False,
-              header: dict[str, Any] | None = None, compression: str = "ZIP") -> Path:  # fmt: skip
+              header: dict[str, Any] | None = None, compression: str = "ZIP",
+              finish: Callable[[Path], None] | None = None) -> Path:  # fmt: skip
     """A scanline EXR from named channels (2-D, or (h, w, k) under "RGB"/"RGBA"), atomically.
 
     ``half`` stores 16-bit floats (what compositors expect of colour layers);
     ``header`` adds attributes (chromaticities, framesPerSecond, our own keys);
-    ``compression`` is an OpenEXR name: ZIP, PIZ, ZIPS, RLE or NO.
+    ``compression`` is an OpenEXR name: ZIP, PIZ, ZIPS, RLE or NO; ``finish`` runs on
+    the whole file before it gets its name (its Content Credentials sidecar).
     """
     try:
         import OpenEXR
@@ -76,8 +85,10 @@ def write_exr(path: Path, channels: dict[str, NDArray[np.floating[Any]]], *, hal
     kind = np.float16 if half else np.float32
     data = {k: np.ascontiguousarray(v, kind) for k, v in channels.items()}
     try:
-        with atomic_path(path, ".exr") as tmp, OpenEXR.File(head, data) as exr:
+        with atomic_path(path, ".exr", finish) as tmp, OpenEXR.File(head, data) as exr:
             exr.write(str(tmp))
+    except MoviolaError:
+        raise
     except Exception as exc:
         raise DocumentError(f"cannot write EXR: {exc}", path) from exc
     return path

@@ -44,6 +44,7 @@ from ..core._media import (
     track_container,
 )
 from ..core._yuv import rgb_to_yuv420
+from ..provenance import Stamp, finisher
 from ._burnin import Layout, cut_bars, layout, slate, stamp_timecode, subtitle, timecode
 from ._render import Renderer
 from ._stage_query import stage_cameras
@@ -335,8 +336,9 @@ def _compose(canvas: NDArray[np.uint8], lay: Layout, picture: NDArray[np.uint8],
 
 
 def join_movie(target: Path, segments: Sequence[Path], audio: NDArray[np.float32] | None,
-               spec: MovieSpec) -> Path:  # fmt: skip
-    """Concatenate H.264 segments without re-encoding and add the AAC scratch track."""
+               spec: MovieSpec, stamp: Stamp | None = None) -> Path:  # fmt: skip
+    """Concatenate H.264 segments without re-encoding and add the AAC scratch track;
+    the whole movie signed with ``stamp``'s Content Credentials before it is named."""
     av = av_module()
     if not segments:
         raise DocumentError("no segments to join", target)
@@ -385,7 +387,7 @@ def join_movie(target: Path, segments: Sequence[Path], audio: NDArray[np.float32
                 out.mux(packet)
         out.close()
 
-    return atomic_movie(target, write)
+    return atomic_movie(target, write, finisher(target, stamp, "previs animatic"))
 
 
 def _mux_audio(out: Any, stream: Any, audio: NDArray[np.float32], start: int, end: int) -> int:

@@ -22,6 +22,7 @@ from ..core import write_text_atomic
 from ..core._image_io import write_exr, write_png
 from ..plan import Finding, Shot
 from ..plan._vocabulary import TRAVELLING
+from ..provenance import Stamp, finisher
 from ._checks import CHECK_WIDTH, subject_findings
 from ._image_io import id_colour, id_image
 from ._render import Renderer
@@ -121,8 +122,10 @@ def render_scene_boards(
     width: int = 1920,
     progress: Callable[[], None] | None = None,
     notes: dict[str, str] | None = None,
+    stamp: Stamp | None = None,
 ) -> SceneBoards:
-    """Panels (and passes) for every shot of one scene's stage."""
+    """Panels (and passes) for every shot of one scene's stage, each signed with
+    ``stamp``'s Content Credentials (procedural: ``algorithmicMedia``)."""
     scene_number = str(shots[0].scene) if shots else ""
     result = SceneBoards(scene_number)
     cams = stage_cameras(stage)
@@ -163,13 +166,16 @@ def render_scene_boards(
                 )  # fmt: skip
                 name = f"{shot.id}-{key}.png" if key else f"{shot.id}.png"
                 path = out_dir / name
+                sign = finisher(path, stamp, f"storyboard panel {shot.id}{' ' + key if key else ''}",
+                                details={"scene": shot.scene, "shot": shot.id, "key": key or "still",
+                                         "frame": int(time)})  # fmt: skip
                 jobs.append(pool.submit(_write_panel, path, frame.rgb, text,
-                                        arrows if i == 0 else []))  # fmt: skip
+                                        arrows if i == 0 else [], sign))  # fmt: skip
                 result.panels.append(BoardPanel(shot.id, key, path, text.caption, text.text))
                 if passes_dir is not None and i == 0:
                     folder = passes_dir / shot.id
                     result.passes[shot.id] = _pass_paths(folder)
-                    jobs.append(pool.submit(_write_passes, folder, frame, scene.objects))
+                    jobs.append(pool.submit(_write_passes, folder, frame, scene.objects, stamp, shot))
             if progress:
                 progress()
         for job in jobs:
@@ -180,8 +186,9 @@ def render_scene_boards(
     return result
 
 
-def _write_panel(path: Path, rgb: Any, text: PanelText, arrows: list[Arrow]) -> Path:
-    return write_png(path, compose_panel(rgb, text, arrows))
+def _write_panel(path: Path, rgb: Any, text: PanelText, arrows: list[Arrow],
+                 sign: Callable[[Path], None] | None) -> Path:
+    return write_png(path, compose_panel(rgb, text, arrows), sign)
 
 
 def _pass_paths(folder: Path) -> dict[str, str]:
@@ -190,17 +197,25 @@ def _pass_paths(folder: Path) -> dict[str, str]:
     return {k: str(folder / v) for k, v in names.items()}
 
 
-def _write_passes(folder: Path, frame: Any, objects: list[str]) -> None:
+def _write_passes(folder: Path, frame: Any, objects: list[str], stamp: Stamp | None = None,
+                  shot: Shot | None = None) -> None:
     """Depth (metres) and normals as float EXR; object ids (with a legend) and line art as PNG."""
     assert frame.depth is not None and frame.normals is not None and frame.ids is not None
     paths = {k: Path(v) for k, v in _pass_paths(folder).items()}
+
+    def sign(name: str) -> Callable[[Path], None] | None:
+        what = f"{name} pass of shot {shot.id}" if shot else f"{name} pass"
+        details = {"scene": shot.scene, "shot": shot.id} if shot else {}
+        return finisher(paths[name], stamp, what, details={**details, "pass": name})
+
     coverage = (frame.ids > 0).astype(np.float32)
-    write_exr(paths["depth"], {"Z": frame.depth, "A": coverage})
+    write_exr(paths["depth"], {"Z": frame.depth, "A": coverage}, finish=sign("depth"))
     n = frame.normals
-    write_exr(paths["normals"], {"R": n[..., 0], "G": n[..., 1], "B": n[..., 2], "A": coverage})
-    write_png(paths["id"], id_image(frame.ids, len(objects)))
+    write_exr(paths["normals"], {"R": n[..., 0], "G": n[..., 1], "B": n[..., 2], "A": coverage},
+              finish=sign("normals"))
+    write_png(paths["id"], id_image(frame.ids, len(objects)), sign("id"))
     legend = {"0": {"name": "sky", "rgb": list(id_colour(0))}} | {
         str(i + 1): {"name": name, "rgb": list(id_colour(i + 1))} for i, name in enumerate(objects)
     }
     write_text_atomic(folder / "ids.json", json.dumps(legend, indent=2) + "\n")
-    write_png(paths["lineart"], frame.line)
+    write_png(paths["lineart"], frame.line, sign("lineart"))

@@ -34,8 +34,9 @@ except ImportError:  # pragma: no cover
     _SHAPE = None
 from reportlab.pdfgen.canvas import Canvas
 
-from ..core import DocumentError, InputError, MoviolaError, one_line, write_bytes_atomic
+from ..core import DocumentError, InputError, MoviolaError, one_line
 from ..core._fonts import FontFile, clip_text, font_files, font_runs, wrap_lines
+from ..provenance import Ingredient, Stamp, write_signed
 
 __all__ = ["Panel", "SheetScene", "write_contact_sheet"]
 
@@ -139,6 +140,7 @@ def write_contact_sheet(
     columns: int = 3,
     page: str = "A4",
     subtitle: str = "",
+    stamp: Stamp | None = None,
 ) -> int:
     """Write a landscape storyboard contact sheet to ``path``; return its page count.
 
@@ -163,7 +165,9 @@ def write_contact_sheet(
     except Exception as exc:  # reportlab raises plain exceptions of many kinds
         raise DocumentError(f"cannot make the contact sheet PDF: {exc}", target) from exc
     try:
-        write_bytes_atomic(target, data)
+        write_signed(target, data, stamp, f"storyboard contact sheet: {one_line(title)}",
+                     ingredients=tuple(Ingredient(p.image, "storyboard panel", "componentOf")
+                                       for s in scenes for p in s.panels))  # fmt: skip
     except OSError as exc:
         raise DocumentError(
             f"cannot write the contact sheet: {exc.strerror or exc}", target

@@ -16,12 +16,15 @@ from ._keys import (
 )
 from ._sign import (
     Credentials,
+    Stamp,
     credentials_for,
+    finisher,
     mime_of,
     on_notice,
     project_identity,
     sidecar_of,
     use_keys,
+    write_signed,
 )
 from ._verify import BROKEN, TRUSTED, UNTRUSTED, Verification, describe, verify
 
@@ -38,9 +41,11 @@ __all__ = [
     "Ingredient",
     "ModelUse",
     "SigningIdentity",
+    "Stamp",
     "Verification",
     "credentials_for",
     "describe",
+    "finisher",
     "import_keys",
     "key_set_dir",
     "keys_root",
@@ -56,4 +61,5 @@ __all__ = [
     "trust_ca",
     "use_keys",
     "verify",
+    "write_signed",
 ]

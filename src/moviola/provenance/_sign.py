@@ -300,3 +300,39 @@ def credentials_for(project: Project | None = None) -> Credentials:
             use_keys(project, DEFAULT_NAME)
     tsa = project.provenance.get("tsa_url") if project is not None else None
     return Credentials(identity, tsa_url=tsa)
+
+
+class Stamp:
+    """Credentials and the claim a whole command's outputs share (its command, project,
+    documents, consent), handed down to the writers, which add what is theirs."""
+
+    def __init__(self, credentials: Credentials, claim: Claim) -> None:
+        self.credentials = credentials
+        self.claim = claim
+
+    def but(self, **changes: Any) -> Stamp:
+        """The same credentials, with the base claim changed (a stage's own documents)."""
+        return Stamp(self.credentials, self.claim.but(**changes))
+
+    def claim_for(self, what: str, **changes: Any) -> Claim:
+        details = changes.pop("details", {})
+        return self.claim.but(what=what, **changes).with_details(**details)
+
+    def write_bytes(self, target: Path, data: bytes, what: str, **changes: Any) -> Path:
+        return self.credentials.write_bytes(target, data, self.claim_for(what, **changes))
+
+    def finisher(self, target: Path, what: str, **changes: Any) -> Callable[[Path], None]:
+        return self.credentials.finisher(target, self.claim_for(what, **changes))
+
+
+def write_signed(target: Path, data: bytes, stamp: Stamp | None, what: str, **changes: Any) -> Path:
+    """Write ``data`` to ``target`` atomically: signed when a stamp is given (every
+    command gives one), plain otherwise (a library caller that asked for none)."""
+    if stamp is None:
+        return write_bytes_atomic(target, data)
+    return stamp.write_bytes(target, data, what, **changes)
+
+
+def finisher(target: Path, stamp: Stamp | None, what: str, **changes: Any) -> Callable[[Path], None] | None:
+    """The signing step for an atomic writer of ``target``, or None without a stamp."""
+    return None if stamp is None else stamp.finisher(target, what, **changes)
