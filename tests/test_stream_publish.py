@@ -60,6 +60,10 @@ def test_a_production_with_a_vfx_shot_gets_key_art_and_the_shot_as_trailer(tmp_p
     assert (service.path(done.trailer or "")).read_bytes() == review.read_bytes()
     with Image.open(service.path(done.poster)) as poster:
         assert poster.size == (1000, 1500) and poster.format == "JPEG"
+    from moviola import provenance
+
+    credentials = provenance.verify(service.path(done.poster))  # made from the review movie, signed
+    assert credentials.state == provenance.TRUSTED and credentials.ingredients[0]["title"] == "palace_review.mp4"
     [row] = titles(tmp_path / "svc")
     assert (row["title_id"], row["year"], row["source"], row["poster"]) == ("mv-rooftop", 2026, "moviola", done.poster)
     assert row["synopsis"] == done.synopsis and len(done.synopsis) > 40

@@ -133,7 +133,8 @@ def poster_file(service: Service, title_id: str) -> Path:
     digest = hashlib.sha256(f"{title.title_id}\0{title.title}\0{title.year}\0{'|'.join(title.genres)}".encode()).hexdigest()
     path = service.path("posters", f"typo-{digest[:24]}.jpg")
     if not path.is_file():
-        write_poster(path, typographic_poster(title.title_id, title.title, title.year, list(title.genres)))
+        write_poster(path, typographic_poster(title.title_id, title.title, title.year, list(title.genres)),
+                     service.stamp("moviola stream serve"), f"typographic poster for {title.title}")
     return path
 
 

@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter
 
-from ..core import write_bytes_atomic
 from ..core._fonts import draw_text, fit_text, wrap_text
+from ..provenance import Ingredient, Stamp, write_signed
 
 SIZE = (1000, 1500)
 
@@ -88,5 +88,9 @@ def key_art_poster(frame: NDArray[np.uint8], title: str, credit: str) -> Image.I
     return poster
 
 
-def write_poster(path: Path, image: Image.Image) -> Path:
-    return write_bytes_atomic(path, _jpeg(image))
+def write_poster(path: Path, image: Image.Image, stamp: Stamp | None, what: str,
+                 parent: Path | None = None) -> Path:
+    """The poster as a JPEG with its Content Credentials: made from ``parent`` (a frame of
+    the film, a storyboard panel) or made from type alone."""
+    changes = {"parent": Ingredient(parent, "key art source", "parentOf")} if parent is not None else {}
+    return write_signed(path, _jpeg(image), stamp, what, **changes)

@@ -106,14 +106,15 @@ def publish(project_root: str | Path, service: Service, *, genres: list[str] | N
     credit = f"A Moviola production · {year or date.today().year}"
     movies = [m for m in _review_movies(root) if not m.name.startswith(".")]
     poster_path = service.path("posters", f"{tid}.jpg")
+    art: Path | None = None
     if movies:
         info = probe_movie(movies[0])
         frame = frame_at(movies[0], max(0, int(int(info["frames"]) * 0.5)))
-        image, poster_from = key_art_poster(frame, title, credit), str(movies[0].relative_to(root))
+        art, image, poster_from = movies[0], key_art_poster(frame, title, credit), str(movies[0].relative_to(root))
     elif panels := _panels(root):
         with Image.open(panels[0]) as panel:
             frame = np.asarray(panel.convert("RGB"))
-        image, poster_from = key_art_poster(frame, title, credit), str(panels[0].relative_to(root))
+        art, image, poster_from = panels[0], key_art_poster(frame, title, credit), str(panels[0].relative_to(root))
     else:
         image, poster_from = typographic_poster(tid, title, year, genres or []), "typographic"
     trailer_src = movies[0] if movies else (root / "previs" / "animatic.mp4")
@@ -122,7 +123,8 @@ def publish(project_root: str | Path, service: Service, *, genres: list[str] | N
         trailer = f"media/{tid}-trailer.mp4"
         with atomic_path(service.path(trailer), ".mp4") as tmp:
             shutil.copyfile(trailer_src, tmp)
-    write_poster(poster_path, image)
+    # the service's own key signs what the service makes (the project is only read)
+    write_poster(poster_path, image, service.stamp("moviola stream publish"), f"poster for {title}", art)
     values = {"title": title, "year": year or date.today().year, "synopsis": synopsis, "keywords": keywords or None,
               "poster": f"posters/{tid}.jpg", "trailer": trailer, "source": "moviola", "added_at": int(time.time())}  # fmt: skip
     with service.engine.begin() as conn:

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core import DependencyError, ProjectError, now_iso, write_bytes_atomic
+from ..provenance import Claim, Credentials, Stamp, credentials_for
 
 SERVICE_FILE = "service.toml"
 SERVICE_FORMAT = 1
@@ -57,6 +58,14 @@ class Service:
     @cached_property
     def engine(self) -> Engine:
         return _engine(self)
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        """What the service signs the pictures it makes with: this account's key set."""
+        return credentials_for(None)
+
+    def stamp(self, command: str) -> Stamp:
+        return Stamp(self.credentials, Claim("service picture", command=command, details={"service": self.name}))
 
     def save(self) -> None:
         data: dict[str, Any] = {
