@@ -307,3 +307,19 @@ def test_the_manifest_definition_opens_with_created_or_opened() -> None:
     edited = pv.manifest(_claim(parent=pv.Ingredient(PLATE, "plate", "parentOf")), "a.png", ("Moviola", "1"))
     assert [a["action"] for a in edited["assertions"][0]["data"]["actions"]] == ["c2pa.opened", "c2pa.edited"]
     json.dumps(edited)  # plain JSON, as c2pa takes it
+
+
+def test_a_folder_scan_reads_every_signed_file_and_names_the_unsigned(tmp_path: Path, creds: pv.Credentials) -> None:
+    creds.write_bytes(tmp_path / "a" / "one.png", _png(), _claim(what="one"))
+    write_exr(tmp_path / "a" / "two.exr", {"R": np.zeros((4, 4), np.float32)})
+    creds.sign_existing(tmp_path / "a" / "two.exr", _claim(what="two"))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "plain.jpg").write_bytes(_jpeg())
+    (tmp_path / "b" / ".partial.png").write_bytes(_png())  # a temporary: not a deliverable
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "x.png").write_bytes(_png())
+    (tmp_path / "notes.txt").write_text("not a picture")
+    found = {v.path.relative_to(tmp_path).as_posix(): v for v in pv.read_all(tmp_path)}
+    assert sorted(found) == ["a/one.png", "a/two.exr", "b/plain.jpg"]
+    assert found["a/one.png"].render["description"] == "one" and found["a/two.exr"].ok
+    assert found["b/plain.jpg"].state == pv.BROKEN and "no Content Credentials" in found["b/plain.jpg"].problems[0]

@@ -14,6 +14,7 @@ from ._keys import (
     trust_anchors,
     trust_ca,
 )
+from ._scan import read_all, signable_files
 from ._sign import (
     Credentials,
     Stamp,
@@ -56,7 +57,9 @@ __all__ = [
     "new_keys",
     "on_notice",
     "project_identity",
+    "read_all",
     "sidecar_of",
+    "signable_files",
     "trust_anchors",
     "trust_ca",
     "use_keys",
