@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from moviola.core._image_io import read_exr  # noqa: E402
 from moviola.vfx import LAYERS, CollapseRecipe, parse_box, preview_of, run_collapse  # noqa: E402
-from moviola.vfx._outputs import layer_path, write_layer  # noqa: E402
+from moviola.vfx.collapse._layers import layer_path, write_layer  # noqa: E402
 
 PLATE = ROOT / "examples" / "palace" / "palace_plate.jpg"
 

@@ -1,7 +1,7 @@
 """De-aging speed: 1920x1080 video, one face, on this machine's cores.
 
 The plate is five seconds (120 frames, 24 fps) made from the bundled Grace Hopper photo
-by moviola.vfx._moving_plate: camera push-in, drift and roll, a nodding head and fresh
+by moviola.vfx.deage._moving_plate: camera push-in, drift and roll, a nodding head and fresh
 grain on every frame (so it decodes and encodes like real footage, not like a still).
 
 Measured, each the median of --runs runs:
@@ -32,12 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from moviola.consent import new_consent, write_consent  # noqa: E402
 from moviola.core._media import X264_FAST, atomic_movie, av_module, finish_movie  # noqa: E402
-from moviola.vfx._consent import new_consent, write_consent  # noqa: E402
-from moviola.vfx._deage import X264_TREATED, DeageSettings, _open_movie, run_deage  # noqa: E402
-from moviola.vfx._footage import open_footage  # noqa: E402
-from moviola.vfx._moving_plate import make_moving_plate  # noqa: E402
-from moviola.vfx._picture import YuvFormat  # noqa: E402
+from moviola.vfx._footage import YuvFormat, open_footage  # noqa: E402
+from moviola.vfx.deage._deage import X264_TREATED, DeageSettings, _open_movie, run_deage  # noqa: E402
+from moviola.vfx.deage._moving_plate import make_moving_plate  # noqa: E402
 
 PHOTO = ROOT / "examples" / "hopper" / "grace_hopper.jpg"
 

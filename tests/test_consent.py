@@ -18,9 +18,18 @@ from typing import Any
 
 import pytest
 
+from moviola.consent import (
+    KEY_FILE,
+    SigningKey,
+    check_consent,
+    check_consent_for,
+    new_consent,
+    read_consent,
+    signing_key,
+    trust_key,
+    write_consent,
+)
 from moviola.core import ConsentError, DocumentError, InputError, init_project
-from moviola.vfx import check_consent, new_consent, read_consent, write_consent
-from moviola.vfx._consent import KEY_FILE, SigningKey, check_consent_for, signing_key, trust_key
 
 
 @pytest.fixture(autouse=True)

@@ -25,15 +25,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from moviola.core import ConsentError, InputError
+from documents import absolute_paths
+from moviola.consent import new_consent, write_consent
+from moviola.core import ConsentError, InputError, SchemaVersionError, read_document
 from moviola.core._media import probe_movie
-from moviola.vfx._consent import new_consent, write_consent
-from moviola.vfx._deage import DeageSettings, frame_path, run_deage
-from moviola.vfx._face_models import MODELS, model_path
 from moviola.vfx._footage import open_footage
-from moviola.vfx._moving_plate import make_moving_plate
-from moviola.vfx._picture import Picture, YuvFormat, yuv_format
-from moviola.vfx._retouch import RetouchPlan
+from moviola.vfx.deage._deage import (
+    REPORT_SCHEMA,
+    DeageSettings,
+    frame_path,
+    read_report,
+    run_deage,
+)
+from moviola.vfx.deage._face_models import MODELS, model_path
+from moviola.vfx.deage._moving_plate import make_moving_plate
+from moviola.vfx.deage._picture import Picture, YuvFormat, pictures, yuv_format
+from moviola.vfx.deage._retouch import RetouchPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 HOPPER = ROOT / "examples" / "hopper" / "grace_hopper.jpg"
@@ -113,6 +120,29 @@ def test_every_output_names_the_consent_it_was_made_under(still: tuple[Path, dic
         assert c.metadata.get("moviola_consent_sha256") == digest
     saved = json.loads((out / "report.json").read_text())
     assert saved["consent"]["performer"] == "Grace Hopper" and saved["consent"]["sha256"] == digest
+
+
+def test_the_report_is_a_deage_report_with_paths_relative_to_its_folder(
+        still: tuple[Path, dict[str, Any]], consent: Path, tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    out, report = still
+    assert read_document(out / "report.json", expect="DeageReport") == report
+    assert report["schema"] == REPORT_SCHEMA == "DeageReport.1"
+    assert not absolute_paths(report, tmp_path_factory.getbasetemp())
+    assert (out / report["plate"]["path"]).resolve() == HOPPER.resolve()  # outside the folder: with ..
+    assert (out / report["settings"]["plate"]).resolve() == HOPPER.resolve()
+    assert (out / report["settings"]["consent"]).resolve() == consent.resolve()
+
+
+def test_a_report_from_a_newer_moviola_is_refused_not_misread(still: tuple[Path, dict[str, Any]], tmp_path: Path,
+                                                              run_cli: Any) -> None:  # fmt: skip
+    out, report = still
+    (tmp_path / "report.json").write_text(json.dumps({**report, "schema": "DeageReport.2"}))
+    with pytest.raises(SchemaVersionError, match=r"DeageReport\.2, written by a newer Moviola"):
+        read_report(tmp_path / "report.json")
+    result = run_cli("vfx", "report", tmp_path)
+    assert result.code == 4 and "newer Moviola" in result.err and len(result.err_lines) == 1, result.err
+    shown = run_cli("vfx", "report", out)  # this Moviola's own reads, as a de-aging report
+    assert shown.code == 0 and "Identity" in shown.out and "Grace Hopper" in shown.out, shown.err
 
 
 def test_a_moving_shot_is_tracked_through_and_comes_out_steadier(shot: tuple[Path, dict[str, Any]]) -> None:
@@ -205,7 +235,7 @@ def test_a_face_lost_mid_shot_holds_and_fades_then_comes_back(tmp_path: Path, co
     seq = tmp_path / "seq"
     seq.mkdir()
     footage = open_footage(moving)
-    for i, pic in footage.frames():
+    for i, pic in pictures(footage):
         rgb = pic.rgb8()
         if 6 <= i < 16:  # something passes in front of the face
             rgb = rgb.copy()
@@ -235,7 +265,7 @@ def test_a_truncated_or_corrupt_video_is_refused_with_its_name(tmp_path: Path, c
 def _vfr_video(path: Path) -> Path:
     import av
 
-    frames = [pic.rgb8() for _, pic in open_footage(ROOT / "examples" / "hopper" / "grace_hopper.jpg").frames()]
+    frames = [pic.rgb8() for _, pic in pictures(open_footage(ROOT / "examples" / "hopper" / "grace_hopper.jpg"))]
     img = cv2.resize(frames[0], (320, 376))
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=24)
@@ -285,7 +315,7 @@ def test_a_phone_video_is_turned_upright(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     footage = open_footage(path)
     assert (footage.width, footage.height) == (32, 64) and footage.rotation in (90, 270)
-    upright = next(footage.frames())[1].rgb8()
+    upright = next(pictures(footage))[1].rgb8()
     assert upright.shape[:2] == (64, 32)
     assert upright[:32].mean() > 200 and upright[32:].mean() < 60  # turned clockwise, as a player shows it
 
@@ -403,6 +433,7 @@ def test_a_project_keeps_the_consent_and_the_plan_shot_is_marked(planned_project
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (root / "consent" / consent.name).read_bytes() == consent.read_bytes()
-    assert (root / "vfx" / "hopper" / "deage" / "report.json").is_file()
+    report = read_report(root / "vfx" / "hopper" / "deage" / "report.json")
+    assert not absolute_paths(report, root) and report["settings"]["consent"] == f"../../../consent/{consent.name}"
     shot = next(s for s in load_plan(open_project(root))["shots"] if s["id"] == shot_id)
     assert shot["vfx"] and shot["vfx_kind"] == "de_aging"

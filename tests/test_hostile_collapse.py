@@ -251,7 +251,7 @@ def test_a_render_that_fails_before_its_first_frame_takes_back_what_it_wrote(
         def refine(self, request: Any) -> Any:
             raise RuntimeError("the model ran out of memory")
 
-    monkeypatch.setattr("moviola.vfx._collapse.load_refiner", lambda name: Broken())
+    monkeypatch.setattr("moviola.vfx.collapse._collapse.load_refiner", lambda name: Broken())
     plate = street_plate(tmp_path / "plate.png")
     recipe = CollapseRecipe(plate=str(plate), building=[list(p) for p in parse_box(BOX).points], frames=2,
                             refiner="broken")  # fmt: skip
@@ -296,9 +296,9 @@ def test_a_de_aging_refused_for_no_face_leaves_nothing_and_the_corrected_run_ren
     pytest.importorskip("mediapipe")
     from datetime import date, timedelta
 
+    from moviola.consent import new_consent, write_consent
     from moviola.core import InputError
-    from moviola.vfx._consent import new_consent, write_consent
-    from moviola.vfx._deage import DeageSettings, run_deage
+    from moviola.vfx.deage._deage import DeageSettings, run_deage
 
     consent = write_consent(tmp_path / "consent.json", new_consent(
         "Grace Hopper", "project", (date.today() + timedelta(days=365)).isoformat(), "Moviola tests"))  # fmt: skip
@@ -317,9 +317,9 @@ def test_forcing_a_de_aging_that_is_then_refused_gives_back_the_render_it_would_
     pytest.importorskip("mediapipe")
     from datetime import date, timedelta
 
+    from moviola.consent import new_consent, write_consent
     from moviola.core import InputError
-    from moviola.vfx._consent import new_consent, write_consent
-    from moviola.vfx._deage import DeageSettings, run_deage
+    from moviola.vfx.deage._deage import DeageSettings, run_deage
 
     consent = write_consent(tmp_path / "consent.json", new_consent(
         "Grace Hopper", "project", (date.today() + timedelta(days=365)).isoformat(), "Moviola tests"))  # fmt: skip
@@ -339,8 +339,8 @@ def test_forcing_a_de_aging_that_is_then_refused_gives_back_the_render_it_would_
 def test_a_name_is_one_file_name_part_for_both_effects() -> None:
     from moviola.core import InputError
     from moviola.vfx import CollapseRecipe
-    from moviola.vfx._deage import DeageSettings
     from moviola.vfx._outputs import name_problem
+    from moviola.vfx.deage._deage import DeageSettings
 
     for good in ("palace_collapse", "shot-010", "A1", "château", "x" * 64):
         assert name_problem(good) is None, good

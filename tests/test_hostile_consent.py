@@ -36,8 +36,8 @@ from PIL import Image
 
 from conftest import RunCli
 from hostile import Hostile, check_case
+from moviola.consent import SigningKey, new_consent, signing_key, write_consent
 from moviola.core import init_project
-from moviola.vfx._consent import SigningKey, new_consent, signing_key, write_consent
 
 ROOT = Path(__file__).resolve().parents[1]
 HOPPER = ROOT / "examples" / "hopper" / "grace_hopper.jpg"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from moviola.vfx._consent import new_consent, signing_key, write_consent
+from moviola.consent import new_consent, signing_key, write_consent
 
 pytest.importorskip("mediapipe")
 

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from moviola.core import DocumentError, init_project, open_project
+from documents import absolute_paths
+from moviola.core import (
+    DocumentError,
+    SchemaVersionError,
+    init_project,
+    open_project,
+    read_document,
+)
 from moviola.previs import probe_movie, run_previs
 from moviola.script import import_script, run_breakdown
 
@@ -43,8 +50,7 @@ def rendered(_rendered: Path, tmp_path: Path) -> Path:
 
 
 def _doc(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / "previs" / "previs.json").read_text())
-    return data
+    return read_document(root / "previs" / "previs.json", expect="Previs")
 
 
 def _steps(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -60,6 +66,20 @@ def test_writes_every_promised_output(_rendered: Path) -> None:
     assert sorted(p.name for p in (previs / "storyboards" / "scene-1").glob("*.png"))
     assert (previs / "storyboards" / "scene-1.pdf").exists()
     assert not list(previs.rglob(".*.mp4")) and not list(previs.rglob(".*.png"))  # no temp files
+
+
+def test_previs_json_paths_are_relative_to_the_project(_rendered: Path,
+                                                      tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    doc = _doc(_rendered)
+    assert not absolute_paths(doc, tmp_path_factory.getbasetemp())
+    assert (_rendered / doc["outputs"]["animatic"]).is_file() and (_rendered / doc["script"]["file"]).is_file()
+
+
+def test_a_previs_json_from_a_newer_moviola_is_refused_not_misread(_rendered: Path, tmp_path: Path) -> None:
+    path = tmp_path / "previs.json"
+    path.write_text(json.dumps({**_doc(_rendered), "schema": "Previs.2"}))
+    with pytest.raises(SchemaVersionError, match=r"Previs\.2, written by a newer Moviola"):
+        read_document(path, expect="Previs")
 
 
 def test_previs_json_lists_outputs_and_step_timings(_rendered: Path) -> None:

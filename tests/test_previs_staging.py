@@ -173,7 +173,7 @@ def test_a_linked_collapse_recipe_times_the_previs_tower_as_the_final_shot(examp
 
 def test_previs_floors_fail_when_the_collapse_simulations_front_reaches_them() -> None:
     """The same model in both: the pymunk collapse breaks a bond once the front has passed."""
-    from moviola.vfx._simulate import SimSettings, _schedule
+    from moviola.vfx.collapse._simulate import SimSettings, _schedule
 
     ppm, height, storeys = 10.0, 42.0, 12
     timing = CollapseTiming(height, storeys, 0.0, 4.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moviola.vfx._smoothing import OneEuroFilter
+from moviola.vfx.deage._smoothing import OneEuroFilter
 
 FPS = 24.0
 

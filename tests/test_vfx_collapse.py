@@ -27,7 +27,8 @@ pytest.importorskip("moderngl")
 pytest.importorskip("pymunk")
 OpenEXR = pytest.importorskip("OpenEXR")
 
-from moviola.core import ProjectError  # noqa: E402
+from documents import absolute_paths  # noqa: E402
+from moviola.core import ProjectError, SchemaVersionError, read_document  # noqa: E402
 from moviola.core._image_io import read_exr  # noqa: E402
 from moviola.core._media import probe_movie  # noqa: E402
 from moviola.vfx import (  # noqa: E402
@@ -38,9 +39,10 @@ from moviola.vfx import (  # noqa: E402
     parse_box,
     run_collapse,
 )
-from moviola.vfx._plate import apply_fit, fit_plate, load_plate  # noqa: E402
 from moviola.vfx._refiner import RefineRequest  # noqa: E402
-from moviola.vfx._shot import prepare, run_simulation  # noqa: E402
+from moviola.vfx.collapse import REPORT_SCHEMA, read_report  # noqa: E402
+from moviola.vfx.collapse._plate import apply_fit, fit_plate, load_plate  # noqa: E402
+from moviola.vfx.collapse._shot import prepare, run_simulation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATE = ROOT / "examples" / "palace" / "palace_plate.jpg"
@@ -70,8 +72,8 @@ def render(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
 
 def test_report_has_the_promised_fields_and_outputs(render: tuple[Path, dict[str, Any]]) -> None:
     out, report = render
-    on_disk = json.loads((out / "report.json").read_text())
-    assert on_disk == report
+    on_disk = read_document(out / "report.json", expect="CollapseReport")
+    assert on_disk == report and report["schema"] == REPORT_SCHEMA == "CollapseReport.1"
     assert report["frames"] == 30 and report["resolution"] == [320, 240]
     assert report["wall_s"] > 0
     assert {"load", "matte", "clean_plate", "fracture", "simulate", "particles", "render",
@@ -84,6 +86,26 @@ def test_report_has_the_promised_fields_and_outputs(render: tuple[Path, dict[str
         assert report["outputs"]["layers"][layer] == f"layers/{layer}/palace_{layer}.1001-1030#.exr"
         frames = sorted((out / "layers" / layer).glob("palace_*.exr"))
         assert [p.name for p in frames] == [f"palace_{layer}.{f}.exr" for f in range(1001, 1031)]
+
+
+def test_report_paths_are_relative_to_its_folder(render: tuple[Path, dict[str, Any]],
+                                                 tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    out, report = render
+    assert not absolute_paths(report, tmp_path_factory.getbasetemp())
+    assert report["paths_relative_to"] == "."
+    assert (out / report["plate"]["path"]).resolve() == PLATE.resolve()  # outside the folder: with ..
+    assert (out / report["outputs"]["recipe"]).is_file()
+
+
+def test_a_report_from_a_newer_moviola_is_refused_not_misread(render: tuple[Path, dict[str, Any]], tmp_path: Path,
+                                                              run_cli: Any) -> None:  # fmt: skip
+    out, report = render
+    (tmp_path / "report.json").write_text(json.dumps({**report, "schema": "CollapseReport.2"}))
+    with pytest.raises(SchemaVersionError, match=r"CollapseReport\.2, written by a newer Moviola"):
+        read_report(tmp_path / "report.json")
+    result = run_cli("vfx", "report", tmp_path)
+    assert result.code == 4 and "newer Moviola" in result.err and len(result.err_lines) == 1, result.err
+    assert run_cli("vfx", "report", out).code == 0  # this Moviola's own reads
 
 
 def test_cost_report_states_cpu_hours_price_and_sources(render: tuple[Path, dict[str, Any]]) -> None:
@@ -276,7 +298,7 @@ def test_a_refiner_gets_control_passes_and_its_frames_are_a_layer_of_their_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = _Invert()  # a stand-in for a generative model, which is outside our control
-    monkeypatch.setattr("moviola.vfx._collapse.load_refiner", lambda name: fake)
+    monkeypatch.setattr("moviola.vfx.collapse._collapse.load_refiner", lambda name: fake)
     report = run_collapse(small_recipe(frames=3, refiner="invert", prompt="dusty collapse"), tmp_path)
     assert report["refiner"] == {"name": "invert", "licence": "none"}
     assert [r.frame for r in fake.requests] == [1001, 1002, 1003]  # one at a time, in order
@@ -316,6 +338,9 @@ def test_a_project_keeps_plate_and_recipe_and_the_plan_shot_points_at_it(planned
     assert recipe["schema"] == "CollapseRecipe.1" and recipe["plate"] == f"plate/{PLATE.name}"
     assert recipe["preview"] is False and recipe["frames"] == 24  # the shot itself, not its preview
     assert (root / "vfx" / "fall" / "preview" / "fall_review.mp4").is_file()
+    report = read_report(root / "vfx" / "fall" / "preview" / "report.json")
+    assert report == json.loads(result.stdout) and not absolute_paths(report, root)
+    assert report["plate"]["path"] == f"../plate/{PLATE.name}"  # the project's copy, beside the render
     shot = next(s for s in load_plan(project)["shots"] if s["id"] == shot_id)
     assert shot["vfx_recipe"] == "vfx/fall/recipe.json" and shot["vfx_kind"] == "collapse"
     run_plan(project)  # a re-plan keeps the link, like any edit made by hand
@@ -436,6 +461,6 @@ def test_force_renders_a_finished_render_again_and_an_engine_change_starts_over(
     assert again["frames_rendered"] == 0  # everything was on disk
     forced = run_collapse(small_recipe(frames=2), out, force=True)
     assert forced["frames_rendered"] == 2 and forced["resumed_from"] is None
-    monkeypatch.setattr("moviola.vfx._recipe.ENGINE_VERSION", 999)  # a newer engine draws differently
+    monkeypatch.setattr("moviola.vfx.collapse._recipe.ENGINE_VERSION", 999)  # a newer engine draws differently
     with pytest.raises(ProjectError, match="different recipe"):
         run_collapse(small_recipe(frames=2), out)

@@ -24,9 +24,15 @@ from numpy.typing import NDArray
 from PIL import Image, ImageCms
 
 from moviola.core import DocumentError, InputError, MoviolaError
-from moviola.vfx._matte import Region, building_matte, check_region, parse_box, read_polygon
-from moviola.vfx._plate import MAX_SIDE, Plate, apply_fit, fit_plate, load_plate
-from moviola.vfx._recipe import CollapseRecipe, preview_of, read_recipe, write_recipe
+from moviola.vfx.collapse._matte import (
+    Region,
+    building_matte,
+    check_region,
+    parse_box,
+    read_polygon,
+)
+from moviola.vfx.collapse._plate import MAX_SIDE, Plate, apply_fit, fit_plate, load_plate
+from moviola.vfx.collapse._recipe import CollapseRecipe, preview_of, read_recipe, write_recipe
 
 av = pytest.importorskip("av")
 OpenEXR = pytest.importorskip("OpenEXR")
@@ -818,7 +824,7 @@ def test_each_collapse_mode_is_valid(tmp_path: Path, mode: str) -> None:
 def test_every_recipe_field_has_a_checked_kind() -> None:
     from dataclasses import fields
 
-    from moviola.vfx._recipe import _KINDS
+    from moviola.vfx.collapse._recipe import _KINDS
 
     assert set(_KINDS) == {f.name for f in fields(CollapseRecipe)}
 
@@ -826,7 +832,7 @@ def test_every_recipe_field_has_a_checked_kind() -> None:
 
 
 def test_the_output_limit_is_dci_4k_and_a_fitting_size_keeps_the_aspect() -> None:
-    from moviola.vfx._recipe import fitted_size, size_problem
+    from moviola.vfx.collapse._recipe import fitted_size, size_problem
 
     assert size_problem(4096, 2160) is None and size_problem(3840, 2160) is None
     assert size_problem(4100, 1000) is not None and size_problem(4096, 2304) is not None

@@ -3,14 +3,13 @@ and the keys records are signed with."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from ..core import InputError, open_project
+from ..core import open_project
 
 consent_app = typer.Typer(help="Performers' consent to likeness edits: record (signed), check, keys.",
                           no_args_is_help=True)
@@ -32,24 +31,19 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         notes: Annotated[str, typer.Option(help="Anything the record should carry.")] = "",
     ) -> None:
         """Write a consent record, signed with your key (never over an existing one)."""
-        from ..vfx._consent import new_consent, signing_key, write_consent
+        from ..consent import issue_consent, new_consent
 
         proj = open_project(project) if project is not None else None
         record = new_consent(performer, scope, expires, signed_by, signed_on=signed_on,
                              project=proj.name if proj else None, notes=notes)  # fmt: skip
-        if out_file is None:
-            if proj is None:
-                raise typer.BadParameter("give --out FILE (or --project DIR)")
-            slug = re.sub(r"[^a-z0-9]+", "-", record.performer.lower()).strip("-") or "performer"
-            out_file = proj.root / "consent" / f"{slug}.{record.signed_on}.json"
-        if out_file.exists():  # said before a key is made for a record that could not be written
-            raise InputError("a consent record is already there; records are not edited in place, "
-                             "write a new file", out_file)  # fmt: skip
-        key = signing_key()
-        if key.created:
+        if out_file is None and proj is None:
+            raise typer.BadParameter("give --out FILE (or --project DIR)")
+
+        def made(key: Any) -> None:
             out.print(f"Made your consent signing key {key.key_id}: {escape(str(key.path))} (keep it private; "
                       "'moviola consent key' prints the public half for whoever checks your records)")  # fmt: skip
-        path = write_consent(out_file, record, key=key)
+
+        path, key = issue_consent(record, out_file, project=proj, on_new_key=made)
         out.print(f"Consent of {escape(record.performer)} for {escape(', '.join(record.scope))} until "
                   f"{record.expires}, signed by {escape(record.signed_by)} with key {key.key_id}: "
                   f"{escape(str(path))}")  # fmt: skip
@@ -63,7 +57,7 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
     ) -> None:
         """Say whether the record allows the edit (exit 6 and why, if not): signed, by a key
         you trust, unchanged since, in date, for this performer and shot."""
-        from ..vfx._consent import check_consent
+        from ..consent import check_consent
 
         meta = check_consent(record_file, performer=performer, shot=shot)
         if as_json:
@@ -76,7 +70,7 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
     def key() -> None:
         """Print your public signing key (made on first use): whoever checks your records on another
         account adds it with 'moviola consent trust KEY --name NAME'."""
-        from ..vfx._consent import signing_key
+        from ..consent import signing_key
 
         print(signing_key().public)  # alone on its line, for: moviola consent trust "$(...)" --name NAME
 
@@ -86,7 +80,7 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         name: Annotated[str, typer.Option(help="Whose key it is (shown when a record is checked).")],
     ) -> None:
         """Accept consent records signed with another person's key (kept for your account only)."""
-        from ..vfx._consent import key_id, trust_key
+        from ..consent import key_id, trust_key
 
         path = trust_key(public_key, name)
         out.print(f"trusted key {key_id(public_key.strip())} ({escape(' '.join(name.split()))}): {escape(str(path))}")

@@ -1,8 +1,7 @@
-"""``moviola vfx ...``: the VFX shot commands (collapse for now)."""
+"""``moviola vfx ...``: the VFX shot commands (collapse, de-aging, a moving test plate, reports)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..core import InputError, open_project
+from ..core import open_project
 
 vfx_app = typer.Typer(help="VFX shots on real plates: building collapse, de-aging.", no_args_is_help=True)
 
@@ -44,11 +43,11 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
     """Attach ``vfx`` to the main app (called by the cli package)."""
     app.add_typer(vfx_app, name="vfx")
 
-    def interruptible(show: bool, render: Any) -> dict[str, Any]:
+    def interruptible(show: bool, render: Any) -> Any:
         """Run a render with a progress bar; Ctrl-C exits 130 and says how to resume."""
         try:
             with progress_ctx(show and err.is_terminal) as progress:
-                return render(progress)  # type: ignore[no-any-return]
+                return render(progress)
         except KeyboardInterrupt:
             err.print("interrupted: every finished frame is kept and nothing half-written is left; "
                       "run the same command to resume")  # fmt: skip
@@ -94,18 +93,15 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         as_json: Annotated[bool, typer.Option("--json", help="Print report.json on stdout instead of a summary.")] = False,
     ) -> None:  # fmt: skip
         """A building collapse on a real plate: layered ACEScg EXRs, review movie, sheet, report."""
-        from ..vfx import (
+        from ..vfx._outputs import check_name
+        from ..vfx.collapse import (
+            CPU_PRICE_PER_VCPU_HOUR,
             CollapseRecipe,
             parse_box,
-            preview_of,
             read_polygon,
             read_recipe,
-            run_collapse,
-            write_recipe,
+            render_collapse,
         )
-        from ..vfx._cost import CPU_PRICE_PER_VCPU_HOUR
-        from ..vfx._outputs import check_name
-        from ..vfx._plate import load_plate
 
         if name is not None:  # one file-name part: the shot's files stay inside their folder
             check_name(name)
@@ -137,53 +133,18 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             changes["refine"] = False
         known = {f.name for f in fields(CollapseRecipe)}
         recipe = replace(base, **{k: v for k, v in changes.items() if v is not None and k in known})
-        if fps is None and recipe_file is None:  # a video plate's own rate
-            info = load_plate(
-                Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1
-            )
-            if info.fps:
-                recipe = replace(recipe, fps=info.fps)
-        final = recipe.validate()
-        if preview:
-            info = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1)
-            recipe = preview_of(recipe, (info.width, info.height)).validate()
-        on_ready: Any = None
-        if proj is not None:  # the project keeps the shot's recipe (and its plate), previewed or not
-            folder = proj.root / "vfx" / recipe.name
-            if shot is not None:  # a shot the plan does not hold is said before any work
-                from ..plan import load_plan
-
-                if not any(s.get("id") == shot for s in load_plan(proj).get("shots", [])):
-                    raise InputError(f"the plan has no shot {shot}", proj.path("documents/plan.json"))
-
-            def keep_in_project(rendered: CollapseRecipe) -> CollapseRecipe:
-                """Once the render has checked everything: the plate and the recipe (with the
-                plate's sha256) into the project, the plan's shot pointed at them."""
-                assert proj is not None
-                kept = _keep_in_project(Path(final.plate), folder / "plate", proj.root)
-                write_recipe(folder / "recipe.json",
-                             replace(final, plate=str(kept), plate_sha256=rendered.plate_sha256))  # fmt: skip
-                if shot is not None:
-                    from ..plan import set_shot
-
-                    link = str((folder / "recipe.json").relative_to(proj.root))
-                    set_shot(proj, shot, {"vfx": True, "vfx_kind": "collapse", "vfx_recipe": link})
-                return replace(rendered, plate=str(kept))
-
-            on_ready = keep_in_project
-            out_dir = out_dir or folder / ("preview" if preview else "render")
-        elif shot is not None:
+        if shot is not None and proj is None:
             raise typer.BadParameter("--shot needs --project (the plan lives in a project)")
-        if out_dir is None:
+        if out_dir is None and proj is None:
             raise typer.BadParameter("give --out DIR (or --project DIR)")
         price = cpu_price if cpu_price is not None else CPU_PRICE_PER_VCPU_HOUR
-        report = interruptible(not as_json, lambda progress: run_collapse(recipe, out_dir, force=force,
-                                                                          progress=progress, cpu_price=price,
-                                                                          on_ready=on_ready))
+        report, folder = interruptible(not as_json, lambda progress: render_collapse(
+            recipe, out_dir, preview=preview, plate_rate=fps is None and recipe_file is None, project=proj,
+            shot=shot, force=force, progress=progress, cpu_price=price))  # fmt: skip
         if as_json:
             print_json(report)
             return
-        _summary(out, report, out_dir)
+        _summary(out, report, folder)
 
     @vfx_app.command("deage")
     def deage(
@@ -215,15 +176,11 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         as_json: Annotated[bool, typer.Option("--json", help="Print report.json on stdout instead of a summary.")] = False,
     ) -> None:  # fmt: skip
         """Take years off a performer's face through a shot, with their consent on record."""
-        from ..vfx._consent import check_consent_for
-        from ..vfx._deage import DeageSettings, run_deage
-        from ..vfx._retouch import Strengths
+        from ..vfx.deage import DeageSettings, Strengths, render_deage
 
         proj = open_project(project) if project is not None else None
-        # consent first: a record that allows nothing is not even copied into the project
-        check_consent_for(consent, performer, shot=shot, project=proj.name if proj is not None else None)
-        if consent is not None and proj is not None:
-            consent = _keep_in_project(consent, proj.root / "consent", proj.root)
+        if out_dir is None and proj is None:
+            raise typer.BadParameter("give --out DIR (or --project DIR)")
         settings = DeageSettings(
             plate=str(plate.resolve()) if plate.exists() else str(plate), years=years,
             consent=str(consent) if consent is not None else "", performer=performer, name=name, face=face,
@@ -232,25 +189,13 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             frames=frames, fps=fps, frame_format=frame_format, movie=movie, review=review, shot=shot,
             project=proj.name if proj is not None else None, allow_non_commercial=allow_non_commercial,
         )  # fmt: skip
-        if out_dir is None:
-            if proj is None:
-                raise typer.BadParameter("give --out DIR (or --project DIR)")
-            out_dir = proj.root / "vfx" / name / ("deage-preview" if preview else "deage")
-        if proj is not None and shot is not None:  # a shot the plan does not hold is said before any work
-            from ..plan import load_plan
-
-            if not any(s.get("id") == shot for s in load_plan(proj).get("shots", [])):
-                raise InputError(f"the plan has no shot {shot}", proj.path("documents/plan.json"))
-        report = interruptible(not as_json, lambda progress: run_deage(settings, out_dir, force=force,
-                                                                       progress=progress))
-        if proj is not None and shot is not None:
-            from ..plan import set_shot
-
-            set_shot(proj, shot, {"vfx": True, "vfx_kind": "de_aging"})
+        # consent first: a record that allows nothing is not even copied into the project
+        report, folder = interruptible(not as_json, lambda progress: render_deage(
+            settings, out_dir, project=proj, force=force, progress=progress))  # fmt: skip
         if as_json:
             print_json(report)
             return
-        _deage_summary(out, report, out_dir)
+        _deage_summary(out, report, folder)
 
     @vfx_app.command("moving-plate")
     def moving_plate(
@@ -262,7 +207,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         head: Annotated[str, typer.Option(help="x,y of the face's centre in the photo, 0-1.")] = "0.5,0.42",
     ) -> None:
         """A moving test plate from one photo: camera push-in and roll, a nodding head, live grain."""
-        from ..vfx._moving_plate import make_moving_plate
+        from ..vfx.deage import make_moving_plate
 
         size = _resolution(resolution)
         centre = _floats(head, 2, "--head")
@@ -280,11 +225,10 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         ],
     ) -> None:
         """Print the report of a finished render (collapse: time and cost; de-aging: quality)."""
-        path = directory / "report.json"
-        if not path.is_file():
-            raise InputError("no report.json here: render into this folder first", directory)
-        report = json.loads(path.read_text(encoding="utf-8"))
-        if str(report.get("schema", "")).startswith("DeageReport"):
+        from ..vfx._reports import read_render_report
+
+        kind, report = read_render_report(directory)
+        if kind == "deage":
             _deage_summary(out, report, directory)
         else:
             _summary(out, report, directory)
@@ -317,28 +261,6 @@ def _deage_summary(out: Any, report: dict[str, Any], folder: Path) -> None:
         if key in o:
             out.print(f"[bold]{label:<10}[/] {escape(str(folder / o[key]))}")
     out.print(f"[bold]Report[/]     {escape(str(folder / 'report.json'))}")
-
-
-def _keep_in_project(source: Path, folder: Path, root: Path) -> Path:
-    """``source`` inside the project (in ``folder``), copied once, atomically and never over
-    a different file of the same name, so the project carries its own inputs."""
-    import hashlib
-    import shutil
-
-    from ..core import atomic_path
-
-    source = source.resolve()
-    if not source.is_file() or source.is_relative_to(root.resolve()):
-        return source
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    dest = folder / source.name
-    if dest.is_file() and hashlib.sha256(dest.read_bytes()).hexdigest() != digest:
-        dest = dest.with_name(f"{source.stem}.{digest[:8]}{source.suffix}")
-    if not dest.is_file():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(dest, source.suffix) as tmp:
-            shutil.copyfile(source, tmp)
-    return dest
 
 
 def _summary(out: Any, report: dict[str, Any], folder: Path) -> None:

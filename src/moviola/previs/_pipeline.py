@@ -14,7 +14,6 @@ the new layout is written, never overwritten.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,9 @@ from ..core import (
     note_step,
     now_iso,
     one_line,
-    write_text_atomic,
+    register_schema,
+    schema_tag,
+    write_document,
 )
 from ..core._media import probe_movie
 from ..plan import Finding, Shot, load_plan, plan_is_current, run_plan, shots_from_plan
@@ -59,7 +60,9 @@ from ._state import digest as _digest
 from ._state import file_digest as _file_digest
 from ._workflow import project_stagings, update_stage
 
-PREVIS_SCHEMA = "Previs.1"
+PREVIS_NAME = "Previs"
+register_schema(PREVIS_NAME, 1)
+PREVIS_SCHEMA = schema_tag(PREVIS_NAME)  # "Previs.1": what previs.json is written as
 BOARDS_VERSION = 3
 ProgressFn = Callable[[str, int, int], None]
 
@@ -450,7 +453,7 @@ def run_previs(
     done("ran" if wrote_exports else "skipped", f"{len(clips)} clips, {len(cameras)} cameras")
 
     document = {
-        "schema": PREVIS_SCHEMA,
+        "schema": schema_tag(PREVIS_NAME),
         "generated": now_iso(),
         "script": {"file": script.file, "revision": script.revision, "sha256": script.sha256},
         "renderer": renderer.info,
@@ -480,8 +483,7 @@ def run_previs(
         "notices": notices,
     }
     renderer.release()
-    path = write_text_atomic(out_dir / "previs.json", json.dumps(document, indent=2,
-                             ensure_ascii=False) + "\n")  # fmt: skip
+    path = write_document(out_dir / "previs.json", document)
     return PrevisResult(document, path, steps, findings, notices)
 
 

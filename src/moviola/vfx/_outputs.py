@@ -1,19 +1,16 @@
-"""Where a collapse shot's files go, and how a frame is written so it is never half there.
+"""A render's output folder, as both effects use it, and the name that goes into its files.
 
-    DIR/layers/<layer>/<name>_<layer>.1001.exr ...   one sequence per layer
-    DIR/<name>_review.mp4                          sRGB H.264 review movie
-    DIR/<name>_contact_sheet.png                   before / after
-    DIR/recipe.json                                the recipe this render used
-    DIR/report.json                                times, cost, outputs
+    DIR/...                                        the effect's frames, movies and contact sheet
+    DIR/report.json                                what was made, how, and how long it took
     DIR/.moviola-render.json                       what is here, for resuming
 
-Each EXR is written under a temporary name and renamed; a frame counts as done
-when every one of its layers is there, so a render killed mid-frame resumes at
-that frame. The comp is renamed last.
-
-Nothing is written into DIR until a render has checked everything it can
-refuse (the plate, the region, the folder): a refused render leaves no trace,
-so the corrected command is never turned away as "a different recipe".
+A shot's name is one plain file-name part, by the same rule for collapse and de-aging.
+Nothing is written into DIR until a render has checked everything it can refuse (the
+plate, the region, the folder, the consent): a refused render leaves no trace, so the
+corrected command is never turned away as "a different recipe". A folder holding another
+render, or somebody's files, is not written into without ``--force``; what ``--force``
+replaces is set aside until the new render has begun. Every file is written under a
+hidden temporary name and renamed, and the temporaries a killed render left are swept.
 """
 
 from __future__ import annotations
@@ -26,18 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
 from ..core import InputError, ProjectError, write_text_atomic
-from ..core._image_io import write_exr
 
-F32 = NDArray[np.floating[Any]]
-LAYERS = ("cleanplate", "dustback", "debris", "dust", "lightwrap", "grain", "mattes", "comp")
 STATE_FILE = ".moviola-render.json"
 _TEMPORARY_SUFFIXES = (".exr", ".png", ".mp4", ".tmp", ".link")
-# ACEScg: AP1 primaries, the ACES white point (x, y of R, G, B, white)
-ACESCG_CHROMATICITIES = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
 NAME_MAX = 64
 
 
@@ -74,29 +63,6 @@ def check_name(name: str, what: str = "--name") -> str:
 def _shown(value: object, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 4] + "...'"
-
-
-def layer_path(out: Path, name: str, layer: str, frame: int) -> Path:
-    return out / "layers" / layer / f"{name}_{layer}.{frame:04d}.exr"
-
-
-def sequence_pattern(out: Path, name: str, layer: str, first: int, last: int) -> str:
-    """The sequence in the field's notation: ``name_layer.1001-1120#.exr``."""
-    return str(out / "layers" / layer / f"{name}_{layer}.{first}-{last}#.exr")
-
-
-def frame_done(out: Path, name: str, frame: int, layers: Sequence[str] = LAYERS) -> bool:
-    return all(layer_path(out, name, layer, frame).is_file() for layer in layers)
-
-
-def first_missing(
-    out: Path, name: str, first: int, last: int, layers: Sequence[str] = LAYERS
-) -> int:
-    """The first frame not completely on disk (``last + 1`` when all are)."""
-    for frame in range(first, last + 1):
-        if not frame_done(out, name, frame, layers):
-            return frame
-    return last + 1
 
 
 @dataclass(frozen=True)
@@ -258,37 +224,13 @@ def _clear(out: Path) -> None:
             item.unlink()
 
 
+def relative_path(path: str | Path, folder: Path) -> str:
+    """``path`` as a report in ``folder`` records it: relative to that folder (with ``..``
+    for a file outside it), never absolute: a project moved or copied whole still reads."""
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(folder))).as_posix()
+
+
 def write_state(out: Path, key: str, data: dict[str, Any]) -> None:
     write_text_atomic(out / STATE_FILE, json.dumps({"key": key, **data}, indent=2) + "\n")
 
 
-def exr_header(layer: str, frame: int, fps: float, extra: dict[str, str]) -> dict[str, Any]:
-    head: dict[str, Any] = {
-        "chromaticities": ACESCG_CHROMATICITIES,
-        "framesPerSecond": (round(fps * 1000), 1000),
-        "moviola_layer": layer,
-        "comments": "scene-linear ACEScg; premultiplied alpha",
-    }
-    head.update(extra)
-    return head
-
-
-def write_layer(out: Path, name: str, layer: str, frame: int, channels: dict[str, F32], fps: float,
-                extra: dict[str, str], *, link_to: Path | None = None) -> Path:  # fmt: skip
-    """One layer of one frame, atomically; ``link_to`` hard-links an identical earlier frame."""
-    path = layer_path(out, name, layer, frame)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if link_to is not None and link_to.is_file():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.link")
-        try:
-            tmp.unlink(missing_ok=True)
-            os.link(link_to, tmp)
-            os.replace(tmp, path)
-            return path
-        except OSError:  # a file system without hard links: write it out
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    compression = "PIZ" if layer in ("comp", "cleanplate", "grain") else "ZIP"
-    return write_exr(path, channels, half=True, header=exr_header(layer, frame, fps, extra),
-                     compression=compression)  # fmt: skip

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core._gl import create_context
+from ...core._gl import create_context
 from ._fracture import Fracture
 
 F32 = NDArray[np.float32]

@@ -17,7 +17,6 @@ corrected command is not turned away as "a different recipe".
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
@@ -32,28 +31,25 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import InputError, write_text_atomic
-from ..core._colour import config_name, working_to_srgb8
-from ..core._image_io import read_exr
-from ..core._media import atomic_movie, encode_frame, finish_movie, open_h264
-from ._cost import CPU_PRICE_PER_VCPU_HOUR, CostReport, cpu_seconds
-from ._frames import Drawn, FrameLayers, draw_frame, finish_frame
-from ._outputs import (
-    LAYERS,
+from ...core import Document, InputError, read_document, register_schema, schema_tag, write_document
+from ...core._colour import config_name, working_to_srgb8
+from ...core._image_io import read_exr
+from ...core._media import atomic_movie, encode_frame, finish_movie, open_h264
+from .._outputs import (
     OutDir,
     discard_unstarted,
-    first_missing,
     inspect_out_dir,
-    layer_path,
     open_out_dir,
-    sequence_pattern,
+    relative_path,
     sweep_temporaries,
-    write_layer,
     write_state,
 )
+from .._refiner import RefineRequest, check_refined, is_passthrough, load_refiner
+from ._cost import CPU_PRICE_PER_VCPU_HOUR, CostReport, cpu_seconds
+from ._frames import Drawn, FrameLayers, draw_frame, finish_frame
+from ._layers import LAYERS, first_missing, layer_path, sequence_pattern, write_layer
 from ._plate import load_plate
 from ._recipe import CollapseRecipe, write_recipe
-from ._refiner import RefineRequest, check_refined, is_passthrough, load_refiner
 from ._render import LayerRenderer, puff_textures
 from ._review import (
     X264_REVIEW,
@@ -72,7 +68,9 @@ Progress = Callable[[str, int, int], None]
 #: Called once the render is checked and prepared, just before it writes anything: gets the
 #: recipe (with its plate's sha256) and returns the one to record (e.g. the plate's copy in a project).
 OnReady = Callable[[CollapseRecipe], CollapseRecipe]
-REPORT_SCHEMA = "CollapseReport.1"
+REPORT_NAME = "CollapseReport"
+register_schema(REPORT_NAME, 1)
+REPORT_SCHEMA = schema_tag(REPORT_NAME)  # "CollapseReport.1": what report.json is written as
 
 
 def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, progress: Progress | None = None,
@@ -256,10 +254,15 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     cost = CostReport(wall, cpu_seconds() - cpu0, recipe.frames, prep.size, cpu_price)
     report = _report(recipe, prep, simd, out, movie, sheet, layers, stages, wall, cost, renderer.info,
                      resume_at if resume_at > first else None, rendered, refiner)  # fmt: skip
-    write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
+    write_document(out / "report.json", report)
     write_state(out, key, {"frames_done": recipe.frames, "complete": True})
     sweep_temporaries(out)  # nothing hidden is left behind by a finished render
     return report
+
+
+def read_report(path: Path) -> Document:
+    """A collapse render's ``report.json``, checked (a newer Moviola's is refused)."""
+    return read_document(path, expect=REPORT_NAME)
 
 
 def _srgb_from_exr(path: Path) -> U8:
@@ -341,7 +344,7 @@ def _report(recipe: CollapseRecipe, prep: Prepared, simd: Any, out: Path, movie:
         },  # fmt: skip
     }
     return {
-        "schema": REPORT_SCHEMA,
+        "schema": schema_tag(REPORT_NAME),
         "shot": recipe.name,
         "frames": recipe.frames,
         "first_frame": first,
@@ -352,7 +355,7 @@ def _report(recipe: CollapseRecipe, prep: Prepared, simd: Any, out: Path, movie:
         "wall_s": round(wall, 3),
         "stages": stages,
         "outputs": outputs,
-        "paths_relative_to": str(out.resolve()),
+        "paths_relative_to": ".",  # every path here is relative to this report's folder
         "frames_rendered": rendered,
         "resumed_from": resumed_from,
         "seed": recipe.seed,
@@ -364,7 +367,7 @@ def _report(recipe: CollapseRecipe, prep: Prepared, simd: Any, out: Path, movie:
             "ocio_config": config_name(),
         },  # fmt: skip
         "plate": {
-            "path": str(prep.plate.path),
+            "path": relative_path(prep.plate.path, out),
             "sha256": prep.plate.digest,
             "kind": prep.plate.kind,
             "colourspace": prep.plate.colourspace,

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import InputError
-from ..core._colour import SRGB, convert, working_to_srgb8
+from ...core import InputError
+from ...core._colour import SRGB, convert, working_to_srgb8
 from ._cleanplate import clean_plate, hole_mask
 from ._comp import PlateLight, estimate_light, overscan_for, plate_noise, shake_offsets
 from ._fracture import Fracture, fracture

@@ -13,13 +13,13 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import InputError
+from ...core import InputError
+from .._filters import guided_filter
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
@@ -164,23 +164,6 @@ def region_mask(region: Region, width: int, height: int, scale: float = 1.0) -> 
     pts = np.array([[x * scale, y * scale] for x, y in region.points], np.float64)
     cv2.fillPoly(mask, [np.rint(pts * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
     return mask
-
-
-def guided_filter(guide: F32, src: F32, radius: int, eps: float) -> F32:
-    """He et al.'s guided filter (grey guide): edges of ``src`` snap to edges of ``guide``."""
-    k = (2 * radius + 1, 2 * radius + 1)
-
-    def box(a: NDArray[np.floating[Any]]) -> F32:
-        return np.asarray(
-            cv2.boxFilter(a, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT), np.float32
-        )
-
-    mi, mp = box(guide), box(src)
-    var = box(guide * guide) - mi * mi
-    cov = box(guide * src) - mi * mp
-    a = cov / (var + eps)
-    b = mp - a * mi
-    return np.asarray(box(a) * guide + box(b), np.float32)
 
 
 def building_matte(

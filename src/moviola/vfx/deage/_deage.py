@@ -33,33 +33,44 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import InputError, write_bytes_atomic, write_text_atomic
-from ..core._image_io import png_bytes, write_exr
-from ..core._media import X264_FAST, atomic_movie, av_module, finish_movie, track_container
-from . import _face_regions as fr
-from ._consent import check_consent
-from ._face_models import MODELS
-from ._face_quality import SAME_PERSON, FaceJudge, FlickerMeter, dlib_box, landmark_jitter
-from ._face_track import FaceFinder, FaceTracker, Selector
-from ._footage import Footage, open_footage
-from ._outputs import (
+from ...consent import check_consent
+from ...core import (
+    Document,
+    InputError,
+    read_document,
+    register_schema,
+    schema_tag,
+    write_bytes_atomic,
+    write_document,
+)
+from ...core._image_io import png_bytes, write_exr
+from ...core._media import X264_FAST, atomic_movie, av_module, finish_movie, track_container
+from .._footage import Footage, open_footage, read_image
+from .._outputs import (
     STATE_FILE,
     check_name,
     check_out_dir,
     discard_unstarted,
     drop_aside,
+    relative_path,
     restore_aside,
     sweep_temporaries,
     write_state,
 )
-from ._picture import Picture, YuvFormat, as8, to_display
+from . import _face_regions as fr
+from ._face_models import MODELS
+from ._face_quality import SAME_PERSON, FaceJudge, FlickerMeter, dlib_box, landmark_jitter
+from ._face_track import FaceFinder, FaceTracker, Selector
+from ._picture import Picture, YuvFormat, as8, pictures, to_display
 from ._retouch import RetouchState, Strengths, plan_retouch, work_size
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
 Progress = Callable[[str, int, int], None]
 
-REPORT_SCHEMA = "DeageReport.1"
+REPORT_NAME = "DeageReport"
+register_schema(REPORT_NAME, 1)
+REPORT_SCHEMA = schema_tag(REPORT_NAME)  # "DeageReport.1": what report.json is written as
 ENGINE_VERSION = 1
 FIRST_FRAME = 1001
 FRAME_FORMATS = ("auto", "png", "exr", "none")  # auto: EXR for float (EXR) footage, else PNG
@@ -362,7 +373,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     t = stages.add("quality", t)
     fb, fa = flicker.result()
     report: dict[str, Any] = {
-        "schema": f"{REPORT_SCHEMA}",
+        "schema": schema_tag(REPORT_NAME),
         "name": settings.name,
         "frames": frames,
         "fps": round(frames / pass_s, 2) if pass_s > 0 else None,
@@ -385,8 +396,8 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
         "frames_fading": counts["faded"],
         "frames_without_face": counts["no_face"],
         "faces_seen": tracker.faces_seen,
-        "plate": footage.info(),
-        "settings": {**asdict(settings), "strengths": asdict(settings.strengths)},
+        "plate": {**footage.info(), "path": relative_path(footage.path, out)},
+        "settings": _settings_record(settings, out),
         "consent": {k.removeprefix("moviola_consent_"): v for k, v in consent.items()},
         "models": [MODELS[m].info() for m in ("mediapipe-face-detector-full-range", "mediapipe-face-mesh",
                                               "dlib-5-point", "dlib-resnet-face-descriptor", "age-v1")],  # fmt: skip
@@ -413,10 +424,24 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     report["render_s"] = round(pass_s, 3)
     report["thread_cpu_s"] = {k: round(v, 3) for k, v in thread_cpu.items()}
     report["wall_s"] = round(time.perf_counter() - wall0, 3)
-    write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
+    write_document(out / "report.json", report)
     write_state(out, key, {"frames_done": frames, "complete": True})
     sweep_temporaries(out)
     return report
+
+
+def read_report(path: Path) -> Document:
+    """A de-aging render's ``report.json``, checked (a newer Moviola's is refused)."""
+    return read_document(path, expect=REPORT_NAME)
+
+
+def _settings_record(settings: DeageSettings, out: Path) -> dict[str, Any]:
+    """The settings as the report records them: files relative to the report's folder."""
+    data = {**asdict(settings), "strengths": asdict(settings.strengths)}
+    for name in ("plate", "consent", "reference", "out"):
+        if data.get(name):
+            data[name] = relative_path(data[name], out)
+    return data
 
 
 def _put(q: queue.Queue[Any], item: Any, consumer: threading.Thread) -> None:
@@ -440,7 +465,7 @@ def _track_all(footage: Footage, limit: int, size: tuple[int, int], tracker: Fac
     held: F32 | None = None
     w, h = size
     t = time.perf_counter()
-    for index, frame in footage.frames():
+    for index, frame in pictures(footage):
         if index >= limit or stop.is_set():
             break
         if (frame.width, frame.height) != (w, h):
@@ -505,7 +530,7 @@ def _work_floats(region: F32, size: tuple[int, int]) -> F32:
 def _open_movie(path: Path, fps: float, w: int, h: int, options: dict[str, str], meta: dict[str, str],
                 yuv: YuvFormat) -> tuple[Any, Any]:  # fmt: skip
     """An H.264 movie tagged with the source's own matrix and range (its code values go in as they are)."""
-    from ..core._media import movie_rate
+    from ...core._media import movie_rate
 
     av = av_module()
     container = av.open(str(path), "w", format="mp4", options={"movflags": "use_metadata_tags"})
@@ -599,10 +624,8 @@ def _write_frame(path: Path, img: NDArray[Any], fmt: str, meta: dict[str, str], 
 
 def _reference_matcher(reference: str, finder: FaceFinder, judge: FaceJudge) -> Callable[[U8, Any], float]:
     """A function giving how far a face (by its detector box) is from the person in the reference photo."""
-    from ._footage import _read_image
-
     path = Path(reference)
-    ref = as8(_read_image(path))
+    ref = as8(read_image(path))
     faces = finder.detect(ref)
     if not faces:
         raise InputError("no face found in the reference photo", path)
@@ -651,4 +674,5 @@ def _versions() -> dict[str, str]:
     return out
 
 
-__all__ = ["FIRST_FRAME", "REPORT_SCHEMA", "STATE_FILE", "DeageSettings", "frame_path", "run_deage"]
+__all__ = ["FIRST_FRAME", "REPORT_NAME", "REPORT_SCHEMA", "STATE_FILE", "DeageSettings", "frame_path", "read_report",
+           "run_deage"]

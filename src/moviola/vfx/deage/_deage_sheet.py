@@ -9,8 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from ..core._fonts import draw_text, fit_text, font
-from ..core._image_io import write_png
+from ...core._fonts import draw_text, fit_text, font
+from ...core._image_io import write_png
 
 U8 = NDArray[np.uint8]
 Box = tuple[int, int, int, int]

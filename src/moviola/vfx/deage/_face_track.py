@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import InputError
+from ...core import InputError
 from . import _face_regions as fr
 from ._face_models import import_mediapipe, model_path, native_stderr_silenced
 from ._picture import Picture

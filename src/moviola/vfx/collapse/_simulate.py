@@ -39,7 +39,7 @@ import numpy as np
 import pymunk
 from numpy.typing import NDArray
 
-from ..core._collapse_timing import STOREY_M, front_accel, front_depth
+from ...core._collapse_timing import STOREY_M, front_accel, front_depth
 from ._fracture import Fracture
 
 F32 = NDArray[np.float32]

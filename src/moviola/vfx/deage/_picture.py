@@ -10,15 +10,18 @@ conversions (each about as dear as decoding it, on a small CPU).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core._yuv import pack_planes, planes
+from ...core._yuv import pack_planes, planes
+from .._footage import Footage, YuvFormat, yuv_format
 from ._retouch import RetouchPlan, apply_plan, apply_warp
+
+__all__ = ["Picture", "YuvFormat", "as8", "from_display", "pictures", "to_display", "yuv_format"]
 
 U8 = NDArray[np.uint8]
 F32 = NDArray[np.float32]
@@ -52,45 +55,11 @@ def as8(img: Frame) -> NDArray[np.uint8]:
     return np.asarray(from_display(to_display(img), np.zeros(0, np.uint8)), np.uint8)
 
 
-def rotate_picture(pic: Picture, degrees: float) -> Picture:
-    """Turn a picture upright by a display matrix's counter-clockwise degrees."""
-    turns = round(degrees / 90) % 4
-    if not turns:
-        return pic
-    if pic.yuv is None:
-        return Picture(np.ascontiguousarray(np.rot90(pic.data, k=turns)))
-    y, u, v = (np.rot90(p, k=turns) for p in pic.planes())
-    return Picture(pack_planes(y, u, v), pic.yuv, y.shape[0])
-
-# R'G'B' -> Y'CbCr rows (Kr, Kg, Kb) per matrix
-_MATRICES = {
-    "bt709": ((0.2126, 0.7152, 0.0722), (-0.1146, -0.3854, 0.5), (0.5, -0.4542, -0.0458)),
-    "bt601": ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312)),
-}
-
-
-@dataclass(frozen=True)
-class YuvFormat:
-    matrix: str = "bt709"
-    full_range: bool = False
-
-    def forward(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """(3x3 gain, offsets) from R'G'B' in 0..1 to Y'CbCr code values."""
-        m = np.asarray(_MATRICES[self.matrix], np.float32)
-        ys, cs = (255.0, 255.0) if self.full_range else (219.0, 224.0)
-        gain = m * np.array([[ys], [cs], [cs]], np.float32)
-        off = np.array([0.0 if self.full_range else 16.0, 128.0, 128.0], np.float32)
-        return gain, off
-
-
-def yuv_format(colorspace: int | None, color_range: int | None, height: int) -> YuvFormat:
-    """From FFmpeg's tags: 1 is BT.709; 5, 6 are BT.601; unknown follows FFmpeg (HD is 709)."""
-    full = color_range == 2
-    if colorspace == 1:
-        return YuvFormat("bt709", full)
-    if colorspace in (5, 6):
-        return YuvFormat("bt601", full)
-    return YuvFormat("bt709" if height >= 720 else "bt601", full)
+def pictures(footage: Footage, start: int = 0) -> Iterator[tuple[int, Picture]]:
+    """(index, picture) of the footage from frame ``start``: RGB for images, the decoder's own
+    YUV 4:2:0 for video."""
+    for index, stored in footage.frames(start):
+        yield index, Picture(stored.data, stored.yuv, stored.height)
 
 
 class Picture:

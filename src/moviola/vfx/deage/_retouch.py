@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from .._filters import guided_filter
 from . import _face_regions as fr
-from ._matte import guided_filter
 
 F32 = NDArray[np.float32]
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)

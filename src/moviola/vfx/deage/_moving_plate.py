@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..core import InputError
-from ..core._media import X264_FAST, atomic_movie, encode_frame, finish_movie, open_h264
+from ...core import InputError
+from ...core._media import X264_FAST, atomic_movie, encode_frame, finish_movie, open_h264
 
 U8 = NDArray[np.uint8]
 

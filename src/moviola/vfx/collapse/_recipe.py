@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..core import (
+from ...core import (
     DocumentError,
     InputError,
     read_document,
@@ -33,7 +33,7 @@ from ..core import (
     schema_tag,
     write_document,
 )
-from ._outputs import name_problem
+from .._outputs import name_problem
 from ._simulate import MODES
 
 RECIPE_SCHEMA = "CollapseRecipe"

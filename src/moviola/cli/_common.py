@@ -1,0 +1,58 @@
+"""What every command module of the ``moviola`` command shares: the consoles (human output
+on stdout, progress and errors on stderr), JSON printing, the progress bar, and the
+arguments most project commands take."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+out = Console()
+err = Console(stderr=True)
+
+DirArg = Annotated[Path, typer.Argument(help="The project folder.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a summary.")]
+NoModelOpt = Annotated[
+    bool, typer.Option("--no-model", help="If a breakdown is needed: rules only, no model.")
+]
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description:<12}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        yield update
+
+
+def upstream(steps: list[str]) -> None:
+    """Say which earlier steps a command ran first, as ``previs`` does in its table."""
+    if steps:
+        out.print(f"Ran first (missing or out of date): {', '.join(steps)}")

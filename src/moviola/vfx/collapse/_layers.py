@@ -1,0 +1,85 @@
+"""A collapse shot's layers on disk, and how a frame is written so it is never half there.
+
+    DIR/layers/<layer>/<name>_<layer>.1001.exr ...   one sequence per layer
+    DIR/<name>_review.mp4                          sRGB H.264 review movie
+    DIR/<name>_contact_sheet.png                   before / after
+    DIR/recipe.json                                the recipe this render used
+    DIR/report.json                                times, cost, outputs
+
+Each EXR is written under a temporary name and renamed; a frame counts as done
+when every one of its layers is there, so a render killed mid-frame resumes at
+that frame. The comp is renamed last. The folder's own rules (resume, ``--force``,
+temporaries) are the ones both effects share, in ``vfx._outputs``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ...core._image_io import write_exr
+
+F32 = NDArray[np.floating[Any]]
+LAYERS = ("cleanplate", "dustback", "debris", "dust", "lightwrap", "grain", "mattes", "comp")
+# ACEScg: AP1 primaries, the ACES white point (x, y of R, G, B, white)
+ACESCG_CHROMATICITIES = (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767)
+
+
+def layer_path(out: Path, name: str, layer: str, frame: int) -> Path:
+    return out / "layers" / layer / f"{name}_{layer}.{frame:04d}.exr"
+
+
+def sequence_pattern(out: Path, name: str, layer: str, first: int, last: int) -> str:
+    """The sequence in the field's notation: ``name_layer.1001-1120#.exr``."""
+    return str(out / "layers" / layer / f"{name}_{layer}.{first}-{last}#.exr")
+
+
+def frame_done(out: Path, name: str, frame: int, layers: Sequence[str] = LAYERS) -> bool:
+    return all(layer_path(out, name, layer, frame).is_file() for layer in layers)
+
+
+def first_missing(
+    out: Path, name: str, first: int, last: int, layers: Sequence[str] = LAYERS
+) -> int:
+    """The first frame not completely on disk (``last + 1`` when all are)."""
+    for frame in range(first, last + 1):
+        if not frame_done(out, name, frame, layers):
+            return frame
+    return last + 1
+
+
+def exr_header(layer: str, frame: int, fps: float, extra: dict[str, str]) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "chromaticities": ACESCG_CHROMATICITIES,
+        "framesPerSecond": (round(fps * 1000), 1000),
+        "moviola_layer": layer,
+        "comments": "scene-linear ACEScg; premultiplied alpha",
+    }
+    head.update(extra)
+    return head
+
+
+def write_layer(out: Path, name: str, layer: str, frame: int, channels: dict[str, F32], fps: float,
+                extra: dict[str, str], *, link_to: Path | None = None) -> Path:  # fmt: skip
+    """One layer of one frame, atomically; ``link_to`` hard-links an identical earlier frame."""
+    path = layer_path(out, name, layer, frame)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if link_to is not None and link_to.is_file():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.link")
+        try:
+            tmp.unlink(missing_ok=True)
+            os.link(link_to, tmp)
+            os.replace(tmp, path)
+            return path
+        except OSError:  # a file system without hard links: write it out
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    compression = "PIZ" if layer in ("comp", "cleanplate", "grain") else "ZIP"
+    return write_exr(path, channels, half=True, header=exr_header(layer, frame, fps, extra),
+                     compression=compression)  # fmt: skip
