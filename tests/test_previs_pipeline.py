@@ -96,11 +96,30 @@ def test_previs_json_lists_outputs_and_step_timings(_rendered: Path) -> None:
         assert (_rendered / panel["image"]).exists()
         assert panel["caption"] and panel["shot"]
     for shot, passes in out["passes"].items():
-        assert set(passes) == {"depth", "normals", "id", "lineart", "ids"}, shot
+        assert set(passes) == {"beauty", "depth", "normals", "id", "lineart", "ids"}, shot
         assert all((_rendered / p).exists() for p in passes.values())
     for shot, files in out["cameras"].items():
         assert Path(files["usd"]).suffix == ".usda" and Path(files["glb"]).suffix == ".glb", shot
     assert doc["renderer"]
+
+
+def test_every_picture_and_movie_carries_content_credentials(_rendered: Path) -> None:
+    from moviola import provenance
+
+    doc = _doc(_rendered)
+    out = doc["outputs"]
+    files = [out["animatic"], out["contact_sheet"], *out["contact_sheets"].values(),
+             *(p["image"] for p in out["storyboards"]),
+             *(f for passes in out["passes"].values() for k, f in passes.items() if k != "ids")]  # fmt: skip
+    for file in files:
+        v = provenance.verify(_rendered / file)
+        assert v.state == provenance.TRUSTED, (file, v.problems)
+        assert v.actions[0]["action"] == "c2pa.created" and v.actions[0]["source_type"] == "algorithmicMedia"
+        assert v.render["command"] == "moviola previs"
+    depth = next(iter(out["passes"].values()))["depth"]
+    assert provenance.sidecar_of(_rendered / depth).is_file()  # an EXR's manifest sits beside it
+    panel = provenance.verify(_rendered / out["storyboards"][0]["image"])
+    assert panel.render["documents"]["stage"]  # which stage it was drawn from
 
 
 def test_the_animatic_is_h264_at_the_plan_rate_with_timecode(_rendered: Path) -> None:

@@ -63,6 +63,11 @@ def previs(
         str | None,
         typer.Option(help="Only these scenes, e.g. 1-3,7,12A (boards, sheets, animatic, exports)."),
     ] = None,
+    look: Annotated[
+        str | None,
+        typer.Option(help="Also draw the boards in a look by the style network: charcoal, ink, sepia, "
+                          "coloured-pencil, pastel or poster (into previs/looks/LOOK/)."),
+    ] = None,
 ) -> None:
     """Storyboards, animatic, USD stages and editorial/3D exports; only stale steps run."""
     from ..previs import run_previs
@@ -72,7 +77,7 @@ def previs(
         with progress_bar(not as_json and err.is_terminal) as progress:
             result = run_previs(project, force=force, size=_size(size), board_width=board_width,
                                 audio=audio, use_model=not no_model, only=scenes,
-                                progress=progress)  # fmt: skip
+                                progress=progress, look=look)  # fmt: skip
     except KeyboardInterrupt:  # Click would swallow it silently; say how to go on
         err.print("interrupted: finished scenes are kept and nothing half-written is left; "
                   "run the same command to resume")  # fmt: skip
@@ -100,7 +105,10 @@ def previs(
               f"{escape(str(Path(o['contact_sheet']).parent / 'storyboards'))}/scene-N.pdf)")  # fmt: skip
     out.print(f"[bold]Storyboards[/]    {len(o['storyboards'])} panels in "
               f"{escape(str(Path(o['contact_sheet']).parent / 'storyboards'))}/")  # fmt: skip
-    out.print(f"[bold]Passes[/]         depth/normals EXR, id/line-art PNG for {len(o['passes'])} "
+    for name, one in doc["outputs"].get("looks", {}).items():
+        out.print(f"[bold]Look[/]           {escape(name)}: {len(one['storyboards'])} panels, "
+                  f"{escape(str(project.root / one['contact_sheet']))}")  # fmt: skip
+    out.print(f"[bold]Passes[/]         depth/normals EXR, id/line-art/beauty PNG for {len(o['passes'])} "
               f"shots in {escape(str(Path(o['contact_sheet']).parent / 'passes'))}/")  # fmt: skip
     out.print("[bold]Editorial[/]      " + "  ".join(escape(Path(p).name) for p in
                                                   o["timeline"].values()))  # fmt: skip

@@ -50,7 +50,7 @@ from ._render import Renderer
 from ._stage_query import stage_cameras
 from ._tessellate import may_move
 
-ANIMATIC_VERSION = 4
+ANIMATIC_VERSION = 5  # 5: signed
 SAMPLE_RATE = 48000
 
 

@@ -2,8 +2,8 @@
 
 A static shot gets one panel; a moving one (or one whose subjects move) gets a
 START and an END panel. The first key frame of every shot also writes the
-passes generative tools take as guides: depth and normals as EXR, object ids
-and line art as PNG, with ``ids.json`` naming each id.
+passes generative tools take as guides: depth and normals as EXR, object ids,
+line art and the render itself (``beauty``) as PNG, with ``ids.json`` naming each id.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..core import write_text_atomic
 from ..core._image_io import write_exr, write_png
 from ..plan import Finding, Shot
 from ..plan._vocabulary import TRAVELLING
-from ..provenance import Stamp, finisher
+from ..provenance import Ingredient, ModelUse, Stamp, finisher
 from ._checks import CHECK_WIDTH, subject_findings
 from ._image_io import id_colour, id_image
 from ._render import Renderer
@@ -55,6 +55,7 @@ class SceneBoards:
     passes: dict[str, dict[str, str]] = field(default_factory=dict)  # shot -> pass -> path
     notes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # subjects not seen in their key frames
+    looked: list[BoardPanel] = field(default_factory=list)  # the same panels in a look, if one was asked
 
 
 def frame_size(aspect: float, width: int = 1920) -> tuple[int, int]:
@@ -123,9 +124,16 @@ def render_scene_boards(
     progress: Callable[[], None] | None = None,
     notes: dict[str, str] | None = None,
     stamp: Stamp | None = None,
+    look: Any = None,
+    look_dir: Path | None = None,
 ) -> SceneBoards:
     """Panels (and passes) for every shot of one scene's stage, each signed with
-    ``stamp``'s Content Credentials (procedural: ``algorithmicMedia``)."""
+    ``stamp``'s Content Credentials (procedural: ``algorithmicMedia``).
+
+    ``look`` (a ``moviola.gen`` backend, e.g. the style network) redraws each key frame
+    before its card is composed, into a second set of panels in ``look_dir``: the
+    procedural panels stay, and each looked panel names its procedural one as parent.
+    """
     scene_number = str(shots[0].scene) if shots else ""
     result = SceneBoards(scene_number)
     cams = stage_cameras(stage)
@@ -169,9 +177,19 @@ def render_scene_boards(
                 sign = finisher(path, stamp, f"storyboard panel {shot.id}{' ' + key if key else ''}",
                                 details={"scene": shot.scene, "shot": shot.id, "key": key or "still",
                                          "frame": int(time)})  # fmt: skip
-                jobs.append(pool.submit(_write_panel, path, frame.rgb, text,
-                                        arrows if i == 0 else [], sign))  # fmt: skip
+                panel_job = pool.submit(_write_panel, path, frame.rgb, text, arrows if i == 0 else [], sign)
+                jobs.append(panel_job)
                 result.panels.append(BoardPanel(shot.id, key, path, text.caption, text.text))
+                if look is not None and look_dir is not None:
+                    looked = look_dir / name
+                    sign_look = finisher(looked, stamp, f"storyboard panel {shot.id}{' ' + key if key else ''}, "
+                                         f"{look.name} look", source_type="compositeWithTrainedAlgorithmicMedia",
+                                         parent=Ingredient(path, "storyboard panel", "parentOf"),
+                                         models=tuple(ModelUse.of(m) for m in look.models),
+                                         details={"scene": shot.scene, "shot": shot.id, "look": look.name})  # fmt: skip
+                    jobs.append(pool.submit(_write_look_panel, panel_job, look, looked, frame.rgb, text,
+                                            arrows if i == 0 else [], sign_look))  # fmt: skip
+                    result.looked.append(BoardPanel(shot.id, key, looked, text.caption, text.text))
                 if passes_dir is not None and i == 0:
                     folder = passes_dir / shot.id
                     result.passes[shot.id] = _pass_paths(folder)
@@ -191,9 +209,23 @@ def _write_panel(path: Path, rgb: Any, text: PanelText, arrows: list[Arrow],
     return write_png(path, compose_panel(rgb, text, arrows), sign)
 
 
+def _write_look_panel(after: Future[Any], look: Any, path: Path, rgb: Any, text: PanelText,
+                      arrows: list[Arrow], sign: Callable[[Path], None] | None) -> Path:
+    """The key frame redrawn by ``look``, then carded like its procedural panel (the type
+    is set after: a style network redraws letters too)."""
+    from ..gen import GenRequest, check_output
+
+    after.result()  # the procedural panel, its parent, is written first
+    request = GenRequest(np.asarray(rgb, np.float32) / 255.0, prompt=f"storyboard panel, {look.name} look",
+                         strength=1.0)  # fmt: skip
+    out = check_output(request, look.refine(request), look.name)
+    picture = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return write_png(path, compose_panel(picture, text, arrows), sign)
+
+
 def _pass_paths(folder: Path) -> dict[str, str]:
-    names = {"depth": "depth.exr", "normals": "normals.exr", "id": "id.png", "lineart": "lineart.png",
-             "ids": "ids.json"}  # fmt: skip
+    names = {"beauty": "beauty.png", "depth": "depth.exr", "normals": "normals.exr", "id": "id.png",
+             "lineart": "lineart.png", "ids": "ids.json"}  # fmt: skip
     return {k: str(folder / v) for k, v in names.items()}
 
 
@@ -219,3 +251,4 @@ def _write_passes(folder: Path, frame: Any, objects: list[str], stamp: Stamp | N
     }
     write_text_atomic(folder / "ids.json", json.dumps(legend, indent=2) + "\n")
     write_png(paths["lineart"], frame.line, sign("lineart"))
+    write_png(paths["beauty"], frame.rgb, sign("beauty"))  # the render itself: what a generator starts from

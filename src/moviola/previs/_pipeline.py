@@ -34,6 +34,7 @@ from ..core import (
 )
 from ..core._media import probe_movie
 from ..plan import Finding, Shot, load_plan, plan_is_current, run_plan, shots_from_plan
+from ..provenance import Claim, Credentials, Stamp, credentials_for
 from ..script import ensure_breakdown, load_breakdown
 from ._animatic import (
     ANIMATIC_VERSION,
@@ -63,7 +64,8 @@ from ._workflow import project_stagings, update_stage
 PREVIS_NAME = "Previs"
 register_schema(PREVIS_NAME, 1)
 PREVIS_SCHEMA = schema_tag(PREVIS_NAME)  # "Previs.1": what previs.json is written as
-BOARDS_VERSION = 3
+BOARDS_VERSION = 4  # 4: signed panels and passes, the beauty pass
+SHEETS_VERSION = 2  # 2: signed sheets
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -155,12 +157,21 @@ def run_previs(
     use_model: bool = True,
     only: str | None = None,
     progress: ProgressFn | None = None,
+    look: str | None = None,
+    credentials: Credentials | None = None,
 ) -> PrevisResult:
     """Bring ``DIR/previs`` up to date with the script, and say what it did.
 
     ``only`` (e.g. ``"1-3,7,12A"``) limits the stages, boards, sheets, animatic and exports
-    to those scenes, in script order; the breakdown and plan stay whole.
+    to those scenes, in script order; the breakdown and plan stay whole. ``look`` (one of
+    ``moviola.gen.LOOKS``, e.g. ``"charcoal"``) also draws every panel in that look with the
+    style network, into ``previs/looks/LOOK/`` with its own contact sheet; the procedural
+    boards stay. Every picture and movie is signed with Content Credentials
+    (``credentials``, by default the project's).
     """
+    look_backend = _look_backend(look)
+    stamp = Stamp(credentials or credentials_for(project), Claim(
+        "previs", command="moviola previs", details={"project": project.name}))  # fmt: skip
     out_dir = project.path("previs")
     cache = project.path("cache", "previs")
     state = _State(cache / "state.json")
@@ -240,6 +251,7 @@ def run_previs(
     notices_render: list[str] = []
     findings: list[Finding] = []
     panels: dict[str, list[dict[str, Any]]] = {}
+    looked: dict[str, list[str]] = {}  # scene -> the panels in the look, when one was asked
     passes: dict[str, dict[str, str]] = {}
     rendered_scenes = 0
     board_keys: dict[str, str] = {}  # what each scene's panels were drawn from
@@ -252,14 +264,17 @@ def run_previs(
         scene_shots = by_scene.get(number, [])
         texts = shot_texts(scene, beats.get(number, []), scene_shots)
         key = _digest(BOARDS_VERSION, _file_digest(stage_paths[number]), texts, board_width,
-                      [s.to_json() for s in scene_shots], scene.get("heading"))  # fmt: skip
+                      [s.to_json() for s in scene_shots], scene.get("heading"), look)  # fmt: skip
         board_keys[number] = key
         last = state.get("boards", number) or {}
         files_ok = last.get("key") == key and all(
             (project.root / p["image"]).exists() for p in last.get("panels", [])
         )
+        if files_ok and look is not None:
+            files_ok = all((project.root / p).exists() for p in last.get("looked", []))
         if files_ok:
             panels[number] = last["panels"]
+            looked[number] = last.get("looked", [])
             passes.update(last.get("passes", {}))
             findings += [Finding(**f) for f in last.get("findings", [])]
             shots_done += len(scene_shots)
@@ -280,7 +295,10 @@ def run_previs(
             out_dir / "storyboards" / f"scene-{number}", passes_dir=out_dir / "passes",
             width=board_width, progress=tick,
             notes={f.shots[0]: f.explanation for f in scene_findings},
+            stamp=stamp.but(documents={"stage": _file_digest(stage_paths[number])}), look=look_backend,
+            look_dir=out_dir / "looks" / str(look) / f"scene-{number}",
         )  # fmt: skip
+        looked[number] = [rel(p.image) for p in boards.looked]
         notices_render += boards.notes
         scene_findings += boards.findings
         panels[number] = [
@@ -291,6 +309,7 @@ def run_previs(
         passes.update(boards.passes)
         findings += scene_findings
         state.put("boards", number, {"key": key, "panels": panels[number], "passes": boards.passes,
+                                     "looked": looked[number],
                                      "findings": [f.to_json() for f in scene_findings]})  # fmt: skip
         rendered_scenes += 1
     notices += notices_render
@@ -307,16 +326,24 @@ def run_previs(
     sheet_scenes = [SheetScene(str(s["number"]), str(s.get("heading", "")), [
         Panel(project.root / p["image"], p["shot"], p["caption"], p["text"], p["key"])
         for p in panels.get(str(s["number"]), [])]) for s in scenes]  # fmt: skip
-    sheets_key = _digest(panels, board_keys, title, script.revision)
+    sheets_key = _digest(SHEETS_VERSION, panels, board_keys, title, script.revision, look)
     sheet = out_dir / "contact_sheet.pdf"
     scene_sheets = {s.number: out_dir / "storyboards" / f"scene-{s.number}.pdf"
                     for s in sheet_scenes}  # fmt: skip
+    look_sheet = out_dir / f"contact_sheet.{look}.pdf" if look else None
     if state.get("sheets", "key") != sheets_key or not sheet.exists() or not all(
         p.exists() for p in scene_sheets.values()
-    ):
-        pages = write_contact_sheet(sheet, title, sheet_scenes, subtitle=subtitle)
+    ) or (look_sheet is not None and not look_sheet.exists()):
+        pages = write_contact_sheet(sheet, title, sheet_scenes, subtitle=subtitle, stamp=stamp)
         for one in sheet_scenes:
-            write_contact_sheet(scene_sheets[one.number], title, [one], subtitle=subtitle)
+            write_contact_sheet(scene_sheets[one.number], title, [one], subtitle=subtitle, stamp=stamp)
+        if look_sheet is not None:
+            in_look = [SheetScene(sc.number, sc.heading, [
+                Panel(project.root / image, p.shot, p.caption, p.text, p.key)
+                for p, image in zip(sc.panels, looked.get(sc.number, []), strict=False)])
+                for sc in sheet_scenes]  # fmt: skip
+            write_contact_sheet(look_sheet, title, in_look, subtitle=f"{subtitle} · {look} look",
+                                stamp=stamp.but(source_type="compositeWithTrainedAlgorithmicMedia"))  # fmt: skip
         state.put("sheets", "key", sheets_key)
         done("ran", f"{pages} pages")
     else:
@@ -400,7 +427,7 @@ def run_previs(
                         bool(track is not None and not track.notice))  # fmt: skip
     if state.get("animatic", "key") != movie_key or not movie.exists():
         join_movie(movie, segments, track.samples if track is not None and not track.notice
-                   else None, spec)  # fmt: skip
+                   else None, spec, stamp)  # fmt: skip
         state.put("animatic", "key", movie_key)
         done("partial" if 0 < reused < len(timeline) else "ran",
              f"{total_frames} frames, {rendered_frames} rendered, {reused} of {len(timeline)} "
@@ -468,6 +495,8 @@ def run_previs(
             "stages": {k: rel(v) for k, v in stage_paths.items()},
             "storyboards": [p for n in panels.values() for p in n],
             "passes": passes,
+            "looks": {look: {"contact_sheet": rel(look_sheet), "storyboards": [p for n in looked.values() for p in n]}}
+            if look and look_sheet is not None else {},
             "cameras": cameras,
             "camera_report": "reports/camera-report.csv",
         },
@@ -485,6 +514,17 @@ def run_previs(
     renderer.release()
     path = write_document(out_dir / "previs.json", document)
     return PrevisResult(document, path, steps, findings, notices)
+
+
+def _look_backend(look: str | None) -> Any:
+    """The style backend for ``look``, checked before anything is rendered."""
+    if look is None:
+        return None
+    from ..gen import LOOKS, load_backend
+
+    if look not in LOOKS:
+        raise InputError(f"no look called {look!r}; the looks are {', '.join(LOOKS)}")
+    return load_backend("style", look=look)
 
 
 def select_scenes(spec: str, numbers: list[str]) -> set[str]:

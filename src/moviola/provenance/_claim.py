@@ -62,6 +62,12 @@ class ModelUse:
         return {"name": self.name, "licence": self.licence, "commercial": self.commercial,
                 "source": self.source, "sha256": self.sha256}  # fmt: skip
 
+    @classmethod
+    def of(cls, model: Any) -> ModelUse:
+        """From any model record with name, licence, commercial, source (and sha256)."""
+        return cls(str(model.name), str(model.licence), bool(model.commercial), str(model.source),
+                   str(getattr(model, "sha256", "") or ""))  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ConsentUse:
