@@ -18,8 +18,9 @@ PROJECT=${1:-demo-project}
 # photograph (see examples/hopper/README.md); a real one is signed by the performer.
 # (signed with this account's key, made on first use; a record from before signing is refused,
 # so the file name carries the record's version and an older demo's record is left as it was)
-CONSENT="$PROJECT/consent/grace-hopper-demo-$(date +%Y).v2.json"
+CONSENT="$PROJECT/consent/grace-hopper-demo-$(date +%Y).v3.json"
 [ -f "$CONSENT" ] || "$M" consent new --performer "Grace Hopper" --scope project \
+  --use "de-age by 25 years, for the demonstration of the de-aging tools" \
   --expires "$(date -d '+1 year' +%F)" --signed-by "Moviola demo (public-domain photograph)" \
   --notes "demonstration record for a public-domain U.S. Navy photograph, not a real consent" \
   --project "$PROJECT" --out "$CONSENT"

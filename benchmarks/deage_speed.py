@@ -81,7 +81,7 @@ def main() -> None:
             print(f"plate: {plate.name}, made in {time.perf_counter() - t:.1f} s")
         consent = work / "consent.json"
         write_consent(consent, new_consent("Grace Hopper", "project", (date.today() + timedelta(days=30)).isoformat(),
-                                           "benchmark (demonstration)"))  # fmt: skip
+                                           "benchmark (demonstration)", use="de-age by 25 years for the flashback"))  # fmt: skip
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         print(f"machine: {cores} cores; x264 {X264_FAST['preset']}/{X264_TREATED['preset']}")
         base = [transcode(plate, work / "baseline.mp4") for _ in range(args.runs)]

@@ -31,6 +31,8 @@ from moviola.consent import (
 )
 from moviola.core import ConsentError, DocumentError, InputError, init_project
 
+USE = "de-age by 20–30 years for flashback scenes 7 and 7A"
+
 
 @pytest.fixture(autouse=True)
 def own_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -46,7 +48,7 @@ def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
 
 def record_file(tmp_path: Path, scope: str = "project", expires: str = "2030-01-01",
                 signed_on: str = "2026-01-01") -> Path:  # fmt: skip
-    record = new_consent("Ada Lovelace", scope, expires, "Ada Lovelace", signed_on=signed_on)
+    record = new_consent("Ada Lovelace", scope, expires, "Ada Lovelace", signed_on=signed_on, use=USE)
     return write_consent(tmp_path / "ada.json", record)
 
 
@@ -54,7 +56,7 @@ def test_a_record_round_trips_and_is_cited_by_its_sha256(tmp_path: Path) -> None
     path = record_file(tmp_path, scope="12A,12B")
     record, digest = read_consent(path)
     assert record.performer == "Ada Lovelace" and record.scope == ("12A", "12B")
-    assert json.loads(path.read_text())["schema"] == "Consent.2"
+    assert json.loads(path.read_text())["schema"] == "Consent.3"
     meta = check_consent(path, shot="12B", today=date(2026, 6, 1))
     assert meta["moviola_consent_sha256"] == digest and meta["moviola_consent_performer"] == "Ada Lovelace"
     assert meta["moviola_consent_key_id"] == signing_key().key_id  # and which key vouched for it
@@ -95,14 +97,14 @@ def test_the_performer_name_is_matched_without_regard_to_case(tmp_path: Path) ->
 ])  # fmt: skip
 def test_bad_records_are_not_written(tmp_path: Path, scope: str, expires: str, words: str) -> None:
     with pytest.raises(InputError, match=words):
-        new_consent("Ada", scope, expires, "Ada", signed_on="2026-01-01")
+        new_consent("Ada", scope, expires, "Ada", signed_on="2026-01-01", use=USE)
 
 
 def test_a_record_is_never_overwritten(tmp_path: Path) -> None:
     path = record_file(tmp_path)
     before = path.read_bytes()
     with pytest.raises(InputError, match="not edited in place"):
-        write_consent(path, new_consent("Someone Else", "project", "2031-01-01", "X", signed_on="2026-01-01"))
+        write_consent(path, new_consent("Someone Else", "project", "2031-01-01", "X", signed_on="2026-01-01", use=USE))
     assert path.read_bytes() == before
 
 
@@ -119,7 +121,7 @@ def test_cli_new_and_check(tmp_path: Path) -> None:
     root = tmp_path / "film"
     init_project(root, name="film")
     made = _cli(["consent", "new", "--performer", "Ada Lovelace", "--scope", "12A", "--expires", "2099-12-31",
-                 "--signed-by", "Her Agent", "--project", str(root)])  # fmt: skip
+                 "--signed-by", "Her Agent", "--use", USE, "--project", str(root)])  # fmt: skip
     assert made.returncode == 0, made.stderr
     [path] = (root / "consent").glob("ada-lovelace.*.json")
     ok = _cli(["consent", "check", str(path), "--shot", "12A", "--json"])
@@ -127,7 +129,7 @@ def test_cli_new_and_check(tmp_path: Path) -> None:
     refused = _cli(["consent", "check", str(path), "--shot", "14"])
     assert refused.returncode == 6 and "not shot 14" in refused.stderr
     again = _cli(["consent", "new", "--performer", "Ada Lovelace", "--scope", "12A", "--expires", "2099-12-31",
-                  "--signed-by", "Her Agent", "--project", str(root)])  # fmt: skip
+                  "--signed-by", "Her Agent", "--use", USE, "--project", str(root)])  # fmt: skip
     assert again.returncode == 2 and "not edited in place" in again.stderr
 
 
@@ -187,7 +189,7 @@ def test_a_record_re_signed_by_whoever_edited_it_is_refused_for_its_key(tmp_path
     # the editor signs the edited record with a key of their own: it holds together, but nobody trusts that key
     forger = SigningKey.generate()
     path = write_consent(tmp_path / "forged.json", new_consent("Grace Hopper", "project", "2099-12-31",
-                                                                 "Grace Hopper", signed_on="2026-01-01"), key=forger)  # fmt: skip
+                                                                 "Grace Hopper", signed_on="2026-01-01", use=USE), key=forger)  # fmt: skip
     with pytest.raises(ConsentError, match=f"signed with key {forger.key_id}, which this account does not trust"):
         check_consent(path, today=date(2026, 6, 1))
 
@@ -195,7 +197,7 @@ def test_a_record_re_signed_by_whoever_edited_it_is_refused_for_its_key(tmp_path
 def test_records_from_another_issuer_are_accepted_once_their_key_is_trusted(tmp_path: Path, own_config: Path) -> None:
     producer = signing_key(tmp_path / "producer-config")  # the producer's account, elsewhere
     path = write_consent(tmp_path / "ada.json", new_consent("Ada Lovelace", "project", "2030-01-01", "Ada Lovelace",
-                                                            signed_on="2026-01-01"), key=producer)  # fmt: skip
+                                                            signed_on="2026-01-01", use=USE), key=producer)  # fmt: skip
     with pytest.raises(ConsentError, match="does not trust"):
         check_consent(path, today=date(2026, 6, 1))
     trust_key(producer.public, "Production legal")
@@ -233,9 +235,74 @@ def test_a_consent_1_record_is_read_and_refused_with_the_command_that_re_issues_
 
     args = shlex.split(command.removeprefix("moviola "))
     args[args.index("NEW.json")] = str(tmp_path / "new.json")
+    args[args.index("THE USE THE AGREEMENT NAMES")] = USE  # what the agreement says: the user fills it in
     made = _cli([*args, "--signed-on", "2026-01-01"])
     assert made.returncode == 0, made.stderr
     assert check_consent(tmp_path / "new.json", shot="12A", today=date(2026, 6, 1))
+
+
+def test_a_consent_2_record_without_a_use_is_refused_for_renders(tmp_path: Path) -> None:
+    import base64
+
+    from moviola.consent import signing_key
+    from moviola.consent._records import signed_message
+
+    key = signing_key()
+    fields = {"schema": "Consent.2", "performer": "Ada Lovelace", "scope": ["project"], "signed_on": "2026-01-01",
+              "expires": "2030-01-01", "signed_by": "Her Agent", "project": None,
+              "created": "2026-01-01T10:00:00Z", "notes": ""}  # fmt: skip
+    value = base64.b64encode(key._private.sign(signed_message(fields))).decode()
+    old = tmp_path / "v2.json"
+    old.write_text(json.dumps({**fields, "signature": {"algorithm": "ed25519", "key": key.public,
+                                                       "key_id": key.key_id, "value": value}}))  # fmt: skip
+    record, _ = read_consent(old)
+    assert record.use == "" and record.signature is not None  # read, and its signature still holds
+    with pytest.raises(ConsentError, match=r"names no intended use .*--use 'THE USE THE AGREEMENT NAMES'"):
+        check_consent(old, today=date(2026, 6, 1))
+
+
+def test_a_use_is_required_and_kept_in_words(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="intended use"):
+        new_consent("Ada", "project", "2030-01-01", "Ada", use="   ")
+    with pytest.raises(InputError, match="at most 1000"):
+        new_consent("Ada", "project", "2030-01-01", "Ada", use="x" * 1001)
+    path = write_consent(tmp_path / "a.json", new_consent("Ada Lovelace", "project", "2099-01-01", "Ada Lovelace",
+                                                          use="  de-age by   20–30 years\nfor scene 7 "))  # fmt: skip
+    assert read_consent(path)[0].use == "de-age by 20–30 years for scene 7"
+    assert check_consent(path)["moviola_consent_use"] == "de-age by 20–30 years for scene 7"
+
+
+def test_a_revoked_record_refuses_every_new_render_here_and_beside_it(tmp_path: Path) -> None:
+    from moviola.consent import revocation_of, revoke_consent
+
+    path = write_consent(tmp_path / "ada.json", new_consent("Ada Lovelace", "project", "2099-01-01",
+                                                            "Ada Lovelace", use=USE))  # fmt: skip
+    assert check_consent(path)
+    written = revoke_consent(path, "the performer withdrew")
+    assert (tmp_path / "ada.revoked.json") in written and len(written) == 2
+    with pytest.raises(ConsentError, match=r"revoked on .*the performer withdrew.*no new render"):
+        check_consent(path)
+    # a copy of the record elsewhere (a project's consent folder) is refused by its hash
+    copy = tmp_path / "elsewhere" / "ada-copy.json"
+    copy.parent.mkdir()
+    copy.write_bytes(path.read_bytes())
+    with pytest.raises(ConsentError, match="revoked"):
+        check_consent(copy)
+    with pytest.raises(InputError, match="already revoked"):
+        revoke_consent(path, "again")
+    with pytest.raises(InputError, match="say why"):
+        revoke_consent(copy, " ")
+    assert revocation_of(copy, read_consent(copy)[1]) is not None
+
+
+def test_cli_revoke_then_check_refuses(tmp_path: Path) -> None:
+    made = _cli(["consent", "new", "--performer", "Ada Lovelace", "--scope", "project", "--expires", "2099-12-31",
+                 "--signed-by", "Her Agent", "--use", USE, "--out", str(tmp_path / "ada.json")])  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    done = _cli(["consent", "revoke", str(tmp_path / "ada.json"), "--reason", "agreement ended"])
+    assert done.returncode == 0 and "Revoked the consent of Ada Lovelace" in done.stdout
+    refused = _cli(["consent", "check", str(tmp_path / "ada.json")])
+    assert refused.returncode == 6 and "revoked" in refused.stderr and len(refused.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize(("change", "words"), [
@@ -281,7 +348,7 @@ def test_a_face_edit_needs_the_performer_named_and_it_must_be_the_records(tmp_pa
 
 def test_cli_key_and_trust_let_another_account_check_a_record(tmp_path: Path, own_config: Path) -> None:
     made = _cli(["consent", "new", "--performer", "Ada Lovelace", "--scope", "project", "--expires", "2099-12-31",
-                 "--signed-by", "Her Agent", "--out", str(tmp_path / "ada.json")])  # fmt: skip
+                 "--signed-by", "Her Agent", "--use", USE, "--out", str(tmp_path / "ada.json")])  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert "Made your consent signing key" in made.stdout and (own_config / KEY_FILE).is_file()
     public = _cli(["consent", "key"]).stdout.strip()

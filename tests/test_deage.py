@@ -58,7 +58,7 @@ def _rgb(path: Path) -> np.ndarray:
 
 def _consent(folder: Path, **kw: Any) -> Path:
     args = {"performer": "Grace Hopper", "scope": "project", "expires": (date.today() + timedelta(days=365)).isoformat(),
-            "signed_by": "Moviola tests (demonstration)"} | kw  # fmt: skip
+            "signed_by": "Moviola tests (demonstration)", "use": "de-age by 25 years for the flashback"} | kw  # fmt: skip
     path = folder / f"consent-{len(list(folder.glob('consent-*')))}.json"
     write_consent(path, new_consent(**args))
     return path

@@ -301,7 +301,8 @@ def test_a_de_aging_refused_for_no_face_leaves_nothing_and_the_corrected_run_ren
     from moviola.vfx.deage._deage import DeageSettings, run_deage
 
     consent = write_consent(tmp_path / "consent.json", new_consent(
-        "Grace Hopper", "project", (date.today() + timedelta(days=365)).isoformat(), "Moviola tests"))  # fmt: skip
+        "Grace Hopper", "project", (date.today() + timedelta(days=365)).isoformat(), "Moviola tests",
+        use="de-age by 25 years for the flashback"))  # fmt: skip
     out = tmp_path / "out"
     empty_street = street_plate(tmp_path / "street.png", 320, 240)
     with pytest.raises(InputError, match="no face was found"):
@@ -322,7 +323,8 @@ def test_forcing_a_de_aging_that_is_then_refused_gives_back_the_render_it_would_
     from moviola.vfx.deage._deage import DeageSettings, run_deage
 
     consent = write_consent(tmp_path / "consent.json", new_consent(
-        "Grace Hopper", "project", (date.today() + timedelta(days=365)).isoformat(), "Moviola tests"))  # fmt: skip
+        "Grace Hopper", "project", (date.today() + timedelta(days=365)).isoformat(), "Moviola tests",
+        use="de-age by 25 years for the flashback"))  # fmt: skip
     out = tmp_path / "out"
     face = ROOT / "examples" / "hopper" / "grace_hopper.jpg"
     run_deage(DeageSettings(plate=str(face), years=20, consent=str(consent), preview=True), out)

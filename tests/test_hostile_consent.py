@@ -57,7 +57,8 @@ def own_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
 def record(tmp: Path, *, key: SigningKey | None = None, name: str = "grace.json", **fields: Any) -> Path:
     """A record as ``moviola consent new`` writes it: Grace Hopper, the whole project, a year."""
     args: dict[str, Any] = {"performer": "Grace Hopper", "scope": "project", "expires": NEXT_YEAR,
-                            "signed_by": "Grace Hopper"} | fields  # fmt: skip
+                            "signed_by": "Grace Hopper",
+                            "use": "de-age by 25 years for the flashback"} | fields  # fmt: skip
     return write_consent(tmp / name, new_consent(**args), key=key)
 
 

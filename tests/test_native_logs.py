@@ -33,7 +33,8 @@ def deage(tmp_path: Path, plate: Path, *extra: str) -> subprocess.CompletedProce
     config = tmp_path / "config"
     signing_key(config)
     record = write_consent(tmp_path / "grace.json", new_consent(
-        "Grace Hopper", "project", (date.today() + timedelta(days=30)).isoformat(), "Moviola tests"),
+        "Grace Hopper", "project", (date.today() + timedelta(days=30)).isoformat(), "Moviola tests",
+        use="de-age by 25 years for the flashback"),
         key=signing_key(config))  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "MOVIOLA_NATIVE_LOGS"} | {"MOVIOLA_CONFIG": str(config)}
     return subprocess.run([sys.executable, "-m", "moviola", "vfx", "deage", "--plate", str(plate), "--years", "20",

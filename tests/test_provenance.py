@@ -273,6 +273,8 @@ def test_keys_new_never_replaces_a_key_set_without_force() -> None:
 def test_the_project_records_which_certificate_signs_it(tmp_path: Path) -> None:
     project = init_project(tmp_path / "p")
     creds = pv.credentials_for(project)
+    assert open_project(tmp_path / "p").provenance == {}  # nothing signed yet: the project is as it was
+    creds.write_bytes(tmp_path / "p" / "one.png", _png(), _claim())
     reopened = open_project(tmp_path / "p")
     assert reopened.provenance["fingerprint"] == creds.identity.fingerprint
     assert reopened.provenance["keys"] == "default"

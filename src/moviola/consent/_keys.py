@@ -78,6 +78,10 @@ class SigningKey:
     def key_id(self) -> str:
         return key_id(self.public)
 
+    def sign_bytes(self, message: bytes) -> str:
+        """An Ed25519 signature over ``message`` (base64): for documents beside records."""
+        return base64.b64encode(self._private.sign(message)).decode("ascii")
+
     def sign(self, record: ConsentRecord) -> ConsentRecord:
         value = self._private.sign(signed_message(signed_fields(record)))
         return replace(record, signature=ConsentSignature(self.public, base64.b64encode(value).decode("ascii")))

@@ -1,12 +1,14 @@
 """Consent records: no likeness edit without the performer's consent on record.
 
-A record (schema ``Consent.2``) names the performer, what it covers (the whole
-project, or named shots), when it was signed, when it expires and who signed
-it, and carries an Ed25519 signature over all of that (``_signing``, with this
+A record (schema ``Consent.3``) names the performer, the intended use in words
+(as performers' agreements require: "de-age by 20-30 years for flashback scenes 7
+and 7A"), what it covers (the whole project, or named shots), when it was signed,
+when it expires and who signed it, and carries an Ed25519 signature over all of that (``_signing``, with this
 account's key from ``_keys``). It is written once and never edited in place.
 This module is the record itself: its fields, each checked for its type and
 form when read, and what exactly is signed. Records from before signing
-(``Consent.1``) are read, named for what they are, and refused until re-issued.
+(``Consent.1``) and records that name no use (``Consent.2``) are read, named for what
+they are, and refused for new renders until re-issued.
 """
 
 from __future__ import annotations
@@ -35,14 +37,16 @@ from ..core import (
 )
 
 CONSENT_SCHEMA = "Consent"
-register_schema(CONSENT_SCHEMA, 2)
+register_schema(CONSENT_SCHEMA, 3)
+MAX_USE_CHARS = 1000  # a sentence or a paragraph of the agreement, not the agreement
 WHOLE_PROJECT = "project"
 ALGORITHM = "ed25519"
 MAX_RECORD_BYTES = 1 << 20  # a record is a few hundred bytes; anything this big is not one
 # what the signature is over: this prefix, then the record without its signature as
 # canonical JSON (sorted keys, no spaces, UTF-8), so no other signed message can pass for one
 _DOMAIN = b"moviola consent record\n"
-_FIELDS = ("schema", "performer", "scope", "signed_on", "expires", "signed_by", "project", "created", "notes")
+_FIELDS = ("schema", "performer", "use", "scope", "signed_on", "expires", "signed_by", "project", "created",
+           "notes")
 _SHOT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -71,6 +75,7 @@ class ConsentRecord:
     created: str = ""
     notes: str = ""
     signature: ConsentSignature | None = None  # None: not signed (yet, or never: Consent.1)
+    use: str = ""  # the intended use, in words ("" only in a Consent.2 record: refused for renders)
 
     def covers(self, shot: str | None) -> bool:
         return WHOLE_PROJECT in self.scope or (shot is not None and shot in self.scope)
@@ -117,10 +122,25 @@ def parse_scope(text: str) -> tuple[str, ...]:
     return items
 
 
-def new_consent(performer: str, scope: str, expires: str, signed_by: str, *, signed_on: str | None = None,
-                project: str | None = None, notes: str = "") -> ConsentRecord:  # fmt: skip
+def intended_use(text: str) -> str:
+    """The intended use as the record keeps it: one line, not empty, not a whole file."""
+    use = " ".join(text.split())
+    if not use:
+        raise InputError("a consent record needs the intended use in words (--use \"de-age by 20-30 years "
+                         "for flashback scenes 7 and 7A\"), as performers' agreements require")  # fmt: skip
+    if len(use) > MAX_USE_CHARS:
+        raise InputError(f"--use is {len(use)} characters; say the use in at most {MAX_USE_CHARS} "
+                         "(the agreement itself stays with the agreement)")  # fmt: skip
+    if any(unicodedata.category(c) == "Cc" for c in use):
+        raise InputError("--use has control characters")
+    return use
+
+
+def new_consent(performer: str, scope: str, expires: str, signed_by: str, *, use: str,
+                signed_on: str | None = None, project: str | None = None, notes: str = "") -> ConsentRecord:  # fmt: skip
     """A validated, not yet signed record (``write_consent`` signs it); the signing date is
     today unless given."""
+    what = intended_use(use)
     who = person_name(performer, "the performer's name")
     by = person_name(signed_by, "the signer's name")
     today = date.today().isoformat()
@@ -129,12 +149,13 @@ def new_consent(performer: str, scope: str, expires: str, signed_by: str, *, sig
     if until < signed:
         raise InputError(f"--expires {expires} is before the consent was signed ({signed.isoformat()})")
     return ConsentRecord(who, parse_scope(scope), signed.isoformat(), until.isoformat(), by, project,
-                         now_iso(), notes)  # fmt: skip
+                         now_iso(), notes, use=what)  # fmt: skip
 
 
 def signed_fields(record: ConsentRecord) -> Document:
     """The record as its document, without the signature: what is signed."""
-    return {"schema": schema_tag(CONSENT_SCHEMA), "performer": record.performer, "scope": list(record.scope),
+    return {"schema": schema_tag(CONSENT_SCHEMA), "performer": record.performer, "use": record.use,
+            "scope": list(record.scope),
             "signed_on": record.signed_on, "expires": record.expires, "signed_by": record.signed_by,
             "project": record.project, "created": record.created, "notes": record.notes}  # fmt: skip
 
@@ -170,6 +191,13 @@ def _from_v1(doc: Document) -> Document:
     doc.setdefault("created", "")
     doc.setdefault("notes", "")
     doc["signature"] = None
+    return doc
+
+
+@upgrade_from(CONSENT_SCHEMA, 2)
+def _from_v2(doc: Document) -> Document:
+    """Consent.2 named no intended use: it reads with none (and is refused for renders)."""
+    doc["use"] = ""
     return doc
 
 
@@ -226,7 +254,8 @@ def record_of(doc: Document, path: Path) -> ConsentRecord:
     for item in scope:
         if not isinstance(item, str) or not (item == WHOLE_PROJECT or _SHOT_ID.fullmatch(item)):
             raise DocumentError(f"scope holds {item!r}, which is neither 'project' nor a shot id", path)
-    t = {f: _text(doc, f, path) for f in ("performer", "signed_on", "expires", "signed_by", "created", "notes")}
+    t = {f: _text(doc, f, path) for f in ("performer", "use", "signed_on", "expires", "signed_by", "created",
+                                          "notes")}  # fmt: skip
     project = None if doc["project"] is None else _text(doc, "project", path)
     try:
         person_name(t["performer"], "the performer's name (performer)")
@@ -236,7 +265,7 @@ def record_of(doc: Document, path: Path) -> ConsentRecord:
     except InputError as exc:
         raise DocumentError(exc.message, path) from None
     return ConsentRecord(t["performer"], tuple(scope), t["signed_on"], t["expires"], t["signed_by"], project,
-                         t["created"], t["notes"], _signature(doc.get("signature"), path))  # fmt: skip
+                         t["created"], t["notes"], _signature(doc.get("signature"), path), use=t["use"])  # fmt: skip
 
 
 def _signature(block: object, path: Path) -> ConsentSignature | None:

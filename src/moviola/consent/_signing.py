@@ -28,6 +28,7 @@ from ._records import (
     signed_fields,
     signed_message,
 )
+from ._revocation import refuse_if_revoked
 
 
 def write_consent(path: Path, record: ConsentRecord, *, overwrite: bool = False,
@@ -52,8 +53,9 @@ def write_consent(path: Path, record: ConsentRecord, *, overwrite: bool = False,
 
 def _reissue(record: ConsentRecord) -> str:
     scope = ",".join(record.scope)
+    use = f" --use {shlex.quote(record.use or 'THE USE THE AGREEMENT NAMES')}"
     return (f"moviola consent new --performer {shlex.quote(record.performer)} --scope {shlex.quote(scope)} "
-            f"--expires {record.expires} --signed-by {shlex.quote(record.signed_by)} --out NEW.json")  # fmt: skip
+            f"--expires {record.expires} --signed-by {shlex.quote(record.signed_by)}{use} --out NEW.json")  # fmt: skip
 
 
 def verify_consent(path: Path, *, trusted: dict[str, str] | None = None) -> tuple[ConsentRecord, str, str]:
@@ -100,6 +102,10 @@ def check_consent(path: Path | None, *, performer: str | None = None, shot: str 
                            "--signed-by NAME --out FILE, then --consent FILE)")  # fmt: skip
     record, digest, _ = verify_consent(Path(path))
     assert record.signature is not None
+    refuse_if_revoked(Path(path), digest, record.performer)
+    if not record.use:
+        raise ConsentError("the record names no intended use (a Consent.2 record); performers' agreements "
+                           f"require the use in words: re-issue it, saying the use: {_reissue(record)}", path)  # fmt: skip
     day = today or date.today()
     if day < date.fromisoformat(record.signed_on):
         raise ConsentError(f"the consent is dated {record.signed_on}, after today ({day.isoformat()})", path)
@@ -119,6 +125,8 @@ def check_consent(path: Path | None, *, performer: str | None = None, shot: str 
         "moviola_consent_sha256": digest,
         "moviola_consent_scope": json.dumps(list(record.scope)),
         "moviola_consent_key_id": record.signature.key_id,
+        "moviola_consent_use": record.use,
+        "moviola_consent_record": Path(path).name,
     }
 
 

@@ -117,8 +117,11 @@ class _HashCache:
 class Credentials:
     """One signing identity, ready to sign any number of files (thread-safe)."""
 
-    def __init__(self, identity: SigningIdentity, *, tsa_url: str | None = None) -> None:
+    def __init__(self, identity: SigningIdentity, *, tsa_url: str | None = None,
+                 on_first_sign: Callable[[], None] | None = None) -> None:
         self.identity = identity
+        self._first = on_first_sign  # what to record once something is really signed
+        self._first_lock = threading.Lock()
         self.tsa_url = tsa_url or os.environ.get("MOVIOLA_TSA_URL") or None
         self._local = threading.local()
         self._hashes = _HashCache()
@@ -127,6 +130,11 @@ class Credentials:
         self.signed = 0
 
     def _signer(self) -> Any:
+        if self._first is not None:
+            with self._first_lock:
+                if self._first is not None:
+                    self._first()
+                    self._first = None
         signer = getattr(self._local, "signer", None)
         if signer is None:  # one per thread: c2pa's native signer is not shared across threads
             c2pa = c2pa_module()
@@ -296,10 +304,22 @@ def credentials_for(project: Project | None = None) -> Credentials:
             for tell in _NOTICES:
                 tell(f"made a local Content Credentials signing certificate in {key_set_dir(DEFAULT_NAME)} "
                      "(for delivery, bring your organisation's: moviola keys import)")  # fmt: skip
-        if project is not None:
-            use_keys(project, DEFAULT_NAME)
     tsa = project.provenance.get("tsa_url") if project is not None else None
-    return Credentials(identity, tsa_url=tsa)
+    record = None
+    if project is not None and not project.provenance.get("keys"):
+        # the project learns which certificate signs it with its first signed file, not
+        # before: a command refused before writing anything leaves the project as it was
+        record = lambda: _record_default(project)  # noqa: E731
+    return Credentials(identity, tsa_url=tsa, on_first_sign=record)
+
+
+def _record_default(project: Project) -> None:
+    from ..core import open_project
+
+    fresh = open_project(project.root)  # the manifest as it is now, not as it was opened
+    if not fresh.provenance.get("keys"):
+        use_keys(fresh, DEFAULT_NAME)
+    project.provenance.update(fresh.provenance)
 
 
 class Stamp:

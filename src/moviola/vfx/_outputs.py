@@ -26,7 +26,7 @@ from typing import Any
 from ..core import InputError, ProjectError, write_text_atomic
 
 STATE_FILE = ".moviola-render.json"
-_TEMPORARY_SUFFIXES = (".exr", ".png", ".mp4", ".tmp", ".link")
+_TEMPORARY_SUFFIXES = (".exr", ".png", ".mp4", ".tmp", ".link", ".sig")  # .sig: a file being signed
 NAME_MAX = 64
 
 

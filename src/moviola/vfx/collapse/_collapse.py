@@ -35,6 +35,7 @@ from ...core import Document, InputError, read_document, register_schema, schema
 from ...core._colour import config_name, working_to_srgb8
 from ...core._image_io import read_exr
 from ...core._media import atomic_movie, encode_frame, finish_movie, open_h264
+from ...provenance import Claim, Credentials, Ingredient, ModelUse, Stamp, credentials_for
 from .._outputs import (
     OutDir,
     discard_unstarted,
@@ -74,8 +75,14 @@ REPORT_SCHEMA = schema_tag(REPORT_NAME)  # "CollapseReport.1": what report.json 
 
 
 def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, progress: Progress | None = None,
-                 cpu_price: float = CPU_PRICE_PER_VCPU_HOUR, on_ready: OnReady | None = None) -> dict[str, Any]:  # fmt: skip
+                 cpu_price: float = CPU_PRICE_PER_VCPU_HOUR, on_ready: OnReady | None = None,
+                 credentials: Credentials | None = None) -> dict[str, Any]:  # fmt: skip
     """Render ``recipe`` into ``out``; returns the report (also written as report.json).
+
+    Every layer, the review movie and the contact sheet carry Content Credentials
+    (``credentials``, by default this account's): an edit of the plate, procedural
+    (``algorithmicMedia``), the recipe's hash, and for a refined layer the model that
+    made it with its licence.
 
     Nothing is written (into ``out``, or by ``on_ready``) until every check has
     passed and the shot is prepared; a render that fails before its first frame
@@ -83,7 +90,7 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
     """
     opened: list[OutDir] = []
     try:
-        return _run_collapse(recipe, Path(out), force, progress, cpu_price, on_ready, opened)
+        return _run_collapse(recipe, Path(out), force, progress, cpu_price, on_ready, opened, credentials)
     except KeyboardInterrupt:
         # the workers have stopped by now; a write cut short can leave its hidden temporary
         if Path(out).is_dir():
@@ -96,7 +103,8 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
 
 
 def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Progress | None,
-                  cpu_price: float, on_ready: OnReady | None, opened: list[OutDir]) -> dict[str, Any]:  # fmt: skip
+                  cpu_price: float, on_ready: OnReady | None, opened: list[OutDir],
+                  credentials: Credentials | None) -> dict[str, Any]:  # fmt: skip
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
     stages: dict[str, float] = {}
     mark = [wall0]
@@ -136,6 +144,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         assert recorded.key() == key, "on_ready may change where files are, not what the frames show"
         recipe = recorded
         plate.path = Path(recipe.plate)
+    stamp = _stamp(credentials or credentials_for(None), recipe, refiner)
     opened.append(target)
     open_out_dir(target)
     resumable = target.resumable
@@ -176,7 +185,10 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
             jobs.append(("refined", {"RGB": refined}, None))
         jobs.append(("comp", {"RGBA": np.concatenate([fl.comp, np.ones((h, w, 1), np.float16)], axis=2)}, None))
         for layer, channels, link_to in jobs:
-            write_layer(out, recipe.name, layer, frame, channels, recipe.fps, extra, link_to=link_to)
+            generated = layer == "refined"  # the one layer a trained model made
+            write_layer(out, recipe.name, layer, frame, channels, recipe.fps, extra, link_to=link_to,
+                        stamp=stamp if generated else stamp.but(models=()),
+                        source_type="compositeWithTrainedAlgorithmicMedia" if generated else "algorithmicMedia")
 
     def process(drawn: Drawn, link: bool) -> U8:
         """A worker thread's share of a frame: finish it, write its layers, picture it."""
@@ -237,8 +249,10 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    shows = "refined" if "refined" in layers else "comp"
     try:
-        atomic_movie(movie, write)
+        atomic_movie(movie, write, stamp.finisher(movie, f"review movie of {recipe.name} ({shows})",
+                                                  **_shown(shows, stamp)))  # fmt: skip
     finally:
         renderer.release()
     tick("render")
@@ -248,7 +262,8 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     before = working_to_srgb8(prep.image)
     wall_so_far = time.perf_counter() - wall0
     contact_sheet(sheet, f"{recipe.name}: building collapse", facts_line(recipe, prep.size, wall_so_far), before,
-                  [(f, kept[f]) for f in chosen if f in kept], breakdown)  # fmt: skip
+                  [(f, kept[f]) for f in chosen if f in kept], breakdown,
+                  finish=stamp.finisher(sheet, f"contact sheet of {recipe.name}", **_shown(shows, stamp)))  # fmt: skip
     tick("contact_sheet")
     wall = time.perf_counter() - wall0
     cost = CostReport(wall, cpu_seconds() - cpu0, recipe.frames, prep.size, cpu_price)
@@ -299,6 +314,28 @@ def _breakdown_from_disk(out: Path, name: str, frame: int) -> list[tuple[str, U8
         return _breakdown(fl)
     except (OSError, KeyError, ValueError):
         return []
+
+
+def _stamp(credentials: Credentials, recipe: CollapseRecipe, refiner: Any) -> Stamp:
+    """What every file of this shot says: the plate opened and brought down by our
+    simulation, under this recipe (its key: what the frames show)."""
+    models = tuple(ModelUse.of(m) for m in getattr(refiner, "models", ()))
+    if not models and not is_passthrough(refiner):
+        models = (ModelUse(refiner.name, refiner.licence, True, "plug-in"),)
+    return Stamp(credentials, Claim(
+        f"building collapse {recipe.name}", command="moviola vfx collapse",
+        parent=Ingredient(Path(recipe.plate), "plate", "parentOf", recipe.plate_sha256 or ""),
+        ingredients=(Ingredient(Path(recipe.clean_plate), "clean plate", "componentOf"),) if recipe.clean_plate else (),
+        models=models, documents={"recipe": recipe.key()},
+        details={"shot": recipe.name, "seed": recipe.seed, "mode": recipe.mode, "preview": recipe.preview,
+                 **({"prompt": recipe.prompt} if models else {})}))  # fmt: skip
+
+
+def _shown(shows: str, stamp: Stamp) -> dict[str, Any]:
+    """Claim changes for a picture of the shot: refined frames are an edit by a trained model."""
+    if shows == "refined":
+        return {"source_type": "compositeWithTrainedAlgorithmicMedia"}
+    return {"source_type": "algorithmicMedia", "models": ()}
 
 
 def _refine(refiner: Any, recipe: CollapseRecipe, fl: FrameLayers, frame: int) -> F32:

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...core._image_io import write_exr
+from ...provenance import Stamp, finisher, sidecar_of
 
 F32 = NDArray[np.floating[Any]]
 LAYERS = ("cleanplate", "dustback", "debris", "dust", "lightwrap", "grain", "mattes", "comp")
@@ -65,21 +66,29 @@ def exr_header(layer: str, frame: int, fps: float, extra: dict[str, str]) -> dic
 
 
 def write_layer(out: Path, name: str, layer: str, frame: int, channels: dict[str, F32], fps: float,
-                extra: dict[str, str], *, link_to: Path | None = None) -> Path:  # fmt: skip
-    """One layer of one frame, atomically; ``link_to`` hard-links an identical earlier frame."""
+                extra: dict[str, str], *, link_to: Path | None = None,
+                stamp: Stamp | None = None, **claim: Any) -> Path:  # fmt: skip
+    """One layer of one frame, atomically, with its Content Credentials sidecar when
+    ``stamp`` is given; ``link_to`` hard-links an identical earlier frame (and its
+    sidecar: the manifest is bound to the bytes, which are the same)."""
     path = layer_path(out, name, layer, frame)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if link_to is not None and link_to.is_file():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.link")
+    if link_to is not None and link_to.is_file() and (stamp is None or sidecar_of(link_to).is_file()):
+        pairs = [(link_to, path)] + ([(sidecar_of(link_to), sidecar_of(path))] if stamp is not None else [])
         try:
-            tmp.unlink(missing_ok=True)
-            os.link(link_to, tmp)
-            os.replace(tmp, path)
+            for source, target in reversed(pairs):  # the sidecar first: a frame is never unsigned
+                tmp = target.with_name(f".{target.name}.{os.getpid()}.link")
+                try:
+                    tmp.unlink(missing_ok=True)
+                    os.link(source, tmp)
+                    os.replace(tmp, target)
+                finally:
+                    tmp.unlink(missing_ok=True)
             return path
         except OSError:  # a file system without hard links: write it out
             pass
-        finally:
-            tmp.unlink(missing_ok=True)
     compression = "PIZ" if layer in ("comp", "cleanplate", "grain") else "ZIP"
+    finish = finisher(path, stamp, f"{layer} layer of {name}, frame {frame}",
+                      details={"layer": layer, "frame": frame}, **claim)  # fmt: skip
     return write_exr(path, channels, half=True, header=exr_header(layer, frame, fps, extra),
-                     compression=compression)  # fmt: skip
+                     compression=compression, finish=finish)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,8 @@ def _fit(img: U8, width: int) -> Image.Image:
 
 
 def contact_sheet(path: Path, title: str, facts: str, before: U8, frames: list[tuple[int, U8]],
-                  breakdown: list[tuple[str, U8]], width: int = 1920) -> Path:  # fmt: skip
+                  breakdown: list[tuple[str, U8]], width: int = 1920,
+                  finish: Callable[[Path], None] | None = None) -> Path:  # fmt: skip
     """Before and after side by side, the shot over time, and the layers of one frame."""
     pad, label_h = 16, 30
     big_w = (width - 3 * pad) // 2
@@ -90,7 +92,7 @@ def contact_sheet(path: Path, title: str, facts: str, before: U8, frames: list[t
         x = pad + k * (lay_w + pad)
         sheet.paste(_fit(img, lay_w), (x, y))
         draw.text((x, y + lay_h + 4), label, fill=(170, 200, 255), font=font(16))
-    return write_png(path, np.asarray(sheet))
+    return write_png(path, np.asarray(sheet), finish)
 
 
 def pick_frames(first: int, count: int, start: int, shown: int = 13) -> list[int]:

@@ -50,7 +50,10 @@ def render_collapse(recipe: CollapseRecipe, out: Path | None = None, *, preview:
         raise InputError(f"shot {shot}: the plan lives in a project; name one")
     if out is None:
         raise InputError("a render needs an output folder, or a project to keep it in")
-    report = run_collapse(recipe, out, force=force, progress=progress, cpu_price=cpu_price, on_ready=on_ready)
+    from ...provenance import credentials_for
+
+    report = run_collapse(recipe, out, force=force, progress=progress, cpu_price=cpu_price, on_ready=on_ready,
+                          credentials=credentials_for(project))  # fmt: skip
     return report, out
 
 
