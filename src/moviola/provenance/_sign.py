@@ -159,6 +159,11 @@ class Credentials:
     def _add_ingredient(self, builder: Any, ingredient: Ingredient, label: str | None) -> None:
         c2pa = c2pa_module()
         path = ingredient.path
+        if not path.is_file() and ingredient.sha256:
+            # a frame sequence (a folder, plate.####.png) named by its digest: no one file to read
+            builder.add_ingredient(ingredient_definition(ingredient, label), "application/octet-stream",
+                                   io.BytesIO(b""))  # fmt: skip
+            return
         if not ingredient.sha256:
             ingredient = Ingredient(path, ingredient.role, ingredient.relationship, self._hashes.sha256(path))
         suffix = path.suffix.lower()

@@ -37,6 +37,7 @@ from ...consent import check_consent
 from ...core import (
     Document,
     InputError,
+    atomic_path,
     read_document,
     register_schema,
     schema_tag,
@@ -45,6 +46,15 @@ from ...core import (
 )
 from ...core._image_io import png_bytes, write_exr
 from ...core._media import X264_FAST, atomic_movie, av_module, finish_movie, track_container
+from ...provenance import (
+    Claim,
+    ConsentUse,
+    Credentials,
+    Ingredient,
+    ModelUse,
+    Stamp,
+    credentials_for,
+)
 from .._footage import Footage, open_footage, read_image
 from .._outputs import (
     STATE_FILE,
@@ -166,8 +176,13 @@ def frame_path(out: Path, name: str, frame: int, fmt: str) -> Path:
 
 
 def run_deage(settings: DeageSettings, out: Path, *, force: bool = False, progress: Progress | None = None,
-              today: Any = None) -> dict[str, Any]:  # fmt: skip
-    """Render ``settings`` into ``out``; returns the report (also written as report.json)."""
+              today: Any = None, credentials: Credentials | None = None) -> dict[str, Any]:  # fmt: skip
+    """Render ``settings`` into ``out``; returns the report (also written as report.json).
+
+    Every frame, movie and the contact sheet carry Content Credentials (``credentials``, by
+    default this account's): the plate opened and edited with trained models
+    (``compositeWithTrainedAlgorithmicMedia``), every model with its licence, and the
+    consent record's hash, performer, scope and intended use."""
     wall0 = time.perf_counter()
     settings = settings.validate()
     # consent first: nothing is opened, decoded or written without it
@@ -180,8 +195,9 @@ def run_deage(settings: DeageSettings, out: Path, *, force: bool = False, progre
     key = settings.key(footage.digest, consent["moviola_consent_sha256"])
     resumable, aside = check_out_dir(out, key, force)
     created = not out.exists()
+    stamp = _stamp(credentials or credentials_for(None), settings, footage, consent, key)
     try:
-        report = _render(settings, footage, consent, key, out, resumable, progress, wall0)
+        report = _render(settings, footage, consent, key, out, resumable, progress, wall0, stamp)
     except BaseException as exc:
         # Refused before any output (no face, a reference photo without one): leave nothing
         # that would turn the corrected command away, and give back what --force replaced.
@@ -201,8 +217,23 @@ def _size(settings: DeageSettings, footage: Footage) -> tuple[int, int]:
     return w, h
 
 
+def _stamp(credentials: Credentials, settings: DeageSettings, footage: Footage, consent: dict[str, str],
+           key: str) -> Stamp:  # fmt: skip
+    """What every file of this shot says: the plate, the models, the consent it was made under."""
+    models = tuple(ModelUse.of(MODELS[m]) for m in USED_MODELS)
+    use = ConsentUse(consent["moviola_consent_sha256"], consent["moviola_consent_performer"],
+                     tuple(json.loads(consent["moviola_consent_scope"])), consent.get("moviola_consent_use", ""),
+                     consent["moviola_consent_key_id"], consent["moviola_consent_expires"],
+                     consent.get("moviola_consent_record", ""))  # fmt: skip
+    return Stamp(credentials, Claim(
+        f"de-aged by {settings.years:g} years", source_type="compositeWithTrainedAlgorithmicMedia",
+        command="moviola vfx deage", parent=Ingredient(footage.path, "plate", "parentOf", footage.digest),
+        models=models, consent=use, documents={"settings": key},
+        details={"name": settings.name, "years": settings.years, **({"shot": settings.shot} if settings.shot else {})}))  # fmt: skip
+
+
 def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], key: str, out: Path,
-            resumable: bool, progress: Progress | None, wall0: float) -> dict[str, Any]:  # fmt: skip
+            resumable: bool, progress: Progress | None, wall0: float, stamp: Stamp) -> dict[str, Any]:  # fmt: skip
     stages = _Stages()
     out.mkdir(parents=True, exist_ok=True)
     write_state(out, key, {"frames_done": 0})
@@ -293,7 +324,9 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                     number = FIRST_FRAME + item.index
                     path = frame_path(out, settings.name, number, fmt)
                     if not (resumable and path.is_file()):
-                        _write_frame(path, item.treated.to_rgb_frame(), fmt, meta, fps)
+                        _write_frame(path, item.treated.to_rgb_frame(), fmt, meta, fps,
+                                     stamp.finisher(path, f"de-aged frame {number} of {settings.name}",
+                                                    details={"frame": number}))  # fmt: skip
                     written[0] += 1
                     if written[0] % 8 == 0:
                         write_state(out, key, {"frames_done": written[0]})
@@ -341,13 +374,14 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
 
     def with_review(movie_tmp: Path | None) -> None:
         if make_review:
-            atomic_movie(review, lambda r: run_pass(movie_tmp, r))
+            atomic_movie(review, lambda r: run_pass(movie_tmp, r),
+                         stamp.finisher(review, f"before/after review of {settings.name}"))  # fmt: skip
         else:
             run_pass(movie_tmp, None)
 
     pass0 = time.perf_counter()
     if make_movie:
-        atomic_movie(movie, with_review)
+        atomic_movie(movie, with_review, stamp.finisher(movie, f"de-aged movie of {settings.name}"))
     else:
         with_review(None)
     pass_s = time.perf_counter() - pass0
@@ -399,8 +433,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
         "plate": {**footage.info(), "path": relative_path(footage.path, out)},
         "settings": _settings_record(settings, out),
         "consent": {k.removeprefix("moviola_consent_"): v for k, v in consent.items()},
-        "models": [MODELS[m].info() for m in ("mediapipe-face-detector-full-range", "mediapipe-face-mesh",
-                                              "dlib-5-point", "dlib-resnet-face-descriptor", "age-v1")],  # fmt: skip
+        "models": [MODELS[m].info() for m in USED_MODELS],
         "warnings": warnings,
         "machine": {"cpus": _cpus(), "platform": platform.platform(), "python": platform.python_version()},
         "versions": _versions(),
@@ -408,7 +441,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     sheet = out / f"{settings.name}_contact_sheet.png"
     from ._deage_sheet import deage_sheet
 
-    deage_sheet(sheet, settings, report, kept)
+    deage_sheet(sheet, settings, report, kept, finish=stamp.finisher(sheet, f"contact sheet of {settings.name}"))
     stages.add("contact_sheet", t)
     outputs: dict[str, Any] = {"contact_sheet": sheet.name, "report": "report.json"}
     if make_review:
@@ -428,6 +461,10 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     write_state(out, key, {"frames_done": frames, "complete": True})
     sweep_temporaries(out)
     return report
+
+
+USED_MODELS = ("mediapipe-face-detector-full-range", "mediapipe-face-mesh", "dlib-5-point",
+               "dlib-resnet-face-descriptor", "age-v1")
 
 
 def read_report(path: Path) -> Document:
@@ -610,16 +647,21 @@ def _quality(judge: FaceJudge, kept: dict[int, tuple[U8, U8, tuple[int, int, int
             "age_before": mean("age_before"), "age_after": mean("age_after")}  # fmt: skip
 
 
-def _write_frame(path: Path, img: NDArray[Any], fmt: str, meta: dict[str, str], fps: float) -> None:
+def _write_frame(path: Path, img: NDArray[Any], fmt: str, meta: dict[str, str], fps: float,
+                 finish: Callable[[Path], None] | None = None) -> None:  # fmt: skip
     if fmt == "png":
         if img.dtype == np.float32:  # linear floats as display-referred 16-bit
             img = np.clip(np.rint(to_display(img) * 65535.0), 0, 65535).astype(np.uint16)
-        write_bytes_atomic(path, png_bytes(img, meta))
+        if finish is None:
+            write_bytes_atomic(path, png_bytes(img, meta))
+        else:
+            with atomic_path(path, ".png", finish) as tmp:
+                tmp.write_bytes(png_bytes(img, meta))
         return
     # an 8- or 16-bit frame goes back to linear (the inverse of the sRGB-like curve)
     lin = img if img.dtype == np.float32 else np.power(to_display(img), np.float32(2.4))
     header = {"framesPerSecond": (round(fps * 1000), 1000), **meta}
-    write_exr(path, {"RGB": lin}, half=True, header=header, compression="ZIPS")
+    write_exr(path, {"RGB": lin}, half=True, header=header, compression="ZIPS", finish=finish)
 
 
 def _reference_matcher(reference: str, finder: FaceFinder, judge: FaceJudge) -> Callable[[U8, Any], float]:

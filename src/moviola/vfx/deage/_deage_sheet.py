@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ def _face_tile(img: U8, box: Box, side: int) -> Image.Image:
 
 
 def deage_sheet(path: Path, settings: Any, report: dict[str, Any], kept: dict[int, tuple[U8, U8, Box]],
-                width: int = 1600) -> Path:  # fmt: skip
+                width: int = 1600, finish: Callable[[Path], None] | None = None) -> Path:  # fmt: skip
     """Before/after pairs of the sampled frames, four pairs a row, each with its measurements."""
     pad, label_h, head_h = 16, 44, 96
     per_row = 4 if len(kept) > 2 else max(1, len(kept))
@@ -82,4 +83,4 @@ def deage_sheet(path: Path, settings: Any, report: dict[str, Any], kept: dict[in
         draw.text((x, yy + side + 4), f"frame {1001 + index}", fill=(230, 230, 230), font=font(16, bold=True))
         draw.text((x, yy + side + 22), f"age {fmt(s.get('age_before'), '.0f')} → {fmt(s.get('age_after'), '.0f')}"
                   f" · id {fmt(s.get('identity_distance'), '.3f')}", fill=(180, 180, 180), font=font(15))  # fmt: skip
-    return write_png(path, sheet)
+    return write_png(path, sheet, finish)

@@ -35,7 +35,10 @@ def render_deage(settings: DeageSettings, out: Path | None = None, *, project: P
         out = project.root / "vfx" / settings.name / ("deage-preview" if settings.preview else "deage")
     if project is not None and settings.shot is not None:  # a shot the plan does not hold is said before any work
         check_plan_shot(project, settings.shot)
-    report = run_deage(settings, out, force=force, progress=progress)
+    from ...provenance import credentials_for
+
+    report = run_deage(settings, out, force=force, progress=progress,
+                       credentials=credentials_for(project) if project is not None else None)  # fmt: skip
     if project is not None and settings.shot is not None:
         from ...plan import set_shot
 
