@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from ...core import InputError
 from ...core._media import X264_FAST, atomic_movie, encode_frame, finish_movie, open_h264
+from ...provenance import Claim, Credentials, Ingredient, credentials_for
 
 U8 = NDArray[np.uint8]
 
@@ -62,8 +63,10 @@ def moving_frames(photo: U8, width: int, height: int, frames: int, fps: float, s
 
 def make_moving_plate(photo_path: Path, out: Path, *, width: int = 1920, height: int = 1080,
                       seconds: float = 5.0, fps: float = 24.0, seed: int = 7,
-                      head: tuple[float, float] | None = None) -> Path:  # fmt: skip
-    """Write the moving plate as an MP4 and return its path."""
+                      head: tuple[float, float] | None = None,
+                      credentials: Credentials | None = None) -> Path:  # fmt: skip
+    """Write the moving plate as an MP4 and return its path, signed as a procedural edit
+    of the photo (a test plate must never pass for camera footage)."""
     data = np.fromfile(photo_path, np.uint8) if Path(photo_path).is_file() else np.zeros(0, np.uint8)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
@@ -78,4 +81,7 @@ def make_moving_plate(photo_path: Path, out: Path, *, width: int = 1920, height:
             encode_frame(container, stream, f, i)
         finish_movie(container, stream)
 
-    return atomic_movie(Path(out), write)
+    claim = Claim(f"moving test plate made from {Path(photo_path).name} (camera and head moves, grain)",
+                  command="moviola vfx moving-plate", parent=Ingredient(Path(photo_path), "photo", "parentOf"),
+                  details={"seconds": seconds, "fps": fps, "seed": seed})  # fmt: skip
+    return atomic_movie(Path(out), write, (credentials or credentials_for(None)).finisher(Path(out), claim))
