@@ -2,7 +2,7 @@
 
 Each command group lives in its own module (``_project``: init; ``_script``:
 import-script, breakdown, tag; ``_plan``: plan, audit, shot; ``_previs``: layout,
-previs; ``_vfx``, ``_consent``, ``_provenance``: keys, provenance; ``_stream``, ``_ads``); this module assembles the app
+previs; ``_vfx``, ``_consent``, ``_provenance``: keys, provenance; ``_gen``: gen boards; ``_stream``, ``_ads``); this module assembles the app
 and holds ``main()``, the last guard. Human output goes to the terminal through rich
 (progress on stderr); ``--json`` prints a machine-readable document on stdout and
 nothing else. Every :class:`~moviola.core.MoviolaError` becomes one line on stderr
@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from .. import __version__
 from ..core import InternalError, MoviolaError, current_step, note_step, storage_error
-from . import _ads, _consent, _plan, _previs, _project, _provenance, _script, _stream, _vfx
+from . import _ads, _consent, _gen, _plan, _previs, _project, _provenance, _script, _stream, _vfx
 from ._common import err, out, print_json, progress_bar
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ _plan.register(app)
 _previs.register(app)
 _vfx.register(app, out, err, progress_bar, print_json)
 _consent.register(app, out, print_json)
+_gen.register(app, out, err, progress_bar, print_json)
 _provenance.register(app, out, print_json)
 _stream.register(app, out, print_json)
 _ads.register(app, out, print_json)
