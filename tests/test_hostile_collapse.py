@@ -243,15 +243,16 @@ def test_a_render_that_fails_before_its_first_frame_takes_back_what_it_wrote(
 ) -> None:
     """A plug-in refiner (outside our control) that fails on the first frame: the folder goes
     again, so the command without it is not turned away as "a different recipe"."""
+    from moviola.gen import BaseBackend
     from moviola.vfx import CollapseRecipe, parse_box, run_collapse
 
-    class Broken:
-        name, licence = "broken", "none"
+    class Broken(BaseBackend):
+        name = "broken"
 
         def refine(self, request: Any) -> Any:
             raise RuntimeError("the model ran out of memory")
 
-    monkeypatch.setattr("moviola.vfx.collapse._collapse.load_refiner", lambda name: Broken())
+    monkeypatch.setattr("moviola.vfx.collapse._collapse.load_backend", lambda name, **kw: Broken())
     plate = street_plate(tmp_path / "plate.png")
     recipe = CollapseRecipe(plate=str(plate), building=[list(p) for p in parse_box(BOX).points], frames=2,
                             refiner="broken")  # fmt: skip

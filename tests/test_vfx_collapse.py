@@ -31,6 +31,7 @@ from documents import absolute_paths  # noqa: E402
 from moviola.core import ProjectError, SchemaVersionError, read_document  # noqa: E402
 from moviola.core._image_io import read_exr  # noqa: E402
 from moviola.core._media import probe_movie  # noqa: E402
+from moviola.gen import BaseBackend, GenRequest, ModelInfo  # noqa: E402
 from moviola.vfx import (  # noqa: E402
     LAYERS,
     CollapseRecipe,
@@ -39,7 +40,6 @@ from moviola.vfx import (  # noqa: E402
     parse_box,
     run_collapse,
 )
-from moviola.vfx._refiner import RefineRequest  # noqa: E402
 from moviola.vfx.collapse import REPORT_SCHEMA, read_report  # noqa: E402
 from moviola.vfx.collapse._plate import apply_fit, fit_plate, load_plate  # noqa: E402
 from moviola.vfx.collapse._shot import prepare, run_simulation  # noqa: E402
@@ -282,14 +282,16 @@ def test_a_killed_render_resumes_and_matches_an_uninterrupted_one(render: tuple[
     assert probe_movie(out / "palace_review.mp4")["frames"] == 30
 
 
-class _Invert:
+class _Invert(BaseBackend):
+    """A stand-in for a generative model (outside our control): the picture inverted."""
+
     name = "invert"
-    licence = "none"
+    models = (ModelInfo("invert-test", "apache-2.0", True, "tests"),)
 
     def __init__(self) -> None:
-        self.requests: list[RefineRequest] = []
+        self.requests: list[GenRequest] = []
 
-    def refine(self, request: RefineRequest) -> F32:
+    def refine(self, request: GenRequest) -> F32:
         self.requests.append(request)
         return np.asarray(1.0 - request.image, np.float32)
 
@@ -297,18 +299,30 @@ class _Invert:
 def test_a_refiner_gets_control_passes_and_its_frames_are_a_layer_of_their_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = _Invert()  # a stand-in for a generative model, which is outside our control
-    monkeypatch.setattr("moviola.vfx.collapse._collapse.load_refiner", lambda name: fake)
+    fake = _Invert()
+    monkeypatch.setattr("moviola.vfx.collapse._collapse.load_backend", lambda name, **kw: fake)
     report = run_collapse(small_recipe(frames=3, refiner="invert", prompt="dusty collapse"), tmp_path)
-    assert report["refiner"] == {"name": "invert", "licence": "none"}
+    assert report["refiner"]["name"] == "invert" and report["refiner"]["models"][0]["licence"] == "apache-2.0"
     assert [r.frame for r in fake.requests] == [1001, 1002, 1003]  # one at a time, in order
     req = fake.requests[0]
-    assert req.prompt == "dusty collapse" and req.seed == 1 and req.frame == 1001
-    assert req.depth.shape == req.edges.shape == req.image.shape[:2]
-    assert {"building", "revealed", "debris", "dust"} <= set(req.mattes)
+    assert req.prompt == "dusty collapse" and req.seed == 1 and req.frame == 1001 and req.strength == 0.5
+    assert req.controls["depth"].shape == req.controls["lineart"].shape == req.image.shape[:2]
+    assert {"matte:building", "matte:revealed", "matte:debris", "matte:dust"} <= set(req.controls)
+    # the model sees the picture a person sees (sRGB), and its frame comes back to ACEScg
+    from moviola.core._colour import SRGB, WORKING_SPACE, convert
+
     refined = rgba(layer_path(tmp_path, "palace", "refined", 1002))
     comp = rgba(layer_path(tmp_path, "palace", "comp", 1002))
-    assert np.allclose(refined[..., :3], 1.0 - comp[..., :3], atol=2e-3)  # the comp itself is untouched
+    comp_srgb = np.clip(convert(comp[..., :3], WORKING_SPACE, SRGB), 0, 1)
+    back = convert(refined[..., :3], WORKING_SPACE, SRGB)
+    assert np.allclose(back, 1.0 - np.round(comp_srgb * 255) / 255, atol=0.02)  # the comp itself is untouched
+    from moviola import provenance
+
+    v = provenance.verify(layer_path(tmp_path, "palace", "refined", 1002))
+    assert v.actions[1]["source_type"] == "compositeWithTrainedAlgorithmicMedia"
+    assert v.models[0]["name"] == "invert-test" and v.render["prompt"] == "dusty collapse"
+    comp_v = provenance.verify(layer_path(tmp_path, "palace", "comp", 1002))
+    assert comp_v.actions[1]["source_type"] == "algorithmicMedia" and comp_v.models == ()
 
 
 def test_cli_reports_bad_input_in_one_line_with_exit_code_2(tmp_path: Path) -> None:

@@ -39,6 +39,12 @@ def _resolution(text: str | None) -> list[int] | None:
     return [w, h]
 
 
+def _controlnets(values: list[str] | None) -> Any:
+    from ._gen import _controlnets as parse
+
+    return parse(values)
+
+
 def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json: Any) -> None:
     """Attach ``vfx`` to the main app (called by the cli package)."""
     app.add_typer(vfx_app, name="vfx")
@@ -86,8 +92,15 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         recipe_file: Annotated[Path | None, typer.Option("--recipe", help="Render this recipe (options given override it).")] = None,
         project: Annotated[Path | None, typer.Option(help="A Moviola project: keep the recipe in it (vfx/NAME/recipe.json).")] = None,
         shot: Annotated[str | None, typer.Option(help="With --project: the plan's shot this is (it will point at the recipe).")] = None,
-        refiner: Annotated[str | None, typer.Option(help="Generative refiner plug-in (default passthrough).")] = None,
+        refiner: Annotated[str | None, typer.Option(help="Generative refiner: controlnet, img2img, video, style, or a plug-in (default passthrough); its frames are a layer of their own.")] = None,
         prompt: Annotated[str | None, typer.Option(help="Prompt for the refiner.")] = None,
+        weights: Annotated[Path | None, typer.Option(help="The refiner's weights: a diffusers folder or a .safetensors checkpoint (with --config); never downloaded.")] = None,
+        controlnet: Annotated[list[str] | None, typer.Option(help="The refiner's ControlNet folder (depth), or KIND=DIR; repeatable.")] = None,
+        config: Annotated[Path | None, typer.Option(help="Local config folder for a single checkpoint file.")] = None,
+        refiner_strength: Annotated[float | None, typer.Option(help="How far the refiner moves from the comp, 0-1 (default 0.5).")] = None,
+        refiner_steps: Annotated[int | None, typer.Option(help="The refiner's denoising steps (default 20).")] = None,
+        allow_non_commercial: Annotated[bool, typer.Option("--allow-non-commercial", help="Use refiner weights whose licence forbids commercial use.")] = False,
+        device: Annotated[str | None, typer.Option(help="The refiner's device: cpu or cuda.")] = None,
         cpu_price: Annotated[float | None, typer.Option(help="Cloud price per vCPU-hour, USD, for the cost report.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace a different render already in --out.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print report.json on stdout instead of a summary.")] = False,
@@ -128,6 +141,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             "shake": shake, "grain": grain, "motion_blur": motion_blur,
             "clean_plate": str(clean_plate.resolve()) if clean_plate else None,
             "plate_colourspace": plate_colorspace, "name": name, "refiner": refiner, "prompt": prompt,
+            "refiner_strength": refiner_strength, "refiner_steps": refiner_steps,
         }  # fmt: skip
         if no_refine:
             changes["refine"] = False
@@ -140,7 +154,9 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         price = cpu_price if cpu_price is not None else CPU_PRICE_PER_VCPU_HOUR
         report, folder = interruptible(not as_json, lambda progress: render_collapse(
             recipe, out_dir, preview=preview, plate_rate=fps is None and recipe_file is None, project=proj,
-            shot=shot, force=force, progress=progress, cpu_price=price))  # fmt: skip
+            shot=shot, force=force, progress=progress, cpu_price=price,
+            refiner_options={"weights": weights, "controlnet": _controlnets(controlnet), "config": config,
+                             "allow_non_commercial": allow_non_commercial, "device": device}))  # fmt: skip
         if as_json:
             print_json(report)
             return

@@ -1,9 +1,9 @@
 """VFX shots on real plates: the building collapse (``vfx.collapse``: matte, clean plate,
 fracture, rigid bodies, dust, layered ACEScg EXRs, review movie, contact sheet, cost
 report) and de-aging (``vfx.deage``), over what both share here: the footage reader, the
-output folder's rules and the generative refiner hook. Consent lives in ``moviola.consent``."""
+output folder's rules. The generative refiners are ``moviola.gen`` backends; consent lives in
+``moviola.consent``."""
 
-from ._refiner import ENTRY_POINT_GROUP, PassThrough, Refiner, RefineRequest, load_refiner
 from .collapse import (
     CPU_PRICE_PER_VCPU_HOUR,
     LAYER_ORDER,
@@ -31,7 +31,6 @@ from .collapse import (
 
 __all__ = [
     "CPU_PRICE_PER_VCPU_HOUR",
-    "ENTRY_POINT_GROUP",
     "LAYERS",
     "LAYER_ORDER",
     "MAX_SIDE",
@@ -40,17 +39,13 @@ __all__ = [
     "REPORT_SCHEMA",
     "TRADITIONAL",
     "CollapseRecipe",
-    "PassThrough",
     "Plate",
-    "RefineRequest",
-    "Refiner",
     "Region",
     "building_matte",
     "check_region",
     "comp_from_layers",
     "layer_path",
     "load_plate",
-    "load_refiner",
     "parse_box",
     "preview_of",
     "read_polygon",

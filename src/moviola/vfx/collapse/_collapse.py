@@ -17,6 +17,8 @@ corrected command is not turned away as "a different recipe".
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from collections import deque
@@ -32,9 +34,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ...core import Document, InputError, read_document, register_schema, schema_tag, write_document
-from ...core._colour import config_name, working_to_srgb8
+from ...core._colour import SRGB, config_name, to_working, working_to_srgb8
 from ...core._image_io import read_exr
 from ...core._media import atomic_movie, encode_frame, finish_movie, open_h264
+from ...gen import GenRequest, PassThrough, check_output, load_backend
 from ...provenance import Claim, Credentials, Ingredient, ModelUse, Stamp, credentials_for
 from .._outputs import (
     OutDir,
@@ -45,7 +48,6 @@ from .._outputs import (
     sweep_temporaries,
     write_state,
 )
-from .._refiner import RefineRequest, check_refined, is_passthrough, load_refiner
 from ._cost import CPU_PRICE_PER_VCPU_HOUR, CostReport, cpu_seconds
 from ._frames import Drawn, FrameLayers, draw_frame, finish_frame
 from ._layers import LAYERS, first_missing, layer_path, sequence_pattern, write_layer
@@ -76,8 +78,13 @@ REPORT_SCHEMA = schema_tag(REPORT_NAME)  # "CollapseReport.1": what report.json 
 
 def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, progress: Progress | None = None,
                  cpu_price: float = CPU_PRICE_PER_VCPU_HOUR, on_ready: OnReady | None = None,
-                 credentials: Credentials | None = None) -> dict[str, Any]:  # fmt: skip
+                 credentials: Credentials | None = None,
+                 refiner_options: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """Render ``recipe`` into ``out``; returns the report (also written as report.json).
+
+    ``refiner_options``: how to load the recipe's generative refiner (``moviola.gen.load_backend``:
+    ``weights``, ``controlnet``, ``config``, ``allow_non_commercial``, ``device``); its frames
+    are their own ``refined`` layer, the procedural layers stay.
 
     Every layer, the review movie and the contact sheet carry Content Credentials
     (``credentials``, by default this account's): an edit of the plate, procedural
@@ -90,7 +97,8 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
     """
     opened: list[OutDir] = []
     try:
-        return _run_collapse(recipe, Path(out), force, progress, cpu_price, on_ready, opened, credentials)
+        return _run_collapse(recipe, Path(out), force, progress, cpu_price, on_ready, opened, credentials,
+                             refiner_options)  # fmt: skip
     except KeyboardInterrupt:
         # the workers have stopped by now; a write cut short can leave its hidden temporary
         if Path(out).is_dir():
@@ -104,7 +112,8 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
 
 def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Progress | None,
                   cpu_price: float, on_ready: OnReady | None, opened: list[OutDir],
-                  credentials: Credentials | None) -> dict[str, Any]:  # fmt: skip
+                  credentials: Credentials | None,
+                  refiner_options: dict[str, Any] | None) -> dict[str, Any]:  # fmt: skip
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
     stages: dict[str, float] = {}
     mark = [wall0]
@@ -123,8 +132,11 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         raise InputError("the plate is not the one this recipe was made with (its sha256 differs); "
                          "make a new recipe for it", plate.path)  # fmt: skip
     recipe = replace(recipe, plate_sha256=plate.digest)
+    refiner = load_backend(recipe.refiner, **(refiner_options or {}))
     key = recipe.key()
-    refiner = load_refiner(recipe.refiner)
+    if not _passthrough(refiner):  # other weights draw other frames: never resumed into these
+        key = hashlib.sha256(json.dumps([key, [m.info() for m in refiner.models]], sort_keys=True,
+                                        default=str).encode()).hexdigest()[:20]  # fmt: skip
     target = inspect_out_dir(out, key, force)  # refuses another render's folder; writes nothing
     # everything that can refuse the shot (region, output size, matte, clean plate) runs
     # here, before anything is written
@@ -150,7 +162,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     resumable = target.resumable
     write_recipe(out / "recipe.json", recipe)
     write_state(out, key, {"frames_done": 0})
-    layers = () if recipe.preview else LAYERS + (() if is_passthrough(refiner) else ("refined",))
+    layers = () if recipe.preview else LAYERS + (() if _passthrough(refiner) else ("refined",))
     first, last = recipe.first_frame, recipe.last_frame
     resume_at = (
         first_missing(out, recipe.name, first, last, layers) if (resumable and layers) else first
@@ -196,7 +208,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         try:
             fl = finish_frame(prep, drawn)
             refined: FA | None = None
-            if not is_passthrough(refiner):
+            if not _passthrough(refiner):
                 with turn:  # a refiner sees frames one at a time and in order (models keep temporal state)
                     turn.wait_for(lambda: next_refine[0] >= frame)
                     refined = _refine(refiner, recipe, fl, frame)
@@ -320,15 +332,17 @@ def _stamp(credentials: Credentials, recipe: CollapseRecipe, refiner: Any) -> St
     """What every file of this shot says: the plate opened and brought down by our
     simulation, under this recipe (its key: what the frames show)."""
     models = tuple(ModelUse.of(m) for m in getattr(refiner, "models", ()))
-    if not models and not is_passthrough(refiner):
-        models = (ModelUse(refiner.name, refiner.licence, True, "plug-in"),)
     return Stamp(credentials, Claim(
         f"building collapse {recipe.name}", command="moviola vfx collapse",
         parent=Ingredient(Path(recipe.plate), "plate", "parentOf", recipe.plate_sha256 or ""),
         ingredients=(Ingredient(Path(recipe.clean_plate), "clean plate", "componentOf"),) if recipe.clean_plate else (),
         models=models, documents={"recipe": recipe.key()},
         details={"shot": recipe.name, "seed": recipe.seed, "mode": recipe.mode, "preview": recipe.preview,
-                 **({"prompt": recipe.prompt} if models else {})}))  # fmt: skip
+                 **({"prompt": recipe.prompt, "refiner": refiner.name} if not _passthrough(refiner) else {})}))  # fmt: skip
+
+
+def _passthrough(refiner: Any) -> bool:
+    return isinstance(refiner, PassThrough)
 
 
 def _shown(shows: str, stamp: Stamp) -> dict[str, Any]:
@@ -339,17 +353,20 @@ def _shown(shows: str, stamp: Stamp) -> dict[str, Any]:
 
 
 def _refine(refiner: Any, recipe: CollapseRecipe, fl: FrameLayers, frame: int) -> F32:
-    """Hand the frame and its control passes to a generative refiner."""
+    """Hand the frame (as a person sees it: sRGB) and its control passes to a generative
+    backend; its frame comes back to ACEScg as the ``refined`` layer."""
     m = fl.mattes
     depth = np.maximum.reduce(
         [0.5 * m["building"], 0.35 * m["dustback"], 0.55 * m["debris"], 0.8 * m["dust"]]
     )
-    grey = cv2.cvtColor(working_to_srgb8(fl.comp), cv2.COLOR_RGB2GRAY)
-    edges = cv2.Canny(grey, 60, 160).astype(np.float32) / 255.0
-    request = RefineRequest(frame, fl.comp.astype(np.float32), depth.astype(np.float32),
-                            {k: v.astype(np.float32) for k, v in m.items()}, edges, recipe.prompt,
-                            recipe.seed)  # fmt: skip
-    return check_refined(request, refiner.refine(request), recipe.refiner)
+    srgb8 = working_to_srgb8(fl.comp)
+    edges = cv2.Canny(cv2.cvtColor(srgb8, cv2.COLOR_RGB2GRAY), 60, 160).astype(np.float32) / 255.0
+    controls = {"depth": depth.astype(np.float32), "lineart": edges,
+                **{f"matte:{k}": np.clip(v, 0, 1).astype(np.float32) for k, v in m.items()}}  # fmt: skip
+    request = GenRequest(srgb8.astype(np.float32) / 255.0, controls, prompt=recipe.prompt, seed=recipe.seed,
+                         strength=recipe.refiner_strength, steps=recipe.refiner_steps, frame=frame)  # fmt: skip
+    out = check_output(request, refiner.refine(request), refiner.name)
+    return to_working(out, SRGB).astype(np.float32)
 
 
 def _versions() -> dict[str, str]:
@@ -419,7 +436,8 @@ def _report(recipe: CollapseRecipe, prep: Prepared, simd: Any, out: Path, movie:
             "peak_chips": simd.particles.peak_chips,
             "px_per_m": round(prep.px_per_m, 3),
         },  # fmt: skip
-        "refiner": {"name": refiner.name, "licence": refiner.licence},
+        "refiner": {"name": refiner.name, "models": [m.info() for m in refiner.models],
+                    "strength": recipe.refiner_strength, "steps": recipe.refiner_steps},
         "renderer": gl,
         "versions": _versions(),
         "cost": cost.as_dict(),

@@ -26,18 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from ...core import (
+    Document,
     DocumentError,
     InputError,
     read_document,
     register_schema,
     schema_tag,
+    upgrade_from,
     write_document,
 )
 from .._outputs import name_problem
 from ._simulate import MODES
 
 RECIPE_SCHEMA = "CollapseRecipe"
-register_schema(RECIPE_SCHEMA, 1)
+register_schema(RECIPE_SCHEMA, 2)  # 2: refiner_strength, refiner_steps
 
 #: Bumped whenever the same recipe would render different frames (a resume then starts over).
 ENGINE_VERSION = 2
@@ -70,6 +72,7 @@ _KINDS: dict[str, tuple[str, bool]] = {
     "dust_colour": ("triple", True), "wind": ("pair", False), "shake": ("number", False),
     "grain": ("number", False), "light_wrap": ("number", False), "motion_blur": ("number", False),
     "seed": ("int", False), "preview": ("bool", False), "refiner": ("text", False), "prompt": ("text", False),
+    "refiner_strength": ("number", False), "refiner_steps": ("int", False),
 }  # fmt: skip
 _SAYS = {"text": f"text (at most {MAX_TEXT} characters)", "bool": "true or false", "number": "a number", "int": "a whole number",
          "pair": "two numbers [a, b]", "triple": "three numbers [r, g, b]", "size": "two whole numbers [w, h]",
@@ -158,8 +161,10 @@ class CollapseRecipe:
     motion_blur: float = 0.5  # shutter as a fraction of the frame (0.5 = 180 degrees)
     seed: int = 1
     preview: bool = False
-    refiner: str = "passthrough"
+    refiner: str = "passthrough"  # a moviola.gen backend: passthrough, style, controlnet, img2img, video, a plug-in
     prompt: str = ""
+    refiner_strength: float = 0.5  # how far the refiner moves from the comp (0: not at all)
+    refiner_steps: int = 20
 
     # ---- derived -----------------------------------------------------------------
     @property
@@ -172,6 +177,9 @@ class CollapseRecipe:
         data = asdict(self)
         for k in ("plate", "clean_plate", "name"):
             data.pop(k)
+        if self.refiner in ("", "passthrough", "none"):  # they change nothing then (and keys made
+            data.pop("refiner_strength")  # before they existed stay the same)
+            data.pop("refiner_steps")
         data["engine"] = ENGINE_VERSION
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -235,6 +243,10 @@ class CollapseRecipe:
             problems.append(
                 f"start_frame {self.start_frame} is outside {self.first_frame}-{self.last_frame}"
             )
+        if not 0.0 <= self.refiner_strength <= 1.0:
+            problems.append(f"refiner_strength {self.refiner_strength} is not between 0 and 1")
+        if not 1 <= self.refiner_steps <= 500:
+            problems.append(f"refiner_steps {self.refiner_steps} is not between 1 and 500")
         if problems:
             raise InputError("bad collapse recipe: " + "; ".join(problems))
         return self
@@ -296,6 +308,14 @@ def recipe_to_document(recipe: CollapseRecipe, folder: Path | None = None) -> di
                 except ValueError:
                     data[k] = str(p)
     return {"schema": schema_tag(RECIPE_SCHEMA), **data}
+
+
+@upgrade_from(RECIPE_SCHEMA, 1)
+def _from_v1(doc: Document) -> Document:
+    """CollapseRecipe.1 had no refiner strength or steps: the defaults it rendered with."""
+    doc.setdefault("refiner_strength", 0.5)
+    doc.setdefault("refiner_steps", 20)
+    return doc
 
 
 def write_recipe(path: Path, recipe: CollapseRecipe) -> Path:

@@ -22,7 +22,8 @@ from ._recipe import CollapseRecipe, preview_of, write_recipe
 def render_collapse(recipe: CollapseRecipe, out: Path | None = None, *, preview: bool = False,
                     plate_rate: bool = False, project: Project | None = None, shot: str | None = None,
                     force: bool = False, progress: Progress | None = None,
-                    cpu_price: float = CPU_PRICE_PER_VCPU_HOUR) -> tuple[dict[str, Any], Path]:  # fmt: skip
+                    cpu_price: float = CPU_PRICE_PER_VCPU_HOUR,
+                    refiner_options: dict[str, Any] | None = None) -> tuple[dict[str, Any], Path]:  # fmt: skip
     """Render ``recipe`` (its preview with ``preview``; at a video plate's own rate with
     ``plate_rate``) into ``out``, by default ``vfx/NAME/render`` (or ``preview``) in
     ``project``; returns the report and the folder.
@@ -53,7 +54,7 @@ def render_collapse(recipe: CollapseRecipe, out: Path | None = None, *, preview:
     from ...provenance import credentials_for
 
     report = run_collapse(recipe, out, force=force, progress=progress, cpu_price=cpu_price, on_ready=on_ready,
-                          credentials=credentials_for(project))  # fmt: skip
+                          credentials=credentials_for(project), refiner_options=refiner_options)  # fmt: skip
     return report, out
 
 
