@@ -98,5 +98,7 @@ def test_model_record_and_refusals() -> None:
         load_backend("style:watercolour")
     with pytest.raises(InputError, match="loads no weights"):
         load_backend("style", "/some/weights")
+    with pytest.raises(InputError, match="no option strength"):
+        load_backend("style", strength=0.5)
     with pytest.raises(InputError, match="32 pixels"):
         backend.refine(GenRequest(image=np.zeros((16, 64, 3), np.float32), strength=1.0))

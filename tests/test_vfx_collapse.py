@@ -349,7 +349,7 @@ def test_a_project_keeps_plate_and_recipe_and_the_plan_shot_points_at_it(planned
     assert result.returncode == 0, result.stderr
     assert (root / "vfx" / "fall" / "plate" / PLATE.name).read_bytes() == PLATE.read_bytes()
     recipe = json.loads((root / "vfx" / "fall" / "recipe.json").read_text())
-    assert recipe["schema"] == "CollapseRecipe.1" and recipe["plate"] == f"plate/{PLATE.name}"
+    assert recipe["schema"] == "CollapseRecipe.2" and recipe["plate"] == f"plate/{PLATE.name}"
     assert recipe["preview"] is False and recipe["frames"] == 24  # the shot itself, not its preview
     assert (root / "vfx" / "fall" / "preview" / "fall_review.mp4").is_file()
     report = read_report(root / "vfx" / "fall" / "preview" / "report.json")

@@ -892,7 +892,7 @@ def test_a_recipe_round_trips_with_its_plate_stored_relative(tmp_path: Path) -> 
     write_recipe(path, recipe)
 
     stored = json.loads(path.read_text())
-    assert stored["schema"] == "CollapseRecipe.1"
+    assert stored["schema"] == "CollapseRecipe.2"
     assert stored["plate"] == str(Path("plates") / "street.jpg")
     back = read_recipe(path)
     assert Path(back.plate).is_absolute()

@@ -23,7 +23,8 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(provenance_app, name="provenance")
-    pv.on_notice(lambda text: print(text, file=sys.stderr))
+    # said to a person at a terminal; a script's stderr stays clean (moviola keys show tells it)
+    pv.on_notice(lambda text: print(text, file=sys.stderr) if sys.stderr.isatty() else None)
 
     def _show(identity: pv.SigningIdentity, what: str) -> None:
         out.print(f"{what}: {escape(identity.describe())}")

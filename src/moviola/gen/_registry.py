@@ -60,15 +60,20 @@ def load_backend(
     """
     key = (name or "").strip()
     if key in ("", "passthrough", "none"):
-        _no_weights(key or "passthrough", weights, controlnet)
+        _no_weights(key or "passthrough", weights or config, controlnet)
         return _checked(PassThrough(), allow_non_commercial)
     if key == "style" or key.startswith("style:"):
-        _no_weights("style", weights, controlnet)
+        _no_weights("style", weights or config, controlnet)
         chosen = key.partition(":")[2] or look or None
         if key.startswith("style:") and look and look != chosen:
             raise InputError(f"two looks asked for: {chosen!r} (in the name) and {look!r}")
         from ._style import DEFAULT_LOOK, StyleBackend
 
+        unknown = sorted(set(options) - {"threads"})
+        if unknown:
+            raise InputError(
+                f"the style backend has no option {', '.join(unknown)}; it has: threads"
+            )
         return _checked(
             StyleBackend(chosen or DEFAULT_LOOK, device=device, **options), allow_non_commercial
         )
