@@ -47,8 +47,9 @@ def _print(title: str, report: dict[str, Any]) -> None:
           f"at ${cost['price_per_vcpu_hour_usd']:.4f}/vCPU-hour")  # fmt: skip
 
 
-def _output_floor(out: Path, frames: int) -> float:
-    """Write the render's own layers again (frame 1060's pixels) as many times as it wrote them."""
+def _output_floor(out: Path, frames: int, signed: bool = False) -> float:
+    """Write the render's own layers again (frame 1060's pixels) as many times as it wrote them
+    (``signed``: each with its Content Credentials sidecar, as the render writes them)."""
     frame = 1001 + min(frames - 1, 59)
     data = {}
     for layer in LAYERS:
@@ -63,9 +64,15 @@ def _output_floor(out: Path, frames: int) -> float:
     scratch = Path(tempfile.mkdtemp(prefix="moviola-floor-"))
     from concurrent.futures import ThreadPoolExecutor
 
+    stamp = None
+    if signed:
+        from moviola.provenance import Claim, Ingredient, Stamp, credentials_for
+
+        stamp = Stamp(credentials_for(None), Claim("benchmark", command="benchmark",
+                                                   parent=Ingredient(PLATE, "plate", "parentOf")))  # fmt: skip
     t = time.perf_counter()
     with ThreadPoolExecutor(2) as pool:  # the render writes on two worker threads too
-        jobs = [pool.submit(write_layer, scratch, "palace", layer, 1001 + i, data[layer], 24.0, {})
+        jobs = [pool.submit(write_layer, scratch, "palace", layer, 1001 + i, data[layer], 24.0, {}, stamp=stamp)
                 for i in range(frames) for layer in LAYERS]  # fmt: skip
         for j in jobs:
             j.result()
@@ -95,6 +102,9 @@ def main() -> None:
         floor = _output_floor(base / "final", 120)
         print(f"\nBaseline, same process: writing the same {120 * len(LAYERS)} layer EXRs with nothing "
               f"rendered takes {floor:.1f} s ({100 * floor / report['wall_s']:.0f}% of the final)")  # fmt: skip
+        signed = _output_floor(base / "final", 120, signed=True)
+        print(f"  the same, each signed (a .c2pa sidecar, as the render writes them): {signed:.1f} s; "
+              f"Content Credentials cost {signed - floor:.1f} s of the final's {report['wall_s']:.0f} s")  # fmt: skip
         trad = report["cost"]["traditional"]
         lo, hi = trad["artist_hours"]
         print(f"Traditional pipeline (published estimate): {lo:g}-{hi:g} artist hours for such a shot; "
