@@ -59,29 +59,24 @@ class Diffusion:
         torch = import_torch()
         check_prompt(request)
         has_text = self.sd.tokenizer is not None and self.sd.text_encoder is not None
-        if request.prompt_embeds is not None:
-            pos = torch.from_numpy(request.prompt_embeds).to(self.device, self.dtype)
-        elif has_text:
+
+        def one(given: Any, text: str, missing: str) -> Any:
+            """Given embeddings, else the weights' own text encoder on ``text``."""
+            if given is not None:
+                return torch.from_numpy(given).to(self.device, self.dtype)
+            if not has_text:
+                raise InputError(missing)
             with torch.no_grad():
-                pos, _ = self.sd.encode_prompt(request.prompt, self.device, 1, False)
-        else:
-            raise InputError(
-                "these weights have no tokenizer/text encoder: pass prompt embeddings "
-                "(GenRequest.prompt_embeds), or weights with tokenizer/ and "
-                "text_encoder/"
-            )
+                return self.sd.encode_prompt(text, self.device, 1, False)[0]
+
+        pos = one(request.prompt_embeds, request.prompt,
+                  "these weights have no tokenizer/text encoder: pass prompt embeddings "
+                  "(GenRequest.prompt_embeds), or weights with tokenizer/ and text_encoder/")  # fmt: skip
         neg = None
         if cfg:
-            if request.negative_prompt_embeds is not None:
-                neg = torch.from_numpy(request.negative_prompt_embeds).to(self.device, self.dtype)
-            elif has_text:
-                with torch.no_grad():
-                    neg, _ = self.sd.encode_prompt(request.negative_prompt, self.device, 1, False)
-            else:
-                raise InputError(
-                    "guidance above 1 needs negative prompt embeddings when the weights "
-                    "have no text encoder: pass negative_prompt_embeds, or guidance 1"
-                )
+            neg = one(request.negative_prompt_embeds, request.negative_prompt,
+                      "guidance above 1 needs negative prompt embeddings when the weights have no "
+                      "text encoder: pass negative_prompt_embeds, or guidance 1")  # fmt: skip
         for emb in (pos, neg):
             if emb is not None and emb.shape[-1] != self.embed_dim:
                 raise InputError(
