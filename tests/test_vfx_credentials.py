@@ -116,14 +116,15 @@ def test_the_audit_lists_every_file_made_under_the_record_and_revocation_stops_n
     made = sorted(p.relative_to(root).as_posix() for p in (root / "vfx" / "hopper").rglob("*")
                   if p.suffix in (".png", ".mp4", ".exr") and not p.name.startswith("."))  # fmt: skip
     assert sorted(entry["files"]) == made and entry["record"].startswith("consent/")
-    revoked = _cli(["consent", "revoke", str(record), "--reason", "the estate withdrew it"])
+    revoked = _cli(["consent", "revoke", str(record), "--reason", "the estate withdrew it", "--project", str(root)])
     assert revoked.returncode == 0, revoked.stderr
+    kept = root / entry["record"]
+    assert kept.with_name(kept.name.removesuffix(".json") + ".revoked.json").is_file()  # travels with the project
     again = _cli(["vfx", "deage", "--plate", str(HOPPER), "--years", "25", "--consent", str(record),
                   "--performer", "Grace Hopper", "--out", str(tmp_path / "again")])  # fmt: skip
     assert again.returncode == 6 and "revoked" in again.stderr
     assert not (tmp_path / "again").exists()
-    # the project's own copy of the record is refused too (by its hash, in this account)
-    kept = root / entry["record"]
+    # the project's own copy of the record is refused too, here and on any machine the project goes to
     assert _cli(["consent", "check", str(kept)]).returncode == 6
     listed = _cli(["consent", "audit", str(root)])
     assert "REVOKED" in listed.stdout and "the estate withdrew it" in listed.stdout

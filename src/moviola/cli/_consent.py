@@ -73,12 +73,15 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
     def revoke(
         record_file: Annotated[Path, typer.Argument(help="The consent record to end.")],
         reason: Annotated[str, typer.Option(help="Why (the performer withdrew, the agreement ended...).")],
+        project: Annotated[Path | None, typer.Option(help="Also beside the project's copies of the record, so "
+                                                          "the revocation travels with the project.")] = None,
     ) -> None:
         """End a consent record: every new render under it is refused from now on (files made
         before keep their credentials; 'moviola consent audit' lists them)."""
-        from ..consent import read_consent, revoke_consent
+        from ..consent import read_consent
+        from ..consent._workflow import revoke_in_project
 
-        written = revoke_consent(record_file, reason)
+        written = revoke_in_project(record_file, reason, open_project(project) if project is not None else None)
         record, _ = read_consent(record_file)
         out.print(f"Revoked the consent of {escape(record.performer)} ({escape(record.use or 'no use named')}): "
                   + ", ".join(escape(str(p)) for p in written))  # fmt: skip

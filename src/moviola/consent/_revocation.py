@@ -15,6 +15,7 @@ not: a revocation can only stop work, never allow it, so when in doubt it stops.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,9 +55,10 @@ def _account_copy(digest: str) -> Path:
     return config_dir() / REVOKED_FOLDER / f"{digest}.json"
 
 
-def revoke_consent(record: Path, reason: str, *, today: date | None = None,
-                   key: SigningKey | None = None) -> list[Path]:  # fmt: skip
-    """Revoke ``record``: the revocation beside it and in this account's folder."""
+def revoke_consent(record: Path, reason: str, *, today: date | None = None, key: SigningKey | None = None,
+                   copies: Iterable[Path] = ()) -> list[Path]:  # fmt: skip
+    """Revoke ``record``: the revocation beside it, beside each of its ``copies`` (a project's
+    copy of the record: the revocation then travels with the project) and in this account."""
     why = " ".join(reason.split())
     if not why:
         raise InputError("say why the consent is revoked (--reason), for whoever reads the audit")
@@ -75,12 +77,28 @@ def revoke_consent(record: Path, reason: str, *, today: date | None = None,
     doc = {**fields, "signature": {"algorithm": "ed25519", "key": key.public, "key_id": key.key_id,
                                    "value": key.sign_bytes(_DOMAIN + body)}}  # fmt: skip
     written = []
-    for target in (_account_copy(digest), revocation_beside(record)):
+    for target in (_account_copy(digest), revocation_beside(record), *map(revocation_beside, copies)):
         try:
             written.append(write_document(target, doc, exclusive=True))
         except FileExistsError:
             continue  # already there (the account's copy of a record revoked elsewhere)
     return written
+
+
+def copies_in(folder: Path, digest: str) -> list[Path]:
+    """The records in ``folder`` that are byte-for-byte the record with ``digest``."""
+    import hashlib
+
+    found = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if is_revocation(path):
+            continue
+        try:
+            if hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+                found.append(path)
+        except OSError:
+            continue
+    return found
 
 
 def revocation_of(record: Path, digest: str) -> dict[str, Any] | None:

@@ -42,3 +42,15 @@ def issue_consent(record: ConsentRecord, out: Path | None = None, *, project: Pr
     if key.created and on_new_key is not None:
         on_new_key(key)
     return write_consent(out, record, key=key), key
+
+
+def revoke_in_project(record: Path, reason: str, project: Project | None = None) -> list[Path]:
+    """``moviola consent revoke``: the record revoked, and with a project, beside every copy of
+    it in the project's ``consent/`` folder too, so the revocation travels with the project."""
+    from ._records import read_consent
+    from ._revocation import copies_in, revoke_consent
+
+    _, digest = read_consent(record)
+    copies = [] if project is None else [c for c in copies_in(project.root / PROJECT_FOLDER, digest)
+                                         if c.resolve() != Path(record).resolve()]  # fmt: skip
+    return revoke_consent(record, reason, copies=copies)
