@@ -136,9 +136,7 @@ def prepare(
     )
     rng = np.random.default_rng(recipe.seed)
     frac = fracture(image, matte, count=count, failure=failure, rng=rng, ground_y=ground)
-    # the shards carry the facade unmixed from the clean plate behind its soft edge,
-    # so at rest debris over clean plate gives back the plate exactly
-    foreground = np.maximum(image - (1.0 - matte[..., None]) * fill, 0.0).astype(np.float32)
+    foreground, fill = unmix_facade(image, matte, fill)
     atlas = build_atlas(frac, foreground, matte)
     tick("fracture")
     light = estimate_light(image, matte, hole)
@@ -154,6 +152,29 @@ def prepare(
     return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
                     max(1.0, fit.scale), px_per_m, ground, failure,
                     tuple(float(v) for v in face), np.asarray(albedo, np.float32))  # type: ignore[arg-type]  # fmt: skip
+
+
+def unmix_facade(image: F32, matte: F32, fill: F32) -> tuple[F32, F32]:
+    """The facade unmixed from the clean plate behind its soft edge: (premultiplied
+    foreground, clean plate), so that at rest debris over clean plate is the plate exactly.
+
+    A compositor must be able to trust the debris layer: no colour where its alpha is
+    zero, and unpremultiplied never brighter than the lit facade itself (the plate's
+    brightest value inside the building, per channel). Where the clean plate is darker
+    than what a soft edge shows, the excess is background, not facade: it goes into the
+    clean plate under that edge, which is then nearer the real background than before.
+    """
+    a = matte[..., None]
+    inside = matte > 0.5
+    limit = image[inside].max(axis=0) if inside.any() else image.reshape(-1, 3).max(axis=0)
+    fg = np.maximum(image - (1.0 - a) * fill, 0.0)
+    fg = np.minimum(fg, a * limit[None, None, :])  # zero where a == 0; F <= the lit facade
+    fg = np.where(a > 0.0, fg, 0.0)
+    soft = (matte > 0.0) & (matte < 1.0)
+    back = (image - fg) / np.maximum(1.0 - a, 1e-6)
+    ceiling = float(max(float(image.max()), float(limit.max())))
+    fill = np.where(soft[..., None], np.clip(back, 0.0, ceiling), fill)
+    return fg.astype(np.float32), np.asarray(fill, np.float32)
 
 
 def _consistent_matte(image: F32, fill: F32, matte: F32, hole: F32) -> F32:
