@@ -76,8 +76,7 @@ def register(app: typer.Typer, out: Any, print_json: Any) -> None:
         if project is not None:
             identity = pv.project_identity(open_project(project))
         else:
-            folder = pv.key_set_dir(name)
-            identity = pv.load_identity(folder / "signer.pem", folder / "signer.key")
+            identity = pv.load_key_set(name)
         _show(identity, "Signing certificate")
 
     @keys_app.command("trust")

@@ -16,11 +16,13 @@ from pathlib import Path
 from ._errors import storage_error
 
 
-def write_bytes_atomic(path: str | Path, data: bytes, *, exclusive: bool = False) -> Path:
+def write_bytes_atomic(path: str | Path, data: bytes, *, exclusive: bool = False,
+                       finish: Callable[[Path], None] | None = None) -> Path:
     """Write ``data`` to ``path`` atomically and return the path.
 
     ``exclusive``: create the file, never replace one (``FileExistsError`` if it is there,
     even when another process wrote it a moment ago): for records written once.
+    ``finish`` runs on the whole temporary file before it gets its name (signing it).
     """
     target = Path(path)
     try:
@@ -29,11 +31,13 @@ def write_bytes_atomic(path: str | Path, data: bytes, *, exclusive: bool = False
     except OSError as exc:
         raise storage_error(exc, target, "cannot write") from exc
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if finish is not None:
+            finish(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         if exclusive:  # a hard link never replaces: the check and the write are one step
             os.link(tmp, target)
             os.unlink(tmp)

@@ -25,11 +25,7 @@ def write_png(path: Path, image: Image.Image | NDArray[np.uint8],
     buffer = io.BytesIO()
     img.save(buffer, format="PNG", compress_level=2)
     try:
-        if finish is None:
-            return write_bytes_atomic(path, buffer.getvalue())
-        with atomic_path(path, ".png", finish) as tmp:
-            tmp.write_bytes(buffer.getvalue())
-        return path
+        return write_bytes_atomic(path, buffer.getvalue(), finish=finish)
     except OSError as exc:
         raise DocumentError(f"cannot write image: {exc}", path) from exc
 

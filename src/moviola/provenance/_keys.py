@@ -169,7 +169,7 @@ def new_keys(name: str = DEFAULT_NAME, *, organisation: str | None = None, commo
                                   "make a new one (files signed with it stay verifiable)", folder)  # fmt: skip
         _set_aside(folder)
     _write_private_folder(folder, files)
-    return load_identity(folder / CHAIN_FILE, folder / KEY_FILE)
+    return load_key_set(name)
 
 
 def import_keys(chain: Path, key: Path, name: str, *, force: bool = False) -> SigningIdentity:
@@ -182,7 +182,7 @@ def import_keys(chain: Path, key: Path, name: str, *, force: bool = False) -> Si
     if (folder / CHAIN_FILE).exists():
         _set_aside(folder)
     _write_private_folder(folder, {CHAIN_FILE: identity.chain_pem, KEY_FILE: identity.key_pem})
-    return load_identity(folder / CHAIN_FILE, folder / KEY_FILE)
+    return load_key_set(name)
 
 
 def _user() -> str:
@@ -241,6 +241,12 @@ def _read(path: Path, what: str, *, private: bool) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise ProvenanceError(f"cannot read the {what}: {exc.strerror}", path) from exc
+
+
+def load_key_set(name: str = DEFAULT_NAME) -> SigningIdentity:
+    """The key set ``name`` in this account's folder, checked (see :func:`load_identity`)."""
+    folder = key_set_dir(name)
+    return load_identity(folder / CHAIN_FILE, folder / KEY_FILE)
 
 
 def load_identity(chain: Path, key: Path, *, check_mode: bool = True,

@@ -38,7 +38,7 @@ from ._keys import (
     KEY_FILE,
     SigningIdentity,
     key_set_dir,
-    load_identity,
+    load_key_set,
     new_keys,
 )
 
@@ -183,20 +183,6 @@ class Credentials:
                 return
             raise ProvenanceError(f"cannot take this file as an ingredient: {exc}", path) from exc
 
-    def sign_bytes(self, data: bytes, target: Path, claim: Claim) -> bytes:
-        """``data`` (a whole PNG, JPEG...) with its manifest embedded, for ``target``."""
-        mime, embedded = mime_of(target)
-        if not embedded:
-            raise InputError("this format takes a sidecar, not an embedded manifest", target)
-        c2pa = c2pa_module()
-        out = io.BytesIO()
-        try:
-            self._builder(claim, target.name).sign(self._signer(), mime, io.BytesIO(data), out)
-        except c2pa.C2paError as exc:
-            raise ProvenanceError(f"cannot sign: {exc}", target) from exc
-        self.signed += 1
-        return out.getvalue()
-
     def sign_file(self, tmp: Path, target: Path, claim: Claim) -> None:
         """Sign the whole file ``tmp`` that is about to become ``target``: embedded in
         place, or a sidecar written beside ``target`` (before ``tmp`` is renamed)."""
@@ -230,14 +216,7 @@ class Credentials:
 
     def write_bytes(self, target: Path, data: bytes, claim: Claim) -> Path:
         """Write ``data`` to ``target`` atomically, signed (embedded, or with its sidecar)."""
-        _, embedded = mime_of(target)
-        if embedded:
-            return write_bytes_atomic(target, self.sign_bytes(data, target, claim))
-        from ..core import atomic_path
-
-        with atomic_path(target, target.suffix, self.finisher(target, claim)) as tmp:
-            tmp.write_bytes(data)
-        return target
+        return write_bytes_atomic(target, data, finish=self.finisher(target, claim))
 
     def sign_existing(self, path: Path, claim: Claim) -> Path:
         """Sign a file already in place (written by a tool we do not control), atomically."""
@@ -261,28 +240,26 @@ def _default_identity() -> tuple[SigningIdentity, bool]:
         except ProvenanceError:
             if not (folder / CHAIN_FILE).exists():  # not another moviola making it meanwhile
                 raise
-    return load_identity(folder / CHAIN_FILE, folder / KEY_FILE), False
+    return load_key_set(DEFAULT_NAME), False
 
 
 def project_identity(project: Project) -> SigningIdentity:
     """The identity the project records, checked to be the same certificate."""
     name = project.provenance.get("keys", DEFAULT_NAME)
-    folder = key_set_dir(name)
-    identity = load_identity(folder / CHAIN_FILE, folder / KEY_FILE)
+    identity = load_key_set(name)
     recorded = project.provenance.get("fingerprint")
     if recorded and recorded != identity.fingerprint:
         raise ProvenanceError(
             f"this account's key set '{name}' is not the certificate this project signs with "
             f"({project.provenance.get('subject', 'fingerprint ' + recorded[:16])}); sign with that "
             f"one, or switch the project on purpose: moviola keys use {project.root} --name {name}",
-            folder / CHAIN_FILE)  # fmt: skip
+            identity.path)  # fmt: skip
     return identity
 
 
 def use_keys(project: Project, name: str = DEFAULT_NAME) -> SigningIdentity:
     """Record key set ``name`` as the one that signs this project's files."""
-    folder = key_set_dir(name)
-    identity = load_identity(folder / CHAIN_FILE, folder / KEY_FILE)
+    identity = load_key_set(name)
     with project.lock():
         project.provenance.update({"keys": name, "fingerprint": identity.fingerprint,
                                    "subject": identity.subject})  # fmt: skip

@@ -37,7 +37,6 @@ from ...consent import check_consent
 from ...core import (
     Document,
     InputError,
-    atomic_path,
     read_document,
     register_schema,
     schema_tag,
@@ -652,11 +651,7 @@ def _write_frame(path: Path, img: NDArray[Any], fmt: str, meta: dict[str, str], 
     if fmt == "png":
         if img.dtype == np.float32:  # linear floats as display-referred 16-bit
             img = np.clip(np.rint(to_display(img) * 65535.0), 0, 65535).astype(np.uint16)
-        if finish is None:
-            write_bytes_atomic(path, png_bytes(img, meta))
-        else:
-            with atomic_path(path, ".png", finish) as tmp:
-                tmp.write_bytes(png_bytes(img, meta))
+        write_bytes_atomic(path, png_bytes(img, meta), finish=finish)
         return
     # an 8- or 16-bit frame goes back to linear (the inverse of the sRGB-like curve)
     lin = img if img.dtype == np.float32 else np.power(to_display(img), np.float32(2.4))
