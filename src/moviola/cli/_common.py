@@ -56,3 +56,18 @@ def upstream(steps: list[str]) -> None:
     """Say which earlier steps a command ran first, as ``previs`` does in its table."""
     if steps:
         out.print(f"Ran first (missing or out of date): {', '.join(steps)}")
+
+
+def controlnets(values: list[str] | None) -> Any:
+    """``--controlnet DIR`` (depth) or ``--controlnet lineart=DIR``, repeatable."""
+    if not values:
+        return None
+    if len(values) == 1 and "=" not in values[0]:
+        return Path(values[0])
+    out: dict[str, Path] = {}
+    for v in values:
+        kind, sep, path = v.partition("=")
+        if not sep or not kind or not path:
+            raise typer.BadParameter(f"{v!r}: give --controlnet DIR, or KIND=DIR (depth=..., lineart=...)")
+        out[kind.strip()] = Path(path)
+    return out

@@ -9,24 +9,10 @@ import typer
 from rich.markup import escape
 
 from ..core import open_project
+from ._common import controlnets
 
 gen_app = typer.Typer(help="Generative models (diffusers, on weights you have on disk) on the previs.",
                       no_args_is_help=True)  # fmt: skip
-
-
-def _controlnets(values: list[str] | None) -> Any:
-    """``--controlnet DIR`` (depth) or ``--controlnet lineart=DIR``, repeatable."""
-    if not values:
-        return None
-    if len(values) == 1 and "=" not in values[0]:
-        return Path(values[0])
-    out: dict[str, Path] = {}
-    for v in values:
-        kind, sep, path = v.partition("=")
-        if not sep or not kind or not path:
-            raise typer.BadParameter(f"{v!r}: give --controlnet DIR, or KIND=DIR (depth=..., lineart=...)")
-        out[kind.strip()] = Path(path)
-    return out
 
 
 def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json: Any) -> None:
@@ -65,7 +51,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
 
         proj = open_project(project)
         chosen = [s.strip() for s in shots.split(",") if s.strip()] if shots else None
-        model = load_backend(backend, weights, config=config, controlnet=_controlnets(controlnet),
+        model = load_backend(backend, weights, config=config, controlnet=controlnets(controlnet),
                              allow_non_commercial=allow_non_commercial, device=device)  # fmt: skip
         try:
             with progress_ctx(not as_json and err.is_terminal) as progress:

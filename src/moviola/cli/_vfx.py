@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..core import open_project
+from ._common import controlnets
 
 vfx_app = typer.Typer(help="VFX shots on real plates: building collapse, de-aging.", no_args_is_help=True)
 
@@ -37,12 +38,6 @@ def _resolution(text: str | None) -> list[int] | None:
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
     return [w, h]
-
-
-def _controlnets(values: list[str] | None) -> Any:
-    from ._gen import _controlnets as parse
-
-    return parse(values)
 
 
 def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json: Any) -> None:
@@ -155,7 +150,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         report, folder = interruptible(not as_json, lambda progress: render_collapse(
             recipe, out_dir, preview=preview, plate_rate=fps is None and recipe_file is None, project=proj,
             shot=shot, force=force, progress=progress, cpu_price=price,
-            refiner_options={"weights": weights, "controlnet": _controlnets(controlnet), "config": config,
+            refiner_options={"weights": weights, "controlnet": controlnets(controlnet), "config": config,
                              "allow_non_commercial": allow_non_commercial, "device": device}))  # fmt: skip
         if as_json:
             print_json(report)

@@ -30,6 +30,7 @@ from ..core import (
     read_document,
     register_schema,
     schema_tag,
+    sha256_file,
     write_document,
 )
 from ._keys import SigningKey, signing_key
@@ -87,14 +88,12 @@ def revoke_consent(record: Path, reason: str, *, today: date | None = None, key:
 
 def copies_in(folder: Path, digest: str) -> list[Path]:
     """The records in ``folder`` that are byte-for-byte the record with ``digest``."""
-    import hashlib
-
     found = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         if is_revocation(path):
             continue
         try:
-            if hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+            if sha256_file(path) == digest:
                 found.append(path)
         except OSError:
             continue

@@ -89,6 +89,16 @@ class Diffusion:
             )
         return pos, neg
 
+    def common(self, request: GenRequest) -> dict[str, Any] | None:
+        """What every frame's pipeline call shares (embeddings, guidance, seed, output), or
+        None when strength 0 leaves the frame as it is; the prompt checked first."""
+        check_prompt(request)
+        if request.strength <= 0.0:
+            return None
+        pos, neg = self.embeds(request, self.cfg(request))
+        return {"prompt_embeds": pos, "negative_prompt_embeds": neg, "guidance_scale": request.guidance,
+                "generator": self.generator(request.seed), "output_type": "np"}  # fmt: skip
+
     def cfg(self, request: GenRequest) -> bool:
         return request.guidance > 1.0 and self.sd.unet.config.time_cond_proj_dim is None
 
@@ -166,25 +176,15 @@ class ControlNetBackend(BaseBackend):
     def refine(self, request: GenRequest) -> F32:
         torch = import_torch()
         d = self.diffusion
-        check_prompt(request)
-        if request.strength <= 0.0:
+        common = d.common(request)
+        if common is None:
             return request.image.copy()
         pad = d.padding(request)
         controls = d.control_images(request, pad)
         control: Any = controls[0] if len(controls) == 1 else controls
         scale: Any = d.control_scale if len(controls) == 1 else [d.control_scale] * len(controls)
-        pos, neg = d.embeds(request, d.cfg(request))
         h, w = (request.image.shape[0] + pad[0], request.image.shape[1] + pad[1])
-        common: dict[str, Any] = {
-            "prompt_embeds": pos,
-            "negative_prompt_embeds": neg,
-            "height": h,
-            "width": w,
-            "guidance_scale": request.guidance,
-            "generator": d.generator(request.seed),
-            "output_type": "np",
-            "controlnet_conditioning_scale": scale,
-        }
+        common |= {"height": h, "width": w, "controlnet_conditioning_scale": scale}
         with torch.no_grad():
             if request.strength >= 1.0:
                 out = self._text2img(image=control, num_inference_steps=request.steps, **common)
@@ -214,22 +214,13 @@ class Img2ImgBackend(BaseBackend):
     def refine(self, request: GenRequest) -> F32:
         torch = import_torch()
         d = self.diffusion
-        check_prompt(request)
-        if request.strength <= 0.0:
+        common = d.common(request)
+        if common is None:
             return request.image.copy()
         pad = d.padding(request)
-        pos, neg = d.embeds(request, d.cfg(request))
         with torch.no_grad():
-            out = self._pipe(
-                image=d.tensor(request.image, pad),
-                strength=request.strength,
-                num_inference_steps=d.steps_for(request),
-                prompt_embeds=pos,
-                negative_prompt_embeds=neg,
-                guidance_scale=request.guidance,
-                generator=d.generator(request.seed),
-                output_type="np",
-            )
+            out = self._pipe(image=d.tensor(request.image, pad), strength=request.strength,
+                             num_inference_steps=d.steps_for(request), **common)  # fmt: skip
         return d.finish(request, out.images, self.name)
 
 
