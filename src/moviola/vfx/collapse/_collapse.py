@@ -53,7 +53,7 @@ from ._frames import Drawn, FrameLayers, draw_frame, finish_frame
 from ._layers import LAYERS, first_missing, layer_path, sequence_pattern, write_layer
 from ._plate import load_plate
 from ._recipe import CollapseRecipe, write_recipe
-from ._render import LayerRenderer, puff_textures
+from ._render import LayerRenderer
 from ._review import (
     X264_REVIEW,
     checker_over,
@@ -168,7 +168,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         first_missing(out, recipe.name, first, last, layers) if (resumable and layers) else first
     )
     w, h = prep.size
-    renderer = LayerRenderer(w, h, prep.atlas, puff_textures(recipe.seed))
+    renderer = LayerRenderer(w, h, prep.atlas)
     renderer.set_plate(prep.fill)
     chosen = pick_frames(first, recipe.frames, first + start_offset)
     kept: dict[int, U8] = {}
@@ -206,7 +206,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         """A worker thread's share of a frame: finish it, write its layers, picture it."""
         frame = first + drawn.index
         try:
-            fl = finish_frame(prep, drawn)
+            fl = finish_frame(prep, simd, drawn)
             refined: FA | None = None
             if not _passthrough(refiner):
                 with turn:  # a refiner sees frames one at a time and in order (models keep temporal state)
@@ -432,7 +432,9 @@ def _report(recipe: CollapseRecipe, prep: Prepared, simd: Any, out: Path, movie:
             "shards": len(prep.fracture.shards),
             "bonds": simd.sim.bonds,
             "bonds_broken": simd.sim.broken,
-            "peak_dust_puffs": simd.particles.peak_dust,
+            "dust_solver": {"grid": [simd.dust.grid.shape[1], simd.dust.grid.shape[0]],
+                            "cell_px": round(simd.dust.grid.cell, 3),
+                            "peak_mass": round(simd.dust.peak_mass, 3)},
             "peak_chips": simd.particles.peak_chips,
             "px_per_m": round(prep.px_per_m, 3),
         },  # fmt: skip

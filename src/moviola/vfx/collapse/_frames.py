@@ -1,4 +1,5 @@
-"""One frame of the collapse: shards across the shutter, lit dust, the layers and the comp."""
+"""One frame of the collapse: shards across the shutter (GL), then the dust volume, the layers
+and the comp (CPU, on worker threads)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._comp import grain, light_wrap, over_chain, view_matrix
+from ._dustshade import shade_dust
+from ._fluid import detail_noise
 from ._render import LayerRenderer, Layers, shard_rows
 from ._shot import Prepared, Simulated, blend_clean
 from ._simulate import CRUSH_FADE_S
@@ -37,49 +40,6 @@ def _shutter_times(t: float, fps: float, shutter: float, samples: int, end: floa
         return [t]
     span = shutter / fps
     return [min(max(t + span * (k / (samples - 1) - 0.5), 0.0), end) for k in range(samples)]
-
-
-def light_dust(prep: Prepared, puffs: F32, size: tuple[int, int]) -> tuple[F32, F32]:
-    """Rows for the puff pass, lit: sun through the cloud toward it, sky fill; back to front.
-
-    The cloud's density is splatted on a coarse grid; each puff looks back toward
-    the sun through it (Beer-Lambert), so the tops of billows are bright and
-    their undersides and cores are dark, as real dust clouds are.
-    """
-    if not len(puffs):
-        return np.zeros((0, 9), np.float32), np.zeros(0, np.float32)
-    x, y, r, alpha, z, tint, rot, variant, _, _ = puffs.T
-    w, h = size
-    cell = max(4.0, prep.px_per_m * 1.0)
-    gw, gh = int(w / cell) + 8, int(h / cell) + 8
-    gx = np.clip((x / cell).astype(int) + 4, 0, gw - 1)
-    gy = np.clip((y / cell).astype(int) + 4, 0, gh - 1)
-    grid = np.zeros((gh, gw), np.float32)
-    np.add.at(grid, (gy, gx), alpha * (r / cell) ** 2 * 0.8)
-    grid = cv2.GaussianBlur(grid, (0, 0), 1.2)
-    sx, sy = prep.light.direction
-    depth = np.zeros(len(x), np.float32)
-    for k in range(1, 16):  # march toward the sun (against the light's travel)
-        px = np.clip(gx - np.rint(sx * k * 1.5).astype(int), 0, gw - 1)
-        py = np.clip(gy - np.rint(sy * k * 1.5).astype(int), 0, gh - 1)
-        depth += grid[py, px] * 1.5
-    trans = np.exp(-0.12 * depth)
-    sun = np.asarray(prep.light.sun, np.float32) / 0.6  # the facade's lit stone is ~0.6 albedo
-    sky = np.asarray(prep.light.sky, np.float32) * 0.7
-    own = np.clip(grid[gy, gx], 0, 6)
-    fill = 0.45 + 0.55 * np.exp(-0.35 * own)  # deep inside a cloud the sky cannot reach
-    # light scattered many times inside the (bright, high-albedo) cloud keeps its heart
-    # from going black: shadowed dust sits at about a third of sunlit dust, as in footage
-    direct = 0.33 + 0.67 * trans
-    colour = prep.dust_albedo[None, :] * (
-        sun[None, :] * direct[:, None] + sky[None, :] * fill[:, None]
-    )
-    colour *= tint[:, None]
-    rows = np.concatenate(
-        [np.stack([x, y, r, rot], axis=1), colour, alpha[:, None], variant[:, None]], axis=1
-    )
-    order = np.argsort(z, kind="stable")
-    return np.asarray(rows[order], np.float32), np.asarray(z[order], np.float32)
 
 
 @dataclass
@@ -135,11 +95,8 @@ def draw_frame(renderer: LayerRenderer, prep: Prepared, simd: Simulated, index: 
     box = _moving_box(prep, [st[0] for st in states], move_order, view, (w, h)) if len(move_order) else None
     if prep.plate.frame_count > 1:
         renderer.set_plate(blend_clean(prep, index))
-    lit, z = light_dust(prep, simd.particles.dust[index], (w, h))
-    back, front = lit[z < 0], lit[z >= 0]
     layers = renderer.render(view, static, samples_rows, box, simd.particles.chips[index],
-                             r.motion_blur / r.fps, back, front, prep.light.direction,
-                             prep.face_colour)  # fmt: skip
+                             r.motion_blur / r.fps, prep.face_colour)  # fmt: skip
     chips = simd.particles.chips[index]
     if len(chips):  # chips are loose too: grow the box to hold them
         cx, cy = chips[:, 0], chips[:, 1]
@@ -174,7 +131,7 @@ def _moving_box(prep: Prepared, poses: list[F32], which: NDArray[np.intp], view:
     return x0, y0, x1, y1
 
 
-def finish_frame(prep: Prepared, drawn: Drawn) -> FrameLayers:
+def finish_frame(prep: Prepared, simd: Simulated, drawn: Drawn) -> FrameLayers:
     """The CPU part: light wrap, grain, mattes and the comp (thread-safe: numpy and OpenCV).
 
     The over-chain is computed once, in exactly the order comp_from_layers uses,
@@ -185,7 +142,10 @@ def finish_frame(prep: Prepared, drawn: Drawn) -> FrameLayers:
     w, h = prep.size
     index, layers, view = drawn.index, drawn.layers, drawn.view
     clean = layers.clean[..., :3].astype(np.float32)
-    dustback, debris, dust = (a.astype(np.float32) for a in (layers.dustback, layers.debris, layers.dust))
+    dustback16, dust16 = shade_dust(simd.dust, index, view, (w, h), prep.dust_look(), _noise(r.seed),
+                                    r.preview)  # fmt: skip
+    dustback, dust = dustback16.astype(np.float32), dust16.astype(np.float32)
+    debris = layers.debris.astype(np.float32)
     under, _, over = over_chain(clean, dustback, debris, dust)
     moved = np.minimum(layers.moved.astype(np.float32), debris[..., 3])
     # the plate's own edges already have their light; only loose pieces need wrapping
@@ -218,13 +178,23 @@ def finish_frame(prep: Prepared, drawn: Drawn) -> FrameLayers:
         "revealed": np.maximum(building - debris[..., 3], 0.0).astype(np.float16),
         "debris": layers.debris[..., 3],
         "loose": moved.astype(np.float16),
-        "dust": layers.dust[..., 3],
-        "dustback": layers.dustback[..., 3],
+        "dust": dust16[..., 3],
+        "dustback": dustback16[..., 3],
     }
-    return FrameLayers(layers.clean[..., :3], layers.dustback, layers.debris, layers.dust, wrap16, grain16,
+    return FrameLayers(layers.clean[..., :3], dustback16, layers.debris, dust16, wrap16, grain16,
                        mattes, comp)  # fmt: skip
 
 
 def render_frame(renderer: LayerRenderer, prep: Prepared, simd: Simulated, index: int) -> FrameLayers:
     """Frame ``index`` (0-based) of the shot, every layer and the comp, in one call."""
-    return finish_frame(prep, draw_frame(renderer, prep, simd, index))
+    return finish_frame(prep, simd, draw_frame(renderer, prep, simd, index))
+
+
+_NOISE: dict[int, F32] = {}
+
+
+def _noise(seed: int) -> F32:
+    """The dust's detail noise for this seed, made once (it is read-only after)."""
+    if seed not in _NOISE:
+        _NOISE[seed] = detail_noise(seed)
+    return _NOISE[seed]

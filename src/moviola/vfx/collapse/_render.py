@@ -4,8 +4,6 @@ Every layer is drawn in premultiplied scene-linear ACEScg into float targets,
 through the same shaken camera (a 2-D affine "view"), and read back:
 
 - ``clean``: the clean plate;
-- ``dustback`` and ``dust``: the puffs behind and in front of the facade plane,
-  back to front, each lit on the CPU (sun through the cloud, sky fill);
 - ``debris``: the shards with their own pixels, motion-blurred by drawing each
   at several instants across the shutter and averaging, plus the chips,
   stretched along their velocity by the shutter.
@@ -129,41 +127,6 @@ void main() {
 }
 """
 
-_PUFF_VS = (
-    "#version 330\n"
-    + _VIEW
-    + """
-in vec2 in_corner;                       // -1..1
-in vec4 i_puff;                          // x, y, radius, rotation
-in vec4 i_col;                           // lit colour (rgb), alpha
-in float i_variant;
-uniform vec2 u_sun;                      // light travel direction in the image plane
-out vec2 v_uv; out vec4 v_col; out float v_variant; out vec2 v_sun;
-void main() {
-    float c = cos(i_puff.w), s = sin(i_puff.w);
-    vec2 q = vec2(c * in_corner.x - s * in_corner.y, s * in_corner.x + c * in_corner.y);
-    v_uv = in_corner * 0.5 + 0.5;
-    // the sun as seen in the puff's own (rotated) texture frame
-    v_sun = vec2(c * u_sun.x + s * u_sun.y, -s * u_sun.x + c * u_sun.y);
-    v_col = i_col; v_variant = i_variant;
-    gl_Position = to_clip(i_puff.xy + q * i_puff.z);
-}
-"""
-)
-_PUFF_FS = """
-#version 330
-uniform sampler2D u_puffs;               // 4 variants side by side: density, d/dx, d/dy
-in vec2 v_uv; in vec4 v_col; in float v_variant; in vec2 v_sun;
-out vec4 o;
-void main() {
-    vec3 t = texture(u_puffs, vec2((v_uv.x + v_variant) * 0.25, v_uv.y)).rgb;
-    float a = t.r * v_col.a;
-    // lit where the puff's surface faces the sun (its density falls off toward it)
-    float lit = clamp(0.97 - 0.35 * dot(t.gb * 2.0 - 1.0, v_sun), 0.75, 1.15);
-    o = vec4(v_col.rgb * lit * a, a);
-}
-"""
-
 _ACCUM_VS = """
 #version 330
 in vec2 in_xy;
@@ -187,13 +150,6 @@ void main() {
 """
 
 
-_COPY_FS = """
-#version 330
-uniform sampler2D u_tex;
-in vec2 v_uv;
-out vec4 o;
-void main() { o = texture(u_tex, v_uv); }
-"""
 
 
 @dataclass
@@ -264,58 +220,19 @@ def build_atlas(fracture: Fracture, foreground: F32, matte: F32) -> ShardAtlas:
     return ShardAtlas(rgba, faces, offsets, boxes, cents)
 
 
-def puff_textures(seed: int, size: int = 96) -> F32:
-    """Four billowing puffs side by side: density and its gradient (cauliflower dust)."""
-    rng = np.random.default_rng(seed + 31)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    u, v = (xx + 0.5) / size * 2 - 1, (yy + 0.5) / size * 2 - 1
-    out = np.zeros((size, size * 4, 3), np.float32)
-    for k in range(4):
-        rr = np.sqrt(u * u + v * v)
-        ang = np.arctan2(v, u)
-        # a round body with a lumpy, cauliflower rim (a few big lobes, some smaller ones)
-        lobes = sum(rng.uniform(0.05, 0.12) / (m ** 0.6) * np.sin(m * ang + rng.uniform(0, 2 * np.pi))
-                    for m in (3, 5, 7, 11))  # fmt: skip
-        noise = np.zeros_like(u)
-        amp, total = 1.0, 0.0
-        for octave in range(2):
-            f = 1.2 * 2**octave
-            for _ in range(3):
-                a = rng.uniform(0, 2 * np.pi)
-                noise += amp * np.sin(
-                    f * (u * np.cos(a) + v * np.sin(a)) * np.pi + rng.uniform(0, 2 * np.pi)
-                )
-                total += amp
-            amp *= 0.45
-        noise /= total
-        edge = 0.8 + lobes + 0.06 * noise
-        d = np.clip((edge - rr) / 0.38, 0.0, 1.0)
-        d = d * d * (3 - 2 * d)
-        d *= 0.9 + 0.1 * noise
-        d = np.clip(d, 0.0, 1.0)
-        gy, gx = np.gradient(d)
-        scale = size / 6.0
-        out[:, k * size : (k + 1) * size, 0] = d
-        out[:, k * size : (k + 1) * size, 1] = np.clip(gx * scale * 0.5 + 0.5, 0, 1)
-        out[:, k * size : (k + 1) * size, 2] = np.clip(gy * scale * 0.5 + 0.5, 0, 1)
-    return out
-
-
 @dataclass
 class Layers:
     """One frame's layers, (h, w, 4) premultiplied half floats (the clean plate's alpha is 1)."""
 
     clean: F16
-    dustback: F16
     debris: F16
-    dust: F16
     moved: F16  # (h, w) alpha of the debris that has come loose
 
 
 class LayerRenderer:
     """Holds the GL context, the textures and the targets for one shot."""
 
-    def __init__(self, width: int, height: int, atlas: ShardAtlas, puffs: F32) -> None:
+    def __init__(self, width: int, height: int, atlas: ShardAtlas) -> None:
         self.ctx = ctx = create_context()
         self.info = str(ctx.info.get("GL_RENDERER", "unknown"))
         self.size = (width, height)
@@ -323,7 +240,6 @@ class LayerRenderer:
         self._plate_prog = ctx.program(vertex_shader=_PLATE_VS, fragment_shader=_PLATE_FS)
         self._shard_prog = ctx.program(vertex_shader=_SHARD_VS, fragment_shader=_SHARD_FS)
         self._chip_prog = ctx.program(vertex_shader=_CHIP_VS, fragment_shader=_CHIP_FS)
-        self._puff_prog = ctx.program(vertex_shader=_PUFF_VS, fragment_shader=_PUFF_FS)
         self._accum_prog = ctx.program(vertex_shader=_ACCUM_VS, fragment_shader=_ACCUM_FS)
         h_a, w_a = atlas.rgba.shape[:2]
         self._atlas = ctx.texture(
@@ -334,9 +250,6 @@ class LayerRenderer:
         )
         for tex in (self._atlas, self._faces):
             tex.repeat_x = tex.repeat_y = False
-        ph, pw = puffs.shape[:2]
-        self._puffs = ctx.texture((pw, ph), 3, np.ascontiguousarray(puffs).tobytes(), dtype="f4")
-        self._puffs.repeat_x = self._puffs.repeat_y = False
         self._plate: Any = None
         # half-float targets: what the EXRs hold, and read back four times faster than float
         def target(n: int) -> Any:
@@ -344,13 +257,6 @@ class LayerRenderer:
 
         self._debris_fbo = target(2)  # colour, and the loose pieces' alpha
         self._accum_fbo = target(2)
-        self._dust_fbo = target(1)
-        # dust is soft: drawn at half size (a quarter of the fill work), then upsampled here
-        half_size = (max(1, width // 2), max(1, height // 2))
-        self._dust_half = ctx.framebuffer([ctx.texture(half_size, 4, dtype="f2")])
-        self._dust_half.color_attachments[0].filter = (_LINEAR, _LINEAR)
-        self._dust_half.color_attachments[0].repeat_x = False
-        self._dust_half.color_attachments[0].repeat_y = False
         self._plate_fbo = target(1)
         self._plate_view: tuple[float, ...] | None = None
         self._clean: Any = None
@@ -361,26 +267,21 @@ class LayerRenderer:
         self._centred = ctx.buffer(centred.tobytes())
         self._ndc = ctx.buffer(ndc.tobytes())
         self._accum_vao = ctx.vertex_array(self._accum_prog, [(self._ndc, "2f", "in_xy")])
-        self._copy_prog = ctx.program(vertex_shader=_ACCUM_VS, fragment_shader=_COPY_FS)
-        self._copy_prog["u_tex"].value = 0
-        self._copy_vao = ctx.vertex_array(self._copy_prog, [(self._ndc, "2f", "in_xy")])
         quad = np.array([0, 0, width, 0, 0, height, width, height], np.float32)
         self._plate_vao = ctx.vertex_array(
             self._plate_prog, [(ctx.buffer(quad.tobytes()), "2f", "in_xy")]
         )
-        for prog in (self._plate_prog, self._shard_prog, self._chip_prog, self._puff_prog):
+        for prog in (self._plate_prog, self._shard_prog, self._chip_prog):
             prog["u_size"].value = (float(width), float(height))
         self._shard_prog["u_atlas_size"].value = (float(w_a), float(h_a))
         self._shard_prog["u_atlas"].value = 0
         self._shard_prog["u_faces"].value = 1
         self._shard_prog["u_weight"].value = 1.0
-        self._puff_prog["u_puffs"].value = 0
         self._accum_prog["u_tex"].value = 0
         self._accum_prog["u_moved"].value = 1
         self._plate_prog["u_tex"].value = 0
         self._shard_rows: Any = None
         self._chip_rows: Any = None
-        self._puff_rows: Any = None
 
     def set_plate(self, image: F32) -> None:
         """The clean plate to draw under everything (ACEScg, (h, w, 3))."""
@@ -395,7 +296,7 @@ class LayerRenderer:
 
     def _set_view(self, view: F32) -> None:
         m = tuple(float(v) for v in np.asarray(view, np.float32).T.reshape(-1))  # column-major
-        for prog in (self._plate_prog, self._shard_prog, self._chip_prog, self._puff_prog):
+        for prog in (self._plate_prog, self._shard_prog, self._chip_prog):
             prog["u_view"].value = m
 
     def _read(self, fbo: Any, attachment: int = 0, components: int = 4) -> F16:
@@ -405,8 +306,7 @@ class LayerRenderer:
         return out
 
     def render(self, view: F32, static: F32, moving: list[F32], box: tuple[int, int, int, int] | None,
-               chips: F32, shutter_s: float, dust_back: F32, dust_front: F32, sun: tuple[float, float],
-               face_colour: tuple[float, float, float]) -> Layers:  # fmt: skip
+               chips: F32, shutter_s: float, face_colour: tuple[float, float, float]) -> Layers:  # fmt: skip
         """One frame, every layer as half floats.
 
         ``static`` are the shard rows that hold still through the shutter, drawn
@@ -453,9 +353,7 @@ class LayerRenderer:
         self._draw_chips(chips, shutter_s)
         colour = self._read(debris)
         moved = self._read(debris, attachment=1, components=1)[..., 0]
-        dustback = self._draw_puffs(dust_back, sun)
-        dust = self._draw_puffs(dust_front, sun)
-        return Layers(self._clean, dustback, colour, dust, moved)
+        return Layers(self._clean, colour, moved)
 
     def _instanced(self, prog: Any, corners: Any, buffer: str, rows: F32, layout: str,
                    names: tuple[str, ...], *, additive: bool = False) -> None:  # fmt: skip
@@ -496,30 +394,11 @@ class LayerRenderer:
         self._instanced(self._chip_prog, self._centred, "_chip_rows", rows, "4f 4f 3f/i",
                         ("i_chip", "i_look", "i_col"))  # fmt: skip
 
-    def _draw_puffs(self, puffs: F32, sun: tuple[float, float]) -> F16:
-        """``puffs`` rows: x, y, radius, rotation, r, g, b, alpha, variant; back to front."""
-        target = self._dust_fbo
-        if not len(puffs):
-            target.use()
-            target.clear(0, 0, 0, 0)
-            return self._read(target)
-        self._dust_half.use()
-        self._dust_half.clear(0, 0, 0, 0)
-        self._puff_prog["u_sun"].value = sun
-        self._puffs.use(0)
-        self._instanced(self._puff_prog, self._ndc, "_puff_rows", puffs, "4f 4f 1f/i",
-                        ("i_puff", "i_col", "i_variant"))  # fmt: skip
-        target.use()  # bilinear upsample to the frame
-        self._dust_half.color_attachments[0].use(0)
-        self._copy_vao.render(mode=_STRIP)
-        return self._read(target)
-
     def release(self) -> None:
         self.ctx.release()
 
 
 _STRIP = 5  # GL_TRIANGLE_STRIP
-_LINEAR = 0x2601
 _BLEND = 1  # moderngl.BLEND
 _ONE, _ONE_MINUS_SRC_ALPHA = 1, 0x0303
 

@@ -20,6 +20,8 @@ from ...core import InputError
 from ...core._colour import SRGB, convert, working_to_srgb8
 from ._cleanplate import clean_plate, hole_mask
 from ._comp import PlateLight, estimate_light, overscan_for, plate_noise, shake_offsets
+from ._dustshade import DustLook
+from ._fluid import DustVolume, FluidSettings, simulate_dust
 from ._fracture import Fracture, fracture
 from ._matte import Region, building_matte, check_region, clip_region
 from ._particles import ParticleFrames, ParticleSettings, simulate_particles
@@ -54,11 +56,20 @@ class Prepared:
     face_colour: tuple[float, float, float]
     dust_albedo: F32
 
+    def dust_look(self) -> DustLook:
+        """The plate's light on the building's dust, and the brightest the lit dust can be."""
+        sun = np.asarray(self.light.sun, np.float32) / 0.6  # the facade's lit stone is ~0.6 albedo
+        sky = np.asarray(self.light.sky, np.float32)
+        ceiling = float((self.dust_albedo * (sun + 0.7 * sky)).max()) * 1.35
+        return DustLook(tuple(float(x) for x in sun), tuple(float(x) for x in sky),  # type: ignore[arg-type]
+                        tuple(float(x) for x in self.dust_albedo), self.light.direction, ceiling)  # type: ignore[arg-type]  # fmt: skip
+
 
 @dataclass
 class Simulated:
     sim: SimResult
     particles: ParticleFrames
+    dust: DustVolume
     shake: F32  # (frames, 3) dx, dy, roll
     overscan: float
 
@@ -236,14 +247,17 @@ def run_simulation(
         [math.sqrt(max(s.area, 1.0) / math.pi) for s in prep.fracture.shards], np.float32
     )
     psettings = ParticleSettings(px_per_m=prep.px_per_m, ground_y=prep.ground_y, fps=r.fps,
-                                 frames=r.frames, dust_density=r.dust_density,
-                                 debris_amount=r.debris_amount, wind=(float(r.wind[0]), float(r.wind[1])),
-                                 max_dust=6000 if not r.preview else 2500,
+                                 frames=r.frames, debris_amount=r.debris_amount,
                                  max_chips=3000 if not r.preview else 1200, seed=r.seed)  # fmt: skip
-    particles = simulate_particles(sim, psettings, colours, radius)
-    shake = shake_offsets(sim.shake, r.fps, r.shake, (w, h), r.seed)
+    particles = simulate_particles(sim, psettings, colours)
     tick("particles")
-    return Simulated(sim, particles, shake, overscan_for(shake, (w, h)))
+    fsettings = FluidSettings(width=w, height=h, px_per_m=prep.px_per_m, ground_y=prep.ground_y,
+                              fps=r.fps, frames=r.frames, dust_density=r.dust_density,
+                              wind=(float(r.wind[0]), float(r.wind[1])), seed=r.seed)  # fmt: skip
+    dust = simulate_dust(sim, fsettings, prep.fracture.labels, radius, particles.landings)
+    shake = shake_offsets(sim.shake, r.fps, r.shake, (w, h), r.seed)
+    tick("dust")
+    return Simulated(sim, particles, dust, shake, overscan_for(shake, (w, h)))
 
 
 def _shard_colours(prep: Prepared) -> F32:
