@@ -52,6 +52,7 @@ from ._cost import CPU_PRICE_PER_VCPU_HOUR, CostReport, cpu_seconds
 from ._frames import Drawn, FrameLayers, draw_frame, finish_frame
 from ._layers import LAYERS, first_missing, layer_path, sequence_pattern, write_layer
 from ._plate import load_plate
+from ._realism import measure_dust, realism_report
 from ._recipe import CollapseRecipe, write_recipe
 from ._render import LayerRenderer
 from ._review import (
@@ -172,6 +173,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     renderer.set_plate(prep.fill)
     chosen = pick_frames(first, recipe.frames, first + start_offset)
     kept: dict[int, U8] = {}
+    realism: dict[int, dict[str, Any]] = {}
     breakdown: list[tuple[str, U8]] = []
     key_frame = chosen[0]
     extra = {"moviola_recipe_key": key, "moviola_shot": recipe.name}
@@ -218,6 +220,8 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
                 turn.notify_all()
         if frame == key_frame:
             breakdown.extend(_breakdown(fl))
+        if frame in chosen:  # the sheet's frames, spread over the shot: how smoke-like the dust is
+            measure_dust(realism, frame, fl.dust, fl.dustback)
         write_layers(frame, fl, refined, link)
         return working_to_srgb8(refined if refined is not None else fl.comp)
 
@@ -281,6 +285,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     cost = CostReport(wall, cpu_seconds() - cpu0, recipe.frames, prep.size, cpu_price)
     report = _report(recipe, prep, simd, out, movie, sheet, layers, stages, wall, cost, renderer.info,
                      resume_at if resume_at > first else None, rendered, refiner)  # fmt: skip
+    report["dust_realism"] = realism_report(realism)
     write_document(out / "report.json", report)
     write_state(out, key, {"frames_done": recipe.frames, "complete": True})
     sweep_temporaries(out)  # nothing hidden is left behind by a finished render

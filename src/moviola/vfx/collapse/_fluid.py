@@ -294,7 +294,9 @@ def simulate_dust(sim: SimResult, settings: FluidSettings, labels: NDArray[np.in
     front_of = np.where(sim.slice >= np.median(sim.slice) if len(sim.slice) else [], 0.7, 0.3)
     events = sorted(list(sim.events) + list(chip_landings or []), key=lambda e: e.t)
     area_cells = float((labels >= 0).sum()) / (cell * cell)
-    budget = DUST_PER_CELL * area_cells * s.dust_density
+    # only what broke within the shot turns to dust: a short shot is not all of it at once
+    broke = float(np.mean(np.isfinite(sim.detach))) if len(sim.detach) else 0.0
+    budget = DUST_PER_CELL * area_cells * s.dust_density * broke
     src = _event_sources(events, s, cell, shard_radius, np.asarray(front_of, np.float32), sim, rng,
                          budget)  # fmt: skip
     cells_of = _standing_cells(labels, grid)
