@@ -169,7 +169,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         first_missing(out, recipe.name, first, last, layers) if (resumable and layers) else first
     )
     w, h = prep.size
-    renderer = LayerRenderer(w, h, prep.atlas)
+    renderer = LayerRenderer(w, h, prep.atlas, prep.light.direction)
     renderer.set_plate(prep.fill)
     chosen = pick_frames(first, recipe.frames, first + start_offset)
     kept: dict[int, U8] = {}

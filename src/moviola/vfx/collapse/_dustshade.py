@@ -32,6 +32,7 @@ F16 = NDArray[np.float16]
 
 _TEXELS_PER_CELL = 1.5
 _SHADOW_STEPS = 14
+_SHADOW_SIGMA = 0.15  # extinction per unit of density, for light through the cloud
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,12 @@ def _lit_grid(dens: F32, look: DustLook, grid_cells: float) -> F32:
         m = np.array([[1, 0, -sx * step * k], [0, 1, -sy * step * k]], np.float32)
         tau += cv2.warpAffine(total, m, (gw, gh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0) * step  # fmt: skip
-    trans = np.exp(-0.55 * tau)
+    # dust is dense but bright: light reaches a few cells in before it is spent, and what
+    # is scattered many times inside keeps the shadowed heart near two-fifths of the lit face
+    trans = np.exp(-_SHADOW_SIGMA * tau)
     around = cv2.GaussianBlur(total, (0, 0), 3.0)
-    sky_open = 0.25 + 0.75 * np.exp(-0.35 * around)
-    direct = 0.25 + 0.75 * trans
+    sky_open = 0.3 + 0.7 * np.exp(-_SHADOW_SIGMA * around)
+    direct = 0.4 + 0.6 * trans
     sun = np.asarray(look.sun, np.float32)
     sky = np.asarray(look.sky, np.float32)
     alb = np.asarray(look.albedo, np.float32)
@@ -113,15 +116,24 @@ def shade_dust(vol: DustVolume, index: int, view: F32, size: tuple[int, int], lo
     gx = m[0, 0] * jx + m[0, 1] * iy + m[0, 2]
     gy = m[1, 0] * jx + m[1, 1] * iy + m[1, 2]
     w0, w1 = (float(x) for x in vol.weights[index])
-    norm = 1.0 / max(math.sqrt(w0 * w0 + w1 * w1), 1e-6)
+    # where the flow has sheared a phase's coordinates, its noise is drawn out into streaks:
+    # that phase gives way to the other (or to none) there
+    grid_offs = vol.offsets[index].astype(np.float32)
+    fades = []
+    for phase, wgt in ((0, w0), (1, w1)):
+        ox, oy = grid_offs[2 * phase], grid_offs[2 * phase + 1]
+        stretch = (np.abs(np.gradient(ox, axis=1)) + np.abs(np.gradient(ox, axis=0))
+                   + np.abs(np.gradient(oy, axis=1)) + np.abs(np.gradient(oy, axis=0)))  # fmt: skip
+        fades.append(up(np.asarray(wgt * np.exp(-stretch / 0.6), np.float32)))
+    norm = 1.0 / np.maximum(np.sqrt(fades[0] ** 2 + fades[1] ** 2), 0.35)
     sx, sy = look.direction
     tpc = _TEXELS_PER_CELL
 
     def sample(dx: float, dy: float) -> F32:
         """The blended noise at every crop pixel, its lookup moved (dx, dy) texels."""
         acc = np.zeros((ch, cw), np.float32)
-        for phase, wgt in ((0, w0), (1, w1)):
-            if wgt < 1e-3:
+        for phase, wgt in ((0, fades[0]), (1, fades[1])):
+            if (w0, w1)[phase] < 1e-3:
                 continue
             mx = (gx + offs[..., 2 * phase]) * tpc + dx + 97.0 * phase
             my = (gy + offs[..., 2 * phase + 1]) * tpc + dy + 61.0 * phase
@@ -149,8 +161,10 @@ def shade_dust(vol: DustVolume, index: int, view: F32, size: tuple[int, int], lo
         tau += cv2.warpAffine(total, toward, (cw, ch), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0) * (reach - prev)  # fmt: skip
         prev = reach
-    near = (0.45 + 0.55 * np.exp(-0.3 * tau))[..., None]
-    lit = np.minimum(colour * near, look.ceiling)
+    near = 0.55 + 0.45 * np.exp(-_SHADOW_SIGMA * 2.0 * tau)
+    # and the noise's own relief: denser here than toward the sun is a small face it lights
+    relief = np.clip(1.0 + 0.2 * (n - sample(-sx * 2.5, -sy * 2.5)), 0.7, 1.3)
+    lit = np.minimum(colour * (near * relief)[..., None], look.ceiling)
     for slab, target in ((0, back), (1, front)):
         alpha = 1.0 - np.exp(-fine[slab])
         alpha[alpha < 2e-3] = 0.0

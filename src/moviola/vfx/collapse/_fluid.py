@@ -42,11 +42,11 @@ from ._simulate import CRUSH_FADE_S, Event, SimResult
 F32 = NDArray[np.float32]
 F16 = NDArray[np.float16]
 
-PHASE_S = 1.2  # how long a set of texture coordinates rides the flow before it is reset
+PHASE_S = 0.35  # how long a set of texture coordinates rides the flow before it is reset
 SETTLE_HALF_LIFE_S = 30.0  # collapse dust is fine: it stays up for minutes
 _AIR = 0.6  # the air's own inertia against dust thrown into it (in density units)
 DUST_PER_CELL = 9.0  # optical depth a collapsing building gives per cell of its area
-_STIR = 60.0  # turbulent forcing, cells/s^2 at full stir
+_STIR = 25.0  # turbulent forcing, cells/s^2 at full stir
 _STIR_DECAY_S = 1.6
 _POROUS = 0.8  # what a standing cell keeps of the air's motion each step
 
@@ -333,7 +333,7 @@ def simulate_dust(sim: SimResult, settings: FluidSettings, labels: NDArray[np.in
     drag = math.exp(-h / 5.0)  # the stirred air calms in a few seconds
     cool = math.exp(-h / 1.5)
     calm = math.exp(-h / _STIR_DECAY_S)
-    eps = 2.2  # vorticity confinement, in cell units
+    eps = 1.2  # vorticity confinement, in cell units
     at = 0
     added = np.zeros(2, np.float64)
     lost = np.zeros(2, np.float64)
@@ -447,7 +447,7 @@ def simulate_dust(sim: SimResult, settings: FluidSettings, labels: NDArray[np.in
             dens = cv2.remap(dens, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                              borderValue=0)  # fmt: skip
             # turbulent mixing spreads the dust a little every step
-            dens = cv2.GaussianBlur(np.maximum(dens, 0.0), (0, 0), 0.45)
+            dens = cv2.GaussianBlur(np.maximum(dens, 0.0), (0, 0), 0.6)
             # keep the mass: what was there, less what flowed out, less what settled
             target = (mass0 - out) * settle
             now = dens.sum(axis=(0, 1), dtype=np.float64)

@@ -63,14 +63,14 @@ in vec4 i_pose;                          // centroid at rest (x, y), now (x, y)
 in vec4 i_rot;                           // angle (rad), opacity, crack exposure, scale
 in vec2 i_atlas;                         // the box's corner in the atlas (px)
 uniform vec2 u_atlas_size;
-out vec2 v_uv; out float v_opacity; out float v_crack;
+out vec2 v_uv; out float v_opacity; out float v_crack; out vec2 v_turn;
 void main() {
     vec2 src = mix(i_box.xy, i_box.zw, in_corner);
     vec2 local = (src - i_pose.xy) * i_rot.w;
     float c = cos(i_rot.x), s = sin(i_rot.x);
     vec2 p = vec2(c * local.x - s * local.y, s * local.x + c * local.y) + i_pose.zw;
     v_uv = (i_atlas + (src - i_box.xy)) / u_atlas_size;
-    v_opacity = i_rot.y; v_crack = i_rot.z;
+    v_opacity = i_rot.y; v_crack = i_rot.z; v_turn = vec2(c, s);
     gl_Position = to_clip(p);
 }
 """
@@ -78,17 +78,22 @@ void main() {
 _SHARD_FS = """
 #version 330
 uniform sampler2D u_atlas;               // premultiplied ACEScg + alpha
-uniform sampler2D u_faces;               // r: near a crack; g: the rim (neighbours' pixels)
-uniform vec3 u_face_col;                 // broken concrete, lit like the facade
+uniform sampler2D u_faces;               // r: near a crack; g: the rim; ba: outward normal
+uniform vec3 u_face_col;                 // broken concrete under the plate's light
+uniform vec2 u_sun;                      // the key light's travel in the image plane
 uniform float u_weight;                  // 1, or 1/samples when shutter instants are summed
-in vec2 v_uv; in float v_opacity; in float v_crack;
+in vec2 v_uv; in float v_opacity; in float v_crack; in vec2 v_turn;
 layout(location = 0) out vec4 o;
 layout(location = 1) out vec4 o_moved;   // alpha of the pieces that have come loose
 void main() {
     vec4 c = texture(u_atlas, v_uv);
-    vec2 face = texture(u_faces, v_uv).rg;
+    vec4 face = texture(u_faces, v_uv);
     float f = max(face.r, face.g) * v_crack;   // a moving piece's broken edges and thickness
-    c.rgb = mix(c.rgb, u_face_col * c.a, f);
+    // the broken face turns with its piece: lit where it faces the key light, in shadow
+    // where it faces away, and catching the sky where it faces up
+    vec2 n = vec2(v_turn.x * face.b - v_turn.y * face.a, v_turn.y * face.b + v_turn.x * face.a);
+    float lit = 0.35 + 0.85 * max(dot(n, -u_sun), 0.0) + 0.2 * max(-n.y, 0.0);
+    c.rgb = mix(c.rgb, u_face_col * min(lit, 1.3) * c.a, f);
     o = c * (v_opacity * u_weight);
     o_moved = vec4(o.a * step(0.001, v_crack));
 }
@@ -157,7 +162,7 @@ class ShardAtlas:
     """Every shard's pixels (premultiplied) and its crack mask, packed into one texture."""
 
     rgba: F32  # (H, W, 4)
-    faces: F32  # (H, W, 2): near a crack (0..1), rim of neighbours' pixels (0/1)
+    faces: F32  # (H, W, 4): near a crack (0..1), rim of neighbours' pixels (0/1), outward normal
     offsets: F32  # (n, 2) where each shard's box starts in the atlas
     boxes: F32  # (n, 4) each shard's box in the source image
     centroids: F32  # (n, 2)
@@ -198,7 +203,7 @@ def build_atlas(fracture: Fracture, foreground: F32, matte: F32) -> ShardAtlas:
         shelf = max(shelf, h)
     height = y + shelf
     rgba = np.zeros((height, width, 4), np.float32)
-    faces = np.zeros((height, width, 2), np.float32)  # crack proximity, rim
+    faces = np.zeros((height, width, 4), np.float32)  # crack proximity, rim, outward normal
     rim_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     for i in range(len(shards)):
         x0, y0, x1, y1 = grown[i]
@@ -215,6 +220,13 @@ def build_atlas(fracture: Fracture, foreground: F32, matte: F32) -> ShardAtlas:
         rgba[ay : ay + y1 - y0, ax : ax + x1 - x0, 3] = a
         faces[ay : ay + y1 - y0, ax : ax + x1 - x0, 0] = fracture.edge[y0:y1, x0:x1] * own
         faces[ay : ay + y1 - y0, ax : ax + x1 - x0, 1] = rim
+        # outward normal of the piece's own outline (down its smoothed mask's slope)
+        soft = cv2.GaussianBlur(mine.astype(np.float32), (0, 0), max(1.0, 1.5 * r))
+        gx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
+        norm = np.sqrt(gx * gx + gy * gy) + 1e-6
+        faces[ay : ay + y1 - y0, ax : ax + x1 - x0, 2] = -gx / norm * own
+        faces[ay : ay + y1 - y0, ax : ax + x1 - x0, 3] = -gy / norm * own
     boxes = np.array(grown, np.float32)
     cents = np.array([s.centroid for s in shards], np.float32)
     return ShardAtlas(rgba, faces, offsets, boxes, cents)
@@ -232,7 +244,8 @@ class Layers:
 class LayerRenderer:
     """Holds the GL context, the textures and the targets for one shot."""
 
-    def __init__(self, width: int, height: int, atlas: ShardAtlas) -> None:
+    def __init__(self, width: int, height: int, atlas: ShardAtlas,
+                 sun: tuple[float, float] = (0.0, 1.0)) -> None:  # fmt: skip
         self.ctx = ctx = create_context()
         self.info = str(ctx.info.get("GL_RENDERER", "unknown"))
         self.size = (width, height)
@@ -246,7 +259,7 @@ class LayerRenderer:
             (w_a, h_a), 4, np.ascontiguousarray(atlas.rgba).tobytes(), dtype="f4"
         )
         self._faces = ctx.texture(
-            (w_a, h_a), 2, np.ascontiguousarray(atlas.faces).tobytes(), dtype="f4"
+            (w_a, h_a), 4, np.ascontiguousarray(atlas.faces).tobytes(), dtype="f4"
         )
         for tex in (self._atlas, self._faces):
             tex.repeat_x = tex.repeat_y = False
@@ -277,6 +290,7 @@ class LayerRenderer:
         self._shard_prog["u_atlas"].value = 0
         self._shard_prog["u_faces"].value = 1
         self._shard_prog["u_weight"].value = 1.0
+        self._shard_prog["u_sun"].value = sun
         self._accum_prog["u_tex"].value = 0
         self._accum_prog["u_moved"].value = 1
         self._plate_prog["u_tex"].value = 0
