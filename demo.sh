@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set everything up, then break down, plan and previs the bundled example screenplay
-# (examples/nevada), bring down the bundled building (examples/palace) and de-age the
+# (examples/nevada), bring down a tower of the bundled 1080p skyline (examples/skyline) and de-age the
 # bundled portrait (examples/hopper), as a still and as a moving 1080p plate made from it;
 # then a streaming service (demo-service/) from MovieLens 100K and this production; every picture
 # and movie carries Content Credentials, and the demo ends by verifying one file of each kind.
@@ -14,7 +14,7 @@ PROJECT=${1:-demo-project}
 "$M" breakdown "$PROJECT"
 "$M" plan "$PROJECT"
 "$M" previs "$PROJECT" --look charcoal   # also the boards in charcoal, drawn by a small neural style network
-"$M" vfx collapse --recipe examples/palace/recipe.json --project "$PROJECT" --shot 11A  # the script's collapse shot
+"$M" vfx collapse --recipe examples/skyline/recipe.json --project "$PROJECT" --shot 11A  # the script's collapse shot
 # De-aging needs consent on record: this one is a demonstration record for a public-domain
 # photograph (see examples/hopper/README.md); a real one is signed by the performer.
 # (signed with this account's key, made on first use; a record from before signing is refused,
@@ -42,11 +42,11 @@ SERVICE=${2:-demo-service}
 "$M" stream recommend "$SERVICE" --member u1 --k 5
 "$M" stream recommend "$SERVICE" --member newcomer --picks ml50,ml181,ml172 --k 5
 # This production's own spot, cut from the collapse shot (the campaign above ships a bundled one).
-"$M" ads creative "$PROJECT" --from palace_collapse --size 960x540 --out "$PROJECT/ads/launch-spot"
+"$M" ads creative "$PROJECT" --from marina_collapse --size 960x540 --out "$PROJECT/ads/launch-spot"
 # Content Credentials: every picture and movie above is signed (C2PA). Check one of each kind,
 # then list what was made under the de-aging consent.
 "$M" provenance verify "$(ls "$PROJECT"/previs/looks/charcoal/scene-11/*.png | head -1)" "$PROJECT/previs/contact_sheet.pdf" \
-  "$PROJECT/previs/animatic.mp4" "$PROJECT/vfx/palace_collapse/render/layers/comp/palace_collapse_comp.1060.exr" \
+  "$PROJECT/previs/animatic.mp4" "$PROJECT/vfx/marina_collapse/render/layers/comp/marina_collapse_comp.1060.exr" \
   "$PROJECT/vfx/hopper_moving/deage/hopper_moving_deaged.mp4" "$SERVICE/posters/mv-nevada.jpg" \
   "$PROJECT/ads/launch-spot/spot.mp4"
 "$M" consent audit "$PROJECT"
