@@ -163,7 +163,8 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     resumable = target.resumable
     write_recipe(out / "recipe.json", recipe)
     write_state(out, key, {"frames_done": 0})
-    layers = () if recipe.preview else LAYERS + (() if _passthrough(refiner) else ("refined",))
+    layers = () if recipe.preview else (LAYERS + (() if _passthrough(refiner) else ("refined",))
+                                        + (("reflection",) if recipe.water_y is not None else ()))
     first, last = recipe.first_frame, recipe.last_frame
     resume_at = (
         first_missing(out, recipe.name, first, last, layers) if (resumable and layers) else first
@@ -197,6 +198,8 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         ]  # fmt: skip
         if refined is not None:
             jobs.append(("refined", {"RGB": refined}, None))
+        if fl.reflection is not None:
+            jobs.append(("reflection", {"RGB": fl.reflection}, None))
         jobs.append(("comp", {"RGBA": np.concatenate([fl.comp, np.ones((h, w, 1), np.float16)], axis=2)}, None))
         for layer, channels, link_to in jobs:
             generated = layer == "refined"  # the one layer a trained model made

@@ -36,10 +36,67 @@ def over_chain(clean: F32, dustback: F32, debris: F32, dust: F32) -> tuple[F32, 
 
 
 def comp_from_layers(clean: F32, dustback: F32, debris: F32, dust: F32, lightwrap: F32,
-                     grain: F32) -> F32:  # fmt: skip
+                     grain: F32, reflection: F32 | None = None) -> F32:  # fmt: skip
     """The final comp's RGB (h, w, 3) from the layers; the one formula used everywhere."""
     over = over_chain(clean, dustback, debris, dust)[2]
-    return np.asarray(over + lightwrap[..., :3] + grain[..., :3], np.float32)
+    comp = over + lightwrap[..., :3] + grain[..., :3]
+    if reflection is not None:  # the water's reflection of what changed above it
+        comp = comp + reflection[..., :3]
+    return np.asarray(comp, np.float32)
+
+
+@dataclass(frozen=True)
+class Water:
+    """A water surface below the building, in output px, and how it reflects the scene above:
+    the mirror image blurred (ripples) and dimmed by its reflectance, per channel and per band
+    of depth below the waterline (a reflection fades as the water falls away from the eye)."""
+
+    y: int  # the first row of water
+    gain: tuple[tuple[float, float, float], ...]  # per band, top band first
+    blur: tuple[float, float]  # Gaussian sigma across, down (px)
+
+    def mirrored(self, above: F32, rows: int) -> F32:
+        """What ``above`` (the rows over the waterline) puts in the ``rows`` under it."""
+        out = self._mirror(above, rows)
+        gains = np.asarray(self.gain, np.float32)  # (bands, 3)
+        centres = (np.arange(len(gains)) + 0.5) * rows / len(gains)
+        row_gain = np.stack([np.interp(np.arange(rows), centres, gains[:, c]) for c in range(3)], axis=1)
+        return np.asarray(out * row_gain[:, None, :].astype(np.float32), np.float32)
+
+    def _mirror(self, above: F32, rows: int) -> F32:
+        n = min(rows, self.y)
+        flipped = above[self.y - n : self.y][::-1]
+        out = np.zeros((rows, *above.shape[1:]), np.float32)
+        out[:n] = cv2.GaussianBlur(flipped, (0, 0), self.blur[0], sigmaY=self.blur[1])
+        return out
+
+
+_WATER_BANDS = 6
+
+
+def estimate_water(image: F32, y: int) -> Water:
+    """The water's reflectance and ripple blur from the plate itself: the blur, and the gain
+    per band of depth, that best turn the mirrored scene into what the water shows (least
+    squares, per channel)."""
+    h, w = image.shape[:2]
+    rows = min(h - y, y)
+    below = image[y : y + rows]
+    edges = np.linspace(0, rows, _WATER_BANDS + 1).round().astype(int)
+    best: tuple[float, Water] | None = None
+    for sx, sy in ((0.002, 0.01), (0.002, 0.03), (0.004, 0.06), (0.006, 0.12), (0.008, 0.2)):
+        # the ripples' smear, across and down, as shares of the frame (a long exposure smears far)
+        blur = (max(1.0, sx * w), max(1.0, sy * h))
+        src = Water(y, ((1.0, 1.0, 1.0),), blur)._mirror(image[:y], rows)
+        gains, err = [], 0.0
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            s_, t_ = src[a:b], below[a:b]
+            g = ((s_ * t_).sum(axis=(0, 1)) / np.maximum((s_ * s_).sum(axis=(0, 1)), 1e-9)).clip(0.0, 1.0)
+            gains.append(tuple(float(v) for v in g))
+            err += float(((s_ * g - t_) ** 2).sum())
+        if best is None or err < best[0]:
+            best = (err, Water(y, tuple(gains), blur))  # type: ignore[arg-type]
+    assert best is not None
+    return best[1]
 
 
 def light_wrap(background: F32, alpha: F32, radius: float, strength: float) -> F32:

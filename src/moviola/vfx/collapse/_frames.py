@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from ._comp import grain, light_wrap, over_chain, view_matrix
 from ._dustshade import shade_dust
 from ._fluid import detail_noise
+from ._plate import apply_fit
 from ._render import LayerRenderer, Layers, shard_rows
 from ._shot import Prepared, Simulated, blend_clean
 from ._simulate import CRUSH_FADE_S
@@ -33,6 +34,7 @@ class FrameLayers:
     grain: F16
     mattes: dict[str, F16]  # (h, w) each
     comp: F16  # (h, w, 3)
+    reflection: F16 | None = None  # (h, w, 3), additive: the water's reflection of what changed
 
 
 def _shutter_times(t: float, fps: float, shutter: float, samples: int, end: float) -> list[float]:
@@ -167,7 +169,12 @@ def finish_frame(prep: Prepared, simd: Simulated, drawn: Drawn) -> FrameLayers:
     # spread, it looks the same and its EXRs are a quarter of the size
     step = np.float32(2.0 ** np.floor(np.log2(max(float(prep.noise.min()) * r.grain / 8.0, 2.0**-16))))
     grain16 = (np.rint(g / step) * step).astype(np.float16)
-    comp = (over + wrap16.astype(np.float32) + grain16.astype(np.float32)).astype(np.float16)
+    comp32 = over + wrap16.astype(np.float32) + grain16.astype(np.float32)
+    refl16 = None
+    if prep.water is not None:
+        refl16 = _reflection(prep, index, view, over).astype(np.float16)
+        comp32 = comp32 + refl16.astype(np.float32)
+    comp = comp32.astype(np.float16)
     # the view maps pixel corners (as GL does); OpenCV maps pixel centres
     m = view[:2].astype(np.float64)
     m[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
@@ -182,7 +189,25 @@ def finish_frame(prep: Prepared, simd: Simulated, drawn: Drawn) -> FrameLayers:
         "dustback": dustback16[..., 3],
     }
     return FrameLayers(layers.clean[..., :3], dustback16, layers.debris, dust16, wrap16, grain16,
-                       mattes, comp)  # fmt: skip
+                       mattes, comp, refl16)  # fmt: skip
+
+
+def _reflection(prep: Prepared, index: int, view: F32, over: F32) -> F32:
+    """What the water shows of our changes above it: the comp less the plate as this frame
+    would show it (the same camera), mirrored, rippled and dimmed by the water's own measure."""
+    water = prep.water
+    assert water is not None
+    w, h = prep.size
+    plate = prep.image
+    if prep.plate.frame_count > 1:
+        plate = apply_fit(prep.plate.frame_at(index / prep.recipe.fps), prep.fit)
+    m = view[:2].astype(np.float64)
+    m[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    shown = cv2.warpAffine(plate, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out = np.zeros((h, w, 3), np.float32)
+    out[water.y :] = water.mirrored(over[: water.y] - shown[: water.y], h - water.y)
+    # a reflection taken away never takes the water below black
+    return np.maximum(out, -over)
 
 
 def render_frame(renderer: LayerRenderer, prep: Prepared, simd: Simulated, index: int) -> FrameLayers:

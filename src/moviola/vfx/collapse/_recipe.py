@@ -72,7 +72,7 @@ _KINDS: dict[str, tuple[str, bool]] = {
     "dust_colour": ("triple", True), "wind": ("pair", False), "shake": ("number", False),
     "grain": ("number", False), "light_wrap": ("number", False), "motion_blur": ("number", False),
     "seed": ("int", False), "preview": ("bool", False), "refiner": ("text", False), "prompt": ("text", False),
-    "refiner_strength": ("number", False), "refiner_steps": ("int", False),
+    "refiner_strength": ("number", False), "refiner_steps": ("int", False), "water_y": ("number", True),
 }  # fmt: skip
 _SAYS = {"text": f"text (at most {MAX_TEXT} characters)", "bool": "true or false", "number": "a number", "int": "a whole number",
          "pair": "two numbers [a, b]", "triple": "three numbers [r, g, b]", "size": "two whole numbers [w, h]",
@@ -165,6 +165,7 @@ class CollapseRecipe:
     prompt: str = ""
     refiner_strength: float = 0.5  # how far the refiner moves from the comp (0: not at all)
     refiner_steps: int = 20
+    water_y: float | None = None  # plate y of water below the building that reflects it; None: none
 
     # ---- derived -----------------------------------------------------------------
     @property
@@ -180,6 +181,8 @@ class CollapseRecipe:
         if self.refiner in ("", "passthrough", "none"):  # they change nothing then (and keys made
             data.pop("refiner_strength")  # before they existed stay the same)
             data.pop("refiner_steps")
+        if self.water_y is None:  # keys made before it existed stay the same
+            data.pop("water_y")
         data["engine"] = ENGINE_VERSION
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -226,6 +229,8 @@ class CollapseRecipe:
             value = getattr(self, name)
             if not 0.0 <= value <= 10.0:
                 problems.append(f"{name} {value} is not between 0 and 10")
+        if self.water_y is not None and self.water_y < 0:
+            problems.append(f"water_y {self.water_y} is above the plate (negative)")
         if self.duration_s is not None and not 0.2 <= self.duration_s <= 60.0:
             problems.append(f"duration_s {self.duration_s} is not between 0.2 and 60 seconds")
         if not 2.0 <= self.height_m <= 1000.0:

@@ -19,7 +19,15 @@ from numpy.typing import NDArray
 from ...core import InputError
 from ...core._colour import SRGB, convert, working_to_srgb8
 from ._cleanplate import clean_plate, hole_mask
-from ._comp import PlateLight, estimate_light, overscan_for, plate_noise, shake_offsets
+from ._comp import (
+    PlateLight,
+    Water,
+    estimate_light,
+    estimate_water,
+    overscan_for,
+    plate_noise,
+    shake_offsets,
+)
 from ._dustshade import DustLook
 from ._fluid import DustVolume, FluidSettings, simulate_dust
 from ._fracture import Fracture, fracture
@@ -55,6 +63,7 @@ class Prepared:
     failure: tuple[float, float]
     face_colour: tuple[float, float, float]
     dust_albedo: F32
+    water: Water | None = None  # water below the building that reflects the shot
 
     def dust_look(self) -> DustLook:
         """The plate's light on the building's dust, and the brightest the lit dust can be."""
@@ -160,9 +169,19 @@ def prepare(
     else:  # concrete and plaster dust: the building's hue, mostly greyed, fairly bright
         albedo = 0.65 * grey + 0.35 * building
         albedo = albedo * (0.5 / max(float(albedo.mean()), 1e-4))
+    water = None
+    if recipe.water_y is not None:
+        if recipe.water_y >= plate.height:
+            raise InputError(f"the water line y={recipe.water_y:g} is below the plate ({plate.height} px high)",
+                             plate.path)  # fmt: skip
+        wy = round(fit.point(0.0, recipe.water_y)[1])
+        if not 0 < wy < h:
+            raise InputError(f"the water line y={recipe.water_y:g} falls outside the output frame once the "
+                             "plate is fitted to it", plate.path)  # fmt: skip
+        water = estimate_water(image, wy)
     return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
                     max(1.0, fit.scale), px_per_m, ground, failure,
-                    tuple(float(v) for v in face), np.asarray(albedo, np.float32))  # type: ignore[arg-type]  # fmt: skip
+                    tuple(float(v) for v in face), np.asarray(albedo, np.float32), water)  # type: ignore[arg-type]  # fmt: skip
 
 
 def unmix_facade(image: F32, matte: F32, fill: F32) -> tuple[F32, F32]:
