@@ -16,6 +16,7 @@ light wrap and the camera shake.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -88,7 +89,7 @@ def estimate_water(image: F32, y: int) -> Water:
         blur = (max(1.0, sx * w), max(1.0, sy * h))
         src = Water(y, ((1.0, 1.0, 1.0),), blur)._mirror(image[:y], rows)
         gains, err = [], 0.0
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
+        for a, b in itertools.pairwise(edges):
             s_, t_ = src[a:b], below[a:b]
             g = ((s_ * t_).sum(axis=(0, 1)) / np.maximum((s_ * s_).sum(axis=(0, 1)), 1e-9)).clip(0.0, 1.0)
             gains.append(tuple(float(v) for v in g))
