@@ -9,9 +9,15 @@ Measured, each the median of --runs runs:
   video-in, video-out tool pays here);
 - the issue's pipeline: decode, track, retouch, composite, encode the treated movie;
 - the same plus the before/after review movie;
-- the default final render: treated movie, review movie and the PNG sequence.
+- the default final render: treated movie, review movie and the frame sequence a
+  finishing artist works from (linear half-float EXR, PIZ, signed, on a thread pool);
+- the same with the PNG sequence instead (``--frame-format png``), as before.
 
-Printed: frames per second end to end (report.json's ``fps``: decode to last encode),
+And, on one decoded 1080p frame, what each OpenEXR codec costs to write and to sign
+(the table ``_frames.CODEC`` was chosen from).
+
+Printed: frames per second end to end (report.json's ``fps``: decode to the last frame
+written, less the one-off intensity calibration, which ``stages`` shows),
 per-stage seconds (summed over the three threads, so they overlap), the quality figures,
 and the core count. Anchors from the issue: open-source face tools about 1 frame/s on a
 CPU, a studio neural de-ager about 5 s a frame.
@@ -64,6 +70,34 @@ def transcode(plate: Path, out: Path) -> float:
     return count / (time.perf_counter() - t0)
 
 
+def codecs(plate: Path, work: Path) -> None:
+    """Milliseconds to write one 1080p frame with each codec, and to sign it; its size."""
+    from moviola.provenance import Claim, Ingredient, credentials_for
+    from moviola.vfx.deage._frames import write_frame
+    from moviola.vfx.deage._picture import pictures
+
+    _, pic = next(pictures(open_footage(plate)))
+    rgb = pic.to_rgb_frame()
+    cred = credentials_for(None)
+    claim = Claim("benchmark frame", command="benchmark", parent=Ingredient(plate, "plate", "parentOf"))
+    print("frame codecs (one 1080p frame, linear half float; ms to write / ms with its signature; MB):")
+    for codec in ("NO", "RLE", "PIZ", "ZIPS", "ZIP", "HTJ2K32", "B44A", "DWAA"):
+        times = []
+        for signed in (False, True):
+            t = time.perf_counter()
+            for i in range(3):
+                path = work / f"codec-{codec}-{int(signed)}-{i}.exr"
+                write_frame(path, rgb, "exr", {}, 24.0, cred.finisher(path, claim) if signed else None, codec=codec)
+            times.append((time.perf_counter() - t) / 3 * 1000)
+        lossy = " (lossy)" if codec in ("B44A", "DWAA") else ""
+        print(f"  {codec:<8} {times[0]:6.1f} / {times[1]:6.1f} ms  {path.stat().st_size / 1e6:5.2f} MB{lossy}")
+    t = time.perf_counter()
+    for i in range(3):
+        path = work / f"codec-png-{i}.png"
+        write_frame(path, rgb, "png", {}, 24.0, cred.finisher(path, claim))
+    print(f"  PNG 8-bit        / {(time.perf_counter() - t) / 3 * 1000:6.1f} ms  {path.stat().st_size / 1e6:5.2f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -84,12 +118,14 @@ def main() -> None:
                                            "benchmark (demonstration)", use="de-age by 25 years for the flashback"))  # fmt: skip
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         print(f"machine: {cores} cores; x264 {X264_FAST['preset']}/{X264_TREATED['preset']}")
+        codecs(plate, work)
         base = [transcode(plate, work / "baseline.mp4") for _ in range(args.runs)]
         print(f"baseline  decode + encode only           {statistics.median(base):6.1f} fps  (runs {', '.join(f'{v:.1f}' for v in base)})")
         modes = [
             ("issue     decode, track, retouch, encode", dict(movie=True, review=False, frame_format="none")),
             ("          + before/after review movie  ", dict(movie=True, review=True, frame_format="none")),
-            ("final     + PNG sequence (default)     ", dict(movie=True, review=True, frame_format="png")),
+            ("final     + EXR sequence (default)     ", dict(movie=True, review=True, frame_format="exr")),
+            ("          + PNG sequence instead       ", dict(movie=True, review=True, frame_format="png")),
         ]
         for label, kw in modes:
             fps, reports = [], []

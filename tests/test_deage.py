@@ -153,8 +153,13 @@ def test_a_moving_shot_is_tracked_through_and_comes_out_steadier(shot: tuple[Pat
     # no flicker added: the edit is a smooth function of steady landmarks
     assert report["flicker_after"] <= report["flicker_before"] * 1.05, (report["flicker_before"], report["flicker_after"])
     assert report["landmark_jitter_smoothed"] < report["landmark_jitter_raw"]
-    frames = sorted((out / "frames").glob("hopper.*.png"))
-    assert [p.name for p in frames[:2]] == ["hopper.1001.png", "hopper.1002.png"] and len(frames) == 24
+    # a video's frames are linear half-float EXR by default, each signed in its .c2pa sidecar
+    frames = sorted((out / "frames").glob("hopper.*.exr"))
+    assert [p.name for p in frames[:2]] == ["hopper.1001.exr", "hopper.1002.exr"] and len(frames) == 24
+    from moviola.provenance import sidecar_of
+
+    assert all(sidecar_of(p).is_file() for p in frames)
+    assert report["outputs"]["frames"] == "frames/hopper.####.exr"
     for key in ("movie", "review"):
         info = probe_movie(out / report["outputs"][key])
         assert info["frames"] == 24 and abs(info["fps"] - 24.0) < 0.01
@@ -242,7 +247,7 @@ def test_a_face_lost_mid_shot_holds_and_fades_then_comes_back(tmp_path: Path, co
             rgb[:, 200:440] = 40
         Image.fromarray(rgb).save(seq / f"plate.{1001 + i:04d}.png")
     report = run_deage(DeageSettings(plate=str(seq / "plate.####.png"), years=25, consent=str(consent), fps=24,
-                                     movie=False), tmp_path / "out")  # fmt: skip
+                                     movie=False, frame_format="png"), tmp_path / "out")  # fmt: skip
     assert report["frames"] == 24 and report["frames_fading"] >= 1 and report["frames_without_face"] >= 1
     assert any("lost" in w for w in report["warnings"])
     last = _rgb(frame_path(tmp_path / "out", "deage", 1024, "png"))
@@ -330,14 +335,17 @@ def test_a_killed_render_resumes_from_its_frames(tmp_path: Path, consent: Path, 
 
     with pytest.raises(KeyboardInterrupt):
         run_deage(settings, out, progress=stop_at_ten)
-    kept = sorted((out / "frames").glob("hopper.*.png"))
+    kept = sorted((out / "frames").glob("hopper.*.exr"))
     assert 1 <= len(kept) < 24
+    import OpenEXR
+
     for p in kept:
-        Image.open(p).load()  # every frame on disk is whole
+        with OpenEXR.File(str(p)) as f:  # every frame on disk is whole
+            assert np.asarray(f.channels()["RGB"].pixels).shape == (360, 640, 3)
     assert not [p for p in out.rglob(".*") if p.is_file() and p.name != ".moviola-render.json"]
     assert not list(out.glob("*.mp4"))
     report = run_deage(settings, out)
-    assert report["frames"] == 24 and len(list((out / "frames").glob("hopper.*.png"))) == 24
+    assert report["frames"] == 24 and len(list((out / "frames").glob("hopper.*.exr"))) == 24
     with pytest.raises(Exception, match="different recipe"):  # other settings do not mix into this render
         run_deage(DeageSettings(plate=str(moving), years=10, consent=str(consent), name="hopper"), out)
 
@@ -418,7 +426,7 @@ def test_force_replaces_every_output_of_another_render(tmp_path: Path, consent: 
     run_deage(DeageSettings(plate=str(moving), years=20, consent=str(consent), name="hopper"), out)
     report = run_deage(DeageSettings(plate=str(moving), years=10, consent=str(consent), name="hopper", frames=5,
                                      movie=False), out, force=True)  # fmt: skip
-    assert report["frames"] == 5 and len(list((out / "frames").glob("*.png"))) == 5
+    assert report["frames"] == 5 and len(list((out / "frames").glob("*.exr"))) == 5
     assert not list(out.glob("*_deaged.mp4"))  # the other render's movie is gone with it
 
 

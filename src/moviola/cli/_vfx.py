@@ -176,7 +176,8 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         feather: Annotated[float, typer.Option(help="Matte softness in face units (0.12 = about an eighth of the eye distance).")] = 0.12,
         frames: Annotated[int | None, typer.Option(help="Treat at most this many frames.")] = None,
         fps: Annotated[float | None, typer.Option(help="Frame rate of an image sequence (a video says its own).")] = None,
-        frame_format: Annotated[str, typer.Option(help="The treated sequence: auto (EXR for EXR plates, else PNG), png, exr or none.")] = "auto",
+        frame_format: Annotated[str, typer.Option(help="The treated sequence: auto (EXR, linear half float, for video, sequences and EXR plates; PNG for a still photo), png, exr or none.")] = "auto",
+        hair_colour: Annotated[str, typer.Option("--hair-colour", help="Grey hair: auto (given back its colour: the eyebrows', else dark brown), keep, or a colour for all the hair ('#3b2a1e', '#321', 'saddlebrown', 'rgb(59,42,30)').")] = "auto",
         movie: Annotated[bool, typer.Option("--movie/--no-movie", help="Write the treated movie (H.264, full size).")] = True,
         review: Annotated[bool, typer.Option("--review/--no-review", help="Write the before/after split movie.")] = True,
         name: Annotated[str, typer.Option(help="Shot name used in file names.")] = "deage",
@@ -187,8 +188,14 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         as_json: Annotated[bool, typer.Option("--json", help="Print report.json on stdout instead of a summary.")] = False,
     ) -> None:  # fmt: skip
         """Take years off a performer's face through a shot, with their consent on record."""
+        from ..core import InputError
         from ..vfx.deage import DeageSettings, Strengths, render_deage
+        from ..vfx.deage._hair import parse_hair_colour
 
+        try:  # a bad colour is a usage error, said before consent or footage is looked at
+            parse_hair_colour(hair_colour)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc).removeprefix("--hair-colour "), param_hint="--hair-colour") from exc
         proj = open_project(project) if project is not None else None
         if out_dir is None and proj is None:
             raise typer.BadParameter("give --out DIR (or --project DIR)")
@@ -199,6 +206,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
             strengths=Strengths(wrinkles, under_eye, folds, tone, lift, eyes, feather), preview=preview,
             frames=frames, fps=fps, frame_format=frame_format, movie=movie, review=review, shot=shot,
             project=proj.name if proj is not None else None, allow_non_commercial=allow_non_commercial,
+            hair_colour=hair_colour,
         )  # fmt: skip
         # consent first: a record that allows nothing is not even copied into the project
         report, folder = interruptible(not as_json, lambda progress: render_deage(
@@ -259,6 +267,10 @@ def _deage_summary(out: Any, report: dict[str, Any], folder: Path) -> None:
     out.print(f"[bold]Identity[/]   descriptor distance {num(report['identity_distance'], '.3f')} "
               f"(max {num(report['identity_distance_max'], '.3f')}; the same person is under 0.6)")  # fmt: skip
     out.print(f"[bold]Age[/]        {num(report['age_before'])} -> {num(report['age_after'])} (apparent, estimated)")
+    cal = report.get("calibration") or {}
+    if cal.get("tried"):
+        out.print(f"[bold]Intensity[/]  {cal['intensity']:g} (fitted on frame {cal['frame']} in {cal['seconds']:.1f} s: "
+                  "the gentlest that takes the years with the likeness kept)")  # fmt: skip
     out.print(f"[bold]Flicker[/]    {num(report['flicker_before'], '.2f')} -> {num(report['flicker_after'], '.2f')} "
               f"code values; landmark jitter {num(report['landmark_jitter_raw'], '.1f')} -> "
               f"{num(report['landmark_jitter_smoothed'], '.1f')} per mille")  # fmt: skip

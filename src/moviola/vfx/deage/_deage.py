@@ -4,9 +4,12 @@ One pass over the footage, in three threads so both cores stay busy:
 
 1. decode and track (MediaPipe face mesh, optical flow, One-Euro) in the caller's
    thread, with the hold-and-fade of a face that is lost and found again;
-2. retouch the face crop and composite it back, and measure flicker;
-3. encode the treated movie and the before/after review movie, and write the
-   frame sequence (PNG or EXR, frames 1001+).
+2. retouch the face crop (and the hair around it) and composite it back, and measure
+   flicker; on the first fully tracked frame, first fit the retouch's intensity to
+   this face (``_calibrate``);
+3. encode the treated movie and the before/after review movie, and hand the frame
+   sequence (EXR by default, or PNG; frames 1001+) to a small pool of threads that
+   convert, compress and sign each frame (``_frames``).
 
 Then the quality report: identity distance and apparent age before and after on
 frames spread over the shot, flicker and landmark jitter, and a contact sheet.
@@ -25,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -40,10 +44,8 @@ from ...core import (
     read_document,
     register_schema,
     schema_tag,
-    write_bytes_atomic,
     write_document,
 )
-from ...core._image_io import png_bytes, write_exr
 from ...core._media import X264_FAST, atomic_movie, av_module, finish_movie, track_container
 from ...provenance import (
     Claim,
@@ -67,10 +69,13 @@ from .._outputs import (
     write_state,
 )
 from . import _face_regions as fr
+from ._calibrate import Calibration, calibrate
 from ._face_models import MODELS
 from ._face_quality import SAME_PERSON, FaceJudge, FlickerMeter, dlib_box, landmark_jitter
 from ._face_track import FaceFinder, FaceTracker, Selector
-from ._picture import Picture, YuvFormat, as8, pictures, to_display
+from ._frames import FramePool, write_frame
+from ._hair import HairPlan, PersonMatte, parse_hair_colour, steady_matte
+from ._picture import Picture, YuvFormat, as8, pictures
 from ._retouch import RetouchState, Strengths, plan_retouch, work_size
 
 F32 = NDArray[np.float32]
@@ -80,7 +85,7 @@ Progress = Callable[[str, int, int], None]
 REPORT_NAME = "DeageReport"
 register_schema(REPORT_NAME, 1)
 REPORT_SCHEMA = schema_tag(REPORT_NAME)  # "DeageReport.1": what report.json is written as
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2  # 2: the retouch takes the years (texture bands, shape, hair)
 FIRST_FRAME = 1001
 FRAME_FORMATS = ("auto", "png", "exr", "none")  # auto: EXR for float (EXR) footage, else PNG
 PREVIEW_MAX_WIDTH = 960
@@ -115,6 +120,8 @@ class DeageSettings:
     shot: str | None = None
     project: str | None = None
     allow_non_commercial: bool = False
+    hair_colour: str = "auto"  # auto: grey hair restored; keep; or a CSS colour (all hair towards it)
+    calibrate: bool = True  # fit the retouch's intensity to this face on its first frame (_calibrate)
 
     def validate(self) -> DeageSettings:
         if not (0 < self.years <= 60):
@@ -131,6 +138,7 @@ class DeageSettings:
             if not (0.0 <= float(value) <= 2.0):
                 raise InputError(f"--{name.replace('_', '-')} {value}: give 0 (off) to 2 (double)")
         check_name(self.name)  # the same rule as a collapse shot's: one plain file-name part
+        parse_hair_colour(self.hair_colour)
         return self
 
     def key(self, footage_digest: str, consent_sha: str) -> str:
@@ -219,7 +227,7 @@ def _size(settings: DeageSettings, footage: Footage) -> tuple[int, int]:
 def _stamp(credentials: Credentials, settings: DeageSettings, footage: Footage, consent: dict[str, str],
            key: str) -> Stamp:  # fmt: skip
     """What every file of this shot says: the plate, the models, the consent it was made under."""
-    models = tuple(ModelUse.of(MODELS[m]) for m in USED_MODELS)
+    models = tuple(ModelUse.of(MODELS[m]) for m in used_models(settings))
     use = ConsentUse(consent["moviola_consent_sha256"], consent["moviola_consent_performer"],
                      tuple(json.loads(consent["moviola_consent_scope"])), consent.get("moviola_consent_use", ""),
                      consent["moviola_consent_key_id"], consent["moviola_consent_expires"],
@@ -251,11 +259,13 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     judge = FaceJudge()
     matcher = _reference_matcher(settings.reference, finder, judge) if settings.reference else None
     tracker = FaceTracker(finder, Selector(settings.face, matcher, settings.plate), fps, mesh_every=MESH_EVERY)
+    hair = parse_hair_colour(settings.hair_colour)
+    person = PersonMatte() if hair is not None else None
     t = stages.add("load_models", t)
     samples = set(np.linspace(0, max(0, expected - 1), 3 if settings.preview else 8).round().astype(int).tolist())
     meta = {**consent, "moviola_deage_years": f"{settings.years:g}", "moviola_recipe_key": key,
             "Software": f"Moviola {_moviola_version()}"}  # fmt: skip
-    fmt = settings.frame_format if settings.frame_format != "auto" else ("exr" if footage.depth == "float" else "png")
+    fmt = _frame_format(settings.frame_format, footage)
     write_frames = fmt != "none"
     movie = out / f"{settings.name}_deaged.mp4"
     review = out / f"{settings.name}_review.mp4"
@@ -270,6 +280,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     counts = {"treated": 0, "faded": 0, "no_face": 0, "small": 0}
     flicker = FlickerMeter()
     state = RetouchState()
+    calibration = Calibration()
     warnings: list[str] = []
     written = [0]
     errors: list[BaseException] = []
@@ -286,7 +297,15 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                 if stop.is_set():
                     continue
                 t0 = time.perf_counter()
-                _treat(item, settings, state)
+                if calibration.frame is None and item.landmarks is not None and item.weight >= 0.999:
+                    if settings.calibrate:
+                        found = _calibrate(item, settings, hair, person, judge)
+                        calibration.intensity, calibration.age_before = found.intensity, found.age_before
+                        calibration.tried = found.tried
+                    calibration.frame = FIRST_FRAME + item.index
+                    calibration.seconds = time.perf_counter() - t0
+                    t0 = stages.add("calibrate", t0)
+                _treat(item, settings, state, hair, person, calibration.intensity)
                 t0 = stages.add("retouch", t0)
                 assert item.treated is not None
                 flicker.add(item.frame.gray(), item.treated.gray(),
@@ -301,6 +320,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
             _put(q_write, None, threads[1])
 
     def writer(treated_out: Any, review_out: Any) -> None:
+        frame_pool = FramePool() if write_frames else None
         try:
             while (item := q_write.get()) is not None:
                 if stop.is_set():
@@ -319,23 +339,28 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                     t0 = stages.add("review", t0)
                 if item.index in samples and item.landmarks is not None and item.weight >= 0.999:
                     kept[item.index] = _keep(item.frame, item.treated, item.landmarks)
-                if write_frames:
+                if frame_pool is not None:
                     number = FIRST_FRAME + item.index
                     path = frame_path(out, settings.name, number, fmt)
-                    if not (resumable and path.is_file()):
-                        _write_frame(path, item.treated.to_rgb_frame(), fmt, meta, fps,
-                                     stamp.finisher(path, f"de-aged frame {number} of {settings.name}",
-                                                    details={"frame": number}))  # fmt: skip
+                    if not (resumable and path.is_file()):  # converted, compressed and signed on the pool
+                        frame_pool.submit(partial(_write_frame, path, item.treated, fmt, meta, fps,
+                                                  stamp.finisher(path, f"de-aged frame {number} of {settings.name}",
+                                                                 details={"frame": number})))  # fmt: skip
                     written[0] += 1
                     if written[0] % 8 == 0:
                         write_state(out, key, {"frames_done": written[0]})
-                    stages.add("write_frames", t0)
+                    stages.add("queue_frames", t0)
                 if progress:
                     progress("render", item.index + 1, max(expected, item.index + 1))
+            if frame_pool is not None:
+                frame_pool.close()
         except BaseException as exc:
             errors.append(exc)
             stop.set()
         finally:
+            if frame_pool is not None:
+                frame_pool.close(wait=False)
+                stages.seconds["write_frames"] = round(frame_pool.seconds, 3)
             thread_cpu["write"] = time.thread_time()
 
     threads: list[threading.Thread] = []
@@ -409,7 +434,8 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
         "schema": schema_tag(REPORT_NAME),
         "name": settings.name,
         "frames": frames,
-        "fps": round(frames / pass_s, 2) if pass_s > 0 else None,
+        # per-frame throughput: the one-off calibration (stages.calibrate) is setup, like loading models
+        "fps": round(frames / (pass_s - calibration.seconds), 2) if pass_s > calibration.seconds else None,
         "resolution": [w, h],
         "years": settings.years,
         "identity_distance": quality["identity_distance"],
@@ -425,6 +451,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
         "landmark_jitter_smoothed": landmark_jitter(
             [s if r is not None else None for s, r in zip(track_smooth, track_raw, strict=True)], scales, MESH_EVERY),
         "samples": quality["samples"],
+        "calibration": calibration.record(),
         "frames_treated": counts["treated"],
         "frames_fading": counts["faded"],
         "frames_without_face": counts["no_face"],
@@ -432,7 +459,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
         "plate": {**footage.info(), "path": relative_path(footage.path, out)},
         "settings": _settings_record(settings, out),
         "consent": {k.removeprefix("moviola_consent_"): v for k, v in consent.items()},
-        "models": [MODELS[m].info() for m in USED_MODELS],
+        "models": [MODELS[m].info() for m in used_models(settings)],
         "warnings": warnings,
         "machine": {"cpus": _cpus(), "platform": platform.platform(), "python": platform.python_version()},
         "versions": _versions(),
@@ -462,8 +489,15 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
     return report
 
 
-USED_MODELS = ("mediapipe-face-detector-full-range", "mediapipe-face-mesh", "dlib-5-point",
-               "dlib-resnet-face-descriptor", "age-v1")
+USED_MODELS = ("mediapipe-face-detector-full-range", "mediapipe-face-mesh", "mediapipe-selfie-segmentation",
+               "dlib-5-point", "dlib-resnet-face-descriptor", "age-v1")
+
+
+def used_models(settings: DeageSettings) -> tuple[str, ...]:
+    """The models a render uses: the person's matte only where the hair is recoloured."""
+    if parse_hair_colour(settings.hair_colour) is None:
+        return tuple(m for m in USED_MODELS if m != "mediapipe-selfie-segmentation")
+    return USED_MODELS
 
 
 def read_report(path: Path) -> Document:
@@ -536,13 +570,15 @@ def _track_all(footage: Footage, limit: int, size: tuple[int, int], tracker: Fac
             progress("track", index + 1, max(min(limit, footage.count), index + 1))
 
 
-def _treat(item: _Item, settings: DeageSettings, state: RetouchState) -> None:
-    """Retouch the face region and put the change into a copy of the frame."""
+def _treat(item: _Item, settings: DeageSettings, state: RetouchState, hair: HairPlan | None = None,
+           person: PersonMatte | None = None, intensity: float = 1.0) -> None:  # fmt: skip
+    """Retouch the face region (and the hair around it) and put the change into a copy of
+    the frame."""
     frame = item.frame
     if item.landmarks is None or item.weight <= 0:
         item.treated = frame
         return
-    x0, y0, x1, y1 = fr.face_box(item.landmarks, 0.3)
+    x0, y0, x1, y1 = fr.face_box(item.landmarks, 0.3 if person is None else 0.38)
     box = frame.even_box((max(0, math.floor(x0)), max(0, math.floor(y0)),
                           min(frame.width, math.ceil(x1)), min(frame.height, math.ceil(y1))))  # fmt: skip
     if box[2] - box[0] < 16 or box[3] - box[1] < 16:
@@ -553,7 +589,16 @@ def _treat(item: _Item, settings: DeageSettings, state: RetouchState) -> None:
     # the region is read once, at the size the retouch works at (swscale does both for video)
     work = frame.rgb8(box, work_size(lm, size)) if frame.yuv is not None or frame.data.dtype == np.uint8 \
         else _work_floats(frame.display(box), work_size(lm, size))  # fmt: skip
-    plan = plan_retouch(work, lm, size, settings.years, settings.strengths, state)
+    matte = None
+    if person is not None:
+        ww, wh = work.shape[1], work.shape[0]
+        lm_w = lm * np.array([ww / size[0], wh / size[1]], np.float32)
+        # the person's matte changes slowly: measured every fourth frame, steadied in between
+        raw = None
+        if item.index % 4 == 0 or "matte" not in state.hair:
+            raw = person(as8(work) if work.dtype == np.uint8 else np.clip(np.rint(work * 255.0), 0, 255).astype(np.uint8))
+        matte = steady_matte(raw, lm_w, fr.face_scale(lm_w), (ww, wh), state)
+    plan = plan_retouch(work, lm, size, settings.years, settings.strengths, state, hair, matte, intensity)
     item.treated, item.box = frame.retouched(box, plan, item.weight), box
 
 
@@ -620,14 +665,39 @@ def _split_frame(before: Picture, after: Picture, split: float, w: int, h: int, 
     return small
 
 
-def _keep(before: Picture, after: Picture, lm: F32) -> tuple[U8, U8, tuple[int, int, int, int]]:
-    """A sample for the quality report: both pictures around the face, and the face's box in them."""
+def _sample_box(pic: Picture, lm: F32) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """The region a quality sample keeps around the face, and the face's box inside it."""
     left, top, right, bottom = dlib_box(lm)
     side = right - left
-    x0, y0, x1, y1 = before.even_box((max(0, left - side), max(0, top - side),
-                                      min(before.width, right + side), min(before.height, bottom + side)))  # fmt: skip
-    box = (left - x0, top - y0, right - x0, bottom - y0)
-    return before.rgb8((x0, y0, x1, y1)), after.rgb8((x0, y0, x1, y1)), box
+    region = pic.even_box((max(0, left - side), max(0, top - side),
+                           min(pic.width, right + side), min(pic.height, bottom + side)))  # fmt: skip
+    x0, y0 = region[:2]
+    return region, (left - x0, top - y0, right - x0, bottom - y0)
+
+
+def _keep(before: Picture, after: Picture, lm: F32) -> tuple[U8, U8, tuple[int, int, int, int]]:
+    """A sample for the quality report: both pictures around the face, and the face's box in them."""
+    region, box = _sample_box(before, lm)
+    return before.rgb8(region), after.rgb8(region), box
+
+
+def _calibrate(item: _Item, settings: DeageSettings, hair: HairPlan | None, person: PersonMatte | None,
+               judge: FaceJudge) -> Calibration:  # fmt: skip
+    """The retouch's intensity for this face, fitted on this frame (see ``_calibrate``)."""
+    assert item.landmarks is not None
+    region, box = _sample_box(item.frame, item.landmarks)
+    # measured on a copy where the face is about 200 px wide (the networks see 150 and 64 px)
+    k = min(1.0, 200.0 / max(1, box[2] - box[0]))
+    size = (max(8, round((region[2] - region[0]) * k)), max(8, round((region[3] - region[1]) * k)))
+    box = (round(box[0] * k), round(box[1] * k), round(box[2] * k), round(box[3] * k))
+
+    def treat(intensity: float) -> U8:
+        probe = _Item(item.index, item.frame, item.landmarks, 1.0, item.status)
+        _treat(probe, settings, RetouchState(), hair, person, intensity)
+        assert probe.treated is not None
+        return probe.treated.rgb8(region, size)
+
+    return calibrate(settings.years, item.frame.rgb8(region, size), box, treat, judge, FIRST_FRAME + item.index)
 
 
 def _quality(judge: FaceJudge, kept: dict[int, tuple[U8, U8, tuple[int, int, int, int]]]) -> dict[str, Any]:
@@ -646,17 +716,18 @@ def _quality(judge: FaceJudge, kept: dict[int, tuple[U8, U8, tuple[int, int, int
             "age_before": mean("age_before"), "age_after": mean("age_after")}  # fmt: skip
 
 
-def _write_frame(path: Path, img: NDArray[Any], fmt: str, meta: dict[str, str], fps: float,
-                 finish: Callable[[Path], None] | None = None) -> None:  # fmt: skip
-    if fmt == "png":
-        if img.dtype == np.float32:  # linear floats as display-referred 16-bit
-            img = np.clip(np.rint(to_display(img) * 65535.0), 0, 65535).astype(np.uint16)
-        write_bytes_atomic(path, png_bytes(img, meta), finish=finish)
-        return
-    # an 8- or 16-bit frame goes back to linear (the inverse of the sRGB-like curve)
-    lin = img if img.dtype == np.float32 else np.power(to_display(img), np.float32(2.4))
-    header = {"framesPerSecond": (round(fps * 1000), 1000), **meta}
-    write_exr(path, {"RGB": lin}, half=True, header=header, compression="ZIPS", finish=finish)
+def _write_frame(path: Path, pic: Picture, fmt: str, meta: dict[str, str], fps: float,
+                 finish: Callable[[Path], None] | None = None) -> Path:  # fmt: skip
+    """One treated frame, as stored RGB, to PNG or EXR (on the frame pool's threads)."""
+    return write_frame(path, pic.to_rgb_frame(), fmt, meta, fps, finish)
+
+
+def _frame_format(asked: str, footage: Footage) -> str:
+    """``auto``: EXR (linear half float) for video, sequences and EXR plates, the frames a
+    finishing artist works from; a still photo comes back as PNG at its own depth."""
+    if asked != "auto":
+        return asked
+    return "png" if footage.kind == "still" and footage.depth != "float" else "exr"
 
 
 def _reference_matcher(reference: str, finder: FaceFinder, judge: FaceJudge) -> Callable[[U8, Any], float]:

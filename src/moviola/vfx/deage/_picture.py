@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 
 from ...core._yuv import pack_planes, planes
 from .._footage import Footage, YuvFormat, yuv_format
-from ._retouch import RetouchPlan, apply_plan, apply_warp
+from ._retouch import RetouchPlan, apply_plan
+from ._warp import apply_warp
 
 __all__ = ["Picture", "YuvFormat", "as8", "from_display", "pictures", "to_display", "yuv_format"]
 
@@ -148,8 +149,8 @@ class Picture:
             done = apply_plan(to_display(region), plan, weight)
             out.data[y0:y1, x0:x1] = from_display(done, region)
             return out
-        gain, _ = self.yuv.forward()
-        d = np.asarray(cv2.transform(plan.delta, gain), np.float32) * np.float32(weight)  # code values
+        matrix, _ = self.yuv.forward()
+        d = np.asarray(cv2.transform(plan.delta, matrix), np.float32) * np.float32(weight)  # code values
         y, u, v = out.planes()
         w, h = x1 - x0, y1 - y0
         field = plan.field.scaled(weight) if plan.field is not None else None
@@ -157,12 +158,25 @@ class Picture:
         # saturating, rounding add: warp(x + d) and warp(x) + d differ by nothing visible
         ry = y[y0:y1, x0:x1]
         moved = apply_warp(ry, field) if field is not None else ry
-        ry[:] = cv2.add(moved, cv2.resize(d[..., 0], (w, h), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_8U)
+        dy = cv2.resize(d[..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
+        if plan.fine is not None:  # neutral grey: brightness only, in code values
+            dy = dy + cv2.resize(plan.fine, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(matrix[0].sum() * weight)
+        gain: F32 | None = None
+        if plan.gain is not None:  # the hair's brightness gain, about black
+            gain = np.float32(1.0) + (plan.gain - np.float32(1.0)) * np.float32(weight)
+            black = np.float32(0 if self.yuv.full_range else 16)
+            g = cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)
+            dy = dy + (moved.astype(np.float32) - black) * (g - np.float32(1.0))
+        ry[:] = cv2.add(moved, dy, dtype=cv2.CV_8U)
         cs = np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
         uv = cv2.merge([u[cs], v[cs]])
         if field is not None:
             uv = apply_warp(uv, field.half())
-        uv = cv2.add(uv, cv2.resize(d[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_8U)
+        duv = cv2.resize(d[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)
+        if gain is not None:  # colour scales with brightness, as it does in RGB
+            g2 = cv2.resize(gain, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)[..., None]
+            duv = duv + (uv.astype(np.float32) - np.float32(128)) * (g2 - np.float32(1.0))
+        uv = cv2.add(uv, duv, dtype=cv2.CV_8U)
         u[cs], v[cs] = uv[..., 0], uv[..., 1]
         return out
 

@@ -1,37 +1,36 @@
-"""The de-aging retouch of one face crop: warp, frequency separation, recombine.
+"""The de-aging retouch of one face crop: plan (warp, tonal change, hair), then apply.
 
 Everything is a smooth function of the pixels and of the (smoothed) landmarks,
 so a steady face gives a steady result: no edit is switched on or off by a
 threshold, and the few measured quantities (the cheek brightness an under-eye is
-lifted towards) are carried from frame to frame by ``RetouchState``.
+lifted towards, the skin's chroma, the texture level, the hair's colour) are carried
+from frame to frame by ``RetouchState``.
 
-Working values are display-referred RGB in 0..1 (the plate's own encoding), where
-a wrinkle is a dark line of a few percent: the scale a retoucher works in.
-
-The luminance is split into four bands by blurs tied to the face's size:
-``fine`` (pores and grain, kept untouched so skin stays alive), ``mid`` (wrinkles,
-crow's feet, spots), ``coarse`` (folds, under-eye hollows) and ``base`` (tone).
-Dark detail in ``mid`` is pulled back where lines are expected, dark ``coarse``
-shading is lifted in the folds, the under-eyes are lifted towards the cheek's
-brightness and chroma blotches are evened out. Small landmark-guided warps lift
-jowls, cheeks, brows and mouth corners and open the eyes a little.
+Working values are display-referred RGB in 0..1 (the plate's own encoding).
+The edits live in their own modules: ``_texture`` (lines, folds, spots, under-eyes,
+tone), ``_warp`` (jowls, jaw, cheeks, chin, brows and lids), ``_hair`` (grey hair
+given its colour back). Their amounts grow with the years taken off.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from .._filters import guided_filter
 from . import _face_regions as fr
+from ._hair import HairPlan
+from ._hair import hair_change as hair_delta
+from ._texture import base_sigma, blur, tonal
+from ._warp import WarpField, apply_warp, warp_field
+
+__all__ = ["RetouchPlan", "RetouchState", "Strengths", "WarpField", "apply_plan", "apply_warp", "blur",
+           "plan_retouch", "warp_field", "work_size"]
 
 F32 = NDArray[np.float32]
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 @dataclass(frozen=True)
@@ -40,22 +39,30 @@ class Strengths:
 
     wrinkles: float = 1.0
     under_eye: float = 1.0
-    folds: float = 1.0  # nasolabial and marionette folds
+    folds: float = 1.0  # nasolabial and marionette folds, creases, spots
     tone: float = 1.0  # skin tone evenness
-    lift: float = 1.0  # jawline and cheek lift
+    lift: float = 1.0  # jawline, jowls, cheeks, chin, brows and lid folds (a landmark-guided warp)
     eyes: float = 0.0  # eye aperture: off unless asked (it raised the age estimate in our tests)
     feather: float = 0.12  # the matte's softness, in face units
 
-    def scaled(self, years: float) -> dict[str, float]:
-        """Per-edit amounts for ``years`` taken off: grows quickly at first, then eases."""
-        k = 1.0 - math.exp(-max(years, 0.0) / 16.0)  # 5 y: 0.27, 15 y: 0.61, 30 y: 0.85
+    def scaled(self, years: float, intensity: float = 1.0) -> dict[str, float]:
+        """Per-edit amounts for ``years`` taken off. The texture edits are whole after a few
+        years (half a wrinkle still reads as a wrinkle to the eye and to an age model):
+        more years reach coarser features instead (``base_sigma``). The shape edits grow
+        with the years. ``intensity`` (from ``_calibrate``) scales everything for a face that
+        shows its years more, or less, than most."""
+        y = max(years, 0.0) * max(intensity, 0.0)
+        k = min(1.5, y / 20.0)  # 10 y: 0.5, 20 y: 1, 30 y and more: 1.5
         return {
-            "wrinkles": min(1.0, 1.4 * k * self.wrinkles),
-            "under_eye": min(1.0, k * self.under_eye),
-            "folds": min(1.0, 1.1 * k * self.folds),
-            "tone": min(1.0, 0.8 * k * self.tone),
+            "wrinkles": min(1.0, y / 6.0 * self.wrinkles),
+            "folds": min(1.0, y / 10.0 * self.folds),
+            "under_eye": min(1.0, y / 15.0 * self.under_eye),
+            "tone": min(1.0, y / 15.0 * self.tone),
             "lift": k * self.lift,
+            "volume": 0.4 * k * self.lift,  # costs likeness quickly, buys little on its own
+            "lids": 0.25 * k * self.lift,  # a hooded lid opened; more reads as surprise
             "eyes": k * self.eyes,
+            "hair": min(1.0, y / 15.0),
         }
 
 
@@ -67,7 +74,17 @@ class RetouchState:
     under_luma: float | None = None
     mid_level: float | None = None
     coarse_level: float | None = None
+    chroma: F32 | None = None
+    hair: dict[str, Any] = field(default_factory=dict)  # the hair's measured colour and matte
     rate: float = 0.15  # per frame; a still uses the first measurement as is
+
+    def follow_chroma(self, value: F32) -> F32:
+        """The cheeks' chroma, steadied."""
+        if self.chroma is None:
+            self.chroma = value.astype(np.float32)
+        else:
+            self.chroma = (self.chroma + np.float32(self.rate) * (value - self.chroma)).astype(np.float32)
+        return self.chroma
 
     def texture(self, mid: float, coarse: float) -> tuple[float, float]:
         """How strong a feature must be to count as structure rather than skin texture:
@@ -78,8 +95,8 @@ class RetouchState:
         else:
             self.mid_level += self.rate * (mid - self.mid_level)
             self.coarse_level += self.rate * (coarse - self.coarse_level)
-        return (float(np.clip(12.0 * self.mid_level, 0.2, 0.6)),
-                float(np.clip(3.0 * self.coarse_level, 0.08, 0.4)))  # fmt: skip
+        return (float(np.clip(14.0 * self.mid_level, 0.2, 0.5)),
+                float(np.clip(10.0 * self.coarse_level, 0.25, 0.5)))  # fmt: skip
 
     def follow(self, cheek: float, under: float) -> tuple[float, float]:
         if self.cheek_luma is None or self.under_luma is None:
@@ -90,240 +107,79 @@ class RetouchState:
         return self.cheek_luma, self.under_luma
 
 
-def blur(img: F32, sigma: float) -> F32:
-    """A Gaussian blur that stays cheap for large sigmas (blur a smaller copy, then resize)."""
-    if sigma < 0.5:
-        return img
-    h, w = img.shape[:2]
-    factor = 1
-    while sigma / (factor * 2) >= 2.5 and min(h, w) // (factor * 2) >= 8:
-        factor *= 2
-    if factor == 1:
-        return np.asarray(cv2.GaussianBlur(img, (0, 0), sigma), np.float32)
-    small = cv2.resize(
-        img, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA
-    )
-    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
-    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
-
-
-def warp_field(lm: F32, scale: float, shape: tuple[int, int], amounts: dict[str, float],
-               step: int = 0) -> WarpField | None:  # fmt: skip
-    """A smooth displacement field (h, w, 2), zero far from the face, from landmark handles.
-
-    Each handle says where a point should move (in face units); still points and a
-    ring around the face say where nothing should move. The field through them is a
-    Gaussian radial-basis interpolation solved exactly, evaluated on a coarse grid.
-    """
-    lift, eyes = amounts["lift"], amounts["eyes"]
-    if lift <= 0 and eyes <= 0:
-        return None
-    up = fr.up_vector(lm)
-    centre = lm[fr.FACE_OVAL].mean(axis=0)
-    handles: list[tuple[int, F32]] = []
-
-    def move(idx: list[int], up_by: float, inward: float) -> None:
-        """Handles on ``idx``: up the face by ``up_by`` and towards its middle by ``inward``
-        (face units; negative is down or out)."""
-        pts = lm[idx]
-        side = centre - pts
-        side = side - np.outer(side @ up, up)  # the across-face part only
-        side /= np.maximum(np.hypot(side[:, 0], side[:, 1]), 1e-6)[:, None]
-        d = (up * up_by + side * inward) * scale  # ``up`` points from chin to forehead
-        for i, di in zip(idx, d, strict=True):
-            handles.append((i, di.astype(np.float32)))
-
-    # lifts: jowls up and in, cheekbones up, mouth corners a little up, brows up
-    move(fr.RIGHT_JOWL + fr.LEFT_JOWL, 0.05 * lift, 0.02 * lift)
-    move(fr.RIGHT_CHEEKBONE + fr.LEFT_CHEEKBONE, 0.04 * lift, -0.005 * lift)
-    move(fr.MOUTH_CORNERS, 0.02 * lift, 0.0)
-    move(fr.RIGHT_BROW[:5] + fr.LEFT_BROW[:5], 0.025 * lift, 0.0)
-    # eye aperture: upper lids up a little (an older lid droops)
-    move(fr.RIGHT_UPPER_LID + fr.LEFT_UPPER_LID, 0.02 * eyes, 0.0)
-    pts = [lm[i] for i, _ in handles]
-    disp = [d for _, d in handles]
-    zero = np.zeros(2, np.float32)
-    for i in fr.STILL_POINTS + fr.RIGHT_EYE[:9] + fr.LEFT_EYE[:9]:
-        pts.append(lm[i])
-        disp.append(zero)
-    for i in fr.FACE_OVAL[::2]:  # a ring outside the face holds the background still
-        pts.append(centre + (lm[i] - centre) * 1.22)
-        disp.append(zero)
-    p = np.asarray(pts, np.float32)
-    d = np.asarray(disp, np.float32)
-    r = 0.32 * scale
-    d2 = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1)
-    kernel = np.exp(-d2 / (2 * r * r)) + 1e-3 * np.eye(len(p))
-    coef = np.linalg.solve(kernel.astype(np.float64), d.astype(np.float64)).astype(np.float32)
-    h, w = shape
-    step = step or max(4, round(scale / 8))  # the field is smooth on the scale of the face: ~30 nodes across
-    gh, gw = math.ceil(h / step) + 1, math.ceil(w / step) + 1
-    gy, gx = np.mgrid[0:gh, 0:gw].astype(np.float32) * np.float32(step)
-    dx = gx.reshape(-1, 1) - p[None, :, 0]
-    dy = gy.reshape(-1, 1) - p[None, :, 1]
-    kg = np.exp((dx * dx + dy * dy) * np.float32(-1.0 / (2 * r * r)))
-    grid = (kg @ coef).reshape(gh, gw, 2).astype(np.float32)
-    grid[np.hypot(grid[..., 0], grid[..., 1]) < 0.01] = 0.0  # exactly still far from the face
-    return WarpField(grid, step, h, w)
-
-
-@dataclass
-class WarpField:
-    """A displacement field on a coarse grid (one node every ``step`` pixels)."""
-
-    grid: F32  # (gh, gw, 2)
-    step: float
-    h: int
-    w: int
-
-    def _upsampled(self, grid: F32) -> F32:
-        gh, gw = grid.shape[:2]
-        size = (round((gw - 1) * self.step) + 1, round((gh - 1) * self.step) + 1)
-        up = np.asarray(cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR), np.float32)
-        return up[: self.h, : self.w]  # a view: its users make new arrays from it
-
-    def full(self) -> F32:
-        return self._upsampled(self.grid)
-
-    def scaled(self, k: float) -> WarpField:
-        """The same warp, ``k`` times as strong (a fading edit), or at ``k`` times the size
-        when ``resize`` (for a chroma plane at half size)."""
-        return WarpField(self.grid * np.float32(k), self.step, self.h, self.w)
-
-    def half(self) -> WarpField:
-        """The field for a plane at half size (4:2:0 chroma)."""
-        return self.resized(0.5, (self.w + 1) // 2, (self.h + 1) // 2)
-
-    def resized(self, k: float, w: int, h: int) -> WarpField:
-        """The same warp for the picture scaled by ``k`` to (w, h)."""
-        return WarpField(self.grid * np.float32(k), self.step * k, h, w)
-
-    def at(self, pts: F32) -> F32:
-        """The displacement at points (bilinear on the grid)."""
-        gh, gw = self.grid.shape[:2]
-        x = np.clip(pts[:, 0] / self.step, 0, gw - 1.001)
-        y = np.clip(pts[:, 1] / self.step, 0, gh - 1.001)
-        x0, y0 = x.astype(int), y.astype(int)
-        fx, fy = (x - x0)[:, None], (y - y0)[:, None]
-        g = self.grid
-        top = g[y0, x0] * (1 - fx) + g[y0, x0 + 1] * fx
-        bottom = g[y0 + 1, x0] * (1 - fx) + g[y0 + 1, x0 + 1] * fx
-        return np.asarray(top * (1 - fy) + bottom * fy, np.float32)
-
-
-
-def apply_warp(img: NDArray[Any], field: WarpField) -> NDArray[Any]:
-    """Move the picture by the field: the pixel at x shows what was at x - d(x)."""
-    h, w = img.shape[:2]
-    d = field.full()
-    mx = np.arange(w, dtype=np.float32)[None, :] - d[..., 0]
-    my = np.arange(h, dtype=np.float32)[:, None] - d[..., 1]
-    moved = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    return np.asarray(moved, img.dtype)
-
-
-def _mean_in(values: F32, weight: F32) -> float:
-    total = float(weight.sum())
-    return float(np.vdot(values, weight) / total) if total > 1e-3 else 0.0
-
-
-def _up(img: F32, w: int, h: int) -> F32:
-    return np.asarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
-
-
 @dataclass
 class RetouchPlan:
     """What the retouch will do to a face region: a smooth tonal change (display units,
-    worked out at a reduced size and already weighted by the skin matte) and a warp."""
+    worked out at a reduced size and already weighted by the mattes), a brightness gain
+    (the hair's, or None) and a warp."""
 
-    delta: F32  # (wh, ww, 3), in the warped face's geometry
-    skin: F32  # (wh, ww), the matte of the face as it was (before the warp)
+    delta: F32  # (sh, sw, 3), smooth: in the warped face's geometry, at any size
+    skin: F32  # (sh, sw), the matte of the face as it was (before the warp)
     field: WarpField | None  # in the region's own pixels
     size: tuple[int, int]  # the region (w, h)
     landmarks: F32  # the region's landmarks after the warp
+    gain: F32 | None = None  # (sh, sw), multiplies brightness before the deltas are added
+    fine: F32 | None = None  # (wh, ww), the fine lines' change of brightness (neutral grey)
 
 
-def work_size(lm: F32, size: tuple[int, int], max_unit: float = 72.0) -> tuple[int, int]:
+def work_size(lm: F32, size: tuple[int, int], max_unit: float = 64.0) -> tuple[int, int]:
     """The size to work a region out at: no finer than ``max_unit`` pixels to the face unit,
-    so a 4K close-up costs what a 1080p medium shot does."""
+    so a 4K close-up costs what a 1080p medium shot does (fine lines need ~60 px to the unit)."""
     w, h = size
     f = min(1.0, max_unit / max(fr.face_scale(lm), 1e-3))
     return (max(8, round(w * f)), max(8, round(h * f))) if f < 1.0 else (w, h)
 
 
 def plan_retouch(work: NDArray[Any], lm: F32, size: tuple[int, int], years: float, strengths: Strengths,
-                 state: RetouchState) -> RetouchPlan:  # fmt: skip
+                 state: RetouchState, hair: HairPlan | None = None, matte: F32 | None = None,
+                 intensity: float = 1.0) -> RetouchPlan:  # fmt: skip
     """Work out the retouch of a face region from ``work`` (the region at ``work_size``:
-    8-bit RGB or display floats); ``lm`` are the landmarks in the full region's pixels."""
-    amounts = strengths.scaled(years)
+    8-bit RGB or display floats); ``lm`` are the landmarks in the full region's pixels.
+    ``hair`` and ``matte`` (the person's matte at the work size) recolour grey hair."""
+    amounts = strengths.scaled(years, intensity)
     w, h = size
-    field = warp_field(lm, fr.face_scale(lm), (h, w), amounts)
+    warp = warp_field(lm, fr.face_scale(lm), (h, w), amounts)
     ww, wh = work.shape[1], work.shape[0]
     lm_w = lm * np.array([ww / w, wh / h], np.float32)
     work_f = work.astype(np.float32) * np.float32(1 / 255) if work.dtype == np.uint8 else np.asarray(work, np.float32)
-    delta, skin = _tonal(work_f, lm_w, fr.face_scale(lm_w), amounts, strengths.feather, state)
-    if field is not None:  # the change is worked out on the face as it was: move it with the face
-        delta = apply_warp(delta, field.resized(ww / w, ww, wh))
-    moved = lm if field is None else np.asarray(lm + field.at(lm), np.float32)
-    return RetouchPlan(delta, skin, field, (w, h), moved)
+    scale = fr.face_scale(lm_w)
+    base = base_sigma(years * intensity, strengths.folds)
+    d_fine, d_small, skin, small = tonal(work_f, lm_w, scale, amounts, strengths.feather, base, state)
+    sw, sh = small.shape[1], small.shape[0]
+    gain = None
+    if hair is not None and matte is not None:  # the hair's change is smooth: worked out at half that
+        hw, hh = max(8, sw // 2), max(8, sh // 2)
+        lm_h = lm * np.array([hw / w, hh / h], np.float32)
+        matte_h = np.asarray(cv2.resize(matte, (hw, hh), interpolation=cv2.INTER_AREA), np.float32)
+        small_h = np.asarray(cv2.resize(small, (hw, hh), interpolation=cv2.INTER_AREA), np.float32)
+        skin_h = np.asarray(cv2.resize(skin, (hw, hh), interpolation=cv2.INTER_AREA), np.float32)
+        change = hair_delta(small_h, lm_h, fr.face_scale(lm_h), matte_h, skin_h, hair, amounts["hair"], state)
+        if change is not None:
+            gain = _up(change[0], sw, sh)
+            d_small = d_small + _up(change[1], sw, sh)
+    if warp is not None:  # the change is worked out on the face as it was: move it with the face
+        d_fine = apply_warp(d_fine, warp.resized(ww / w, ww, wh))
+        small_warp = warp.resized(sw / w, sw, sh)
+        d_small = apply_warp(d_small, small_warp)
+        gain = apply_warp(gain, small_warp) if gain is not None else None
+    moved = lm if warp is None else np.asarray(lm + warp.at(lm), np.float32)
+    return RetouchPlan(d_small, skin, warp, (w, h), moved, gain, d_fine)
+
+
+def _up(img: F32, w: int, h: int) -> F32:
+    return np.asarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
 def apply_plan(region: F32, plan: RetouchPlan, weight: float = 1.0) -> F32:
-    """The retouched region (display floats): the warp, then the (already warped) tonal change."""
+    """The retouched region (display floats): the warp, then the (already warped) gain and
+    tonal change."""
     w, h = plan.size
     out = apply_warp(region, plan.field.scaled(weight)) if plan.field is not None else region
-    out = out + _up(plan.delta, w, h) * np.float32(weight)
+    if plan.gain is not None:
+        gain = np.float32(1.0) + (_up(plan.gain, w, h) - np.float32(1.0)) * np.float32(weight)
+        out = out * gain[..., None]
+    delta = _up(plan.delta, w, h)
+    if plan.fine is not None:
+        delta = delta + _up(plan.fine, w, h)[..., None]
+    out = out + delta * np.float32(weight)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def _tonal(img: F32, lm: F32, scale: float, amounts: dict[str, float], feather: float,
-           state: RetouchState) -> tuple[F32, F32]:  # fmt: skip
-    """The tonal edits of ``img`` as a correction to add (already weighted by the skin
-    matte), and that matte.
-
-    Only the wrinkle band needs this resolution; folds, tone, the under-eye lift and
-    chroma are smooth corrections, worked out on a still smaller copy (about 24 px to
-    the face unit) and scaled back up.
-    """
-    h, w = img.shape[:2]
-    step = max(1, int(scale // 24))
-    masks = fr.face_masks(lm, (h, w), scale, feather, step=step)
-    sh, sw = masks["skin"].shape
-    small = np.asarray(cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA), np.float32)
-    s_scale = scale / step
-    luma_s = small @ _LUMA
-    # the skin matte, drawn from the mesh, refined to the plate: its soft edge snaps to the
-    # picture's own edges (a jaw against the background, hair across the forehead)
-    radius = max(1, round(0.1 * scale / step))
-    skin_s = np.clip(guided_filter(luma_s, masks["skin"], radius, 2e-3), 0.0, 1.0).astype(np.float32)
-    chroma_s = small - luma_s[..., None]
-    g2_s = blur(luma_s, 0.075 * s_scale)
-    g3_s = blur(luma_s, 0.28 * s_scale)
-    coarse = g2_s - g3_s
-    tau_mid, tau_coarse = state.texture(_mean_in(np.abs(luma_s - g2_s), skin_s), _mean_in(np.abs(coarse), skin_s))
-    folds = np.maximum(masks["folds"], np.float32(0.6) * skin_s) * np.float32(amounts["folds"])
-    spare = np.exp(-np.square(coarse * np.float32(1.0 / tau_coarse)))
-    d_luma = -coarse * folds * spare * np.where(coarse < 0.0, np.float32(0.85), np.float32(0.35))
-    cheek, under = state.follow(_mean_in(g3_s, masks["cheek"]), _mean_in(g3_s, masks["under_eye"]))
-    lift = max(0.0, cheek - under) * amounts["under_eye"] * 0.85
-    d_luma += np.float32(lift) * masks["under_eye"]
-    tone = skin_s * np.float32(amounts["tone"])
-    d_luma -= (g3_s - blur(luma_s, 0.6 * s_scale)) * (np.float32(0.35) * tone)  # blotchy tone
-    d_chroma = (blur(chroma_s, 0.5 * s_scale) - blur(chroma_s, 0.05 * s_scale)) * (np.float32(0.7) * tone)[..., None]
-    d_small = d_chroma + d_luma[..., None]
-
-    # the wrinkle band: pull back dark creases most, and spare strong structure
-    # (glasses rims, the nose's edge, a mole) by how far it stands out of skin texture
-    luma = np.asarray(cv2.transform(img, _LUMA[None, :]), np.float32).reshape(h, w)
-    g1 = np.asarray(cv2.GaussianBlur(luma, (0, 0), max(0.6, 0.006 * scale)), np.float32)
-    mid = g1 - _up(g2_s, w, h)
-    lines = _up(masks["lines"], w, h) * np.float32(amounts["wrinkles"])
-    spare_m = np.exp(-np.square(mid * np.float32(1.0 / tau_mid)))
-    d_mid = -mid * lines * spare_m * np.where(mid < 0.0, np.float32(0.96), np.float32(0.8))
-    skin = _up(skin_s, w, h)
-    delta = _up(d_small, w, h) + d_mid[..., None]
-    # keep the face's overall colour where the plate has it: no drift against neck and ears
-    drift = np.array([_mean_in(delta[::4, ::4, c], skin[::4, ::4]) for c in range(3)], np.float32)
-    delta -= drift * np.float32(0.6)
-    delta *= skin[..., None]
-    return delta, skin
