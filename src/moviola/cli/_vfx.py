@@ -72,6 +72,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         duration: Annotated[float | None, typer.Option(help="Seconds the failure takes to run its course (default: as physics has it).")] = None,
         height_m: Annotated[float | None, typer.Option(help="The building's visible height in metres (sets the scale).")] = None,
         ground_y: Annotated[float | None, typer.Option(help="Plate y of the ground line (default: the building's foot).")] = None,
+        water_y: Annotated[float | None, typer.Option(help="Plate y where water below the building begins: its reflection follows the shot.")] = None,
         debris_size: Annotated[float | None, typer.Option(help="Shard size multiplier (>1: fewer, bigger).")] = None,
         debris_amount: Annotated[float | None, typer.Option(help="Fine chips multiplier.")] = None,
         dust_density: Annotated[float | None, typer.Option(help="Dust multiplier.")] = None,
@@ -130,7 +131,7 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         changes: dict[str, Any] = {
             "seed": seed, "frames": frames, "resolution": _resolution(resolution), "mode": mode,
             "direction": direction, "failure": _floats(failure, 2, "--failure"), "start_frame": start_frame, "duration_s": duration,
-            "fps": fps, "height_m": height_m, "ground_y": ground_y, "debris_size": debris_size,
+            "fps": fps, "height_m": height_m, "ground_y": ground_y, "water_y": water_y, "debris_size": debris_size,
             "debris_amount": debris_amount, "dust_density": dust_density,
             "dust_colour": _floats(dust_colour, 3, "--dust-colour"), "wind": _floats(wind, 2, "--wind"),
             "shake": shake, "grain": grain, "motion_blur": motion_blur,
@@ -302,6 +303,16 @@ def _summary(out: Any, report: dict[str, Any], folder: Path) -> None:
               f"${cost['cost_usd']:.4f}")  # fmt: skip
     out.print(f"[bold]Traditional[/] {trad['artist_hours'][0]:g}-{trad['artist_hours'][1]:g} artist hours, "
               f"${trad['cost_usd'][0]:,.0f}-{trad['cost_usd'][1]:,.0f} a shot (sources in report.json)")  # fmt: skip
+    real = report.get("dust_realism") or {}
+    ours = real.get("ours") or {}
+    if ours.get("spectrum_slope") is not None:
+        def fig(x: float | None) -> str:
+            return "-" if x is None else f"{x:.2f}"
+
+        out.print(f"[bold]Dust[/]       spectrum slope {fig(ours['spectrum_slope'])} (real smoke "
+                  f"{fig(real['real']['spectrum_slope'])}, sprites {fig(real['sprites']['spectrum_slope'])}); "
+                  f"edge dimension {fig(ours.get('edge_dimension'))} (real {fig(real['real']['edge_dimension'])}, "
+                  f"sprites {fig(real['sprites']['edge_dimension'])})")  # fmt: skip
     o = report["outputs"]
     out.print(f"[bold]Movie[/]      {escape(str(folder / o['movie']))}")
     out.print(f"[bold]Sheet[/]      {escape(str(folder / o['contact_sheet']))}")
