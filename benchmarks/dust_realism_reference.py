@@ -32,6 +32,7 @@ from moviola.vfx.collapse._realism import (  # noqa: E402
     WORK_SIZE,
     dust_realism,
     reference_alpha,
+    sprite_frame,
     texture_density,
 )
 
@@ -92,22 +93,8 @@ def measure_reference(ref: dict[str, Any], images: Path = IMAGES) -> dict[str, f
     return {"edge_dimension": _num(edge), "spectrum_slope": _num(figures["spectrum_slope"])}
 
 
-def sprite_frame(seed: int, n: int = SPRITE_SIZE, puffs: int = SPRITE_PUFFS) -> np.ndarray:
-    """Alpha of ``puffs`` soft round Gaussian puffs, composited by over: the sprite look."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
-    alpha = np.zeros((n, n), np.float32)
-    for _ in range(puffs):
-        cx, cy = rng.normal(n / 2, n / 7, 2)
-        sigma = rng.uniform(n / 25, n / 10)
-        opacity = rng.uniform(0.5, 0.9)
-        puff = opacity * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma * sigma))
-        alpha = puff + alpha * (1.0 - puff)
-    return alpha.astype(np.float32)
-
-
 def measure_sprites() -> dict[str, Any]:
-    frames = [sprite_frame(seed) for seed in range(SPRITE_FRAMES)]
+    frames = [sprite_frame(seed, SPRITE_SIZE, SPRITE_PUFFS) for seed in range(SPRITE_FRAMES)]
     figures = dust_realism(frames)
     return {
         "puffs": SPRITE_PUFFS,

@@ -18,6 +18,7 @@ from moviola.vfx.collapse._realism import (
     radial_power_spectrum,
     radial_spectrum_slope,
     reference_alpha,
+    sprite_frame,
     texture_density,
 )
 
@@ -60,18 +61,6 @@ def _fbm(n: int, beta: float, seed: int) -> np.ndarray:
     return out
 
 
-def _sprites(seed: int, n: int = 512, puffs: int = 40) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
-    alpha = np.zeros((n, n), np.float32)
-    for _ in range(puffs):
-        cx, cy = rng.normal(n / 2, n / 7, 2)
-        s = rng.uniform(n / 25, n / 10)
-        puff = rng.uniform(0.5, 0.9) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * s * s))
-        alpha = (puff + alpha * (1 - puff)).astype(np.float32)
-    return alpha
-
-
 def test_circle_edge_is_one_dimensional() -> None:
     a = np.zeros((1024, 1024), np.float32)
     cv2.circle(a, (512, 512), 400, 1.0, -1)
@@ -109,7 +98,7 @@ def test_radial_power_spectrum_shape() -> None:
 
 
 def test_sprites_and_turbulent_dust_separate() -> None:
-    sprites = dust_realism([_sprites(seed) for seed in range(2)])
+    sprites = dust_realism([sprite_frame(seed) for seed in range(2)])
     field = _fbm(1024, 3.0, 7)[:512, :512]
     soft = (1.0 / (1.0 + np.exp(-3.0 * field))).astype(np.float32)  # soft threshold at 0
     turbulent = dust_realism(soft)

@@ -269,6 +269,20 @@ def _nanmedian(values: list[float]) -> float:
     return float(np.median(finite)) if finite else math.nan
 
 
+def sprite_frame(seed: int, n: int = 512, puffs: int = 40) -> F32:
+    """Alpha of ``puffs`` soft round Gaussian puffs, composited by over: the sprite look."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    alpha = np.zeros((n, n), np.float32)
+    for _ in range(puffs):
+        cx, cy = rng.normal(n / 2, n / 7, 2)
+        sigma = rng.uniform(n / 25, n / 10)
+        opacity = rng.uniform(0.5, 0.9)
+        puff = opacity * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma * sigma))
+        alpha = puff + alpha * (1.0 - puff)
+    return np.asarray(alpha, np.float32)
+
+
 def measure_dust(into: dict[int, dict[str, Any]], frame: int, front: F16, back: F16) -> None:
     """One rendered frame's dust (both layers, as the eye sees them together) measured into
     ``into[frame]``; a frame without a cloud yet is left out. Thread-safe for distinct frames."""
