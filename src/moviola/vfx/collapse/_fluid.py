@@ -42,6 +42,7 @@ from ._simulate import CRUSH_FADE_S, Event, SimResult
 F32 = NDArray[np.float32]
 F16 = NDArray[np.float16]
 
+PREVIEW_SIDE = 960
 PHASE_S = 0.35  # how long a set of texture coordinates rides the flow before it is reset
 SETTLE_HALF_LIFE_S = 30.0  # collapse dust is fine: it stays up for minutes
 _AIR = 0.6  # the air's own inertia against dust thrown into it (in density units)
@@ -76,7 +77,7 @@ class FluidSettings:
     dust_density: float = 1.0
     wind: tuple[float, float] = (1.5, 0.0)  # m/s, +x right, +y down
     seed: int = 1
-    cells_across: int = 320  # the same air at any output size
+    cells_across: int = 320  # the same air at any output size of at least PREVIEW_SIDE px
     substeps: int = 2
 
 
@@ -208,7 +209,11 @@ def _nearest_shard(sim: SimResult, e: Event) -> int:
 
 
 def _grid_for(s: FluidSettings) -> Grid:
-    cell = max(s.width, s.height) / s.cells_across
+    side = max(s.width, s.height)
+    # a preview (960 px) simulates the same air as its final; a smaller frame (a thumbnail, a
+    # test) needs no finer grid than a cell every 3 px
+    cells = s.cells_across if side >= PREVIEW_SIDE else max(64, min(s.cells_across, round(side / 3)))
+    cell = side / cells
     x0, x1 = -0.25 * s.width, 1.25 * s.width
     y0 = -0.45 * s.height
     y1 = max(s.ground_y, 0.5 * s.height)
