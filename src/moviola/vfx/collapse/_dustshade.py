@@ -46,7 +46,7 @@ class DustLook:
     ceiling: float  # no channel of unpremultiplied dust above this (the lit material)
 
 
-def _lit_grid(dens: F32, look: DustLook, grid_cells: float) -> F32:
+def _lit_grid(dens: F32, look: DustLook) -> F32:
     """(rows, cols, 3) colour of the dust at each cell: sun through the cloud plus sky."""
     total = dens[0] + dens[1]
     sx, sy = look.direction
@@ -71,7 +71,7 @@ def _lit_grid(dens: F32, look: DustLook, grid_cells: float) -> F32:
 
 
 def shade_dust(vol: DustVolume, index: int, view: F32, size: tuple[int, int], look: DustLook,
-               noise: F32, preview: bool = False) -> tuple[F16, F16]:  # fmt: skip
+               noise: F32) -> tuple[F16, F16]:  # fmt: skip
     """Frame ``index``'s dust behind and in front of the facade: (h, w, 4) premultiplied halves.
 
     ``view`` maps plate px to output px (the shaken camera, 3x3).
@@ -108,7 +108,7 @@ def shade_dust(vol: DustVolume, index: int, view: F32, size: tuple[int, int], lo
         return np.asarray(cv2.warpAffine(field, m, (cw, ch), flags=interp | cv2.WARP_INVERSE_MAP,
                                          borderMode=cv2.BORDER_CONSTANT, borderValue=0), np.float32)  # fmt: skip
 
-    colour = up(_lit_grid(dens, look, g.cell))
+    colour = up(_lit_grid(dens, look))
     turb = up(vol.turbulence[index].astype(np.float32))
     offs = up(np.ascontiguousarray(np.moveaxis(vol.offsets[index].astype(np.float32), 0, 2)))
     # each crop pixel's grid position, for the noise lookup (an affine map of the crop's indices)

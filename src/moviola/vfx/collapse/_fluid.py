@@ -151,9 +151,9 @@ def _event_sources(events: list[Event], s: FluidSettings, cell: float, shard_rad
     rows: list[tuple[float, ...]] = []
 
     def puff(t: float, x: float, y: float, r_px: float, a: float, heat: float, vx: float,
-             vy: float, front: float, size: int) -> None:  # fmt: skip
+             vy: float, front: float) -> None:  # fmt: skip
         r_cells = r_px / cell
-        size = 0 if r_cells < 3.0 else (1 if r_cells < 7.0 else 2)
+        size = 0 if r_cells < 3.0 else (1 if r_cells < 7.0 else 2)  # which splat it gets
         # thrown dust comes out as jets, not a smooth push: each puff gets its own kick
         kick = rng.normal(0.0, 0.6, 2) * math.hypot(vx, vy) + rng.normal(0.0, 1.2 * ppm, 2)
         rows.append((t, x, y, d * a * math.pi * r_cells**2, heat, vx + kick[0], vy + kick[1], front,
@@ -163,7 +163,7 @@ def _event_sources(events: list[Event], s: FluidSettings, cell: float, shard_rad
         if e.kind == "crack":
             r = rng.uniform(0.4, 0.9) * ppm * min(2.0, 0.8 + 0.3 * e.energy)
             puff(e.t, e.x, e.y, r, 0.35, 0.1, rng.normal(0, 0.8) * ppm, rng.normal(0.5, 0.8) * ppm,
-                 float(rng.uniform(0.3, 0.7)), 0)  # fmt: skip
+                 float(rng.uniform(0.3, 0.7)))  # fmt: skip
         elif e.kind == "crush":
             j = _nearest_shard(sim, e)
             rad = float(shard_radius[j]) if j >= 0 else 1.0 * ppm
@@ -171,7 +171,7 @@ def _event_sources(events: list[Event], s: FluidSettings, cell: float, shard_rad
             # a crushed piece becomes its own dust: most of its area, thrown along its motion
             # and the floors pancaking onto each other blow it out sideways
             side = float(rng.choice((-1.0, 1.0))) * rng.uniform(10.0, 25.0) * ppm
-            puff(e.t, e.x, e.y, rad * 1.4, 1.0, 0.3, e.vx * 0.5 + side, e.vy * 0.3, front, 1)
+            puff(e.t, e.x, e.y, rad * 1.4, 1.0, 0.3, e.vx * 0.5 + side, e.vy * 0.3, front)
         elif e.kind == "ground":
             strength = min(1.0, math.log1p(e.energy / 2000.0) / 6.0)
             r = rng.uniform(1.2, 2.6) * ppm * (0.6 + strength)
@@ -180,15 +180,15 @@ def _event_sources(events: list[Event], s: FluidSettings, cell: float, shard_rad
             y = s.ground_y - 0.5 * r
             for side in (-1.0, 1.0):
                 puff(e.t, e.x + side * 0.6 * r, y, r, 0.9 * (0.4 + strength), 0.6, side * speed, lift,
-                     float(rng.uniform(0.35, 0.75)), 2)  # fmt: skip
+                     float(rng.uniform(0.35, 0.75)))  # fmt: skip
         elif e.kind == "chip":  # a chip landing: a little puff where it strikes
             puff(e.t, e.x, s.ground_y - 0.2 * ppm, 0.35 * ppm, 0.5, 0.0, e.vx * 0.2, -0.3 * ppm,
-                 float(rng.uniform(0.2, 0.8)), 0)  # fmt: skip
+                 float(rng.uniform(0.2, 0.8)))  # fmt: skip
         else:  # pieces striking each other
             r = rng.uniform(0.4, 0.8) * ppm
             amount = min(3.0, 0.5 + e.energy / 20000.0)
             puff(e.t, e.x, e.y, r, 0.3 * amount, 0.15, rng.normal(0, 1.0) * ppm, rng.normal(0, 1.0) * ppm,
-                 float(rng.uniform(0.3, 0.7)), 0)  # fmt: skip
+                 float(rng.uniform(0.3, 0.7)))  # fmt: skip
     if not rows:
         z = np.zeros(0, np.float32)
         return _Sources(z, z, z, z, z, z, z, z, np.zeros(0, np.int8))

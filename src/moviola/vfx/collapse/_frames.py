@@ -144,8 +144,7 @@ def finish_frame(prep: Prepared, simd: Simulated, drawn: Drawn) -> FrameLayers:
     w, h = prep.size
     index, layers, view = drawn.index, drawn.layers, drawn.view
     clean = layers.clean[..., :3].astype(np.float32)
-    dustback16, dust16 = shade_dust(simd.dust, index, view, (w, h), prep.dust_look(), _noise(r.seed),
-                                    r.preview)  # fmt: skip
+    dustback16, dust16 = shade_dust(simd.dust, index, view, (w, h), prep.dust_look(), _noise(r.seed))
     dustback, dust = dustback16.astype(np.float32), dust16.astype(np.float32)
     debris = layers.debris.astype(np.float32)
     under, _, over = over_chain(clean, dustback, debris, dust)
@@ -175,10 +174,7 @@ def finish_frame(prep: Prepared, simd: Simulated, drawn: Drawn) -> FrameLayers:
         refl16 = _reflection(prep, index, view, over).astype(np.float16)
         comp32 = comp32 + refl16.astype(np.float32)
     comp = comp32.astype(np.float16)
-    # the view maps pixel corners (as GL does); OpenCV maps pixel centres
-    m = view[:2].astype(np.float64)
-    m[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    building = cv2.warpAffine(prep.matte, m, (w, h), flags=cv2.INTER_LINEAR)
+    building = cv2.warpAffine(prep.matte, _centred(view), (w, h), flags=cv2.INTER_LINEAR)
     mattes = {
         "building": building.astype(np.float16),
         # where the building was and no debris covers now (0 at rest, soft edges included)
@@ -201,13 +197,19 @@ def _reflection(prep: Prepared, index: int, view: F32, over: F32) -> F32:
     plate = prep.image
     if prep.plate.frame_count > 1:
         plate = apply_fit(prep.plate.frame_at(index / prep.recipe.fps), prep.fit)
-    m = view[:2].astype(np.float64)
-    m[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    shown = cv2.warpAffine(plate, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    shown = cv2.warpAffine(plate, _centred(view), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     out = np.zeros((h, w, 3), np.float32)
     out[water.y :] = water.mirrored(over[: water.y] - shown[: water.y], h - water.y)
     # a reflection taken away never takes the water below black
     return np.maximum(out, -over)
+
+
+def _centred(view: F32) -> NDArray[np.float64]:
+    """The view as OpenCV's 2x3 affine: the view maps pixel corners (as GL does), OpenCV
+    maps pixel centres."""
+    m = view[:2].astype(np.float64)
+    m[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    return m
 
 
 def render_frame(renderer: LayerRenderer, prep: Prepared, simd: Simulated, index: int) -> FrameLayers:
