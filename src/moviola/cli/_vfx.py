@@ -16,6 +16,67 @@ from ._common import controlnets
 vfx_app = typer.Typer(help="VFX shots on real plates: building collapse, de-aging.", no_args_is_help=True)
 
 
+def collapse_recipe(opts: dict[str, Any]) -> tuple[Any, Any]:
+    """The recipe ``moviola vfx collapse`` renders from its options (``opts``: the command's
+    parameters by name), and the project it names; shared with the farm's planner."""
+    from ..vfx._outputs import check_name
+    from ..vfx.collapse import CollapseRecipe, parse_box, read_polygon, read_recipe
+
+    name, project, recipe_file, plate = opts["name"], opts["project"], opts["recipe_file"], opts["plate"]
+    building, polygon, clean_plate = opts["building"], opts["polygon"], opts["clean_plate"]
+    if name is not None:  # one file-name part: the shot's files stay inside their folder
+        check_name(name)
+    proj = open_project(project) if project is not None else None
+    if recipe_file is not None:  # --plate and --clean-plate choose those files explicitly
+        base = read_recipe(recipe_file, plate=plate, clean_plate=clean_plate,
+                           root=proj.root if proj is not None else None)  # fmt: skip
+    else:
+        if plate is None:
+            raise typer.BadParameter("give --plate (or --recipe)")
+        if (building is None) == (polygon is None):
+            raise typer.BadParameter(
+                "give the building as --building x0,y0,x1,y1 or --polygon FILE"
+            )
+        region = parse_box(building) if building is not None else read_polygon(polygon)
+        base = CollapseRecipe(plate=str(plate.resolve()), building=[list(p) for p in region.points],
+                              building_source=region.source)  # fmt: skip
+    given = {"seed": "seed", "frames": "frames", "mode": "mode", "direction": "direction",
+             "start_frame": "start_frame", "duration_s": "duration", "fps": "fps", "height_m": "height_m",
+             "ground_y": "ground_y", "water_y": "water_y", "debris_size": "debris_size",
+             "debris_amount": "debris_amount", "dust_density": "dust_density", "shake": "shake", "grain": "grain",
+             "motion_blur": "motion_blur", "plate_colourspace": "plate_colorspace", "name": "name",
+             "refiner": "refiner", "prompt": "prompt", "refiner_strength": "refiner_strength",
+             "refiner_steps": "refiner_steps"}  # recipe field: option
+    changes: dict[str, Any] = {field: opts[option] for field, option in given.items()}
+    changes.update({
+        "resolution": _resolution(opts["resolution"]), "failure": _floats(opts["failure"], 2, "--failure"),
+        "dust_colour": _floats(opts["dust_colour"], 3, "--dust-colour"), "wind": _floats(opts["wind"], 2, "--wind"),
+        "clean_plate": str(clean_plate.resolve()) if clean_plate else None,
+    })  # fmt: skip
+    if opts["no_refine"]:
+        changes["refine"] = False
+    known = {f.name for f in fields(CollapseRecipe)}
+    recipe = replace(base, **{k: v for k, v in changes.items() if v is not None and k in known})
+    if opts["shot"] is not None and proj is None:
+        raise typer.BadParameter("--shot needs --project (the plan lives in a project)")
+    if opts["out_dir"] is None and proj is None:
+        raise typer.BadParameter("give --out DIR (or --project DIR)")
+    return recipe, proj
+
+
+def _frame_range(text: str) -> tuple[int, int]:
+    """``A-B`` (or one frame ``A``) as the first and last frame."""
+    try:
+        a, _, b = text.strip().partition("-")
+        first, last = int(a), int(b or a)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a frame range FIRST-LAST, e.g. 1001-1030",
+                                 param_hint="--frame-range") from None  # fmt: skip
+    if first > last:
+        raise typer.BadParameter(f"{text!r}: the first frame is after the last", param_hint="--frame-range")
+    return first, last
+
+
 def _floats(text: str | None, count: int, name: str) -> list[float] | None:
     if text is None:
         return None
@@ -99,62 +160,36 @@ def register(app: typer.Typer, out: Any, err: Any, progress_ctx: Any, print_json
         device: Annotated[str | None, typer.Option(help="The refiner's device: cpu or cuda.")] = None,
         cpu_price: Annotated[float | None, typer.Option(help="Cloud price per vCPU-hour, USD, for the cost report.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace a different render already in --out.")] = False,
+        simulate_only: Annotated[bool, typer.Option("--simulate-only", help="A farm's first task: check, simulate and keep the simulation in --out; draw nothing.")] = False,
+        frame_range: Annotated[str | None, typer.Option("--frame-range", help="A farm task: draw only frames A-B (e.g. 1001-1030) of a render begun with --simulate-only; the plain command then finishes it.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print report.json on stdout instead of a summary.")] = False,
     ) -> None:  # fmt: skip
         """A building collapse on a real plate: layered ACEScg EXRs, review movie, sheet, report."""
-        from ..vfx._outputs import check_name
         from ..vfx.collapse import (
             CPU_PRICE_PER_VCPU_HOUR,
-            CollapseRecipe,
-            parse_box,
-            read_polygon,
-            read_recipe,
             render_collapse,
         )
+        from ..vfx.collapse._collapse import RenderPart
 
-        if name is not None:  # one file-name part: the shot's files stay inside their folder
-            check_name(name)
-        proj = open_project(project) if project is not None else None
-        if recipe_file is not None:  # --plate and --clean-plate choose those files explicitly
-            base = read_recipe(recipe_file, plate=plate, clean_plate=clean_plate,
-                               root=proj.root if proj is not None else None)  # fmt: skip
-        else:
-            if plate is None:
-                raise typer.BadParameter("give --plate (or --recipe)")
-            if (building is None) == (polygon is None):
-                raise typer.BadParameter(
-                    "give the building as --building x0,y0,x1,y1 or --polygon FILE"
-                )
-            region = parse_box(building) if building is not None else read_polygon(polygon)  # type: ignore[arg-type]
-            base = CollapseRecipe(plate=str(plate.resolve()), building=[list(p) for p in region.points],
-                                  building_source=region.source)  # fmt: skip
-        changes: dict[str, Any] = {
-            "seed": seed, "frames": frames, "resolution": _resolution(resolution), "mode": mode,
-            "direction": direction, "failure": _floats(failure, 2, "--failure"), "start_frame": start_frame, "duration_s": duration,
-            "fps": fps, "height_m": height_m, "ground_y": ground_y, "water_y": water_y, "debris_size": debris_size,
-            "debris_amount": debris_amount, "dust_density": dust_density,
-            "dust_colour": _floats(dust_colour, 3, "--dust-colour"), "wind": _floats(wind, 2, "--wind"),
-            "shake": shake, "grain": grain, "motion_blur": motion_blur,
-            "clean_plate": str(clean_plate.resolve()) if clean_plate else None,
-            "plate_colourspace": plate_colorspace, "name": name, "refiner": refiner, "prompt": prompt,
-            "refiner_strength": refiner_strength, "refiner_steps": refiner_steps,
-        }  # fmt: skip
-        if no_refine:
-            changes["refine"] = False
-        known = {f.name for f in fields(CollapseRecipe)}
-        recipe = replace(base, **{k: v for k, v in changes.items() if v is not None and k in known})
-        if shot is not None and proj is None:
-            raise typer.BadParameter("--shot needs --project (the plan lives in a project)")
-        if out_dir is None and proj is None:
-            raise typer.BadParameter("give --out DIR (or --project DIR)")
+        if simulate_only and frame_range is not None:
+            raise typer.BadParameter("give --simulate-only or --frame-range, not both")
+        part = RenderPart(True) if simulate_only else (
+            RenderPart(frames=_frame_range(frame_range)) if frame_range is not None else None)
+        recipe, proj = collapse_recipe(dict(locals()))
         price = cpu_price if cpu_price is not None else CPU_PRICE_PER_VCPU_HOUR
         report, folder = interruptible(not as_json, lambda progress: render_collapse(
             recipe, out_dir, preview=preview, plate_rate=fps is None and recipe_file is None, project=proj,
             shot=shot, force=force, progress=progress, cpu_price=price,
             refiner_options={"weights": weights, "controlnet": controlnets(controlnet), "config": config,
-                             "allow_non_commercial": allow_non_commercial, "device": device}))  # fmt: skip
+                             "allow_non_commercial": allow_non_commercial, "device": device}, part=part))  # fmt: skip
         if as_json:
             print_json(report)
+            return
+        if part is not None:
+            what = "simulation kept" if part.simulate_only else (
+                f"frames {report['frames'][0]}-{report['frames'][1]}: {report['frames_rendered']} drawn, "
+                f"{report['frames_kept']} already whole")  # fmt: skip
+            out.print(f"[bold]{escape(report['shot'])}[/]: {what} in {escape(str(folder))}")
             return
         _summary(out, report, folder)
 

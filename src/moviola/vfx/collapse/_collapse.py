@@ -8,6 +8,13 @@ disk) leaves only whole frames; running the same recipe into the same folder
 again picks up at the first incomplete frame and re-encodes the movie from
 the frames already on disk.
 
+A render farm splits the same render into parts (``RenderPart``): the simulation
+once (``--simulate-only``, kept in ``.moviola-simulation.npz``), then frame ranges
+(``--frames A-B``) on any number of machines, each writing only whole frames and what
+the sheet and report will need of them (``.moviola-parts/``), then the plain command,
+which finds every frame done and only encodes the movie, draws the sheet and writes
+the report. The frames are the same, bit for bit, as one process's.
+
 Everything that can refuse a render (the recipe, the plate and its sha256, the
 building region, the output size, the folder, the matte) is checked before the
 first byte is written; a render that fails before publishing a frame removes
@@ -19,12 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -33,9 +41,19 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ...core import Document, InputError, read_document, register_schema, schema_tag, write_document
+from ...core import (
+    Document,
+    InputError,
+    ProjectError,
+    read_document,
+    register_schema,
+    schema_tag,
+    write_bytes_atomic,
+    write_document,
+    write_text_atomic,
+)
 from ...core._colour import SRGB, config_name, to_working, working_to_srgb8
-from ...core._image_io import read_exr
+from ...core._image_io import png_bytes, read_exr
 from ...core._media import atomic_movie, encode_frame, finish_movie, open_h264
 from ...gen import GenRequest, PassThrough, check_output, load_backend
 from ...provenance import Claim, Credentials, Ingredient, ModelUse, Stamp, credentials_for
@@ -50,7 +68,7 @@ from .._outputs import (
 )
 from ._cost import CPU_PRICE_PER_VCPU_HOUR, CostReport, cpu_seconds
 from ._frames import Drawn, FrameLayers, draw_frame, finish_frame
-from ._layers import LAYERS, first_missing, layer_path, sequence_pattern, write_layer
+from ._layers import LAYERS, first_missing, frame_done, layer_path, sequence_pattern, write_layer
 from ._plate import load_plate
 from ._realism import measure_dust, realism_report
 from ._recipe import CollapseRecipe, write_recipe
@@ -63,10 +81,12 @@ from ._review import (
     matte_picture,
     pick_frames,
 )
-from ._shot import Prepared, prepare, run_simulation
+from ._shot import Prepared, Simulated, prepare, run_simulation
+from ._simcache import cache_path, load_simulation, save_simulation
 
 F32 = NDArray[np.float32]
 FA = NDArray[np.floating[Any]]
+PARTS = ".moviola-parts"  # per frame, what a frame-range task leaves for the sheet and the report
 U8 = NDArray[np.uint8]
 Progress = Callable[[str, int, int], None]
 #: Called once the render is checked and prepared, just before it writes anything: gets the
@@ -77,11 +97,34 @@ register_schema(REPORT_NAME, 1)
 REPORT_SCHEMA = schema_tag(REPORT_NAME)  # "CollapseReport.1": what report.json is written as
 
 
+@dataclass(frozen=True)
+class RenderPart:
+    """One farm task's share of a render: the simulation only, or the frames ``first..last``
+    (their layers, or a preview's pictures; no movie, sheet or report)."""
+
+    simulate_only: bool = False
+    frames: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.simulate_only == (self.frames is not None):
+            raise InputError("a render part is either the simulation or a frame range")
+
+    def check(self, recipe: CollapseRecipe) -> None:
+        if self.frames is not None:
+            a, b = self.frames
+            if not recipe.first_frame <= a <= b <= recipe.last_frame:
+                raise InputError(f"--frames {a}-{b} is outside the shot's frames "
+                                 f"{recipe.first_frame}-{recipe.last_frame}")  # fmt: skip
+
+
 def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, progress: Progress | None = None,
                  cpu_price: float = CPU_PRICE_PER_VCPU_HOUR, on_ready: OnReady | None = None,
                  credentials: Credentials | None = None,
-                 refiner_options: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+                 refiner_options: dict[str, Any] | None = None,
+                 part: RenderPart | None = None) -> dict[str, Any]:  # fmt: skip
     """Render ``recipe`` into ``out``; returns the report (also written as report.json).
+
+    ``part``: only a farm task's share (see :class:`RenderPart`); returns what it did.
 
     ``refiner_options``: how to load the recipe's generative refiner (``moviola.gen.load_backend``:
     ``weights``, ``controlnet``, ``config``, ``allow_non_commercial``, ``device``); its frames
@@ -99,10 +142,11 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
     opened: list[OutDir] = []
     try:
         return _run_collapse(recipe, Path(out), force, progress, cpu_price, on_ready, opened, credentials,
-                             refiner_options)  # fmt: skip
+                             refiner_options, part)  # fmt: skip
     except KeyboardInterrupt:
         # the workers have stopped by now; a write cut short can leave its hidden temporary
-        if Path(out).is_dir():
+        # (a frame-range task leaves its temporaries: other tasks may be writing beside it)
+        if Path(out).is_dir() and not (part and part.frames):
             sweep_temporaries(Path(out))
         raise
     except Exception:
@@ -114,7 +158,7 @@ def run_collapse(recipe: CollapseRecipe, out: Path, *, force: bool = False, prog
 def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Progress | None,
                   cpu_price: float, on_ready: OnReady | None, opened: list[OutDir],
                   credentials: Credentials | None,
-                  refiner_options: dict[str, Any] | None) -> dict[str, Any]:  # fmt: skip
+                  refiner_options: dict[str, Any] | None, part: RenderPart | None) -> dict[str, Any]:  # fmt: skip
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
     stages: dict[str, float] = {}
     mark = [wall0]
@@ -125,6 +169,8 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         mark[0] = now
 
     recipe = recipe.validate()
+    if part is not None:
+        part.check(recipe)
     out = Path(out)
     start_offset = round(recipe.start_s() * recipe.fps)
     plate = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace,
@@ -139,6 +185,9 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         key = hashlib.sha256(json.dumps([key, [m.info() for m in refiner.models]], sort_keys=True,
                                         default=str).encode()).hexdigest()[:20]  # fmt: skip
     target = inspect_out_dir(out, key, force)  # refuses another render's folder; writes nothing
+    if part is not None and part.frames is not None and not target.resumable:
+        raise ProjectError("--frame-range draws part of a render that has begun in this folder; run the "
+                           "same command with --simulate-only first (or without --frame-range)", out)  # fmt: skip
     # everything that can refuse the shot (region, output size, matte, clean plate) runs
     # here, before anything is written
     prep = prepare(
@@ -147,11 +196,15 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         tick,
         clean_plate_path=Path(recipe.clean_plate) if recipe.clean_plate else None,
     )
-    if progress:
-        progress("simulate", 0, recipe.frames)
-    simd = run_simulation(
-        prep, tick, (lambda n: progress("simulate", n, recipe.frames)) if progress else None
-    )
+    simd = load_simulation(cache_path(out), key) if target.resumable else None
+    if simd is None:
+        if progress:
+            progress("simulate", 0, recipe.frames)
+        simd = run_simulation(
+            prep, tick, (lambda n: progress("simulate", n, recipe.frames)) if progress else None
+        )
+    else:
+        tick("simulate")
     if on_ready is not None:
         recorded = on_ready(recipe)
         assert recorded.key() == key, "on_ready may change where files are, not what the frames show"
@@ -159,10 +212,16 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         plate.path = Path(recipe.plate)
     stamp = _stamp(credentials or credentials_for(None), recipe, refiner)
     opened.append(target)
+    if part is not None and part.frames is not None:  # other tasks may be writing here: sweep nothing
+        return _render_part(recipe, out, prep, simd, refiner, stamp, part.frames, progress, key)
     open_out_dir(target)
     resumable = target.resumable
     write_recipe(out / "recipe.json", recipe)
     write_state(out, key, {"frames_done": 0})
+    if part is not None:  # the simulation, for the frame-range tasks
+        save_simulation(cache_path(out), simd, key)
+        tick("save")
+        return {"part": "simulate", "shot": recipe.name, "stages": stages, "simulation": str(cache_path(out))}
     layers = () if recipe.preview else (LAYERS + (() if _passthrough(refiner) else ("refined",))
                                         + (("reflection",) if recipe.water_y is not None else ()))
     first, last = recipe.first_frame, recipe.last_frame
@@ -172,61 +231,12 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     w, h = prep.size
     renderer = LayerRenderer(w, h, prep.atlas, prep.light.direction)
     renderer.set_plate(prep.fill)
-    chosen = pick_frames(first, recipe.frames, first + start_offset)
+    work = _FrameWork(recipe, out, prep, simd, refiner, stamp, layers, key, start_offset, max(resume_at, first))
+    chosen = work.chosen
     kept: dict[int, U8] = {}
-    realism: dict[int, dict[str, Any]] = {}
-    breakdown: list[tuple[str, U8]] = []
-    key_frame = chosen[0]
-    extra = {"moviola_recipe_key": key, "moviola_shot": recipe.name}
     movie = out / f"{recipe.name}_review.mp4"
     rendered = 0
-    turn, next_refine = threading.Condition(), [max(resume_at, first)]
-
-    def write_layers(frame: int, fl: FrameLayers, refined: FA | None, link: bool) -> None:
-        """Every layer of a frame, one file after another, the comp last: a frame with a
-        comp on disk has all its layers."""
-        if recipe.preview:
-            return
-        jobs: list[tuple[str, dict[str, FA], Path | None]] = [
-            ("cleanplate", {"RGB": fl.cleanplate}, layer_path(out, recipe.name, "cleanplate", first) if link else None),
-            ("dustback", {"RGBA": fl.dustback}, None),
-            ("debris", {"RGBA": fl.debris}, None),
-            ("dust", {"RGBA": fl.dust}, None),
-            ("lightwrap", {"RGB": fl.lightwrap}, None),
-            ("grain", {"RGB": fl.grain}, None),
-            ("mattes", dict(fl.mattes), None),
-        ]  # fmt: skip
-        if refined is not None:
-            jobs.append(("refined", {"RGB": refined}, None))
-        if fl.reflection is not None:
-            jobs.append(("reflection", {"RGB": fl.reflection}, None))
-        jobs.append(("comp", {"RGBA": np.concatenate([fl.comp, np.ones((h, w, 1), np.float16)], axis=2)}, None))
-        for layer, channels, link_to in jobs:
-            generated = layer == "refined"  # the one layer a trained model made
-            write_layer(out, recipe.name, layer, frame, channels, recipe.fps, extra, link_to=link_to,
-                        stamp=stamp if generated else stamp.but(models=()),
-                        source_type="compositeWithTrainedAlgorithmicMedia" if generated else "algorithmicMedia")
-
-    def process(drawn: Drawn, link: bool) -> U8:
-        """A worker thread's share of a frame: finish it, write its layers, picture it."""
-        frame = first + drawn.index
-        try:
-            fl = finish_frame(prep, simd, drawn)
-            refined: FA | None = None
-            if not _passthrough(refiner):
-                with turn:  # a refiner sees frames one at a time and in order (models keep temporal state)
-                    turn.wait_for(lambda: next_refine[0] >= frame)
-                    refined = _refine(refiner, recipe, fl, frame)
-        finally:  # a failed frame still hands the turn on, so no worker waits forever
-            with turn:
-                next_refine[0] = max(next_refine[0], frame + 1)
-                turn.notify_all()
-        if frame == key_frame:
-            breakdown.extend(_breakdown(fl))
-        if frame in chosen:  # the sheet's frames, spread over the shot: how smoke-like the dust is
-            measure_dust(realism, frame, fl.dust, fl.dustback)
-        write_layers(frame, fl, refined, link)
-        return working_to_srgb8(refined if refined is not None else fl.comp)
+    parts = _Parts(out, recipe.name) if recipe.preview else None
 
     def write(tmp: Path) -> None:
         nonlocal rendered
@@ -248,20 +258,20 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
                     progress("render", frame - first + 1, recipe.frames)
 
         try:
-            still_camera = not simd.shake[0].any()
             for index in range(recipe.frames):
                 frame = first + index
                 if frame < resume_at:
                     shown = "refined" if "refined" in layers else "comp"
                     pending.append((frame, pool.submit(_srgb_from_exr, layer_path(out, recipe.name, shown, frame)),
                                     False))  # fmt: skip
+                    work.recall(frame)
+                elif parts is not None and parts.has(frame):  # a farm task's preview frame
+                    pending.append((frame, pool.submit(parts.picture, frame), False))
+                    work.recall(frame)
                 else:
                     drawn = draw_frame(renderer, prep, simd, index)
                     rendered += 1
-                    # a still plate under a still camera: every clean plate frame is the first one
-                    link = prep.plate.frame_count == 1 and still_camera and not simd.shake[index].any() \
-                        and frame != first  # fmt: skip
-                    pending.append((frame, pool.submit(process, drawn, link), True))
+                    pending.append((frame, pool.submit(work.process, drawn), True))
                 drain(2)
             drain(0)
             finish_movie(container, stream)
@@ -275,8 +285,9 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     finally:
         renderer.release()
     tick("render")
+    breakdown, realism = work.breakdown, work.realism
     if not breakdown and not recipe.preview:  # resumed past the key frame: read its layers back
-        breakdown = _breakdown_from_disk(out, recipe.name, key_frame)
+        breakdown = _breakdown_from_disk(out, recipe.name, work.key_frame)
     sheet = out / f"{recipe.name}_contact_sheet.png"
     before = working_to_srgb8(prep.image)
     wall_so_far = time.perf_counter() - wall0
@@ -291,8 +302,173 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     report["dust_realism"] = realism_report(realism)
     write_document(out / "report.json", report)
     write_state(out, key, {"frames_done": recipe.frames, "complete": True})
+    cache_path(out).unlink(missing_ok=True)  # a farm's simulation and frame parts: done with
+    shutil.rmtree(out / PARTS, ignore_errors=True)
     sweep_temporaries(out)  # nothing hidden is left behind by a finished render
     return report
+
+
+class _FrameWork:
+    """What becomes of a drawn frame, in a whole render and in a farm's frame-range task alike:
+    its layers written, its picture made, and what the sheet and report need of it kept."""
+
+    def __init__(self, recipe: CollapseRecipe, out: Path, prep: Prepared, simd: Simulated, refiner: Any,
+                 stamp: Stamp, layers: tuple[str, ...], key: str, start_offset: int, next_refine: int) -> None:  # fmt: skip
+        self.recipe, self.out, self.prep, self.simd, self.refiner, self.stamp = recipe, out, prep, simd, refiner, stamp
+        self.layers = layers
+        first = recipe.first_frame
+        self.chosen = pick_frames(first, recipe.frames, first + start_offset)
+        self.key_frame = self.chosen[0]
+        self.realism: dict[int, dict[str, Any]] = {}
+        self.breakdown: list[tuple[str, U8]] = []
+        self.extra = {"moviola_recipe_key": key, "moviola_shot": recipe.name}
+        self.turn, self.next_refine = threading.Condition(), next_refine
+        self.parts = _Parts(out, recipe.name)
+        # a still plate under a still camera: every clean plate frame is the first one
+        self.still = prep.plate.frame_count == 1 and not simd.shake[0].any()
+
+    def process(self, drawn: Drawn) -> U8:
+        """A worker thread's share of a frame: finish it, write its layers, picture it."""
+        recipe, frame = self.recipe, self.recipe.first_frame + drawn.index
+        try:
+            fl = finish_frame(self.prep, self.simd, drawn)
+            refined: FA | None = None
+            if not _passthrough(self.refiner):
+                with self.turn:  # a refiner sees frames one at a time and in order (models keep temporal state)
+                    self.turn.wait_for(lambda: self.next_refine >= frame)
+                    refined = _refine(self.refiner, recipe, fl, frame)
+        finally:  # a failed frame still hands the turn on, so no worker waits forever
+            with self.turn:
+                self.next_refine = max(self.next_refine, frame + 1)
+                self.turn.notify_all()
+        if frame == self.key_frame:
+            self.breakdown.extend(_breakdown(fl))
+        if frame in self.chosen:  # the sheet's frames, spread over the shot: how smoke-like the dust is
+            measure_dust(self.realism, frame, fl.dust, fl.dustback)
+        link = self.still and not self.simd.shake[drawn.index].any() and frame != recipe.first_frame
+        self._write_layers(frame, fl, refined, link)
+        return working_to_srgb8(refined if refined is not None else fl.comp)
+
+    def recall(self, frame: int) -> None:
+        """A frame already on disk: what a farm task measured of it, if it was one."""
+        self.parts.recall(frame, self.realism, self.breakdown if frame == self.key_frame else None)
+
+    def keep_part(self, frame: int, srgb: U8 | None) -> None:
+        """A farm task's frame: what the sheet and the report will need of it (and a preview's picture)."""
+        self.parts.keep(frame, srgb, self.realism.get(frame), self.breakdown if frame == self.key_frame else None)
+
+    def _write_layers(self, frame: int, fl: FrameLayers, refined: FA | None, link: bool) -> None:
+        """Every layer of a frame, one file after another, the comp last: a frame with a
+        comp on disk has all its layers."""
+        recipe, out = self.recipe, self.out
+        if recipe.preview:
+            return
+        h, w = fl.comp.shape[:2]
+        first = recipe.first_frame
+        jobs: list[tuple[str, dict[str, FA], Path | None]] = [
+            ("cleanplate", {"RGB": fl.cleanplate}, layer_path(out, recipe.name, "cleanplate", first) if link else None),
+            ("dustback", {"RGBA": fl.dustback}, None),
+            ("debris", {"RGBA": fl.debris}, None),
+            ("dust", {"RGBA": fl.dust}, None),
+            ("lightwrap", {"RGB": fl.lightwrap}, None),
+            ("grain", {"RGB": fl.grain}, None),
+            ("mattes", dict(fl.mattes), None),
+        ]  # fmt: skip
+        if refined is not None:
+            jobs.append(("refined", {"RGB": refined}, None))
+        if fl.reflection is not None:
+            jobs.append(("reflection", {"RGB": fl.reflection}, None))
+        jobs.append(("comp", {"RGBA": np.concatenate([fl.comp, np.ones((h, w, 1), np.float16)], axis=2)}, None))
+        for layer, channels, link_to in jobs:
+            generated = layer == "refined"  # the one layer a trained model made
+            write_layer(out, recipe.name, layer, frame, channels, recipe.fps, self.extra, link_to=link_to,
+                        stamp=self.stamp if generated else self.stamp.but(models=()),
+                        source_type="compositeWithTrainedAlgorithmicMedia" if generated else "algorithmicMedia")
+
+
+class _Parts:
+    """``.moviola-parts/``: per frame a farm task drew, its realism figures (the sheet's
+    frames), the key frame's breakdown, and for a preview (which keeps no layers) its picture."""
+
+    def __init__(self, out: Path, name: str) -> None:
+        self.folder, self.name = out / PARTS, name
+
+    def _path(self, frame: int, suffix: str) -> Path:
+        return self.folder / f"{self.name}.{frame:04d}{suffix}"
+
+    def has(self, frame: int, picture: bool = True) -> bool:
+        """Whether a task kept this frame's part (with its picture: a preview's)."""
+        return self._path(frame, ".json").is_file() and (not picture or self._path(frame, ".png").is_file())
+
+    def picture(self, frame: int) -> U8:
+        return _read_png(self._path(frame, ".png"))
+
+    def keep(self, frame: int, srgb: U8 | None, realism: dict[str, Any] | None,
+             breakdown: list[tuple[str, U8]] | None) -> None:  # fmt: skip
+        names = []
+        for i, (name, pic) in enumerate(breakdown or []):
+            write_bytes_atomic(self._path(frame, f".breakdown{i}.png"), png_bytes(pic, {}))
+            names.append(name)
+        if srgb is not None:
+            write_bytes_atomic(self._path(frame, ".png"), png_bytes(srgb, {}))
+        # the JSON last: a frame's part counts only once everything it lists is there
+        write_text_atomic(self._path(frame, ".json"), json.dumps({"realism": realism, "breakdown": names}))
+
+    def recall(self, frame: int, realism: dict[int, dict[str, Any]],
+               breakdown: list[tuple[str, U8]] | None) -> None:  # fmt: skip
+        try:
+            data = json.loads(self._path(frame, ".json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(data.get("realism"), dict):
+            realism[frame] = data["realism"]
+        if breakdown is not None and not breakdown:
+            try:
+                breakdown.extend((str(name), _read_png(self._path(frame, f".breakdown{i}.png")))
+                                 for i, name in enumerate(data.get("breakdown") or []))  # fmt: skip
+            except (OSError, ValueError):
+                breakdown.clear()
+
+
+def _render_part(recipe: CollapseRecipe, out: Path, prep: Prepared, simd: Simulated, refiner: Any, stamp: Stamp,
+                 frames: tuple[int, int], progress: Progress | None, key: str) -> dict[str, Any]:  # fmt: skip
+    """A farm task's frames: each one not already whole on disk is drawn, written and its part
+    kept; nothing else (the movie, sheet and report are the whole render's)."""
+    first = recipe.first_frame
+    layers = () if recipe.preview else (LAYERS + (() if _passthrough(refiner) else ("refined",))
+                                        + (("reflection",) if recipe.water_y is not None else ()))
+    a, b = frames
+    work = _FrameWork(recipe, out, prep, simd, refiner, stamp, layers, key,
+                      round(recipe.start_s() * recipe.fps), a)  # fmt: skip
+    todo = [f for f in range(a, b + 1)
+            if not (work.parts.has(f, picture=not layers) and frame_done(out, recipe.name, f, layers))]
+    w, h = prep.size
+    renderer = LayerRenderer(w, h, prep.atlas, prep.light.direction)
+    renderer.set_plate(prep.fill)
+    pending: deque[tuple[int, Future[U8]]] = deque()
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="moviola-vfx")
+    done = 0
+
+    def drain(limit: int) -> None:
+        nonlocal done
+        while len(pending) > limit:
+            frame, srgb_f = pending.popleft()
+            srgb = srgb_f.result()  # the frame's layers are on disk once this returns
+            work.keep_part(frame, srgb if recipe.preview else None)
+            done += 1
+            if progress:
+                progress("render", done, len(todo))
+
+    try:
+        for frame in todo:
+            pending.append((frame, pool.submit(work.process, draw_frame(renderer, prep, simd, frame - first))))
+            drain(2)
+        drain(0)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        renderer.release()
+    return {"part": "frames", "shot": recipe.name, "frames": [a, b], "frames_rendered": len(todo),
+            "frames_kept": (b - a + 1) - len(todo)}
 
 
 def read_report(path: Path) -> Document:
@@ -304,6 +480,13 @@ def _srgb_from_exr(path: Path) -> U8:
     ch = read_exr(path)
     rgb = np.stack([ch["R"], ch["G"], ch["B"]], axis=-1)
     return working_to_srgb8(rgb)
+
+
+def _read_png(path: Path) -> U8:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise OSError(f"cannot read {path}")
+    return np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), np.uint8)
 
 
 def _breakdown(fl: FrameLayers) -> list[tuple[str, U8]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...core import InputError, Project
 from .._project import check_plan_shot, keep_in_project
-from ._collapse import OnReady, Progress, run_collapse
+from ._collapse import OnReady, Progress, RenderPart, run_collapse
 from ._cost import CPU_PRICE_PER_VCPU_HOUR
 from ._plate import load_plate
 from ._recipe import CollapseRecipe, preview_of, write_recipe
@@ -23,23 +23,17 @@ def render_collapse(recipe: CollapseRecipe, out: Path | None = None, *, preview:
                     plate_rate: bool = False, project: Project | None = None, shot: str | None = None,
                     force: bool = False, progress: Progress | None = None,
                     cpu_price: float = CPU_PRICE_PER_VCPU_HOUR,
-                    refiner_options: dict[str, Any] | None = None) -> tuple[dict[str, Any], Path]:  # fmt: skip
+                    refiner_options: dict[str, Any] | None = None,
+                    part: RenderPart | None = None) -> tuple[dict[str, Any], Path]:  # fmt: skip
     """Render ``recipe`` (its preview with ``preview``; at a video plate's own rate with
     ``plate_rate``) into ``out``, by default ``vfx/NAME/render`` (or ``preview``) in
     ``project``; returns the report and the folder.
 
     With ``project``, the recipe and its plate are kept in the project once the render has
     checked everything, and ``shot`` (which the plan must hold: said before any work) is
-    pointed at the recipe.
+    pointed at the recipe. ``part``: only a farm task's share of the render.
     """
-    if plate_rate:  # a video plate's own rate
-        info = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1)
-        if info.fps:
-            recipe = replace(recipe, fps=info.fps)
-    final = recipe.validate()
-    if preview:
-        info = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1)
-        recipe = preview_of(recipe, (info.width, info.height)).validate()
+    final, recipe = rendered_recipe(recipe, preview=preview, plate_rate=plate_rate)
     on_ready: OnReady | None = None
     if project is not None:  # the project keeps the shot's recipe (and its plate), previewed or not
         folder = project.root / "vfx" / recipe.name
@@ -54,8 +48,23 @@ def render_collapse(recipe: CollapseRecipe, out: Path | None = None, *, preview:
     from ...provenance import credentials_for
 
     report = run_collapse(recipe, out, force=force, progress=progress, cpu_price=cpu_price, on_ready=on_ready,
-                          credentials=credentials_for(project), refiner_options=refiner_options)  # fmt: skip
+                          credentials=credentials_for(project), refiner_options=refiner_options, part=part)  # fmt: skip
     return report, out
+
+
+def rendered_recipe(recipe: CollapseRecipe, *, preview: bool = False,
+                    plate_rate: bool = False) -> tuple[CollapseRecipe, CollapseRecipe]:
+    """The final recipe (at a video plate's own rate with ``plate_rate``) and the one the
+    render draws: the same, or its preview. A farm plans its frame ranges from it."""
+    if plate_rate:  # a video plate's own rate
+        info = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1)
+        if info.fps:
+            recipe = replace(recipe, fps=info.fps)
+    final = recipe.validate()
+    if preview:
+        info = load_plate(Path(recipe.plate), colourspace=recipe.plate_colourspace, max_frames=1)
+        recipe = preview_of(recipe, (info.width, info.height)).validate()
+    return final, recipe
 
 
 def _keep_in(project: Project, folder: Path, final: CollapseRecipe, shot: str | None) -> OnReady:
