@@ -20,7 +20,19 @@ from rich.markup import escape
 
 from .. import __version__
 from ..core import InternalError, MoviolaError, current_step, note_step, storage_error
-from . import _ads, _consent, _gen, _plan, _previs, _project, _provenance, _script, _stream, _vfx
+from . import (
+    _ads,
+    _consent,
+    _farm,
+    _gen,
+    _plan,
+    _previs,
+    _project,
+    _provenance,
+    _script,
+    _stream,
+    _vfx,
+)
 from ._common import err, out, print_json, progress_bar
 
 app = typer.Typer(
@@ -55,6 +67,7 @@ _gen.register(app, out, err, progress_bar, print_json)
 _provenance.register(app, out, print_json)
 _stream.register(app, out, print_json)
 _ads.register(app, out, print_json)
+_farm.register(app)
 
 
 #: Width for output that is not a terminal (a log, CI, a pipe): wide enough that no

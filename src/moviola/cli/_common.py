@@ -4,8 +4,11 @@ arguments most project commands take."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +34,12 @@ def print_json(data: Any) -> None:
 
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A bar per stage on a terminal; under the farm (``MOVIOLA_FARM_PROGRESS``: a file), the
+    same figures written to that file for ``moviola farm status`` to show."""
+    farm = os.environ.get("MOVIOLA_FARM_PROGRESS")
+    if farm:
+        yield _progress_file(Path(farm))
+        return
     if not enabled:
         yield None
         return
@@ -50,6 +59,22 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | No
             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
         yield update
+
+
+def _progress_file(path: Path) -> Callable[[str, int, int], None]:
+    from ..core import write_text_atomic
+
+    last = [0.0]
+
+    def update(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < 0.5:  # at most twice a second, and always the end
+            return
+        last[0] = now
+        with contextlib.suppress(OSError):  # progress is a courtesy: a full disk must not stop the task
+            write_text_atomic(path, json.dumps({"stage": stage, "done": done, "total": total}) + "\n")
+
+    return update
 
 
 def upstream(steps: list[str]) -> None:
