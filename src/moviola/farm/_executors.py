@@ -151,7 +151,13 @@ class RayExecutor:
 
 
 def _ray_task(job_dir: str, task_id: str, token: str) -> dict[str, Any]:
-    """What a Ray worker runs: the runner, whose errors come back as one line."""
+    """What a Ray worker runs: the runner, whose errors come back as one line. The node is
+    named by host and Ray node id, so two nodes on one host are told apart."""
+    import socket
+
+    import ray
+
+    os.environ["MOVIOLA_FARM_NODE"] = f"{socket.gethostname()}/{ray.get_runtime_context().get_node_id()[:8]}"
     try:
         return run_task(job_dir, task_id, token)
     except MoviolaError as exc:

@@ -186,7 +186,8 @@ def list_jobs(storage: Path) -> list[str]:
 
 
 def node_name() -> str:
-    return socket.gethostname()
+    """This machine, as task states name it (a Ray worker adds its node id: ``host/abcd1234``)."""
+    return os.environ.get("MOVIOLA_FARM_NODE") or socket.gethostname()
 
 
 def check_storage(job_dir: Path, token: str) -> Job:
