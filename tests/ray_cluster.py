@@ -34,6 +34,7 @@ def _free_port() -> int:
 @dataclass
 class Cluster:
     address: str  # HOST:PORT of the head, what --farm takes
+    client: str  # ray://HOST:PORT: the head's Ray Client server, for a submitter outside the cluster
     folder: Path
     env: dict[str, str]
     nodes: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -84,12 +85,13 @@ def _wait(check: object, seconds: float, what: str) -> None:
 def ray_cluster(head_cpus: int = 1) -> Iterator[Cluster]:
     """A head node on loopback (``head_cpus`` for tasks); stopped, with its workers, afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="mray-", dir="/tmp"))  # Ray's socket paths must stay short
-    port = _free_port()
+    port, client = _free_port(), _free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": str(folder)}
-    cluster = Cluster(f"127.0.0.1:{port}", folder, env)
+    cluster = Cluster(f"127.0.0.1:{port}", f"ray://127.0.0.1:{client}", folder, env)
     log = open(folder / "head.log", "ab")  # noqa: SIM115 (the node's whole life)
     head = subprocess.Popen([str(RAY), "start", "--head", "--node-ip-address", "127.0.0.1", f"--port={port}",
                              f"--num-cpus={head_cpus}", "--include-dashboard=false", "--disable-usage-stats",
+                             f"--ray-client-server-port={client}",
                              f"--temp-dir={folder / 'ray'}", f"--system-config={SYSTEM_CONFIG}", "--block"],
                             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)  # fmt: skip
     cluster.nodes.append(head)

@@ -114,6 +114,10 @@ def test_a_lost_worker_costs_a_retry_not_the_job_and_not_a_frame(tmp_path: Path)
             return states if all(s["state"] in ("done", "failed", "cancelled") for s in states) else None
 
         final = wait_for(finished, 420, "both jobs to finish on the head")
+        # and from outside the cluster, through Ray Client: the frames go on being the local ones
+        done = moviola("farm", "submit", "--farm", cluster.client, "--json", "--", "moviola", *COLLAPSE[:-1],
+                       "shot-client", cwd=storage)  # fmt: skip
+        assert json.loads(done.stdout)["state"] == "done"
     for s in final:
         assert s["state"] == "done", json.dumps(s, indent=1)
     attempts = {(s["job"], t["id"]): t["attempts"] for s in final for t in s["tasks"]}
@@ -121,6 +125,7 @@ def test_a_lost_worker_costs_a_retry_not_the_job_and_not_a_frame(tmp_path: Path)
     assert all(n == 1 for (job, task), n in attempts.items() if (job, task) not in {(j, t) for j, t, _ in at_kill})
 
     same_pictures(local / "shot", storage / "shot")
+    same_pictures(local / "shot", storage / "shot-client")
     same_pictures(local / "film" / "previs", storage / "film" / "previs")
     logs = [Path(t["log"]) for s in final for t in s["tasks"]]
     assert all(p.is_file() for p in logs)  # every task's output is kept with its job
