@@ -30,7 +30,7 @@ class FrameLayers:
     dustback: F16  # (h, w, 4)
     debris: F16
     dust: F16
-    lightwrap: F16  # (h, w, 3)
+    lightwrap: F16  # (h, w, 3): light wrap, and a lit tower's own glow while it stands: added light
     grain: F16
     mattes: dict[str, F16]  # (h, w) each
     comp: F16  # (h, w, 3)
@@ -168,13 +168,20 @@ def finish_frame(prep: Prepared, simd: Simulated, drawn: Drawn) -> FrameLayers:
     # spread, it looks the same and its EXRs are a quarter of the size
     step = np.float32(2.0 ** np.floor(np.log2(max(float(prep.noise.min()) * r.grain / 8.0, 2.0**-16))))
     grain16 = (np.rint(g / step) * step).astype(np.float16)
+    building = cv2.warpAffine(prep.matte, _centred(view), (w, h), flags=cv2.INTER_LINEAR)
+    shown = over  # what our layers show above the water, the tower's own glow included
+    if prep.glow is not None:  # the lit tower's halo, as much as still stands of it: emitted light
+        standing = 1.0 - float(np.maximum(building - debris[..., 3], 0.0).sum()) / max(float(building.sum()), 1e-6)
+        halo = np.float32(max(standing, 0.0)) * cv2.warpAffine(prep.glow, _centred(view), (w, h),
+                                                              flags=cv2.INTER_LINEAR)  # fmt: skip
+        wrap16 = (wrap16.astype(np.float32) + halo).astype(np.float16)
+        shown = over + halo
     comp32 = over + wrap16.astype(np.float32) + grain16.astype(np.float32)
     refl16 = None
     if prep.water is not None:
-        refl16 = _reflection(prep, index, view, over).astype(np.float16)
+        refl16 = _reflection(prep, index, view, shown).astype(np.float16)
         comp32 = comp32 + refl16.astype(np.float32)
     comp = comp32.astype(np.float16)
-    building = cv2.warpAffine(prep.matte, _centred(view), (w, h), flags=cv2.INTER_LINEAR)
     mattes = {
         "building": building.astype(np.float16),
         # where the building was and no debris covers now (0 at rest, soft edges included)

@@ -42,7 +42,7 @@ RECIPE_SCHEMA = "CollapseRecipe"
 register_schema(RECIPE_SCHEMA, 2)  # 2: refiner_strength, refiner_steps
 
 #: Bumped whenever the same recipe would render different frames (a resume then starts over).
-ENGINE_VERSION = 4  # 4: dust from a fluid solver, lit broken faces; 3: the facade unmixed within its lit range
+ENGINE_VERSION = 5  # 5: a lit tower's glow and beacons go with it; 4: dust from a fluid solver, lit broken faces; 3: the facade unmixed within its lit range
 FINAL_FRAMES = 120
 PREVIEW_FRAMES = 48
 PREVIEW_MAX_WIDTH = 960

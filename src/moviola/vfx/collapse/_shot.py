@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from ...core import InputError
 from ...core._colour import SRGB, convert, working_to_srgb8
-from ._cleanplate import clean_plate, hole_mask
+from ._cleanplate import building_glow, clean_plate, hole_mask, light_matte
 from ._comp import (
     PlateLight,
     Water,
@@ -64,6 +64,7 @@ class Prepared:
     face_colour: tuple[float, float, float]
     dust_albedo: F32
     water: Water | None = None  # water below the building that reflects the shot
+    glow: F32 | None = None  # a lit tower's halo outside its matte (plate less clean plate), else None
 
     def dust_look(self) -> DustLook:
         """The plate's light on the building's dust, and the brightest the lit dust can be."""
@@ -117,7 +118,9 @@ def prepare(
     matte = building_matte(display, inside, refine=recipe.refine,
                            polygon=recipe.building_source != "box")  # fmt: skip
     tick("matte")
-    hole = hole_mask(matte)
+    glow = building_glow(image, matte)  # a lit tower's halo and beacons (none by day)
+    hole = hole_mask(matte, glow=glow)
+    glow_light: F32 | None = None
     if clean_plate_path is not None:
         user = load_plate(clean_plate_path, colourspace=recipe.plate_colourspace)
         if (user.width, user.height) != (plate.width, plate.height):
@@ -125,15 +128,20 @@ def prepare(
                              f"{plate.width}x{plate.height}; they must match", clean_plate_path)  # fmt: skip
         fill = apply_fit(user.frame(0), fit)
     else:
-        fill = clean_plate(image, hole)
-        matte = _consistent_matte(image, fill, matte, hole)
+        fill = clean_plate(image, hole, glow=glow)
+        matte = _consistent_matte(image, fill, matte, hole_mask(matte))  # the glow band is no facade
+        matte = light_matte(image, fill, matte, glow)  # the beacons fall with the tower
         # fill again from everything the (now complete) matte leaves out, so the fill meets
         # the sky right at the building's edge and no seam traces its outline once it is gone;
-        # where no building is, the plate itself is the clean plate
+        # where no building is, the plate itself is the clean plate, less the tower's glow
         solid = (matte > 0).astype(np.uint8)
-        tight = cv2.dilate(solid, np.ones((3, 3), np.uint8)).astype(np.float32)
-        fill = clean_plate(image, tight)
-        fill = np.asarray(np.where(solid[..., None] > 0, fill, image), np.float32)
+        tight = np.maximum(cv2.dilate(solid, np.ones((3, 3), np.uint8)).astype(np.float32),
+                           glow.hole.astype(np.float32))  # fmt: skip
+        fill = clean_plate(image, tight, glow=glow)
+        keep = (solid > 0) | glow.touched
+        fill = np.asarray(np.where(keep[..., None], fill, image), np.float32)
+        if glow.touched.any():  # the halo is the tower's own light: it goes out as the tower falls
+            glow_light = np.asarray(np.where(solid[..., None] > 0, 0.0, np.maximum(image - fill, 0.0)), np.float32)
     tick("clean_plate")
     ys, xs = np.nonzero(matte > 0.5)
     if len(ys) == 0:
@@ -181,7 +189,7 @@ def prepare(
         water = estimate_water(image, wy)
     return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
                     max(1.0, fit.scale), px_per_m, ground, failure,
-                    tuple(float(v) for v in face), np.asarray(albedo, np.float32), water)  # type: ignore[arg-type]  # fmt: skip
+                    tuple(float(v) for v in face), np.asarray(albedo, np.float32), water, glow_light)  # type: ignore[arg-type]  # fmt: skip
 
 
 def unmix_facade(image: F32, matte: F32, fill: F32) -> tuple[F32, F32]:
