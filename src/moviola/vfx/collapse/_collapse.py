@@ -190,13 +190,16 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
                            "same command with --simulate-only first (or without --frame-range)", out)  # fmt: skip
     # everything that can refuse the shot (region, output size, matte, clean plate) runs
     # here, before anything is written
+    # a farm's tasks share the first task's cut-out and simulation (exact, so the frames are too)
+    cached = load_simulation(cache_path(out), key) if target.resumable else None
     prep = prepare(
         recipe,
         plate,
         tick,
         clean_plate_path=Path(recipe.clean_plate) if recipe.clean_plate else None,
+        known=cached[1] if cached else None,
     )
-    simd = load_simulation(cache_path(out), key) if target.resumable else None
+    simd = cached[0] if cached else None
     if simd is None:
         if progress:
             progress("simulate", 0, recipe.frames)
@@ -219,7 +222,8 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     write_recipe(out / "recipe.json", recipe)
     write_state(out, key, {"frames_done": 0})
     if part is not None:  # the simulation, for the frame-range tasks
-        save_simulation(cache_path(out), simd, key)
+        assert prep.cutout is not None
+        save_simulation(cache_path(out), simd, prep.cutout, key)
         tick("save")
         return {"part": "simulate", "shot": recipe.name, "stages": stages, "simulation": str(cache_path(out))}
     layers = () if recipe.preview else (LAYERS + (() if _passthrough(refiner) else ("refined",))

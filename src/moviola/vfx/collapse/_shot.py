@@ -65,6 +65,7 @@ class Prepared:
     dust_albedo: F32
     water: Water | None = None  # water below the building that reflects the shot
     glow: F32 | None = None  # a lit tower's halo outside its matte (plate less clean plate), else None
+    cutout: Cutout | None = None  # the matte and clean plate as first made (what a farm's tasks share)
 
     def dust_look(self) -> DustLook:
         """The plate's light on the building's dust, and the brightest the lit dust can be."""
@@ -103,9 +104,11 @@ def _fitted_region(region: Region, fit: Fit) -> Region:
 
 
 def prepare(
-    recipe: CollapseRecipe, plate: Plate, tick: Tick, *, clean_plate_path: Path | None = None
+    recipe: CollapseRecipe, plate: Plate, tick: Tick, *, clean_plate_path: Path | None = None,
+    known: Cutout | None = None,
 ) -> Prepared:
-    """Everything up to the simulation: matte, clean plate, fracture, light, grain."""
+    """Everything up to the simulation: matte, clean plate, fracture, light, grain
+    (``known``: the matte and clean plate already made for this recipe, see :class:`Cutout`)."""
     region = check_region(Region(tuple((float(x), float(y)) for x, y in recipe.building),
                                  recipe.building_source), plate.width, plate.height)  # fmt: skip
     w, h = output_size(recipe, plate)
@@ -114,34 +117,9 @@ def prepare(
     image = apply_fit(plate.frame_at(recipe.start_s()), fit)
     inside = clip_region(_fitted_region(region, fit), w, h)
     tick("load")
-    display = working_to_srgb8(image)
-    matte = building_matte(display, inside, refine=recipe.refine,
-                           polygon=recipe.building_source != "box")  # fmt: skip
-    tick("matte")
-    glow = building_glow(image, matte)  # a lit tower's halo and beacons (none by day)
-    hole = hole_mask(matte, glow=glow)
-    glow_light: F32 | None = None
-    if clean_plate_path is not None:
-        user = load_plate(clean_plate_path, colourspace=recipe.plate_colourspace)
-        if (user.width, user.height) != (plate.width, plate.height):
-            raise InputError(f"the clean plate is {user.width}x{user.height}, the plate "
-                             f"{plate.width}x{plate.height}; they must match", clean_plate_path)  # fmt: skip
-        fill = apply_fit(user.frame(0), fit)
-    else:
-        fill = clean_plate(image, hole, glow=glow)
-        matte = _consistent_matte(image, fill, matte, hole_mask(matte))  # the glow band is no facade
-        matte = light_matte(image, fill, matte, glow)  # the beacons fall with the tower
-        # fill again from everything the (now complete) matte leaves out, so the fill meets
-        # the sky right at the building's edge and no seam traces its outline once it is gone;
-        # where no building is, the plate itself is the clean plate, less the tower's glow
-        solid = (matte > 0).astype(np.uint8)
-        tight = np.maximum(cv2.dilate(solid, np.ones((3, 3), np.uint8)).astype(np.float32),
-                           glow.hole.astype(np.float32))  # fmt: skip
-        fill = clean_plate(image, tight, glow=glow)
-        keep = (solid > 0) | glow.touched
-        fill = np.asarray(np.where(keep[..., None], fill, image), np.float32)
-        if glow.touched.any():  # the halo is the tower's own light: it goes out as the tower falls
-            glow_light = np.asarray(np.where(solid[..., None] > 0, 0.0, np.maximum(image - fill, 0.0)), np.float32)
+    if known is None:
+        known = _matte_and_fill(recipe, plate, fit, image, inside, clean_plate_path, tick)
+    matte, hole, fill, glow_light = known.matte, known.hole, known.fill, known.glow
     tick("clean_plate")
     ys, xs = np.nonzero(matte > 0.5)
     if len(ys) == 0:
@@ -189,7 +167,52 @@ def prepare(
         water = estimate_water(image, wy)
     return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
                     max(1.0, fit.scale), px_per_m, ground, failure,
-                    tuple(float(v) for v in face), np.asarray(albedo, np.float32), water, glow_light)  # type: ignore[arg-type]  # fmt: skip
+                    tuple(float(v) for v in face), np.asarray(albedo, np.float32), water, glow_light, known)  # type: ignore[arg-type]  # fmt: skip
+
+
+@dataclass
+class Cutout:
+    """The building cut out of the plate: its matte, the hole to fill, the clean plate and a lit
+    tower's glow outside the matte. The slow part of :func:`prepare`, kept beside a farm's
+    simulation so that every frame task starts from the same pixels without redoing it."""
+
+    matte: F32
+    hole: F32
+    fill: F32
+    glow: F32 | None
+
+
+def _matte_and_fill(recipe: CollapseRecipe, plate: Plate, fit: Fit, image: F32, inside: Region,
+                    clean_plate_path: Path | None, tick: Tick) -> Cutout:  # fmt: skip
+    display = working_to_srgb8(image)
+    matte = building_matte(display, inside, refine=recipe.refine,
+                           polygon=recipe.building_source != "box")  # fmt: skip
+    tick("matte")
+    glow = building_glow(image, matte)  # a lit tower's halo and beacons (none by day)
+    hole = hole_mask(matte, glow=glow)
+    glow_light: F32 | None = None
+    if clean_plate_path is not None:
+        user = load_plate(clean_plate_path, colourspace=recipe.plate_colourspace)
+        if (user.width, user.height) != (plate.width, plate.height):
+            raise InputError(f"the clean plate is {user.width}x{user.height}, the plate "
+                             f"{plate.width}x{plate.height}; they must match", clean_plate_path)  # fmt: skip
+        fill = apply_fit(user.frame(0), fit)
+    else:
+        fill = clean_plate(image, hole, glow=glow)
+        matte = _consistent_matte(image, fill, matte, hole_mask(matte))  # the glow band is no facade
+        matte = light_matte(image, fill, matte, glow)  # the beacons fall with the tower
+        # fill again from everything the (now complete) matte leaves out, so the fill meets
+        # the sky right at the building's edge and no seam traces its outline once it is gone;
+        # where no building is, the plate itself is the clean plate, less the tower's glow
+        solid = (matte > 0).astype(np.uint8)
+        tight = np.maximum(cv2.dilate(solid, np.ones((3, 3), np.uint8)).astype(np.float32),
+                           glow.hole.astype(np.float32))  # fmt: skip
+        fill = clean_plate(image, tight, glow=glow)
+        keep = (solid > 0) | glow.touched
+        fill = np.asarray(np.where(keep[..., None], fill, image), np.float32)
+        if glow.touched.any():  # the halo is the tower's own light: it goes out as the tower falls
+            glow_light = np.asarray(np.where(solid[..., None] > 0, 0.0, np.maximum(image - fill, 0.0)), np.float32)
+    return Cutout(matte, hole, fill, glow_light)
 
 
 def unmix_facade(image: F32, matte: F32, fill: F32) -> tuple[F32, F32]:

@@ -1,8 +1,9 @@
 """A collapse's simulation on disk, so the frames of one shot can be drawn by several processes.
 
 A render farm splits a shot into a simulation task and frame-range tasks
-(``moviola vfx collapse --simulate-only``, then ``--frames A-B``); every frame task
-reads the one simulation instead of solving the rigid bodies and the dust again.
+(``moviola vfx collapse --simulate-only``, then ``--frame-range A-B``); every frame task
+reads the one simulation, and the matte and clean plate it was made from, instead of
+cutting the building out and solving the rigid bodies and the dust again.
 
     DIR/.moviola-simulation.npz    arrays only (no pickle), with the recipe key it belongs to
 
@@ -25,7 +26,7 @@ from numpy.typing import NDArray
 from ...core import write_bytes_atomic
 from ._fluid import DustVolume, Grid
 from ._particles import ParticleFrames
-from ._shot import Simulated
+from ._shot import Cutout, Simulated
 from ._simulate import Event, SimResult
 
 CACHE_NAME = ".moviola-simulation.npz"
@@ -36,8 +37,8 @@ def cache_path(out: Path) -> Path:
     return out / CACHE_NAME
 
 
-def save_simulation(path: Path, simd: Simulated, key: str) -> Path:
-    """Write ``simd`` for the recipe ``key``, atomically."""
+def save_simulation(path: Path, simd: Simulated, cutout: Cutout, key: str) -> Path:
+    """Write ``simd`` and the ``cutout`` it was made from, for the recipe ``key``, atomically."""
     sim, parts, dust = simd.sim, simd.particles, simd.dust
     counts = np.array([len(c) for c in parts.chips], np.int64)
     chips = np.concatenate(parts.chips, axis=0) if parts.chips else np.zeros((0, 10), np.float32)
@@ -55,14 +56,16 @@ def save_simulation(path: Path, simd: Simulated, key: str) -> Path:
         "turbulence": dust.turbulence, "mass": dust.mass, "added": dust.added, "lost": dust.lost,
         "peak_mass": np.array(dust.peak_mass, np.float64),
         "shake": simd.shake, "overscan": np.array(simd.overscan, np.float64),
+        "cut_matte": cutout.matte, "cut_hole": cutout.hole, "cut_fill": cutout.fill,
+        **({"cut_glow": cutout.glow} if cutout.glow is not None else {}),
     }  # fmt: skip
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]  # uncompressed: ~100 MB at 1080p is written faster than zipped
     return write_bytes_atomic(path, buffer.getvalue())
 
 
-def load_simulation(path: Path, key: str) -> Simulated | None:
-    """The simulation stored for ``key``, or None when there is none to trust."""
+def load_simulation(path: Path, key: str) -> tuple[Simulated, Cutout] | None:
+    """The simulation stored for ``key`` and its cutout, or None when there is none to trust."""
     try:
         with np.load(path, allow_pickle=False) as z:
             if str(z["key"]) != key or int(z["layout"]) != LAYOUT:
@@ -81,7 +84,8 @@ def load_simulation(path: Path, key: str) -> Simulated | None:
     grid = Grid((origin[0], origin[1]), float(a["grid_cell"]), (shape[0], shape[1]))
     dust = DustVolume(grid, a["density"], a["offsets"], a["weights"], a["turbulence"], a["mass"], a["added"],
                       a["lost"], float(a["peak_mass"]))  # fmt: skip
-    return Simulated(sim, particles, dust, a["shake"], float(a["overscan"]))
+    cutout = Cutout(a["cut_matte"], a["cut_hole"], a["cut_fill"], a.get("cut_glow"))
+    return Simulated(sim, particles, dust, a["shake"], float(a["overscan"])), cutout
 
 
 def _events(name: str, events: list[Event]) -> dict[str, NDArray[Any]]:
