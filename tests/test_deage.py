@@ -41,6 +41,7 @@ from moviola.vfx.deage._face_models import MODELS, model_path
 from moviola.vfx.deage._moving_plate import make_moving_plate
 from moviola.vfx.deage._picture import Picture, YuvFormat, pictures, yuv_format
 from moviola.vfx.deage._retouch import RetouchPlan
+from moviola.vfx.deage._warp import WarpField, apply_warp
 
 ROOT = Path(__file__).resolve().parents[1]
 HOPPER = ROOT / "examples" / "hopper" / "grace_hopper.jpg"
@@ -380,6 +381,77 @@ def test_video_pictures_keep_their_code_values_where_nothing_changes() -> None:
     assert np.array_equal(y1[box[3] :], y0[box[3] :])
     assert yuv_format(1, 1, 1080) == YuvFormat("bt709") and yuv_format(6, 2, 480) == YuvFormat("bt601", True)
     assert yuv_format(None, None, 480).matrix == "bt601" and yuv_format(2, None, 1080).matrix == "bt709"
+
+
+def test_video_composite_is_the_plain_sums_made_in_place() -> None:
+    # the composite makes its sums in place (and on the writer's thread): the same float
+    # operations as the plain expression, so the same code values, warp and hair gain included
+    rng = np.random.default_rng(5)
+    h, w = 120, 160
+    data = rng.integers(16, 236, (h * 3 // 2, w)).astype(np.uint8)
+    pic = Picture(data, YuvFormat("bt709"), h)
+    box = pic.even_box((20, 10, 140, 110))
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    field = WarpField(rng.normal(0, 1.5, (7, 9, 2)).astype(np.float32), 20.0, bh, bw)
+    plan = RetouchPlan(delta=rng.normal(0, 0.03, (25, 30, 3)).astype(np.float32), skin=np.ones((25, 30), np.float32),
+                       field=field, size=(bw, bh), landmarks=np.zeros((478, 2), np.float32),
+                       gain=rng.uniform(0.8, 1.3, (25, 30)).astype(np.float32),
+                       fine=rng.normal(0, 0.02, (50, 60)).astype(np.float32))  # fmt: skip
+    weight = 0.7
+    got = pic.retouched(box, plan, weight)
+    # the plain sums, as written before they were made in place
+    matrix, _ = pic.yuv.forward()  # type: ignore[union-attr]
+    d = np.asarray(cv2.transform(plan.delta, matrix), np.float32) * np.float32(weight)
+    y, u, v = (p.copy() for p in pic.planes())
+    moved = apply_warp(y[y0:y1, x0:x1], field.scaled(weight))
+    dy = cv2.resize(d[..., 0], (bw, bh)) + cv2.resize(plan.fine, (bw, bh)) * np.float32(matrix[0].sum() * weight)
+    gain = np.float32(1.0) + (plan.gain - np.float32(1.0)) * np.float32(weight)  # type: ignore[operator]
+    dy = dy + (moved.astype(np.float32) - np.float32(16)) * (cv2.resize(gain, (bw, bh)) - np.float32(1.0))
+    y[y0:y1, x0:x1] = cv2.add(moved, dy, dtype=cv2.CV_8U)
+    cs = np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+    uv = apply_warp(cv2.merge([u[cs], v[cs]]), field.scaled(weight).half())
+    g2 = cv2.resize(gain, (bw // 2, bh // 2))[..., None]
+    duv = cv2.resize(d[..., 1:], (bw // 2, bh // 2)) + (uv.astype(np.float32) - np.float32(128)) * (g2 - np.float32(1.0))
+    uv = cv2.add(uv, duv, dtype=cv2.CV_8U)
+    u[cs], v[cs] = uv[..., 0], uv[..., 1]
+    for mine, want in zip(got.planes(), (y, u, v), strict=True):
+        assert np.array_equal(mine, want)
+    assert np.array_equal(pic.data, data)  # the frame itself is left as it was (the review shows it)
+
+
+def test_a_videos_frames_are_whole_and_the_plate_itself_away_from_the_face(shot: tuple[Path, dict[str, Any]],
+                                                                          moving: Path) -> None:  # fmt: skip
+    import OpenEXR
+
+    from moviola.vfx.deage._frames import linear_half
+
+    out, _ = shot
+    changed = 0.0
+    for i, pic in pictures(open_footage(moving)):
+        with OpenEXR.File(str(frame_path(out, "hopper", 1001 + i, "exr"))) as f:
+            got = np.asarray(f.channels()["RGB"].pixels)
+        want = linear_half(pic.rgb8())  # the plate's own pixels, taken to linear half float
+        assert got.shape == (360, 640, 3) and got.dtype == np.float16  # the whole frame, every frame
+        same = np.all(got.view(np.uint16) == want.view(np.uint16), axis=2)
+        assert same[:, :180].all() and same[:, 490:].all() and same[300:].all()  # bit for bit, away from the face
+        changed = max(changed, float((~same).mean()))
+    assert changed > 0.02  # and the face did change
+
+
+def test_the_treated_movie_is_the_plate_away_from_the_face_up_to_the_codec(shot: tuple[Path, dict[str, Any]],
+                                                                           moving: Path) -> None:  # fmt: skip
+    import av
+
+    out, report = shot
+    with av.open(str(out / report["outputs"]["movie"])) as c:
+        treated = [f.to_ndarray()[:360] for f in c.decode(video=0)]  # Y, as stored
+    plate = [pic.planes()[0] for _, pic in pictures(open_footage(moving))]
+    assert len(treated) == len(plate) == 24
+    for mine, theirs in zip(treated, plate, strict=True):
+        for side in (np.s_[:, :180], np.s_[:, 490:]):
+            err = mine[side].astype(np.float64) - theirs[side]
+            assert 10 * np.log10(255**2 / max(float(np.mean(err**2)), 1e-9)) > 40  # x264 at CRF 18, nothing else
 
 
 def test_the_cli_prints_json_with_the_contract_fields(tmp_path: Path, consent: Path) -> None:

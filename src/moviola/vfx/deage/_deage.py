@@ -1,15 +1,17 @@
 """``moviola vfx deage``: take years off a performer's face through a shot, with consent.
 
-One pass over the footage, in three threads so both cores stay busy:
+One pass over the footage, in three threads that carry about the same load, so both
+cores stay busy:
 
 1. decode and track (MediaPipe face mesh, optical flow, One-Euro) in the caller's
-   thread, with the hold-and-fade of a face that is lost and found again;
-2. retouch the face crop (and the hair around it) and composite it back, and measure
-   flicker; on the first fully tracked frame, first fit the retouch's intensity to
-   this face (``_calibrate``);
-3. encode the treated movie and the before/after review movie, and hand the frame
-   sequence (EXR by default, or PNG; frames 1001+) to a small pool of threads that
-   convert, compress and sign each frame (``_frames``).
+   thread, with the hold-and-fade of a face that is lost and found again, and read the
+   face's region at the size the retouch works at;
+2. plan the retouch of that region (and the hair around it); on the first fully tracked
+   frame, first fit the retouch's intensity to this face (``_calibrate``);
+3. composite the plan into a copy of the frame, measure flicker, encode the treated
+   movie and the before/after review movie, and hand the frame sequence (EXR by
+   default, or PNG; frames 1001+) to a small pool of threads that convert, compress
+   and sign each frame (``_frames``).
 
 Then the quality report: identity distance and apparent age before and after on
 frames spread over the shot, flicker and landmark jitter, and a contact sheet.
@@ -19,6 +21,7 @@ performer, expiry) is written into every output.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -26,7 +29,7 @@ import platform
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from importlib.metadata import version
@@ -76,7 +79,7 @@ from ._face_track import FaceFinder, FaceTracker, Selector
 from ._frames import FramePool, write_frame
 from ._hair import HairPlan, PersonMatte, parse_hair_colour, steady_matte
 from ._picture import Picture, YuvFormat, as8, pictures
-from ._retouch import RetouchState, Strengths, plan_retouch, work_size
+from ._retouch import RetouchPlan, RetouchState, Strengths, plan_retouch, work_size
 
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
@@ -162,6 +165,19 @@ class _Item:
     status: str
     treated: Picture | None = None
     box: tuple[int, int, int, int] | None = None  # the retouched region (x0, y0, x1, y1)
+    plan: RetouchPlan | None = None  # what to do there, composited by the writer
+    region: _Region | None = None  # the face's region, read by the tracker's thread
+
+
+@dataclass(frozen=True)
+class _Region:
+    """The region a frame's retouch works on: its box, the landmarks in it, its size, and
+    the picture of it at the size the retouch works at."""
+
+    box: tuple[int, int, int, int]
+    landmarks: F32
+    size: tuple[int, int]
+    work: NDArray[Any]
 
 
 class _Stages:
@@ -204,7 +220,8 @@ def run_deage(settings: DeageSettings, out: Path, *, force: bool = False, progre
     created = not out.exists()
     stamp = _stamp(credentials or credentials_for(None), settings, footage, consent, key)
     try:
-        report = _render(settings, footage, consent, key, out, resumable, progress, wall0, stamp)
+        with _blas_on_one_thread():
+            report = _render(settings, footage, consent, key, out, resumable, progress, wall0, stamp)
     except BaseException as exc:
         # Refused before any output (no face, a reference photo without one): leave nothing
         # that would turn the corrected command away, and give back what --force replaced.
@@ -215,6 +232,21 @@ def run_deage(settings: DeageSettings, out: Path, *, force: bool = False, progre
         raise
     drop_aside(aside)
     return report
+
+
+@contextlib.contextmanager
+def _blas_on_one_thread() -> Iterator[None]:
+    """OpenBLAS (under numpy, and under OpenCV's solvers and products) on one thread while a
+    shot renders: its problems here are small, and its threads, woken beside those that
+    decode, track, retouch and encode, spin for the cores (measured on two cores: the warp's
+    solve, about a millisecond alone, took 20-40 ms of CPU a frame in the render)."""
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # installed with implicit
+    except ImportError:  # pragma: no cover - a dependency of a dependency
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _size(settings: DeageSettings, footage: Footage) -> tuple[int, int]:
@@ -305,12 +337,8 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                     calibration.frame = FIRST_FRAME + item.index
                     calibration.seconds = time.perf_counter() - t0
                     t0 = stages.add("calibrate", t0)
-                _treat(item, settings, state, hair, person, calibration.intensity)
-                t0 = stages.add("retouch", t0)
-                assert item.treated is not None
-                flicker.add(item.frame.gray(), item.treated.gray(),
-                            dlib_box(item.landmarks) if item.landmarks is not None and item.weight > 0 else None)
-                stages.add("measure", t0)
+                _plan(item, settings, state, hair, person, calibration.intensity)
+                stages.add("retouch", t0)
                 _put(q_write, item, threads[1])
         except BaseException as exc:  # handed to the caller's thread
             errors.append(exc)
@@ -326,7 +354,14 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
                 if stop.is_set():
                     continue
                 t0 = time.perf_counter()
+                # composited here, not beside the plan: the three threads then carry about
+                # the same load (decode and track; plan; composite and encode)
+                _composite(item)
+                t0 = stages.add("composite", t0)
                 assert item.treated is not None
+                flicker.add(item.frame.gray(), item.treated.gray(),
+                            dlib_box(item.landmarks) if item.landmarks is not None and item.weight > 0 else None)
+                t0 = stages.add("measure", t0)
                 if treated_out is not None:
                     _encode(treated_out, item.treated, item.index)
                     t0 = stages.add("encode", t0)
@@ -378,7 +413,7 @@ def _render(settings: DeageSettings, footage: Footage, consent: dict[str, str], 
         cpu0 = time.thread_time()
         try:
             _track_all(footage, limit, (w, h), tracker, fps, stages, q_retouch, stop, counts, track_raw,
-                       track_smooth, scales, progress, threads[0])  # fmt: skip
+                       track_smooth, scales, progress, threads[0], person is not None)  # fmt: skip
         except BaseException:
             stop.set()  # the workers drop what is queued and finish
             raise
@@ -528,8 +563,9 @@ def _put(q: queue.Queue[Any], item: Any, consumer: threading.Thread) -> None:
 def _track_all(footage: Footage, limit: int, size: tuple[int, int], tracker: FaceTracker, fps: float,
                stages: _Stages, q: queue.Queue[_Item | None], stop: threading.Event, counts: dict[str, int],
                track_raw: list[F32 | None], track_smooth: list[F32 | None], scales: list[float],
-               progress: Progress | None, consumer: threading.Thread) -> None:  # fmt: skip
-    """Decode and track in this thread; hand frames on with what to treat and how much."""
+               progress: Progress | None, consumer: threading.Thread, with_hair: bool) -> None:  # fmt: skip
+    """Decode and track in this thread; hand frames on with what to treat and how much, and
+    the face's region read (around the hair too, ``with_hair``)."""
     fade_step = 1.0 / max(1, round(FADE_S * fps))
     weight = 0.0
     held: F32 | None = None
@@ -561,8 +597,10 @@ def _track_all(footage: Footage, limit: int, size: tuple[int, int], tracker: Fac
         track_raw.append(step.raw if step.status == "tracked" else None)
         track_smooth.append(step.landmarks)
         scales.append(fr.face_scale(step.landmarks) if step.landmarks is not None else 0.0)
+        item = _Item(index, frame, landmarks, weight, step.status)
+        item.region = _region(item, with_hair)  # read here, off the retouch's thread (the busiest)
         t = stages.add("track", t)
-        _put(q, _Item(index, frame, landmarks, weight, step.status), consumer)
+        _put(q, item, consumer)
         if stop.is_set():
             break
         t = time.perf_counter()
@@ -574,21 +612,27 @@ def _treat(item: _Item, settings: DeageSettings, state: RetouchState, hair: Hair
            person: PersonMatte | None = None, intensity: float = 1.0) -> None:  # fmt: skip
     """Retouch the face region (and the hair around it) and put the change into a copy of
     the frame."""
-    frame = item.frame
-    if item.landmarks is None or item.weight <= 0:
-        item.treated = frame
+    _plan(item, settings, state, hair, person, intensity)
+    _composite(item)
+
+
+def _composite(item: _Item) -> None:
+    """The treated frame: the plan put into a copy of the frame, or the frame itself."""
+    if item.plan is None or item.box is None:
+        item.treated = item.frame
+    else:
+        item.treated = item.frame.retouched(item.box, item.plan, item.weight)
+
+
+def _plan(item: _Item, settings: DeageSettings, state: RetouchState, hair: HairPlan | None = None,
+          person: PersonMatte | None = None, intensity: float = 1.0) -> None:  # fmt: skip
+    """What the retouch does to the face region (and the hair around it): ``item.box`` and
+    ``item.plan``, both None where nothing is done."""
+    item.box = item.plan = None
+    region = item.region or _region(item, person is not None)
+    if region is None:
         return
-    x0, y0, x1, y1 = fr.face_box(item.landmarks, 0.3 if person is None else 0.38)
-    box = frame.even_box((max(0, math.floor(x0)), max(0, math.floor(y0)),
-                          min(frame.width, math.ceil(x1)), min(frame.height, math.ceil(y1))))  # fmt: skip
-    if box[2] - box[0] < 16 or box[3] - box[1] < 16:
-        item.treated = frame
-        return
-    lm = (item.landmarks - np.array(box[:2], np.float32)).astype(np.float32)
-    size = (box[2] - box[0], box[3] - box[1])
-    # the region is read once, at the size the retouch works at (swscale does both for video)
-    work = frame.rgb8(box, work_size(lm, size)) if frame.yuv is not None or frame.data.dtype == np.uint8 \
-        else _work_floats(frame.display(box), work_size(lm, size))  # fmt: skip
+    box, lm, size, work = region.box, region.landmarks, region.size, region.work
     matte = None
     if person is not None:
         ww, wh = work.shape[1], work.shape[0]
@@ -598,8 +642,27 @@ def _treat(item: _Item, settings: DeageSettings, state: RetouchState, hair: Hair
         if item.index % 4 == 0 or "matte" not in state.hair:
             raw = person(as8(work) if work.dtype == np.uint8 else np.clip(np.rint(work * 255.0), 0, 255).astype(np.uint8))
         matte = steady_matte(raw, lm_w, fr.face_scale(lm_w), (ww, wh), state)
-    plan = plan_retouch(work, lm, size, settings.years, settings.strengths, state, hair, matte, intensity)
-    item.treated, item.box = frame.retouched(box, plan, item.weight), box
+    item.plan = plan_retouch(work, lm, size, settings.years, settings.strengths, state, hair, matte, intensity)
+    item.box = box
+
+
+def _region(item: _Item, with_hair: bool) -> _Region | None:
+    """The face's region of ``item`` (around the hair too, ``with_hair``), or None where
+    nothing is to be done."""
+    frame = item.frame
+    if item.landmarks is None or item.weight <= 0:
+        return None
+    x0, y0, x1, y1 = fr.face_box(item.landmarks, 0.38 if with_hair else 0.3)
+    box = frame.even_box((max(0, math.floor(x0)), max(0, math.floor(y0)),
+                          min(frame.width, math.ceil(x1)), min(frame.height, math.ceil(y1))))  # fmt: skip
+    if box[2] - box[0] < 16 or box[3] - box[1] < 16:
+        return None
+    lm = (item.landmarks - np.array(box[:2], np.float32)).astype(np.float32)
+    size = (box[2] - box[0], box[3] - box[1])
+    # the region is read once, at the size the retouch works at (swscale does both for video)
+    work = frame.rgb8(box, work_size(lm, size)) if frame.yuv is not None or frame.data.dtype == np.uint8 \
+        else _work_floats(frame.display(box), work_size(lm, size))  # fmt: skip
+    return _Region(box, lm, size, work)
 
 
 def _work_floats(region: F32, size: tuple[int, int]) -> F32:

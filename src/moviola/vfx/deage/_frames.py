@@ -1,24 +1,35 @@
 """The treated frames a finishing artist works from, written beside the render on a pool.
 
-EXR is the field's frame format: linear half float, every frame its own file, each
-signed with a Content Credentials sidecar (``.c2pa``). OpenEXR's codecs, measured on a
-decoded frame of the 1080p moving plate on two cores (``benchmarks/deage_speed.py``
-prints the table): to write / to write and sign, size:
+EXR is the field's frame format: linear half float, the whole frame in every file, each
+signed with a Content Credentials sidecar (``.c2pa``). What one decoded 1080p frame of
+the moving plate costs, in CPU milliseconds on this project's two-core machine (shared:
+within a fifth; ``benchmarks/deage_speed.py`` prints the table again):
 
-- NO: ~20 / ~110 ms, 12.5 MB; RLE: ~55 / ~165 ms, 10.5 MB (signing hashes the
-  whole file, so a big file costs more to sign than to write);
-- PIZ: ~80-105 / ~130-150 ms, 2.8 MB, lossless: the default (``CODEC``);
-- ZIPS, ZIP, ZSTD, HTJ2K: slower, and about 7 MB; B44A and DWAA: lossy.
+- to RGB and to linear half float (swscale, then a 256-entry table): ~7;
+- to compress and write, by codec, and the file's size:
+  NO ~17, 12.5 MB; RLE ~57, 10.5 MB; **PIZ ~78-84, 2.8 MB, lossless** (``CODEC``);
+  HTJ2K ~81, 7.2 MB; ZIPS, ZIP ~145-161, 6.4-7.3 MB; PXR24 ~158, 7.0 MB; ZSTD ~190,
+  7.1 MB; and the lossy ones are no faster: B44A ~61 (5.2 MB), DWAA ~190 (1.4 MB);
+- to sign, ~35: c2pa hashes the whole file (a big file costs more to sign than to
+  write: NO and RLE come out dearer than PIZ), and reads the whole plate again for every
+  frame to carry its credentials as the frame's parent (~20 of the 35 for the 12.7 MB
+  test plate, and more for a longer one).
+
+So PIZ stays: lossless, the smallest by far, and of the small files the fastest to
+write. A frame then costs ~120 ms of CPU, more than decoding, tracking, retouching,
+compositing and encoding it (~75-100): on two cores the default render makes about 8
+frames a second, whatever the threads, where the movie alone makes 20 or more.
 
 PNG stays available (``--frame-format png``, 8- or 16-bit as the source) for tools
-that read PNG sequences. Both are written on a small thread pool: OpenEXR, zlib and
-the signer let go of Python's lock while they work, so frames are compressed beside
-the encoder and the retouch instead of after them. Each frame is written under a
-temporary name and renamed when whole, and signed before that.
+that read PNG sequences. Both are written on a small thread pool (``WORKERS``, one a
+core): OpenEXR, zlib and the signer let go of Python's lock while they work, so frames
+are compressed beside the encoder and the retouch instead of after them. Each frame is
+written under a temporary name and renamed when whole, and signed before that.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,7 +45,7 @@ from ...core._image_io import png_bytes, write_exr
 from ._picture import to_display
 
 CODEC = "PIZ"  # lossless; the smallest here by far, and a small file is signed fast (see above)
-WORKERS = 2
+WORKERS = max(2, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2))
 _HALF_OF_8BIT = (np.power(np.arange(256, dtype=np.float64) / 255.0, 2.4)).astype(np.float16).view(np.uint16)
 
 

@@ -155,27 +155,27 @@ class Picture:
         w, h = x1 - x0, y1 - y0
         field = plan.field.scaled(weight) if plan.field is not None else None
         # warp the stored 8-bit values, then add the (smooth) tonal change with one
-        # saturating, rounding add: warp(x + d) and warp(x) + d differ by nothing visible
+        # saturating, rounding add: warp(x + d) and warp(x) + d differ by nothing visible.
+        # The sums are made in place: the same float operations, without a temporary each
         ry = y[y0:y1, x0:x1]
         moved = apply_warp(ry, field) if field is not None else ry
-        dy = cv2.resize(d[..., 0], (w, h), interpolation=cv2.INTER_LINEAR)
+        dy = _up(d[..., 0], w, h)
         if plan.fine is not None:  # neutral grey: brightness only, in code values
-            dy = dy + cv2.resize(plan.fine, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32(matrix[0].sum() * weight)
+            fine = _up(plan.fine, w, h)
+            fine *= np.float32(matrix[0].sum() * weight)
+            dy += fine
         gain: F32 | None = None
         if plan.gain is not None:  # the hair's brightness gain, about black
             gain = np.float32(1.0) + (plan.gain - np.float32(1.0)) * np.float32(weight)
-            black = np.float32(0 if self.yuv.full_range else 16)
-            g = cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)
-            dy = dy + (moved.astype(np.float32) - black) * (g - np.float32(1.0))
+            dy += _about(moved, np.float32(0 if self.yuv.full_range else 16), _up(gain, w, h))
         ry[:] = cv2.add(moved, dy, dtype=cv2.CV_8U)
         cs = np.s_[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
         uv = cv2.merge([u[cs], v[cs]])
         if field is not None:
             uv = apply_warp(uv, field.half())
-        duv = cv2.resize(d[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)
+        duv = _up(d[..., 1:], w // 2, h // 2)
         if gain is not None:  # colour scales with brightness, as it does in RGB
-            g2 = cv2.resize(gain, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)[..., None]
-            duv = duv + (uv.astype(np.float32) - np.float32(128)) * (g2 - np.float32(1.0))
+            duv += _about(uv, np.float32(128), _up(gain, w // 2, h // 2)[..., None])
         uv = cv2.add(uv, duv, dtype=cv2.CV_8U)
         u[cs], v[cs] = uv[..., 0], uv[..., 1]
         return out
@@ -220,3 +220,14 @@ class Picture:
         return self.rgb8()
 
 
+def _up(img: F32, w: int, h: int) -> F32:
+    return np.asarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+
+
+def _about(values: NDArray[np.uint8], pivot: np.float32, gain: F32) -> F32:
+    """(values - pivot) * (gain - 1): what a gain about ``pivot`` adds; ``gain`` is used up."""
+    out = values.astype(np.float32)
+    out -= pivot
+    gain -= np.float32(1.0)
+    out *= gain
+    return out
