@@ -215,14 +215,16 @@ def test_a_cancelled_job_leaves_only_whole_files_and_a_retry_finishes_it(storage
         raise AssertionError("the frames never started")
     moviola("farm", "cancel", job_id, cwd=storage)
     s = status(storage, job_id)
-    assert s["state"] == "cancelled" and s["tasks"][0]["state"] == "done"
-    assert {t["state"] for t in s["tasks"][1:]} == {"cancelled"}
+    states = [t["state"] for t in s["tasks"]]
+    assert s["state"] == "cancelled" and states[0] == "done"
+    assert "cancelled" in states and set(states) <= {"done", "cancelled"}  # a range may have finished first
+    assert states[-1] == "cancelled"  # the gathering never began
     hidden = [p for p in (storage / "shot").rglob(".*") if p.is_file() and p.suffix in (".tmp", ".exr", ".sig")]
     assert hidden == []  # nothing half-written
     for comp in (storage / "shot" / "layers" / "comp").glob("*.exr"):
         read_exr(comp)  # every frame there is whole
     retried = moviola("farm", "retry", job_id, cwd=storage)
-    assert "3 tasks to run again" in retried.stdout and "done" in retried.stdout
+    assert f"{states.count('cancelled')} tasks to run again" in retried.stdout and "done" in retried.stdout
     s = status(storage, job_id)
     assert s["state"] == "done" and s["tasks"][0]["attempts"] == 1  # the simulation was not run again
     plain = tmp_path / "plain"
