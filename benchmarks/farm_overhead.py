@@ -84,6 +84,10 @@ def main() -> None:
         print(f"collapse {'preview' if a.preview else '1920x1080 x 120, all layers'} on {os.cpu_count()} cores")
         base = run(cmd, work / "baseline")
         print(f"baseline (one process):      {base:7.1f} s")
+        realism = json.loads((work / "baseline" / "shot" / "report.json").read_text())["dust_realism"]
+        print("  dust realism (edge dimension, spectrum slope): "
+              + ", ".join(f"{k} {realism[k]['edge_dimension']} / {realism[k]['spectrum_slope']}"
+                          for k in ("ours", "real", "sprites")))  # fmt: skip
         local = run(["farm", "submit", "--chunk", str(a.chunk), "--", "moviola", *cmd], work / "local")
         print(f"farm, local executor:        {local:7.1f} s  overhead {100 * (local / base - 1):+.1f}%")
         tasks = task_seconds(work / "local")

@@ -58,6 +58,8 @@ def test_parts_in_any_order_give_the_layers_of_one_render_bit_for_bit(tmp_path: 
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), rel
     w, p = (json.loads((d / "report.json").read_text()) for d in (whole, parts))
     assert p["frames_rendered"] == 0  # the last command only gathered
+    a, b = movie_frames(whole / "palace_collapse_review.mp4"), movie_frames(parts / "palace_collapse_review.mp4")
+    assert len(a) == len(b) == 8 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert p["dust_realism"] == w["dust_realism"]
     assert not (parts / CACHE_NAME).exists() and not (parts / ".moviola-parts").exists()
 

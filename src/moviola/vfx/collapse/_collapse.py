@@ -264,7 +264,10 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         try:
             for index in range(recipe.frames):
                 frame = first + index
-                if frame < resume_at:
+                if frame < resume_at and work.parts.has(frame):  # a farm task's: its picture is kept
+                    pending.append((frame, pool.submit(work.parts.picture, frame), False))
+                    work.recall(frame)
+                elif frame < resume_at:
                     shown = "refined" if "refined" in layers else "comp"
                     pending.append((frame, pool.submit(_srgb_from_exr, layer_path(out, recipe.name, shown, frame)),
                                     False))  # fmt: skip
@@ -392,7 +395,8 @@ class _FrameWork:
 
 class _Parts:
     """``.moviola-parts/``: per frame a farm task drew, its realism figures (the sheet's
-    frames), the key frame's breakdown, and for a preview (which keeps no layers) its picture."""
+    frames), the key frame's breakdown, and its review picture (the very pixels the movie
+    encodes: a preview keeps no layers, and a final's is quicker read than its EXR)."""
 
     def __init__(self, out: Path, name: str) -> None:
         self.folder, self.name = out / PARTS, name
@@ -458,7 +462,7 @@ def _render_part(recipe: CollapseRecipe, out: Path, prep: Prepared, simd: Simula
         while len(pending) > limit:
             frame, srgb_f = pending.popleft()
             srgb = srgb_f.result()  # the frame's layers are on disk once this returns
-            work.keep_part(frame, srgb if recipe.preview else None)
+            work.keep_part(frame, srgb)  # its picture too: the gathering encodes it, not the EXR again
             done += 1
             if progress:
                 progress("render", done, len(todo))
