@@ -240,7 +240,6 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     kept: dict[int, U8] = {}
     movie = out / f"{recipe.name}_review.mp4"
     rendered = 0
-    parts = _Parts(out, recipe.name) if recipe.preview else None
 
     def write(tmp: Path) -> None:
         nonlocal rendered
@@ -264,16 +263,14 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
         try:
             for index in range(recipe.frames):
                 frame = first + index
-                if frame < resume_at and work.parts.has(frame):  # a farm task's: its picture is kept
+                # a farm task's frame (a final's whole on disk, or a preview's): its picture is kept
+                if (frame < resume_at or recipe.preview) and work.parts.has(frame):
                     pending.append((frame, pool.submit(work.parts.picture, frame), False))
                     work.recall(frame)
                 elif frame < resume_at:
                     shown = "refined" if "refined" in layers else "comp"
                     pending.append((frame, pool.submit(_srgb_from_exr, layer_path(out, recipe.name, shown, frame)),
                                     False))  # fmt: skip
-                    work.recall(frame)
-                elif parts is not None and parts.has(frame):  # a farm task's preview frame
-                    pending.append((frame, pool.submit(parts.picture, frame), False))
                     work.recall(frame)
                 else:
                     drawn = draw_frame(renderer, prep, simd, index)
