@@ -22,10 +22,12 @@ cross it). ``--preview`` runs the 960 px preview instead, for a quick look.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,42 +75,65 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=30, help="frames per task (default 30: four ranges)")
     ap.add_argument("--preview", action="store_true", help="the 960 px preview instead of the final")
     ap.add_argument("--no-ray", action="store_true", help="only the local executor")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of baseline, local and Ray, one after another (a shared machine's load drifts: "
+                         "each overhead is against the same round's baseline; medians printed)")  # fmt: skip
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="moviola-farm-bench-"))
+    cmd = ["vfx", "collapse", "--recipe", "recipe.json", "--out", "shot"] + (["--preview"] if a.preview else [])
+    print(f"collapse {'preview' if a.preview else '1920x1080 x 120, all layers'} on {os.cpu_count()} cores, "
+          f"--chunk {a.chunk}")  # fmt: skip
+    over: dict[str, list[float]] = {"local": [], "ray": []}
+    tasks: dict[str, float] = {}
+    base = 0.0
     try:
-        for name in ("baseline", "local", "ray"):
-            (work / name).mkdir()
-            for f in SKYLINE.iterdir():
-                shutil.copy(f, work / name / f.name)
-        cmd = ["vfx", "collapse", "--recipe", "recipe.json", "--out", "shot"] + (["--preview"] if a.preview else [])
-        print(f"collapse {'preview' if a.preview else '1920x1080 x 120, all layers'} on {os.cpu_count()} cores")
-        base = run(cmd, work / "baseline")
-        print(f"baseline (one process):      {base:7.1f} s")
-        realism = json.loads((work / "baseline" / "shot" / "report.json").read_text())["dust_realism"]
-        print("  dust realism (edge dimension, spectrum slope): "
-              + ", ".join(f"{k} {realism[k]['edge_dimension']} / {realism[k]['spectrum_slope']}"
-                          for k in ("ours", "real", "sprites")))  # fmt: skip
-        local = run(["farm", "submit", "--chunk", str(a.chunk), "--", "moviola", *cmd], work / "local")
-        print(f"farm, local executor:        {local:7.1f} s  overhead {100 * (local / base - 1):+.1f}%")
-        tasks = task_seconds(work / "local")
-        print("  tasks:", ", ".join(f"{k} {v} s" for k, v in tasks.items()))
-        if not a.preview:
-            print(f"  {identical(work / 'baseline' / 'shot', work / 'local' / 'shot')} EXRs identical to the baseline")
-        if not a.no_ray:
-            from ray_cluster import ray_cluster
+        with contextlib.ExitStack() as stack:
+            address = None
+            if not a.no_ray:
+                from ray_cluster import ray_cluster
 
-            with ray_cluster(head_cpus=1) as cluster:
+                cluster = stack.enter_context(ray_cluster(head_cpus=1))
                 cluster.add_worker(cpus=1)
-                ray = run(["farm", "submit", "--farm", cluster.address, "--chunk", str(a.chunk), "--", "moviola",
-                           *cmd], work / "ray")  # fmt: skip
-            print(f"farm, Ray (head + worker):   {ray:7.1f} s  overhead {100 * (ray / base - 1):+.1f}%")
-            print("  tasks:", ", ".join(f"{k} {v} s" for k, v in task_seconds(work / "ray").items()))
-            if not a.preview:
-                print(f"  {identical(work / 'baseline' / 'shot', work / 'ray' / 'shot')} EXRs identical to the baseline")
+                address = cluster.address
+            for round_ in range(1, a.repeat + 1):
+                for name in ("baseline", "local", "ray"):
+                    shutil.rmtree(work / name, ignore_errors=True)
+                    (work / name).mkdir()
+                    for f in SKYLINE.iterdir():
+                        shutil.copy(f, work / name / f.name)
+                print(f"round {round_}:")
+                base = run(cmd, work / "baseline")
+                print(f"  baseline (one process):      {base:7.1f} s")
+                if round_ == 1:
+                    realism = json.loads((work / "baseline" / "shot" / "report.json").read_text())["dust_realism"]
+                    print("    dust realism (edge dimension, spectrum slope): "
+                          + ", ".join(f"{k} {realism[k]['edge_dimension']} / {realism[k]['spectrum_slope']}"
+                                      for k in ("ours", "real", "sprites")))  # fmt: skip
+                local = run(["farm", "submit", "--chunk", str(a.chunk), "--", "moviola", *cmd], work / "local")
+                over["local"].append(100 * (local / base - 1))
+                print(f"  farm, local executor:        {local:7.1f} s  overhead {over['local'][-1]:+.1f}%")
+                tasks = task_seconds(work / "local")
+                print("    tasks:", ", ".join(f"{k} {v} s" for k, v in tasks.items()))
+                if not a.preview:
+                    print(f"    {identical(work / 'baseline' / 'shot', work / 'local' / 'shot')} EXRs identical "
+                          "to the baseline")  # fmt: skip
+                if address:
+                    ray = run(["farm", "submit", "--farm", address, "--chunk", str(a.chunk), "--", "moviola", *cmd],
+                              work / "ray")  # fmt: skip
+                    over["ray"].append(100 * (ray / base - 1))
+                    print(f"  farm, Ray (head + worker):   {ray:7.1f} s  overhead {over['ray'][-1]:+.1f}%")
+                    print("    tasks:", ", ".join(f"{k} {v} s" for k, v in task_seconds(work / "ray").items()))
+                    if not a.preview:
+                        print(f"    {identical(work / 'baseline' / 'shot', work / 'ray' / 'shot')} EXRs identical "
+                              "to the baseline")  # fmt: skip
+        for name, values in over.items():
+            if values:
+                print(f"overhead, {name}: median {statistics.median(values):+.1f}% over {len(values)} round(s) "
+                      f"({', '.join(f'{v:+.1f}%' for v in values)})")  # fmt: skip
         ranges = [v for k, v in tasks.items() if k.startswith("frames-")]
         sim, gather = tasks.get("simulate", 0.0), tasks.get("gather", 0.0)
-        print(f"scaling on paper (measured tasks: simulate {sim} s, {len(ranges)} ranges up to {max(ranges)} s, "
-              f"gather {gather} s; each node as this machine):")  # fmt: skip
+        print(f"scaling on paper (the last round's tasks: simulate {sim} s, {len(ranges)} ranges up to "
+              f"{max(ranges)} s, gather {gather} s; each node as this machine):")  # fmt: skip
         for n in (1, 2, 4, 8, 16):
             t = sim + math.ceil(len(ranges) / n) * max(ranges) + gather
             print(f"  {n:2d} nodes: {t:6.1f} s  ({base / t:4.1f}x the one-process render)")
