@@ -22,7 +22,6 @@ cross it). ``--preview`` runs the 960 px preview instead, for a quick look.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -87,45 +86,42 @@ def main() -> None:
     tasks: dict[str, float] = {}
     base = 0.0
     try:
-        with contextlib.ExitStack() as stack:
-            address = None
+        for round_ in range(1, a.repeat + 1):
+            for name in ("baseline", "local", "ray"):
+                shutil.rmtree(work / name, ignore_errors=True)
+                (work / name).mkdir()
+                for f in SKYLINE.iterdir():
+                    shutil.copy(f, work / name / f.name)
+            print(f"round {round_}:", flush=True)
+            base = run(cmd, work / "baseline")
+            print(f"  baseline (one process):      {base:7.1f} s", flush=True)
+            if round_ == 1:
+                realism = json.loads((work / "baseline" / "shot" / "report.json").read_text())["dust_realism"]
+                print("    dust realism (edge dimension, spectrum slope): "
+                      + ", ".join(f"{k} {realism[k]['edge_dimension']} / {realism[k]['spectrum_slope']}"
+                                  for k in ("ours", "real", "sprites")))  # fmt: skip
+            local = run(["farm", "submit", "--chunk", str(a.chunk), "--", "moviola", *cmd], work / "local")
+            over["local"].append(100 * (local / base - 1))
+            print(f"  farm, local executor:        {local:7.1f} s  overhead {over['local'][-1]:+.1f}%")
+            tasks = task_seconds(work / "local")
+            print("    tasks:", ", ".join(f"{k} {v} s" for k, v in tasks.items()))
+            if not a.preview:
+                print(f"    {identical(work / 'baseline' / 'shot', work / 'local' / 'shot')} EXRs identical "
+                      "to the baseline", flush=True)  # fmt: skip
             if not a.no_ray:
                 from ray_cluster import ray_cluster
 
-                cluster = stack.enter_context(ray_cluster(head_cpus=1))
-                cluster.add_worker(cpus=1)
-                address = cluster.address
-            for round_ in range(1, a.repeat + 1):
-                for name in ("baseline", "local", "ray"):
-                    shutil.rmtree(work / name, ignore_errors=True)
-                    (work / name).mkdir()
-                    for f in SKYLINE.iterdir():
-                        shutil.copy(f, work / name / f.name)
-                print(f"round {round_}:")
-                base = run(cmd, work / "baseline")
-                print(f"  baseline (one process):      {base:7.1f} s")
-                if round_ == 1:
-                    realism = json.loads((work / "baseline" / "shot" / "report.json").read_text())["dust_realism"]
-                    print("    dust realism (edge dimension, spectrum slope): "
-                          + ", ".join(f"{k} {realism[k]['edge_dimension']} / {realism[k]['spectrum_slope']}"
-                                      for k in ("ours", "real", "sprites")))  # fmt: skip
-                local = run(["farm", "submit", "--chunk", str(a.chunk), "--", "moviola", *cmd], work / "local")
-                over["local"].append(100 * (local / base - 1))
-                print(f"  farm, local executor:        {local:7.1f} s  overhead {over['local'][-1]:+.1f}%")
-                tasks = task_seconds(work / "local")
-                print("    tasks:", ", ".join(f"{k} {v} s" for k, v in tasks.items()))
+                # the cluster is up only for its own run: its idle daemons would slow the others
+                with ray_cluster(head_cpus=1) as cluster:
+                    cluster.add_worker(cpus=1)
+                    ray = run(["farm", "submit", "--farm", cluster.address, "--chunk", str(a.chunk), "--",
+                               "moviola", *cmd], work / "ray")  # fmt: skip
+                over["ray"].append(100 * (ray / base - 1))
+                print(f"  farm, Ray (head + worker):   {ray:7.1f} s  overhead {over['ray'][-1]:+.1f}%")
+                print("    tasks:", ", ".join(f"{k} {v} s" for k, v in task_seconds(work / "ray").items()))
                 if not a.preview:
-                    print(f"    {identical(work / 'baseline' / 'shot', work / 'local' / 'shot')} EXRs identical "
-                          "to the baseline")  # fmt: skip
-                if address:
-                    ray = run(["farm", "submit", "--farm", address, "--chunk", str(a.chunk), "--", "moviola", *cmd],
-                              work / "ray")  # fmt: skip
-                    over["ray"].append(100 * (ray / base - 1))
-                    print(f"  farm, Ray (head + worker):   {ray:7.1f} s  overhead {over['ray'][-1]:+.1f}%")
-                    print("    tasks:", ", ".join(f"{k} {v} s" for k, v in task_seconds(work / "ray").items()))
-                    if not a.preview:
-                        print(f"    {identical(work / 'baseline' / 'shot', work / 'ray' / 'shot')} EXRs identical "
-                              "to the baseline")  # fmt: skip
+                    print(f"    {identical(work / 'baseline' / 'shot', work / 'ray' / 'shot')} EXRs identical "
+                          "to the baseline", flush=True)  # fmt: skip
         for name, values in over.items():
             if values:
                 print(f"overhead, {name}: median {statistics.median(values):+.1f}% over {len(values)} round(s) "
