@@ -7,6 +7,7 @@ that never reruns what is done, cancel and retry; and the same frames as a plain
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -134,9 +135,22 @@ def test_the_preview_plans_the_frames_the_preview_draws(storage: Path) -> None:
     assert frames[0] == (1001, 1012) and frames[-1] == (1037, 1048)  # 48 frames, a quarter a task
 
 
+def test_a_previs_plans_into_breakdown_and_plan_runs_of_scenes_and_gather(storage: Path) -> None:
+    job = plan_job(["previs", "film", "--no-audio", "--force"], storage, storage, parts=3)
+    assert job.kind == "previs"
+    assert [(t.id, t.argv, t.after) for t in job.tasks] == [
+        ("plan", ("previs", "film", "--no-audio", "--force", "--plan-only"), ()),
+        ("scenes-1-of-3", ("previs", "film", "--no-audio", "--draw-part", "1/3"), ("plan",)),
+        ("scenes-2-of-3", ("previs", "film", "--no-audio", "--draw-part", "2/3"), ("plan",)),
+        ("scenes-3-of-3", ("previs", "film", "--no-audio", "--draw-part", "3/3"), ("plan",)),
+        ("gather", ("previs", "film", "--no-audio"), ("scenes-1-of-3", "scenes-2-of-3", "scenes-3-of-3")),
+    ]  # --force forgets the cache once, in the first task, not in the tasks that fill it
+    assert str(storage / "film" / "previs") in job.tasks[1].outputs
+
+
 def test_other_commands_are_one_task(storage: Path) -> None:
-    job = plan_job(["previs", "film", "--no-audio"], storage, storage)
-    assert job.kind == "previs" and [t.argv for t in job.tasks] == [("previs", "film", "--no-audio")]
+    job = plan_job(["breakdown", "film", "--no-model"], storage, storage)
+    assert job.kind == "command" and [t.argv for t in job.tasks] == [("breakdown", "film", "--no-model")]
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -144,6 +158,7 @@ def test_other_commands_are_one_task(storage: Path) -> None:
     (["vfx", "explode"], "no such command"),
     (["vfx"], "needs a command after it"),
     ([*SMALL, "--frame-range", "1001-1002"], "the farm's to add"),
+    (["previs", "film", "--draw-part", "1/2"], "the farm's to add"),
     (["vfx", "collapse", "--recipe", "recipe.json", "--frames", "ten"], "moviola vfx collapse"),
     (["vfx", "collapse", "--out", "x"], "give --plate"),
 ])  # fmt: skip
@@ -233,3 +248,63 @@ def test_a_cancelled_job_leaves_only_whole_files_and_a_retry_finishes_it(storage
         (plain / f.name).write_bytes(f.read_bytes())
     moviola(*cmd, cwd=plain)
     assert same_layers(plain / "shot", storage / "shot") == 24 * 8
+
+
+# ---- a previs in parts ---------------------------------------------------------------------------
+
+ROOFTOP = ROOT / "tests" / "data" / "previs" / "rooftop.fountain"
+PREVIS = ["previs", "film", "--no-model", "--no-audio", "--size", "320x180", "--board-width", "480"]
+
+
+def test_a_previs_drawn_in_parts_is_the_plain_previs_and_its_gathering_draws_nothing_again(tmp_path: Path) -> None:
+    from PIL import Image
+
+    template = tmp_path / "template"
+    template.mkdir()
+    moviola("init", "film", cwd=template)
+    moviola("import-script", "film", str(ROOFTOP), cwd=template)
+    moviola("breakdown", "film", "--no-model", cwd=template)
+    moviola("plan", "film", cwd=template)  # one plan for both: its date is on the animatic's slate
+    plain, storage = tmp_path / "plain", tmp_path / "storage"
+    shutil.copytree(template, plain)
+    shutil.copytree(template, storage)
+    moviola(*PREVIS, cwd=plain)
+    done = moviola("farm", "submit", "--workers", "2", "--parts", "3", "--", "moviola", *PREVIS, cwd=storage)
+    job_id = done.stdout.split()[1]
+    assert f"job {job_id} done: 5 tasks" in done.stdout
+
+    steps = {s["name"]: s for s in json.loads((storage / "film" / "previs" / "previs.json").read_text())["steps"]}
+    scenes = len(json.loads((plain / "film" / "previs" / "previs.json").read_text())["outputs"]["stages"])
+    assert steps["layout"]["detail"] == f"0 of {scenes} stages written"  # the parts drew every scene...
+    assert steps["render"]["detail"].startswith(f"0 of {scenes} scenes rendered")
+    assert ", 0 rendered," in steps["animatic"]["detail"]  # ...and every animatic segment, once
+    logs = {t["id"]: Path(t["log"]).read_text() for t in status(storage, job_id)["tasks"]}
+    assert all("Previs part" in logs[f"scenes-{k}-of-3"] for k in (1, 2, 3))
+
+    a, b = plain / "film" / "previs", storage / "film" / "previs"
+    pngs = sorted(p.relative_to(a) for p in a.rglob("*.png"))
+    assert pngs and pngs == sorted(p.relative_to(b) for p in b.rglob("*.png"))
+    for rel in pngs:
+        assert np.array_equal(np.asarray(Image.open(a / rel)), np.asarray(Image.open(b / rel))), rel
+    import av
+
+    def frames(path: Path) -> list[np.ndarray]:
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+    x, y = frames(a / "animatic.mp4"), frames(b / "animatic.mp4")
+    assert len(x) == len(y) and all(np.array_equal(i, j) for i, j in zip(x, y, strict=True))
+    for name in ("timeline.otio", "timeline.edl"):
+        assert (a / name).read_text() == (b / name).read_text().replace(str(storage), str(plain))
+    assert not [p for p in b.rglob("*") if p.name.startswith(".") and p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--draw-part", "5/4"], "K/N with 1 <= K <= N"),
+    (["--draw-part", "two"], "is not K/N"),
+    (["--draw-part", "1/2", "--plan-only"], "two different tasks"),
+])  # fmt: skip
+def test_a_previs_part_that_is_not_one_is_refused(tmp_path: Path, flags: list[str], message: str) -> None:
+    moviola("init", "film", cwd=tmp_path)
+    done = moviola("previs", "film", *flags, cwd=tmp_path, check=False)
+    assert done.returncode == 2 and message in done.stdout + done.stderr

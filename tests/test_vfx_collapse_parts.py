@@ -99,3 +99,47 @@ def test_a_simulation_of_another_recipe_is_not_used(tmp_path: Path) -> None:
     refused = collapse(out, "--frame-range", "1001-1002", "--seed", "9", check=False)
     assert refused.returncode != 0
     assert "different recipe" in " ".join(refused.stderr.split())
+
+
+@pytest.mark.parametrize("plate", ["palace", "skyline"])
+def test_the_stored_shot_is_the_prepared_shot_value_for_value_and_type_for_type(tmp_path: Path, plate: str) -> None:
+    """What a frame task reads back (cut-out, fracture, atlas, light, water...) is what the
+    simulation task prepared: equal arrays of the same dtype, equal numbers of the same type
+    (a NumPy scalar mixes differently with float32 than a Python float does)."""
+    from dataclasses import fields, replace
+
+    from moviola.vfx.collapse._plate import load_plate
+    from moviola.vfx.collapse._recipe import read_recipe
+    from moviola.vfx.collapse._shot import prepare, run_simulation
+    from moviola.vfx.collapse._simcache import load_simulation, save_simulation
+
+    folder = ROOT / "examples" / plate
+    recipe = read_recipe(folder / "recipe.json")
+    recipe = replace(recipe, plate=str(folder / recipe.plate), resolution=[320, 180], frames=6).validate()
+    if plate == "skyline":
+        assert recipe.water_y is not None  # the bay: the water is stored too
+    source = load_plate(Path(recipe.plate))
+    prep = prepare(recipe, source, lambda _: None)
+    simd = run_simulation(prep, lambda _: None)
+    save_simulation(tmp_path / CACHE_NAME, simd, prep, "k")
+    loaded = load_simulation(tmp_path / CACHE_NAME, "k")
+    assert loaded is not None
+    again = prepare(recipe, source, lambda _: None, known=loaded[1])
+
+    def same(x: Any, y: Any, where: str) -> None:
+        assert type(x) is type(y), (where, type(x), type(y))
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x, y), where
+        elif isinstance(x, (list, tuple)):
+            assert len(x) == len(y), where
+            for i, (a, b) in enumerate(zip(x, y, strict=True)):
+                same(a, b, f"{where}[{i}]")
+        elif hasattr(x, "__dataclass_fields__"):
+            for f in fields(x):
+                same(getattr(x, f.name), getattr(y, f.name), f"{where}.{f.name}")
+        else:
+            assert x == y, where
+
+    for f in fields(prep):
+        if f.name not in ("recipe", "plate", "cutout"):
+            same(getattr(prep, f.name), getattr(again, f.name), f.name)

@@ -15,7 +15,7 @@ from scipy.signal import find_peaks as scipy_find_peaks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from moviola.vfx.collapse._fracture import find_peaks  # noqa: E402
+from moviola.vfx.collapse._fracture import find_peaks
 
 ROOT = Path(__file__).resolve().parents[1]
 

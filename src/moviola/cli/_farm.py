@@ -95,6 +95,7 @@ def register(app: typer.Typer) -> None:
         farm: FarmOpt = None,
         storage: StorageOpt = None,
         chunk: Annotated[int, typer.Option(help="Frames per task of a frame-range job (0: a quarter of the shot, at least 8).")] = 0,
+        parts: Annotated[int, typer.Option(min=1, max=1000, help="Tasks a previs's scenes are drawn in (runs of scenes in script order).")] = 4,
         workers: WorkersOpt = 1,
         cpus: Annotated[float | None, typer.Option(help="Cores each task asks for (default 1).")] = None,
         gpus: Annotated[float | None, typer.Option(help="GPUs each task asks for (default: 1 for a refiner on cuda, else 0).")] = None,
@@ -110,7 +111,7 @@ def register(app: typer.Typer) -> None:
         res = None
         if cpus is not None or gpus is not None or memory is not None:
             res = Resources(cpus if cpus is not None else 1.0, memory or 0, gpus or 0.0)
-        job = plan_job(command, _storage(storage), Path.cwd(), chunk=chunk, resources=res)
+        job = plan_job(command, _storage(storage), Path.cwd(), chunk=chunk, parts=parts, resources=res)
         store = JobStore(_storage(storage) / ".moviola-farm" / job.id)
         store.write_job(job)
         if not as_json:

@@ -4,8 +4,11 @@ reads it (the same options, the same recipe), so the plan is never a guess.
 - ``vfx collapse``: the simulation once (``--simulate-only``), frame ranges of ``--chunk``
   frames from the shot's first frame (``--frame-range A-B``), then the plain command, which
   finds every frame whole and gathers the movie, contact sheet and report.
-- any other command (``previs``, ``vfx deage``, ``stream train``...): one task, which the farm
-  still places, logs, retries on a lost node and can cancel.
+- ``previs``: the breakdown and plan once (``--plan-only``), the scenes drawn in ``--parts``
+  runs (``--draw-part K/N``: stages, boards, animatic segments, cameras), then the plain
+  command, which finds every scene drawn and makes the sheets, animatic, timeline and report.
+- any other command (``vfx deage``, ``stream train``...): one task, which the farm still
+  places, logs, retries on a lost node and can cancel.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from ..core import InputError
 from ..farm import Job, Resources, Task, chunks, new_job_id, new_token
 from ..farm._runner import moviola_version
 
-PART_FLAGS = ("--simulate-only", "--frame-range")
+PART_FLAGS = ("--simulate-only", "--frame-range", "--plan-only", "--draw-part")
 
 
-def plan_job(argv: list[str], storage: Path, cwd: Path, *, chunk: int = 0,
+def plan_job(argv: list[str], storage: Path, cwd: Path, *, chunk: int = 0, parts: int = 4,
              resources: Resources | None = None) -> Job:  # fmt: skip
-    """The job for ``moviola ARGV`` given in ``cwd``, its files on ``storage``."""
+    """The job for ``moviola ARGV`` given in ``cwd``, its files on ``storage`` (``chunk``: frames
+    per task of a collapse; ``parts``: the tasks a previs's scenes are drawn in)."""
     args = list(argv[1:] if argv and Path(argv[0]).name == "moviola" else argv)
     if not args:
         raise InputError("give the command to run after --, e.g. moviola farm submit -- moviola vfx collapse ...")
@@ -41,9 +45,11 @@ def plan_job(argv: list[str], storage: Path, cwd: Path, *, chunk: int = 0,
         command = _command(args)
         if command[0] == ("vfx", "collapse"):
             kind, (tasks, notes) = "collapse", _collapse_tasks(args, command[1], chunk, resources)
-    if command[0] != ("vfx", "collapse"):
-        kind = {"previs": "previs", "vfx deage": "deage"}.get(" ".join(command[0]), "command")
-        tasks, notes = (Task("run", " ".join(command[0]), tuple(args), resources=resources or Resources()),), ()
+        elif command[0] == ("previs",):
+            kind, (tasks, notes) = "previs", _previs_tasks(args, command[1], parts, resources)
+        else:
+            kind = {"vfx deage": "deage"}.get(" ".join(command[0]), "command")
+            tasks, notes = (Task("run", " ".join(command[0]), tuple(args), resources=resources or Resources()),), ()
     return Job(new_job_id(), kind, tuple(args), str(storage), str(cwd), tasks,
                datetime.now(UTC).isoformat(timespec="seconds"), moviola_version(), new_token(), notes)
 
@@ -73,6 +79,22 @@ def _command(args: list[str]) -> tuple[tuple[str, ...], dict[str, Any]]:
     except ClickException as exc:
         raise InputError(f"moviola {' '.join(path)}: {exc.format_message()}") from None
     return tuple(path), dict(ctx.params)
+
+
+def _previs_tasks(args: list[str], opts: dict[str, Any], parts: int,
+                  resources: Resources | None) -> tuple[tuple[Task, ...], tuple[str, ...]]:  # fmt: skip
+    """Breakdown and plan, the scenes in ``parts`` runs, then the sheets, animatic and exports.
+    Every task writes into the project (its ``previs/`` and ``cache/``)."""
+    res = resources or Resources()
+    plain = [a for a in args if a != "--force"]  # the first task forgets the cache, once
+    root = Path(opts["directory"]).resolve()
+    outputs = (str(root / "previs"), str(root / "cache" / "previs"))  # a cancel sweeps temporaries from both
+    plan = Task("plan", "breakdown and plan", (*args, "--plan-only"), resources=res, outputs=outputs)
+    draw = tuple(Task(f"scenes-{k}-of-{parts}", f"scenes, part {k} of {parts}", (*plain, "--draw-part", f"{k}/{parts}"),
+                      ("plan",), res, None, outputs) for k in range(1, parts + 1))  # fmt: skip
+    gather = Task("gather", "sheets, animatic, timeline, report", tuple(plain), tuple(t.id for t in draw), res,
+                  None, outputs)  # fmt: skip
+    return (plan, *draw, gather), (f"the scenes in {parts} parts",)
 
 
 def _collapse_tasks(args: list[str], opts: dict[str, Any], chunk: int,

@@ -47,6 +47,20 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _part(text: str | None, plan_only: bool) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    if plan_only:
+        raise typer.BadParameter("--draw-part and --plan-only are two different tasks; give one")
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not K/N, e.g. 2/4") from None
+    if not 1 <= k <= n <= 10_000:
+        raise typer.BadParameter(f"{text!r}: K/N with 1 <= K <= N")
+    return k, n
+
+
 def previs(
     directory: DirArg,
     as_json: JsonOpt = False,
@@ -68,6 +82,16 @@ def previs(
         typer.Option(help="Also draw the boards in a look by the style network: charcoal, ink, sepia, "
                           "coloured-pencil, pastel or poster (into previs/looks/LOOK/)."),
     ] = None,
+    plan_only: Annotated[
+        bool, typer.Option("--plan-only", help="Only bring the breakdown and plan up to date (a render farm's "
+                                               "first task).")
+    ] = False,
+    draw_part: Annotated[
+        str | None,
+        typer.Option(help="K/N: only draw the K-th of N runs of the scenes (their stages, boards, animatic "
+                          "segments and cameras) as the whole previs would, a render farm's scene task; the plain "
+                          "command then makes the sheets, animatic, timeline and report from them."),
+    ] = None,
 ) -> None:
     """Storyboards, animatic, USD stages and editorial/3D exports; only stale steps run."""
     from ..previs import run_previs
@@ -77,7 +101,7 @@ def previs(
         with progress_bar(not as_json and err.is_terminal) as progress:
             result = run_previs(project, force=force, size=_size(size), board_width=board_width,
                                 audio=audio, use_model=not no_model, only=scenes,
-                                progress=progress, look=look)  # fmt: skip
+                                progress=progress, look=look, plan_only=plan_only, draw=_part(draw_part, plan_only))  # fmt: skip
     except KeyboardInterrupt:  # Click would swallow it silently; say how to go on
         err.print("interrupted: finished scenes are kept and nothing half-written is left; "
                   "run the same command to resume")  # fmt: skip
@@ -85,6 +109,14 @@ def previs(
     doc = result.document
     if as_json:
         print_json(doc)
+        return
+    if "part" in doc:  # a farm task's share: what it drew, in a line
+        said = (f"breakdown and plan up to date, {len(doc['scenes'])} scenes" if doc["part"] == "plan" else
+                f"scenes {', '.join(doc['scenes']) or 'none'}: {doc['panels']} panels, {doc['segments']} "
+                f"animatic segments ({doc['frames_rendered']} frames drawn), {doc['cameras']} cameras")  # fmt: skip
+        out.print(f"[bold]Previs part[/]    {escape(said)}")
+        for notice in result.notices:
+            out.print(f"[yellow]note:[/] {escape(notice)}")
         return
     o: dict[str, Any] = {
         k: (str(project.root / v) if isinstance(v, str) else v) for k, v in doc["outputs"].items()

@@ -159,6 +159,8 @@ def run_previs(
     progress: ProgressFn | None = None,
     look: str | None = None,
     credentials: Credentials | None = None,
+    plan_only: bool = False,
+    draw: tuple[int, int] | None = None,
 ) -> PrevisResult:
     """Bring ``DIR/previs`` up to date with the script, and say what it did.
 
@@ -168,6 +170,13 @@ def run_previs(
     style network, into ``previs/looks/LOOK/`` with its own contact sheet; the procedural
     boards stay. Every picture and movie is signed with Content Credentials
     (``credentials``, by default the project's).
+
+    A render farm's share (``moviola farm submit -- moviola previs ...``): ``plan_only`` brings
+    the breakdown and plan up to date and stops; ``draw=(k, n)`` draws just the k-th of n
+    near-equal runs of the scenes (their stages, boards, animatic segments and cameras) as the
+    whole run would draw them (a segment's place in the animatic counts every scene), and leaves
+    the sheets, animatic, timeline and report to the plain command, which then finds every
+    scene drawn. Shares, not scene numbers, so a farm can split a script before it is broken down.
     """
     look_backend = _look_backend(look)
     stamp = Stamp(credentials or credentials_for(project), Claim(
@@ -225,6 +234,9 @@ def run_previs(
     chosen = select_scenes(only, [str(s["number"]) for s in plan["scenes"]]) if only else None
     scenes = [s for s in plan["scenes"] if s.get("edit")
               and (chosen is None or str(s["number"]) in chosen)]  # fmt: skip
+    if plan_only:
+        return _part(state.path, {"part": "plan", "scenes": [str(s["number"]) for s in scenes]}, steps, notices)
+    work = scenes if draw is None else share(scenes, *draw)  # the scenes drawn here
     out_dir.mkdir(exist_ok=True)  # only now: a refused --scenes leaves no folder behind
     cache.mkdir(parents=True, exist_ok=True)
 
@@ -233,17 +245,17 @@ def run_previs(
     stagings = project_stagings(project, shots, notices)
     stage_paths: dict[str, Path] = {}
     wrote = 0
-    for i, scene in enumerate(scenes):
+    for i, scene in enumerate(work):
         number = str(scene["number"])
         if progress:
-            progress("layout", i, len(scenes))
+            progress("layout", i, len(work))
         path, fresh, notice = update_stage(state, out_dir, scene, by_scene.get(number, []), fps,
                                            beats.get(number), stagings.get(number))  # fmt: skip
         stage_paths[number] = path
         wrote += fresh
         if notice:
             notices.append(notice)
-    done("ran" if wrote else "skipped", f"{wrote} of {len(scenes)} stages written")
+    done("ran" if wrote else "skipped", f"{wrote} of {len(work)} stages written")
 
     # 4. Boards: storyboard panels, passes and checks from each stage.
     done = step("render")
@@ -257,9 +269,9 @@ def run_previs(
     board_keys: dict[str, str] = {}  # what each scene's panels were drawn from
     from pxr import Usd
 
-    total_shots = sum(len(by_scene.get(str(s["number"]), [])) for s in scenes)
+    total_shots = sum(len(by_scene.get(str(s["number"]), [])) for s in work)
     shots_done = 0
-    for scene in scenes:
+    for scene in work:
         number = str(scene["number"])
         scene_shots = by_scene.get(number, [])
         texts = shot_texts(scene, beats.get(number, []), scene_shots)
@@ -314,40 +326,41 @@ def run_previs(
         rendered_scenes += 1
     notices += notices_render
     done("ran" if rendered_scenes else "skipped",
-         f"{rendered_scenes} of {len(scenes)} scenes rendered, {sum(map(len, panels.values()))} "
+         f"{rendered_scenes} of {len(work)} scenes rendered, {sum(map(len, panels.values()))} "
          f"panels")  # fmt: skip
 
-    # 5. Contact sheets: per scene and the whole script.
-    done = step("contact sheets")
+    # 5. Contact sheets: per scene and the whole script (the plain command's, not a farm's scene task's).
     title = one_line(str(breakdown.get("script", {}).get("title") or "")) or project.name
     # The slate sets the title as the title page does (two lines stay two lines).
     slate_title = "\n".join(breakdown.get("script", {}).get("title_lines") or []) or title
-    subtitle = f"{project.name} · script r{script.revision} · {now_iso()[:10]}"
-    sheet_scenes = [SheetScene(str(s["number"]), str(s.get("heading", "")), [
-        Panel(project.root / p["image"], p["shot"], p["caption"], p["text"], p["key"])
-        for p in panels.get(str(s["number"]), [])]) for s in scenes]  # fmt: skip
-    sheets_key = _digest(SHEETS_VERSION, panels, board_keys, title, script.revision, look)
-    sheet = out_dir / "contact_sheet.pdf"
-    scene_sheets = {s.number: out_dir / "storyboards" / f"scene-{s.number}.pdf"
-                    for s in sheet_scenes}  # fmt: skip
-    look_sheet = out_dir / f"contact_sheet.{look}.pdf" if look else None
-    if state.get("sheets", "key") != sheets_key or not sheet.exists() or not all(
-        p.exists() for p in scene_sheets.values()
-    ) or (look_sheet is not None and not look_sheet.exists()):
-        pages = write_contact_sheet(sheet, title, sheet_scenes, subtitle=subtitle, stamp=stamp)
-        for one in sheet_scenes:
-            write_contact_sheet(scene_sheets[one.number], title, [one], subtitle=subtitle, stamp=stamp)
-        if look_sheet is not None:
-            in_look = [SheetScene(sc.number, sc.heading, [
-                Panel(project.root / image, p.shot, p.caption, p.text, p.key)
-                for p, image in zip(sc.panels, looked.get(sc.number, []), strict=False)])
-                for sc in sheet_scenes]  # fmt: skip
-            write_contact_sheet(look_sheet, title, in_look, subtitle=f"{subtitle} · {look} look",
-                                stamp=stamp.but(source_type="compositeWithTrainedAlgorithmicMedia"))  # fmt: skip
-        state.put("sheets", "key", sheets_key)
-        done("ran", f"{pages} pages")
-    else:
-        done("skipped", "up to date")
+    if draw is None:
+        done = step("contact sheets")
+        subtitle = f"{project.name} · script r{script.revision} · {now_iso()[:10]}"
+        sheet_scenes = [SheetScene(str(s["number"]), str(s.get("heading", "")), [
+            Panel(project.root / p["image"], p["shot"], p["caption"], p["text"], p["key"])
+            for p in panels.get(str(s["number"]), [])]) for s in scenes]  # fmt: skip
+        sheets_key = _digest(SHEETS_VERSION, panels, board_keys, title, script.revision, look)
+        sheet = out_dir / "contact_sheet.pdf"
+        scene_sheets = {s.number: out_dir / "storyboards" / f"scene-{s.number}.pdf"
+                        for s in sheet_scenes}  # fmt: skip
+        look_sheet = out_dir / f"contact_sheet.{look}.pdf" if look else None
+        if state.get("sheets", "key") != sheets_key or not sheet.exists() or not all(
+            p.exists() for p in scene_sheets.values()
+        ) or (look_sheet is not None and not look_sheet.exists()):
+            pages = write_contact_sheet(sheet, title, sheet_scenes, subtitle=subtitle, stamp=stamp)
+            for one in sheet_scenes:
+                write_contact_sheet(scene_sheets[one.number], title, [one], subtitle=subtitle, stamp=stamp)
+            if look_sheet is not None:
+                in_look = [SheetScene(sc.number, sc.heading, [
+                    Panel(project.root / image, p.shot, p.caption, p.text, p.key)
+                    for p, image in zip(sc.panels, looked.get(sc.number, []), strict=False)])
+                    for sc in sheet_scenes]  # fmt: skip
+                write_contact_sheet(look_sheet, title, in_look, subtitle=f"{subtitle} · {look} look",
+                                    stamp=stamp.but(source_type="compositeWithTrainedAlgorithmicMedia"))  # fmt: skip
+            state.put("sheets", "key", sheets_key)
+            done("ran", f"{pages} pages")
+        else:
+            done("skipped", "up to date")
 
     # 6. Animatic: scratch dialogue, one segment per scene, joined.
     done = step("animatic")
@@ -368,7 +381,7 @@ def run_previs(
         movie_at += sc.frames
     total_frames = movie_at
     track = None
-    if audio:
+    if audio and draw is None:
         track = render_scratch_track(lines, total_frames / fps, sample_rate=SAMPLE_RATE,
                                      cache_dir=project.path("cache", "scratch"),
                                      progress=(lambda d, t: progress("voices", d, t))
@@ -388,9 +401,9 @@ def run_previs(
         ("Plan", str(plan.get("generated", ""))),
     ]  # fmt: skip
     slate_path = segments_dir / f"slate-{_digest(slate_facts, spec.__dict__)}.mp4"
-    if force or not _segment_ok(slate_path, spec.slate_frames):
+    if draw is None and (force or not _segment_ok(slate_path, spec.slate_frames)):
         render_slate(slate_path, spec, slate_facts)
-    for old in segments_dir.glob("slate-*.mp4"):
+    for old in segments_dir.glob("slate-*.mp4") if draw is None else ():
         if old != slate_path:
             old.unlink(missing_ok=True)
     segments = [slate_path]
@@ -399,6 +412,8 @@ def run_previs(
     done_frames = 0
     for sc, start in timeline:
         number = str(sc.scene["number"])
+        if number not in stage_paths:  # another task's scene (a farm's): it draws that segment
+            continue
         subs = [s for s in subtitles if start <= s.start < start + sc.frames]
         key = segment_key(spec, _file_digest(stage_paths[number]), sc.cuts, start, subs)
         seg = segments_dir / f"scene-{number}-{key}.mp4"
@@ -421,6 +436,15 @@ def run_previs(
                 if old != seg:
                     old.unlink(missing_ok=True)
         segments.append(seg)
+    if draw is not None:
+        cameras, _ = _cameras(project, state, stage_paths, out_dir)
+        renderer.release()
+        done("ran" if rendered_frames else "skipped", f"{rendered_frames} frames of {len(segments) - 1} "
+             f"scene segments rendered, {reused} reused")  # fmt: skip
+        return _part(state.path, {"part": "scenes", "scenes": [str(s["number"]) for s in work],
+                                  "panels": sum(map(len, panels.values())), "segments": len(segments) - 1,
+                                  "frames_rendered": rendered_frames, "cameras": len(cameras),
+                                  "findings": [f.to_json() for f in findings]}, steps, notices, findings)  # fmt: skip
     movie = out_dir / "animatic.mp4"
     movie_key = _digest(ANIMATIC_VERSION, [p.name for p in segments],
                         _digest([(x.start_s, x.character, x.text) for x in lines]),
@@ -464,19 +488,8 @@ def run_previs(
         if not problems:
             state.put("exports", "editorial", editorial_key)
         wrote_exports += 1
-    cameras: dict[str, dict[str, str]] = {}
-    for number, path in stage_paths.items():
-        key = _file_digest(path)
-        last = state.get("cameras", number) or {}
-        if last.get("key") == key and all((project.root / p).exists() for v in last["files"].values()
-                                          for p in v.values()):  # fmt: skip
-            cameras.update(last["files"])
-            continue
-        files = {k: {t: rel(p) for t, p in v.items()}
-                 for k, v in export_shot_cameras(path, out_dir / "cameras").items()}  # fmt: skip
-        cameras.update(files)
-        state.put("cameras", number, {"key": key, "files": files})
-        wrote_exports += 1
+    cameras, exported = _cameras(project, state, stage_paths, out_dir)
+    wrote_exports += exported
     done("ran" if wrote_exports else "skipped", f"{len(clips)} clips, {len(cameras)} cameras")
 
     document = {
@@ -514,6 +527,43 @@ def run_previs(
     renderer.release()
     path = write_document(out_dir / "previs.json", document)
     return PrevisResult(document, path, steps, findings, notices)
+
+
+def share(items: list[Any], k: int, n: int) -> list[Any]:
+    """The k-th (1-based) of n near-equal runs of ``items``, in order."""
+    if not 1 <= k <= n:
+        raise InputError(f"part {k}/{n}: the part must be 1 to {n}")
+    return items[(k - 1) * len(items) // n:k * len(items) // n]
+
+
+def _cameras(project: Project, state: _State, stage_paths: dict[str, Path],
+             out_dir: Path) -> tuple[dict[str, dict[str, str]], int]:  # fmt: skip
+    """Every shot's camera (USD and glTF) from its scene's stage, redone where the stage changed;
+    and how many scenes' cameras were written."""
+    cameras: dict[str, dict[str, str]] = {}
+    wrote = 0
+    for number, path in stage_paths.items():
+        key = _file_digest(path)
+        last = state.get("cameras", number) or {}
+        if last.get("key") == key and all((project.root / p).exists() for v in last["files"].values()
+                                          for p in v.values()):  # fmt: skip
+            cameras.update(last["files"])
+            continue
+        files = {k: {t: Path(p).relative_to(project.root).as_posix() for t, p in v.items()}
+                 for k, v in export_shot_cameras(path, out_dir / "cameras").items()}  # fmt: skip
+        cameras.update(files)
+        state.put("cameras", number, {"key": key, "files": files})
+        wrote += 1
+    return cameras, wrote
+
+
+def _part(path: Path, document: dict[str, Any], steps: list[StepTiming], notices: list[str],
+          findings: list[Finding] | None = None) -> PrevisResult:  # fmt: skip
+    """What a farm's share of a previs did (nothing is written for it but the cache)."""
+    document["steps"] = [{"name": s.name, "status": s.status, "seconds": s.seconds, "detail": s.detail}
+                         for s in steps]  # fmt: skip
+    document["notices"] = notices
+    return PrevisResult(document, path, steps, findings or [], notices)
 
 
 def _look_backend(look: str | None) -> Any:

@@ -4,12 +4,19 @@
 and, for stages, the digest of the file we wrote, so that a stage edited by hand
 since is recognised and never overwritten. Shared by ``moviola layout`` and
 ``moviola previs``; a missing or corrupt file only costs a re-render.
+
+Several processes may write it at once (a render farm's scene tasks, each drawing its own
+scenes into one project): every write takes a lock beside the file, reads what is there,
+sets its one entry and renames the whole file into place, so no process loses another's.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +37,14 @@ class State:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.data: dict[str, Any] = self._read()
+
+    def _read(self) -> dict[str, Any]:
         try:
-            data = json.loads(path.read_text("utf-8"))
-            self.data: dict[str, Any] = data if isinstance(data, dict) else {}
+            data = json.loads(self.path.read_text("utf-8"))
+            return data if isinstance(data, dict) else {}
         except (OSError, ValueError):
-            self.data = {}  # a missing or corrupt cache only costs a re-render
+            return {}  # a missing or corrupt cache only costs a re-render
 
     @classmethod
     def of(cls, project: Project) -> State:
@@ -45,4 +55,20 @@ class State:
 
     def put(self, step: str, key: str, value: Any) -> None:
         self.data.setdefault(step, {})[key] = value
-        write_text_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+        with self._locked():  # what other processes put since we read it stays
+            on_disk = self._read()
+            entries = on_disk.get(step)
+            if not isinstance(entries, dict):
+                entries = on_disk[step] = {}
+            entries[key] = value
+            write_text_atomic(self.path, json.dumps(on_disk, indent=1, sort_keys=True) + "\n")
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)

@@ -224,7 +224,7 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     write_state(out, key, {"frames_done": 0})
     if part is not None:  # the simulation, for the frame-range tasks
         assert prep.cutout is not None
-        save_simulation(cache_path(out), simd, prep.cutout, key)
+        save_simulation(cache_path(out), simd, prep, key)
         tick("save")
         return {"part": "simulate", "shot": recipe.name, "stages": stages, "simulation": str(cache_path(out))}
     layers = () if recipe.preview else (LAYERS + (() if _passthrough(refiner) else ("refined",))

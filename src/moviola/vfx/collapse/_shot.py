@@ -121,6 +121,11 @@ def prepare(
         known = _matte_and_fill(recipe, plate, fit, image, inside, clean_plate_path, tick)
     matte, hole, fill, glow_light = known.matte, known.hole, known.fill, known.glow
     tick("clean_plate")
+    if known.made is not None:  # a farm task: the rest was made by the simulation task, exactly
+        m = known.made
+        return Prepared(recipe, plate, fit, (w, h), image, matte, hole, m.fill, m.fracture, m.atlas, m.light,
+                        m.noise, max(1.0, fit.scale), m.px_per_m, m.ground_y, m.failure, m.face_colour,
+                        m.dust_albedo, m.water, glow_light, known)  # fmt: skip
     ys, xs = np.nonzero(matte > 0.5)
     if len(ys) == 0:
         raise InputError("the building matte is empty after fitting the plate to the output")
@@ -165,21 +170,43 @@ def prepare(
             raise InputError(f"the water line y={recipe.water_y:g} falls outside the output frame once the "
                              "plate is fitted to it", plate.path)  # fmt: skip
         water = estimate_water(image, wy)
-    return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
+    prep = Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
                     max(1.0, fit.scale), px_per_m, ground, failure,
                     tuple(float(v) for v in face), np.asarray(albedo, np.float32), water, glow_light, known)  # type: ignore[arg-type]  # fmt: skip
+    known.made = Made(prep.fill, frac, atlas, light, noise, px_per_m, ground, failure, prep.face_colour,
+                      prep.dust_albedo, water)  # fmt: skip
+    return prep
+
+
+@dataclass
+class Made:
+    """What :func:`prepare` makes from the cut-out: the facade unmixed from the clean plate, the
+    fracture and its atlas, the plate's light and noise, the scale and the water."""
+
+    fill: F32  # the clean plate with the facade's edge unmixed
+    fracture: Fracture
+    atlas: ShardAtlas
+    light: PlateLight
+    noise: F32
+    px_per_m: float
+    ground_y: float
+    failure: tuple[float, float]
+    face_colour: tuple[float, float, float]
+    dust_albedo: F32
+    water: Water | None
 
 
 @dataclass
 class Cutout:
     """The building cut out of the plate: its matte, the hole to fill, the clean plate and a lit
-    tower's glow outside the matte. The slow part of :func:`prepare`, kept beside a farm's
-    simulation so that every frame task starts from the same pixels without redoing it."""
+    tower's glow outside the matte; and, once prepared, what was made from them. Kept beside a
+    farm's simulation so that every frame task starts from the same pixels, at once."""
 
     matte: F32
     hole: F32
     fill: F32
     glow: F32 | None
+    made: Made | None = None
 
 
 def _matte_and_fill(recipe: CollapseRecipe, plate: Plate, fit: Fit, image: F32, inside: Region,
