@@ -140,11 +140,11 @@ def test_a_previs_plans_into_breakdown_and_plan_runs_of_scenes_and_gather(storag
     assert job.kind == "previs"
     assert [(t.id, t.argv, t.after) for t in job.tasks] == [
         ("plan", ("previs", "film", "--no-audio", "--force", "--plan-only"), ()),
-        ("scenes-1-of-3", ("previs", "film", "--no-audio", "--draw-part", "1/3"), ("plan",)),
-        ("scenes-2-of-3", ("previs", "film", "--no-audio", "--draw-part", "2/3"), ("plan",)),
-        ("scenes-3-of-3", ("previs", "film", "--no-audio", "--draw-part", "3/3"), ("plan",)),
+        ("scenes-1-of-3", ("previs", "film", "--no-audio", "--force", "--draw-part", "1/3"), ("plan",)),
+        ("scenes-2-of-3", ("previs", "film", "--no-audio", "--force", "--draw-part", "2/3"), ("plan",)),
+        ("scenes-3-of-3", ("previs", "film", "--no-audio", "--force", "--draw-part", "3/3"), ("plan",)),
         ("gather", ("previs", "film", "--no-audio"), ("scenes-1-of-3", "scenes-2-of-3", "scenes-3-of-3")),
-    ]  # --force forgets the cache once, in the first task, not in the tasks that fill it
+    ]  # --force redraws every scene once, in its own task; a forced gathering would draw them all again
     assert str(storage / "film" / "previs") in job.tasks[1].outputs
 
 
@@ -297,6 +297,13 @@ def test_a_previs_drawn_in_parts_is_the_plain_previs_and_its_gathering_draws_not
     for name in ("timeline.otio", "timeline.edl"):
         assert (a / name).read_text() == (b / name).read_text().replace(str(storage), str(plain))
     assert not [p for p in b.rglob("*") if p.name.startswith(".") and p.name.endswith(".tmp")]
+
+    # --force: each part redraws its own scenes; the gathering redraws none, and remakes the rest
+    moviola("farm", "submit", "--parts", "2", "--", "moviola", *PREVIS, "--force", cwd=storage)
+    steps = {s["name"]: s for s in json.loads((b / "previs.json").read_text())["steps"]}
+    assert steps["render"]["detail"].startswith(f"0 of {scenes} scenes rendered")
+    assert steps["contact sheets"]["status"] == "ran" and steps["animatic"]["status"] == "ran"
+    assert ", 0 rendered," in steps["animatic"]["detail"]
 
 
 @pytest.mark.parametrize(("flags", "message"), [

@@ -4,6 +4,8 @@ The public API is gathered here; subpackages hold the stages (``script``...)
 and ``core`` holds what every stage shares.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .core import (
     DependencyError,
     DocumentError,
@@ -16,7 +18,23 @@ from .core import (
     init_project,
     open_project,
 )
-from .script import ElementType, Screenplay, parse_fdx, parse_fountain, read_screenplay
+
+if TYPE_CHECKING:
+    from .script import ElementType, Screenplay, parse_fdx, parse_fountain, read_screenplay
+
+#: the script reader's names, imported on first use: every command line (a farm's many
+#: tasks among them) starts a third of a second sooner without the breakdown's classifier
+_FROM_SCRIPT = ("ElementType", "Screenplay", "parse_fdx", "parse_fountain", "read_screenplay")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_SCRIPT:
+        from . import script
+
+        value = getattr(script, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'moviola' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

@@ -86,11 +86,13 @@ def _previs_tasks(args: list[str], opts: dict[str, Any], parts: int,
     """Breakdown and plan, the scenes in ``parts`` runs, then the sheets, animatic and exports.
     Every task writes into the project (its ``previs/`` and ``cache/``)."""
     res = resources or Resources()
-    plain = [a for a in args if a != "--force"]  # the first task forgets the cache, once
+    # --force: every scene task redraws its scenes (and has the gathering's steps run again);
+    # the gathering itself, forced, would draw every scene once more
+    plain = [a for a in args if a != "--force"]
     root = Path(opts["directory"]).resolve()
     outputs = (str(root / "previs"), str(root / "cache" / "previs"))  # a cancel sweeps temporaries from both
     plan = Task("plan", "breakdown and plan", (*args, "--plan-only"), resources=res, outputs=outputs)
-    draw = tuple(Task(f"scenes-{k}-of-{parts}", f"scenes, part {k} of {parts}", (*plain, "--draw-part", f"{k}/{parts}"),
+    draw = tuple(Task(f"scenes-{k}-of-{parts}", f"scenes, part {k} of {parts}", (*args, "--draw-part", f"{k}/{parts}"),
                       ("plan",), res, None, outputs) for k in range(1, parts + 1))  # fmt: skip
     gather = Task("gather", "sheets, animatic, timeline, report", tuple(plain), tuple(t.id for t in draw), res,
                   None, outputs)  # fmt: skip

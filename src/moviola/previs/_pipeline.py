@@ -239,6 +239,8 @@ def run_previs(
     work = scenes if draw is None else share(scenes, *draw)  # the scenes drawn here
     out_dir.mkdir(exist_ok=True)  # only now: a refused --scenes leaves no folder behind
     cache.mkdir(parents=True, exist_ok=True)
+    if force and draw is not None:  # a farm's forced scene task: the gathering's steps run again too
+        state.forget("sheets", "animatic", "exports")
 
     # 3. Layout: one validated stage per scene whose plan (or what the script says of it) changed.
     done = step("layout")

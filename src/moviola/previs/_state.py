@@ -63,6 +63,15 @@ class State:
             entries[key] = value
             write_text_atomic(self.path, json.dumps(on_disk, indent=1, sort_keys=True) + "\n")
 
+    def forget(self, *steps: str) -> None:
+        """Drop what ``steps`` last made, here and on disk: they run again next time."""
+        with self._locked():
+            on_disk = self._read()
+            for step in steps:
+                self.data.pop(step, None)
+                on_disk.pop(step, None)
+            write_text_atomic(self.path, json.dumps(on_disk, indent=1, sort_keys=True) + "\n")
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)

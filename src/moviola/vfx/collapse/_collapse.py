@@ -56,6 +56,7 @@ from ...core import (
 from ...core._colour import SRGB, config_name, to_working, working_to_srgb8
 from ...core._image_io import png_bytes, read_exr
 from ...core._media import atomic_movie, encode_frame, finish_movie, open_h264
+from ...core._yuv import rgb_to_yuv420
 from ...gen import GenRequest, PassThrough, check_output, load_backend
 from ...provenance import Claim, Credentials, Ingredient, ModelUse, Stamp, credentials_for
 from .._outputs import (
@@ -245,16 +246,17 @@ def _run_collapse(recipe: CollapseRecipe, out: Path, force: bool, progress: Prog
     def write(tmp: Path) -> None:
         nonlocal rendered
         container, stream = open_h264(tmp, recipe.fps, w, h, X264_REVIEW)
-        pending: deque[tuple[int, Future[U8], bool]] = deque()
+        pending: deque[tuple[int, Future[U8] | Future[Kept], bool]] = deque()
         # the GL thread draws frame n+1 while workers finish, write and picture frame n
         pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="moviola-vfx")
 
         def drain(limit: int) -> None:
             while len(pending) > limit:
-                frame, srgb_f, new = pending.popleft()
-                srgb = srgb_f.result()
-                encode_frame(container, stream, srgb, frame - first)
-                if frame in chosen:
+                frame, shown_f, new = pending.popleft()
+                shown = shown_f.result()  # a drawn frame's sRGB, or a farm task's kept picture
+                pic, yuv, srgb = shown if isinstance(shown, tuple) else (shown, False, shown)
+                encode_frame(container, stream, pic, frame - first, yuv=yuv)
+                if frame in chosen and srgb is not None:
                     kept[frame] = srgb
                 if new and layers:
                     write_state(out, key, {"frames_done": frame - first + 1})
@@ -328,7 +330,7 @@ class _FrameWork:
         self.breakdown: list[tuple[str, U8]] = []
         self.extra = {"moviola_recipe_key": key, "moviola_shot": recipe.name}
         self.turn, self.next_refine = threading.Condition(), next_refine
-        self.parts = _Parts(out, recipe.name)
+        self.parts = _Parts(out, recipe.name, set(self.chosen))
         # a still plate under a still camera: every clean plate frame is the first one
         self.still = prep.plate.frame_count == 1 and not simd.shake[0].any()
 
@@ -391,36 +393,48 @@ class _FrameWork:
                         source_type="compositeWithTrainedAlgorithmicMedia" if generated else "algorithmicMedia")
 
 
+Kept = tuple[U8, bool, U8 | None]  # a farm task's picture for the movie, whether it is YUV, its sRGB (sheet frames)
+
+
 class _Parts:
     """``.moviola-parts/``: per frame a farm task drew, its realism figures (the sheet's
     frames), the key frame's breakdown, and its review picture (the very pixels the movie
     encodes: a preview keeps no layers, and a final's is quicker read than its EXR).
 
-    The picture is raw 8-bit RGB (``.npy``): compressing it cost a tenth of a second a 1080p
-    frame and decoding its EXR again a quarter, against milliseconds for 6 MB more on the
-    shared disk while the job runs (the gathering removes the folder)."""
+    The picture is the movie's own YUV 4:2:0, raw (``.npy``), plus the sRGB of the contact
+    sheet's frames (``.rgb.npy``): compressing it cost a tenth of a second a 1080p frame, and
+    decoding its EXR again a quarter, against milliseconds for 3 MB more on the shared disk
+    while the job runs (the gathering removes the folder); converted in the frame tasks, the
+    gathering only encodes."""
 
-    def __init__(self, out: Path, name: str) -> None:
-        self.folder, self.name = out / PARTS, name
+    def __init__(self, out: Path, name: str, chosen: set[int]) -> None:
+        self.folder, self.name, self.chosen = out / PARTS, name, chosen
 
     def _path(self, frame: int, suffix: str) -> Path:
         return self.folder / f"{self.name}.{frame:04d}{suffix}"
 
     def has(self, frame: int, picture: bool = True) -> bool:
         """Whether a task kept this frame's part (with its picture: a preview's)."""
-        return self._path(frame, ".json").is_file() and (not picture or self._path(frame, ".npy").is_file())
+        if not picture:
+            return self._path(frame, ".json").is_file()
+        wanted = (".json", ".npy", ".rgb.npy") if frame in self.chosen else (".json", ".npy")
+        return all(self._path(frame, suffix).is_file() for suffix in wanted)
 
-    def picture(self, frame: int, size: tuple[int, int]) -> U8:
-        path = self._path(frame, ".npy")
+    def picture(self, frame: int, size: tuple[int, int]) -> Kept:
+        w, h = size
+        yuv = self._array(self._path(frame, ".npy"), (h * 3 // 2, w))
+        return yuv, True, self._array(self._path(frame, ".rgb.npy"), (h, w, 3)) if frame in self.chosen else None
+
+    @staticmethod
+    def _array(path: Path, shape: tuple[int, ...]) -> U8:
         try:
             pic = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise ProjectError(f"a frame task's picture cannot be read ({exc}); run the job's "
                                f"frame range again", path) from exc  # fmt: skip
-        w, h = size
-        if pic.dtype != np.uint8 or pic.shape != (h, w, 3):
-            raise ProjectError(f"a frame task's picture is {pic.dtype} {pic.shape}, not the shot's "
-                               f"{w}x{h} RGB; run the job's frame range again", path)  # fmt: skip
+        if pic.dtype != np.uint8 or pic.shape != shape:
+            raise ProjectError(f"a frame task's picture is {pic.dtype} {pic.shape}, not {shape}; run the job's "
+                               f"frame range again", path)  # fmt: skip
         return np.asarray(pic, np.uint8)
 
     def keep(self, frame: int, srgb: U8 | None, realism: dict[str, Any] | None,
@@ -430,11 +444,17 @@ class _Parts:
             write_bytes_atomic(self._path(frame, f".breakdown{i}.png"), png_bytes(pic, {}))
             names.append(name)
         if srgb is not None:
-            raw = io.BytesIO()
-            np.save(raw, np.ascontiguousarray(srgb, np.uint8), allow_pickle=False)
-            write_bytes_atomic(self._path(frame, ".npy"), raw.getvalue())
+            self._save(self._path(frame, ".npy"), rgb_to_yuv420(srgb))
+            if frame in self.chosen:
+                self._save(self._path(frame, ".rgb.npy"), srgb)
         # the JSON last: a frame's part counts only once everything it lists is there
         write_text_atomic(self._path(frame, ".json"), json.dumps({"realism": realism, "breakdown": names}))
+
+    @staticmethod
+    def _save(path: Path, pic: U8) -> None:
+        raw = io.BytesIO()
+        np.save(raw, np.ascontiguousarray(pic, np.uint8), allow_pickle=False)
+        write_bytes_atomic(path, raw.getvalue())
 
     def recall(self, frame: int, realism: dict[int, dict[str, Any]],
                breakdown: list[tuple[str, U8]] | None) -> None:  # fmt: skip
