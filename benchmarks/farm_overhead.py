@@ -71,7 +71,8 @@ def identical(a: Path, b: Path) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--chunk", type=int, default=30, help="frames per task (default 30: four ranges)")
+    ap.add_argument("--chunk", type=int, default=0,
+                    help="frames per task (default 0: the farm's own default, a range per task it runs at once)")
     ap.add_argument("--preview", action="store_true", help="the 960 px preview instead of the final")
     ap.add_argument("--no-ray", action="store_true", help="only the local executor")
     ap.add_argument("--repeat", type=int, default=1,

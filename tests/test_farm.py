@@ -129,6 +129,16 @@ def test_a_collapse_plans_into_simulation_frame_ranges_and_gather(storage: Path)
     assert all(t.outputs == ("shot",) for t in job.tasks)
 
 
+@pytest.mark.parametrize(("slots", "ranges"), [(1, [(1001, 1024)]), (2, [(1001, 1012), (1013, 1024)]),
+                                               (8, [(1001, 1008), (1009, 1016), (1017, 1024)])])  # fmt: skip
+def test_by_default_a_collapse_has_a_range_for_each_task_the_farm_runs_at_once(storage: Path, slots: int,
+                                                                                ranges: list[tuple[int, int]]) -> None:  # fmt: skip
+    """A range costs a process to start: one that would only wait for a free slot is not made
+    (and none is shorter than 8 frames)."""
+    job = plan_job([("24" if a == "8" else a) for a in SMALL], storage, storage, slots=slots)  # 24 frames
+    assert [t.frames for t in job.tasks if t.frames] == ranges
+
+
 def test_the_preview_plans_the_frames_the_preview_draws(storage: Path) -> None:
     job = plan_job(["vfx", "collapse", "--recipe", "recipe.json", "--preview", "--out", "p"], storage, storage)
     frames = [t.frames for t in job.tasks if t.frames]

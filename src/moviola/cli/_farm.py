@@ -25,6 +25,7 @@ from ..farm import (
     job_state,
     list_jobs,
     ray_address,
+    ray_slots,
     reset_for_retry,
     sweep_outputs,
 )
@@ -94,7 +95,7 @@ def register(app: typer.Typer) -> None:
         command: Annotated[list[str], typer.Argument(help="The command, after --: moviola vfx collapse ...", show_default=False)],
         farm: FarmOpt = None,
         storage: StorageOpt = None,
-        chunk: Annotated[int, typer.Option(help="Frames per task of a frame-range job (0: a quarter of the shot, at least 8).")] = 0,
+        chunk: Annotated[int, typer.Option(help="Frames per task of a frame-range job (0: the shot shared among the tasks the farm runs at once: --workers here, the cluster's CPUs over --cpus on Ray; at least 8).")] = 0,
         parts: Annotated[int, typer.Option(min=1, max=1000, help="Tasks a previs's scenes are drawn in (runs of scenes in script order).")] = 4,
         workers: WorkersOpt = 1,
         cpus: Annotated[float | None, typer.Option(help="Cores each task asks for (default 1).")] = None,
@@ -107,11 +108,12 @@ def register(app: typer.Typer) -> None:
         from ._farm_plan import plan_job
 
         farm = _farm(farm)
-        ray_address(farm)  # a bad --farm is said before anything is written
         res = None
         if cpus is not None or gpus is not None or memory is not None:
             res = Resources(cpus if cpus is not None else 1.0, memory or 0, gpus or 0.0)
-        job = plan_job(command, _storage(storage), Path.cwd(), chunk=chunk, parts=parts, resources=res)
+        address = ray_address(farm)
+        slots = workers if address is None else ray_slots(address, res.cpu if res else 1.0)
+        job = plan_job(command, _storage(storage), Path.cwd(), chunk=chunk, parts=parts, slots=slots, resources=res)
         store = JobStore(_storage(storage) / ".moviola-farm" / job.id)
         store.write_job(job)
         if not as_json:

@@ -3,7 +3,10 @@ reads it (the same options, the same recipe), so the plan is never a guess.
 
 - ``vfx collapse``: the simulation once (``--simulate-only``), frame ranges of ``--chunk``
   frames from the shot's first frame (``--frame-range A-B``), then the plain command, which
-  finds every frame whole and gathers the movie, contact sheet and report.
+  finds every frame whole and gathers the movie, contact sheet and report. By default one
+  range for each task the farm runs at once (``slots``): a range costs a second or two to start
+  (a process, its imports, the shared simulation read back), so ranges that would only wait
+  for a free slot are not made.
 - ``previs``: the breakdown and plan once (``--plan-only``), the scenes drawn in ``--parts``
   runs (``--draw-part K/N``: stages, boards, animatic segments, cameras), then the plain
   command, which finds every scene drawn and makes the sheets, animatic, timeline and report.
@@ -30,10 +33,11 @@ from ..farm._runner import moviola_version
 PART_FLAGS = ("--simulate-only", "--frame-range", "--plan-only", "--draw-part")
 
 
-def plan_job(argv: list[str], storage: Path, cwd: Path, *, chunk: int = 0, parts: int = 4,
+def plan_job(argv: list[str], storage: Path, cwd: Path, *, chunk: int = 0, parts: int = 4, slots: int = 4,
              resources: Resources | None = None) -> Job:  # fmt: skip
     """The job for ``moviola ARGV`` given in ``cwd``, its files on ``storage`` (``chunk``: frames
-    per task of a collapse; ``parts``: the tasks a previs's scenes are drawn in)."""
+    per task of a collapse, 0 to fill ``slots``, the tasks the farm runs at once; ``parts``: the
+    tasks a previs's scenes are drawn in)."""
     args = list(argv[1:] if argv and Path(argv[0]).name == "moviola" else argv)
     if not args:
         raise InputError("give the command to run after --, e.g. moviola farm submit -- moviola vfx collapse ...")
@@ -44,7 +48,7 @@ def plan_job(argv: list[str], storage: Path, cwd: Path, *, chunk: int = 0, parts
     with contextlib.chdir(cwd):  # the command's relative paths are the working folder's, as on every node
         command = _command(args)
         if command[0] == ("vfx", "collapse"):
-            kind, (tasks, notes) = "collapse", _collapse_tasks(args, command[1], chunk, resources)
+            kind, (tasks, notes) = "collapse", _collapse_tasks(args, command[1], chunk, slots, resources)
         elif command[0] == ("previs",):
             kind, (tasks, notes) = "previs", _previs_tasks(args, command[1], parts, resources)
         else:
@@ -99,7 +103,7 @@ def _previs_tasks(args: list[str], opts: dict[str, Any], parts: int,
     return (plan, *draw, gather), (f"the scenes in {parts} parts",)
 
 
-def _collapse_tasks(args: list[str], opts: dict[str, Any], chunk: int,
+def _collapse_tasks(args: list[str], opts: dict[str, Any], chunk: int, slots: int,
                     resources: Resources | None) -> tuple[tuple[Task, ...], tuple[str, ...]]:  # fmt: skip
     from ..vfx.collapse._workflow import rendered_recipe
     from ._vfx import collapse_recipe
@@ -112,7 +116,7 @@ def _collapse_tasks(args: list[str], opts: dict[str, Any], chunk: int,
     _, drawn = rendered_recipe(recipe, preview=bool(opts["preview"]), plate_rate=plate_rate)
     out = opts["out_dir"] or (proj.root / "vfx" / drawn.name / ("preview" if drawn.preview else "render"))
     first, last = drawn.first_frame, drawn.last_frame
-    size = chunk or max(8, math.ceil(drawn.frames / 4))
+    size = chunk or max(8, math.ceil(drawn.frames / max(1, slots)))
     gpu = 1.0 if drawn.refiner not in (None, "", "passthrough") and opts.get("device") == "cuda" else 0.0
     res = resources or Resources(cpu=1.0, gpu=gpu)
     plain = [a for a in args if a != "--force"]  # replacing a folder is the first task's, once

@@ -8,7 +8,7 @@ tasks never run again, and a cancelled job leaves only whole files.
 """
 
 from ._driver import drive, reset_for_retry, sweep_outputs
-from ._executors import LocalExecutor, Outcome, RayExecutor, ray_address
+from ._executors import LocalExecutor, Outcome, RayExecutor, ray_address, ray_slots
 from ._job import Job, Resources, Task, chunks, job_state, ready
 from ._runner import run_task
 from ._store import JobStore, TaskState, jobs_root, list_jobs, new_job_id, new_token
@@ -30,6 +30,7 @@ __all__ = [
     "new_job_id",
     "new_token",
     "ray_address",
+    "ray_slots",
     "ready",
     "reset_for_retry",
     "run_task",

@@ -99,6 +99,24 @@ def _import_ray() -> Any:
     return ray
 
 
+def _connect(ray: Any, address: str) -> None:
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(address=address, namespace="moviola", logging_level="ERROR", log_to_driver=False,
+                 include_dashboard=False)  # fmt: skip
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise InputError(f"cannot reach the Ray cluster at {address}: {exc}") from None
+
+
+def ray_slots(address: str, cpus_per_task: float) -> int:
+    """How many tasks of ``cpus_per_task`` cores the cluster at ``address`` runs at once (the
+    connection stays open for the executor)."""
+    ray = _import_ray()
+    _connect(ray, address)
+    return max(1, int(float(ray.cluster_resources().get("CPU", 1.0)) // max(cpus_per_task, 1e-3)))
+
+
 class RayExecutor:
     """Tasks on a Ray cluster: each a Ray task with the resources it asked for, retried on
     another node when its worker or node is lost."""
@@ -108,12 +126,10 @@ class RayExecutor:
     def __init__(self, job_dir: str, token: str, address: str, connect: Callable[[Any, str], None] | None = None) -> None:
         ray = self._ray = _import_ray()
         self._job_dir, self._token, self.address = job_dir, token, address
-        if not ray.is_initialized():
-            try:
-                ray.init(address=address, namespace="moviola", logging_level="ERROR", log_to_driver=False,
-                         include_dashboard=False) if connect is None else connect(ray, address)  # fmt: skip
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise InputError(f"cannot reach the Ray cluster at {address}: {exc}") from None
+        if connect is None:
+            _connect(ray, address)
+        elif not ray.is_initialized():
+            connect(ray, address)
         self._remote = ray.remote(_ray_task)
         self._refs: dict[Any, str] = {}
         self._lost = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
