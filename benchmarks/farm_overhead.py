@@ -5,18 +5,21 @@ Runs, in this process's machine, one after another on the bundled full-resolutio
 
 - baseline: ``moviola vfx collapse --recipe ...`` (one process, both cores);
 - farm, local executor: ``moviola farm submit -- moviola vfx collapse ...`` (simulation, frame
-  ranges of ``--chunk`` frames one after another, gather);
+  ranges one after another, gather; by default one range, as one task runs at a time);
 - farm, Ray: the same submitted to a real Ray cluster started here (a head and a worker,
-  ``ray start``, one CPU each), so two frame ranges run at once.
+  ``ray start``, one CPU each), so by default two frame ranges, run at once.
+
+``--chunk 30`` splits the shot into four ranges whatever the farm (what a bigger farm does).
 
 Printed: wall seconds of each and the overhead against the baseline; every task's seconds
 (from the job's task states); the frames checked identical to the baseline's; and the
 scaling model on paper for N nodes from the measured task times:
 
-    T(N) = simulate + ceil(ranges / N) * (slowest range) + gather
+    T(N) = simulate + start + ceil(frames / N) * (seconds a frame) + gather
 
-(a shared disk that keeps up is assumed; the plate, the simulation file and the frames
-cross it). ``--preview`` runs the 960 px preview instead, for a quick look.
+with a range of frames/N on each node (a shared disk that keeps up is assumed; the plate, the
+simulation file and the frames cross it). ``--preview`` runs the 960 px preview instead, for a
+quick look.
 """
 
 from __future__ import annotations
@@ -129,13 +132,16 @@ def main() -> None:
                       f"({', '.join(f'{v:+.1f}%' for v in values)})")  # fmt: skip
         ranges = [v for k, v in tasks.items() if k.startswith("frames-")]
         sim, gather = tasks.get("simulate", 0.0), tasks.get("gather", 0.0)
-        print(f"scaling on paper (the last round's tasks: simulate {sim} s, {len(ranges)} ranges up to "
-              f"{max(ranges)} s, gather {gather} s; each node as this machine):")  # fmt: skip
+        frames = 48 if a.preview else 120
+        # what a task pays to start beyond the one-process render's own work, shared by its tasks
+        start = max(0.0, sum(ranges) + sim + gather - base) / max(1, len(ranges) + 1)
+        per_frame = max(0.0, sum(ranges) - start * len(ranges)) / frames
+        print(f"scaling on paper (the last round's local tasks: simulate {sim} s, {len(ranges)} range(s) "
+              f"{'+'.join(str(r) for r in ranges)} s, gather {gather} s; so {per_frame:.2f} s a frame and "
+              f"~{start:.1f} s to start a task; each node as this machine, one range per node):")  # fmt: skip
         for n in (1, 2, 4, 8, 16):
-            t = sim + math.ceil(len(ranges) / n) * max(ranges) + gather
+            t = sim + start + math.ceil(frames / n) * per_frame + gather
             print(f"  {n:2d} nodes: {t:6.1f} s  ({base / t:4.1f}x the one-process render)")
-        print("  more nodes than ranges help only with a smaller --chunk (each range pays ~"
-              f"{max(0.0, sum(ranges) + sim + gather - base) / max(1, len(ranges) + 2):.1f} s to start)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
