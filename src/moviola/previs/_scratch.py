@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import wave
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -458,10 +459,16 @@ def _excerpt(text: str, width: int = 40) -> str:
     return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
+# np.load parses its header with ast.literal_eval, which CPython 3.11 can fail on two threads
+# at once ("SystemError: AST constructor recursion depth mismatch"): the voices load one at a time
+_NPY_HEADER = threading.Lock()
+
+
 def _load_cached(path: Path) -> FloatArray | None:
     """The cached samples, or None when missing or damaged (then they are re-made)."""
     try:
-        data = np.load(path, allow_pickle=False)
+        with _NPY_HEADER:
+            data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
     if not isinstance(data, np.ndarray) or data.dtype != np.float32 or data.ndim != 1:

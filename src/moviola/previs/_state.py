@@ -15,8 +15,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,30 +53,27 @@ class State:
         return self.data.get(step, {}).get(key)
 
     def put(self, step: str, key: str, value: Any) -> None:
-        self.data.setdefault(step, {})[key] = value
-        with self._locked():  # what other processes put since we read it stays
-            on_disk = self._read()
-            entries = on_disk.get(step)
-            if not isinstance(entries, dict):
-                entries = on_disk[step] = {}
-            entries[key] = value
-            write_text_atomic(self.path, json.dumps(on_disk, indent=1, sort_keys=True) + "\n")
+        def change(data: dict[str, Any]) -> None:
+            if not isinstance(data.get(step), dict):
+                data[step] = {}
+            data[step][key] = value
+
+        self._change(change)
 
     def forget(self, *steps: str) -> None:
         """Drop what ``steps`` last made, here and on disk: they run again next time."""
-        with self._locked():
-            on_disk = self._read()
-            for step in steps:
-                self.data.pop(step, None)
-                on_disk.pop(step, None)
-            write_text_atomic(self.path, json.dumps(on_disk, indent=1, sort_keys=True) + "\n")
+        self._change(lambda data: [data.pop(step, None) for step in steps])
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _change(self, change: Callable[[dict[str, Any]], object]) -> None:
+        """``change`` made here and to the file as it is now, under the lock: what other
+        processes wrote since we read it stays."""
+        change(self.data)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                yield
+                on_disk = self._read()
+                change(on_disk)
+                write_text_atomic(self.path, json.dumps(on_disk, indent=1, sort_keys=True) + "\n")
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)

@@ -25,8 +25,8 @@ corrected command is not turned away as "a different recipe".
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import math
 import shutil
 import threading
 import time
@@ -401,11 +401,12 @@ class _Parts:
     frames), the key frame's breakdown, and its review picture (the very pixels the movie
     encodes: a preview keeps no layers, and a final's is quicker read than its EXR).
 
-    The picture is the movie's own YUV 4:2:0, raw (``.npy``), plus the sRGB of the contact
-    sheet's frames (``.rgb.npy``): compressing it cost a tenth of a second a 1080p frame, and
-    decoding its EXR again a quarter, against milliseconds for 3 MB more on the shared disk
+    The picture is the movie's own YUV 4:2:0, raw bytes (``.yuv``), plus the sRGB of the
+    contact sheet's frames (``.rgb``): compressing it cost a tenth of a second a 1080p frame,
+    and decoding its EXR again a quarter, against milliseconds for 3 MB more on the shared disk
     while the job runs (the gathering removes the folder); converted in the frame tasks, the
-    gathering only encodes."""
+    gathering only encodes. Headerless, as the frame size is the shot's (and ``np.load``'s
+    header parser is not safe on two threads in CPython 3.11)."""
 
     def __init__(self, out: Path, name: str, chosen: set[int]) -> None:
         self.folder, self.name, self.chosen = out / PARTS, name, chosen
@@ -417,25 +418,25 @@ class _Parts:
         """Whether a task kept this frame's part (with its picture: a preview's)."""
         if not picture:
             return self._path(frame, ".json").is_file()
-        wanted = (".json", ".npy", ".rgb.npy") if frame in self.chosen else (".json", ".npy")
+        wanted = (".json", ".yuv", ".rgb") if frame in self.chosen else (".json", ".yuv")
         return all(self._path(frame, suffix).is_file() for suffix in wanted)
 
     def picture(self, frame: int, size: tuple[int, int]) -> Kept:
         w, h = size
-        yuv = self._array(self._path(frame, ".npy"), (h * 3 // 2, w))
-        return yuv, True, self._array(self._path(frame, ".rgb.npy"), (h, w, 3)) if frame in self.chosen else None
+        yuv = self._array(self._path(frame, ".yuv"), (h * 3 // 2, w))
+        return yuv, True, self._array(self._path(frame, ".rgb"), (h, w, 3)) if frame in self.chosen else None
 
     @staticmethod
     def _array(path: Path, shape: tuple[int, ...]) -> U8:
         try:
-            pic = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
+            raw = path.read_bytes()
+        except OSError as exc:
             raise ProjectError(f"a frame task's picture cannot be read ({exc}); run the job's "
                                f"frame range again", path) from exc  # fmt: skip
-        if pic.dtype != np.uint8 or pic.shape != shape:
-            raise ProjectError(f"a frame task's picture is {pic.dtype} {pic.shape}, not {shape}; run the job's "
-                               f"frame range again", path)  # fmt: skip
-        return np.asarray(pic, np.uint8)
+        if len(raw) != math.prod(shape):
+            raise ProjectError(f"a frame task's picture is {len(raw)} bytes, not the {math.prod(shape)} of "
+                               f"{'x'.join(map(str, shape))}; run the job's frame range again", path)  # fmt: skip
+        return np.frombuffer(raw, np.uint8).reshape(shape)
 
     def keep(self, frame: int, srgb: U8 | None, realism: dict[str, Any] | None,
              breakdown: list[tuple[str, U8]] | None) -> None:  # fmt: skip
@@ -444,17 +445,11 @@ class _Parts:
             write_bytes_atomic(self._path(frame, f".breakdown{i}.png"), png_bytes(pic, {}))
             names.append(name)
         if srgb is not None:
-            self._save(self._path(frame, ".npy"), rgb_to_yuv420(srgb))
+            write_bytes_atomic(self._path(frame, ".yuv"), np.ascontiguousarray(rgb_to_yuv420(srgb)).tobytes())
             if frame in self.chosen:
-                self._save(self._path(frame, ".rgb.npy"), srgb)
+                write_bytes_atomic(self._path(frame, ".rgb"), np.ascontiguousarray(srgb, np.uint8).tobytes())
         # the JSON last: a frame's part counts only once everything it lists is there
         write_text_atomic(self._path(frame, ".json"), json.dumps({"realism": realism, "breakdown": names}))
-
-    @staticmethod
-    def _save(path: Path, pic: U8) -> None:
-        raw = io.BytesIO()
-        np.save(raw, np.ascontiguousarray(pic, np.uint8), allow_pickle=False)
-        write_bytes_atomic(path, raw.getvalue())
 
     def recall(self, frame: int, realism: dict[int, dict[str, Any]],
                breakdown: list[tuple[str, U8]] | None) -> None:  # fmt: skip

@@ -170,12 +170,9 @@ def prepare(
             raise InputError(f"the water line y={recipe.water_y:g} falls outside the output frame once the "
                              "plate is fitted to it", plate.path)  # fmt: skip
         water = estimate_water(image, wy)
-    prep = Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
+    return Prepared(recipe, plate, fit, (w, h), image, matte, hole, fill, frac, atlas, light, noise,
                     max(1.0, fit.scale), px_per_m, ground, failure,
                     tuple(float(v) for v in face), np.asarray(albedo, np.float32), water, glow_light, known)  # type: ignore[arg-type]  # fmt: skip
-    known.made = Made(prep.fill, frac, atlas, light, noise, px_per_m, ground, failure, prep.face_colour,
-                      prep.dust_albedo, water)  # fmt: skip
-    return prep
 
 
 @dataclass
@@ -195,12 +192,17 @@ class Made:
     dust_albedo: F32
     water: Water | None
 
+    @classmethod
+    def of(cls, prep: Prepared) -> Made:
+        return cls(prep.fill, prep.fracture, prep.atlas, prep.light, prep.noise, prep.px_per_m, prep.ground_y,
+                   prep.failure, prep.face_colour, prep.dust_albedo, prep.water)  # fmt: skip
+
 
 @dataclass
 class Cutout:
     """The building cut out of the plate: its matte, the hole to fill, the clean plate and a lit
-    tower's glow outside the matte; and, once prepared, what was made from them. Kept beside a
-    farm's simulation so that every frame task starts from the same pixels, at once."""
+    tower's glow outside the matte; and, read back from a farm's simulation file, what
+    :func:`prepare` made from them, so that every frame task starts from the same pixels, at once."""
 
     matte: F32
     hole: F32

@@ -8,9 +8,8 @@ from, instead of cutting the building out and solving the rigid bodies and the d
 
     DIR/.moviola-simulation.npz    arrays only (no pickle), with the recipe key it belongs to
 
-Arrays are stored exactly (float64 where the simulation keeps Python floats, each number
-read back as the type it was: a NumPy scalar and a Python float mix differently with float32
-arrays), so a frame drawn from the file is bit for bit the frame drawn from memory. A file
+Arrays are stored exactly (float64 where the simulation keeps Python floats, read back as
+Python floats), so a frame drawn from the file is bit for bit the frame drawn from memory. A file
 of another recipe, a truncated one or an older layout reads as "none": it is simulated
 again, never trusted. The file goes when the render is complete.
 """
@@ -45,7 +44,7 @@ def cache_path(out: Path) -> Path:
 def save_simulation(path: Path, simd: Simulated, prep: Prepared, key: str) -> Path:
     """Write ``simd`` and the prepared shot it was made from, for the recipe ``key``, atomically."""
     cutout = prep.cutout
-    assert cutout is not None and cutout.made is not None, "a prepared shot keeps its cut-out"
+    assert cutout is not None, "a prepared shot keeps its cut-out"
     sim, parts, dust = simd.sim, simd.particles, simd.dust
     counts = np.array([len(c) for c in parts.chips], np.int64)
     chips = np.concatenate(parts.chips, axis=0) if parts.chips else np.zeros((0, 10), np.float32)
@@ -65,7 +64,7 @@ def save_simulation(path: Path, simd: Simulated, prep: Prepared, key: str) -> Pa
         "shake": simd.shake, "overscan": np.array(simd.overscan, np.float64),
         "cut_matte": cutout.matte, "cut_hole": cutout.hole, "cut_fill": cutout.fill,
         **({"cut_glow": cutout.glow} if cutout.glow is not None else {}),
-        **_made(cutout.made),
+        **_made(Made.of(prep)),
     }  # fmt: skip
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]  # uncompressed: ~100 MB at 1080p is written faster than zipped
@@ -106,13 +105,13 @@ def _read_events(a: dict[str, NDArray[Any]], name: str) -> list[Event]:
             for (t, x, y, en, vx, vy), kind in zip(a[f"{name}_values"], a[f"{name}_kinds"], strict=True)]  # fmt: skip
 
 
-def _numbers(name: str, values: list[Any]) -> dict[str, NDArray[Any]]:
-    """Numbers as float64, and which were NumPy scalars (read back as such)."""
-    return {name: np.array(values, np.float64), f"{name}_np": np.array([isinstance(v, np.generic) for v in values])}
+def _numbers(name: str, values: list[float]) -> dict[str, NDArray[Any]]:
+    return {name: np.array(values, np.float64)}
 
 
-def _read_numbers(a: dict[str, NDArray[Any]], name: str) -> list[Any]:
-    return [np.float64(v) if numpy else float(v) for v, numpy in zip(a[name], a[f"{name}_np"], strict=True)]
+def _read_numbers(a: dict[str, NDArray[Any]], name: str) -> list[float]:
+    """Python floats, as prepare made them (a NumPy scalar would mix differently with float32)."""
+    return [float(v) for v in a[name]]
 
 
 def _made(m: Made) -> dict[str, NDArray[Any]]:
@@ -139,7 +138,6 @@ def _made(m: Made) -> dict[str, NDArray[Any]]:
 
 def _read_made(a: dict[str, NDArray[Any]]) -> Made:
     n = _read_numbers(a, "made_scalars")
-    px_per_m, ground_y, failure, face, sun, sky, direction = n[0], n[1], n[2:4], n[4:7], n[7:10], n[10:13], n[13:15]
     sf = _read_numbers(a, "shard_floats")
     bounds = np.concatenate([[0], np.cumsum(a["shard_hull_counts"])])
     shards = [Shard(int(i), sf[3 * k], (sf[3 * k + 1], sf[3 * k + 2]), a["shard_hulls"][bounds[k]:bounds[k + 1]],
@@ -151,9 +149,8 @@ def _read_made(a: dict[str, NDArray[Any]]) -> Made:
     atlas = ShardAtlas(a["atlas_rgba"], a["atlas_faces"], a["atlas_offsets"], a["atlas_boxes"], a["atlas_centroids"])
     water = None
     if "water_y" in a:
-        gain = _read_numbers(a, "water_gain")
-        water = Water(int(a["water_y"]), tuple(tuple(gain[i:i + 3]) for i in range(0, len(gain), 3)),
-                      tuple(_read_numbers(a, "water_blur")))  # fmt: skip
-    light = PlateLight(tuple(sun), tuple(sky), tuple(direction))
-    return Made(a["made_fill"], fracture, atlas, light, a["made_noise"], px_per_m, ground_y, tuple(failure),
-                tuple(face), a["made_albedo"], water)  # fmt: skip
+        g, (bx, by) = _read_numbers(a, "water_gain"), _read_numbers(a, "water_blur")
+        water = Water(int(a["water_y"]), tuple((g[i], g[i + 1], g[i + 2]) for i in range(0, len(g), 3)), (bx, by))
+    light = PlateLight((n[7], n[8], n[9]), (n[10], n[11], n[12]), (n[13], n[14]))
+    return Made(a["made_fill"], fracture, atlas, light, a["made_noise"], n[0], n[1], (n[2], n[3]), (n[4], n[5], n[6]),
+                a["made_albedo"], water)  # fmt: skip
